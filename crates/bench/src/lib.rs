@@ -1,0 +1,487 @@
+//! `oxbow bench`: Oxbow side by side with Apache Kafka, driven by one librdkafka load generator.
+//!
+//! The bench starts each broker itself as a subprocess — Oxbow as `<oxbow> serve --ephemeral
+//! --kafka-port 0`, Apache Kafka 4.x (KRaft, one combined node, default settings) through the
+//! repo's `scripts/apache-kafka.sh` — one after the other, never together, and measures:
+//!
+//! - start-up: broker process start → first Metadata request answered;
+//! - RSS (VmRSS of the broker process; for Kafka the JVM) idle after start-up, and peak while
+//!   producing;
+//! - produce records/s and MB/s: 100 B and 1 KiB records, acks=1 and acks=all, one producer,
+//!   a 6-partition topic;
+//! - consume records/s: a fixture topic (written untimed, batches closed by size, so both brokers
+//!   hold the same batches) read back from the beginning by partition assignment;
+//! - end-to-end latency p50/p99/p99.9 at a fixed rate (receive time − scheduled send time);
+//! - the load generator's own ceiling against librdkafka's in-process mock cluster.
+//!
+//! It prints a table (figures, Oxbow/Kafka ratios, the goals, met or not), and writes
+//! `bench.json` and `bench.png` to `--out`. It is a benchmark, not a test: nothing here asserts
+//! a timing; a missed goal is reported, not failed.
+//!
+//! What it deliberately does not do: run the brokers concurrently (they would share 2 cores),
+//! tune either broker, or measure through anything but the Kafka protocol.
+
+mod broker;
+mod chart;
+mod load;
+mod probe;
+mod procfs;
+mod report;
+
+use anyhow::{bail, Context, Result};
+use broker::{Broker, Launch};
+use load::ProduceSpec;
+use oxbow_client::{Admin, ConnectionProfile, TopicSpec};
+use report::{Report, TargetReport};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `oxbow bench` flags. Mount with `#[command(subcommand)]` … `Bench(oxbow_bench::BenchArgs)`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Seconds per produce phase and for the latency phase (a phase also stops at --records)
+    #[arg(long, default_value_t = 15)]
+    pub duration_s: u64,
+
+    /// Most records sent per produce phase
+    #[arg(long, default_value_t = 5_000_000)]
+    pub records: u64,
+
+    /// A short smoke run: 3 s phases, at most 300,000 records each
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Benchmark Oxbow only; ratios and goals are left out
+    #[arg(long)]
+    pub skip_kafka: bool,
+
+    /// Benchmark Apache Kafka only (to check the harness while Oxbow is unavailable)
+    #[arg(long, conflicts_with = "skip_kafka")]
+    pub skip_oxbow: bool,
+
+    /// The Oxbow binary to run as `serve` [default: this executable]
+    #[arg(long)]
+    pub oxbow_bin: Option<PathBuf>,
+
+    /// Apache Kafka jars; other than the repo's .cache/kafka/libs, the bench starts Kafka's JVM
+    /// itself [default: scripts/apache-kafka.sh, which fetches the jars into .cache/kafka/libs]
+    #[arg(long)]
+    pub kafka_libs: Option<PathBuf>,
+
+    /// Records per second in the latency phase
+    #[arg(long, default_value_t = 5_000)]
+    pub latency_rate: u64,
+
+    /// Where bench.json, bench.png and the brokers' logs go
+    #[arg(long, default_value = "target/bench")]
+    pub out: PathBuf,
+}
+
+/// What one run does, after --quick is applied.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Plan {
+    pub produce_duration_s: u64,
+    pub produce_records_max: u64,
+    pub latency_rate_per_s: u64,
+    pub latency_warmup_s: u64,
+    pub latency_duration_s: u64,
+    /// Pause after start-up before the idle RSS reading.
+    pub settle_s: u64,
+    pub partitions: i32,
+    pub record_sizes_bytes: Vec<usize>,
+    /// Records in the consume fixture, per record size.
+    pub consume_records: Vec<u64>,
+    pub latency_record_bytes: usize,
+}
+
+impl Plan {
+    fn from_args(args: &BenchArgs) -> Plan {
+        let (duration_s, records, settle_s, warmup_s) = if args.quick {
+            (args.duration_s.min(3), args.records.min(300_000), 1, 1)
+        } else {
+            (args.duration_s, args.records, 3, 2)
+        };
+        Plan {
+            produce_duration_s: duration_s.max(1),
+            produce_records_max: records.max(1),
+            latency_rate_per_s: args.latency_rate.max(1),
+            latency_warmup_s: warmup_s,
+            latency_duration_s: duration_s.max(1),
+            settle_s,
+            partitions: 6,
+            record_sizes_bytes: vec![100, 1024],
+            // 1 KiB records: a quarter as many, so the fixture stays near a GiB.
+            consume_records: vec![records.max(1), (records / 4).max(1)],
+            latency_record_bytes: 100,
+        }
+    }
+}
+
+/// Set by SIGINT/SIGTERM; every loop in the bench checks it and unwinds, stopping the brokers.
+#[derive(Clone, Default)]
+pub(crate) struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.0.load(Ordering::Relaxed) {
+            bail!("interrupted");
+        }
+        Ok(())
+    }
+
+    fn sleep(&self, duration: Duration) -> Result<()> {
+        let deadline = Instant::now() + duration;
+        while Instant::now() < deadline {
+            self.check()?;
+            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
+        }
+        Ok(())
+    }
+}
+
+/// Runs the bench: both brokers, one after the other; prints the table; writes JSON and PNG.
+/// Blocking (it starts no async runtime visible to the caller); call it from the main thread, as
+/// the brokers' parent-death signal is tied to the thread that started them.
+pub fn run(args: BenchArgs) -> Result<()> {
+    procfs::require()?;
+    let plan = Plan::from_args(&args);
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let stop = Stop::default();
+    let mut signal_ids = Vec::new();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_ids.push(signal_hook::flag::register(signal, stop.0.clone()).context("installing a signal handler")?);
+    }
+    let result = run_with(&args, &plan, &stop);
+    for id in signal_ids {
+        signal_hook::low_level::unregister(id);
+    }
+    result
+}
+
+fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
+    let root = repo_root();
+    let oxbow_launch = if args.skip_oxbow {
+        None
+    } else {
+        let bin = match &args.oxbow_bin {
+            Some(bin) => bin.clone(),
+            None => std::env::current_exe().context("locating this executable")?,
+        };
+        if !bin.is_file() {
+            bail!("--oxbow-bin {}: no such file", bin.display());
+        }
+        Some(Launch::Oxbow { bin })
+    };
+    let kafka_launch = if args.skip_kafka { None } else { Some(kafka_launch(args, root.as_deref())?) };
+
+    println!("oxbow bench: {} run, results to {}", if args.quick { "quick" } else { "full" }, args.out.display());
+    println!("load generator settings (both brokers):");
+    println!("  producer: {}", settings_line(load::PRODUCER_SETTINGS));
+    println!("  latency producer: {}", settings_line(load::LATENCY_PRODUCER_SETTINGS));
+    println!("  consumer: {}", settings_line(load::CONSUMER_SETTINGS));
+
+    println!("measuring the load generator's ceiling (librdkafka mock cluster, in-process)…");
+    let ceiling = load::ceiling(100, Duration::from_secs(plan.produce_duration_s.min(5)), plan.produce_records_max, "bench-ceiling", stop)
+        .map_err(|error| format!("{error:#}"));
+
+    let mut targets = Vec::new();
+    for launch in [oxbow_launch, kafka_launch].into_iter().flatten() {
+        stop.check()?;
+        targets.push(bench_target(&launch, plan, &args.out, stop)?);
+    }
+    let report = Report::new(plan.clone(), ceiling, targets, kafka_version(args, root.as_deref()));
+    println!();
+    print!("{}", report.table());
+    let json_path = args.out.join("bench.json");
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", json_path.display()))?;
+    println!("JSON: {}", json_path.display());
+    let png_path = args.out.join("bench.png");
+    match chart::draw(&report, &png_path) {
+        Ok(()) => println!("chart: {}", png_path.display()),
+        Err(error) => eprintln!("oxbow bench: warning: no chart: {error:#}"),
+    }
+    Ok(())
+}
+
+fn settings_line(settings: &[(&str, &str)]) -> String {
+    settings.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" ")
+}
+
+/// The repo root: the nearest ancestor (of the working directory, then of this executable)
+/// holding scripts/apache-kafka.sh.
+fn repo_root() -> Option<PathBuf> {
+    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
+    for start in starts.into_iter().flatten() {
+        // Bounded by the path's depth.
+        for dir in start.ancestors() {
+            if dir.join("scripts/apache-kafka.sh").is_file() {
+                return Some(dir.to_path_buf());
+            }
+        }
+    }
+    None
+}
+
+/// Kafka through the repo's script (which fetches the jars when missing), unless --kafka-libs
+/// names other jars or the script is not there: then the bench starts Kafka's JVM itself.
+fn kafka_launch(args: &BenchArgs, root: Option<&Path>) -> Result<Launch> {
+    let default_libs = root.map(|root| root.join(".cache/kafka/libs"));
+    let libs = match (&args.kafka_libs, &default_libs) {
+        (Some(libs), Some(default)) => {
+            let same = libs.canonicalize().ok().zip(default.canonicalize().ok()).is_some_and(|(a, b)| a == b);
+            if same { None } else { Some(libs.clone()) }
+        }
+        (Some(libs), None) => Some(libs.clone()),
+        (None, _) => None,
+    };
+    let Some(libs) = libs else {
+        let Some(root) = root else {
+            bail!("scripts/apache-kafka.sh not found above the working directory: run from the Oxbow repo, pass --kafka-libs, or --skip-kafka");
+        };
+        return Ok(Launch::KafkaScript { script: root.join("scripts/apache-kafka.sh") });
+    };
+    let has_kafka_jar = std::fs::read_dir(&libs)
+        .with_context(|| format!("--kafka-libs {}", libs.display()))?
+        .flatten()
+        .any(|entry| entry.file_name().to_string_lossy().starts_with("kafka_2.13-"));
+    if !has_kafka_jar {
+        bail!("--kafka-libs {}: no kafka_2.13-*.jar there", libs.display());
+    }
+    let log4j_config = root.map(|root| root.join("scripts/kafka-dist/log4j2-server.properties")).filter(|path| path.is_file());
+    Ok(Launch::KafkaJars { libs, log4j_config })
+}
+
+/// Kafka's version from the jar name (kafka_2.13-VERSION.jar), for the report.
+fn kafka_version(args: &BenchArgs, root: Option<&Path>) -> Option<String> {
+    let libs = args.kafka_libs.clone().or_else(|| root.map(|root| root.join(".cache/kafka/libs")))?;
+    std::fs::read_dir(libs).ok()?.flatten().find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        name.strip_prefix("kafka_2.13-")?.strip_suffix(".jar").map(str::to_string)
+    })
+}
+
+/// Samples a process's RSS every RSS_SAMPLE_INTERVAL_MS on its own thread and keeps the peak.
+struct RssSampler {
+    running: Arc<AtomicBool>,
+    peak_bytes: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const RSS_SAMPLE_INTERVAL_MS: u64 = 100;
+/// Writing a consume fixture stops here even short of its record count.
+const FIXTURE_DURATION_S_MAX: u64 = 120;
+
+impl RssSampler {
+    fn start(pid: u32) -> Result<RssSampler> {
+        let running = Arc::new(AtomicBool::new(true));
+        let peak_bytes = Arc::new(AtomicU64::new(procfs::rss_bytes(pid).unwrap_or(0)));
+        let thread = {
+            let running = running.clone();
+            let peak_bytes = peak_bytes.clone();
+            std::thread::Builder::new().name("bench-rss".into()).spawn(move || {
+                // Ends when the sampler is finished (or dropped) or the process is gone.
+                while running.load(Ordering::Relaxed) {
+                    let Some(rss) = procfs::rss_bytes(pid) else { break };
+                    peak_bytes.fetch_max(rss, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(RSS_SAMPLE_INTERVAL_MS));
+                }
+            })?
+        };
+        Ok(RssSampler { running, peak_bytes, thread: Some(thread) })
+    }
+
+    fn finish(mut self) -> u64 {
+        self.running.store(false, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.peak_bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for RssSampler {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::Relaxed);
+    }
+}
+
+/// CPU cores a process used over a phase, from /proc CPU time.
+struct CpuMeter {
+    pid: String,
+    cpu_s: f64,
+    at: Instant,
+}
+
+impl CpuMeter {
+    fn start(pid: u32) -> CpuMeter {
+        let pid = pid.to_string();
+        let cpu_s = procfs::cpu_s(&pid).unwrap_or(0.0);
+        CpuMeter { pid, cpu_s, at: Instant::now() }
+    }
+    fn cores(&self) -> f64 {
+        let used_s = procfs::cpu_s(&self.pid).unwrap_or(self.cpu_s) - self.cpu_s;
+        used_s / self.at.elapsed().as_secs_f64().max(1e-9)
+    }
+}
+
+fn bench_target(launch: &Launch, plan: &Plan, out: &Path, stop: &Stop) -> Result<TargetReport> {
+    let flavor = launch.flavor();
+    println!("{}: starting…", flavor.name());
+    let mut report = TargetReport::new(flavor);
+    let broker = match Broker::start(launch, out, stop) {
+        Ok(broker) => broker,
+        Err(error) => {
+            stop.check()?;
+            println!("{}: failed to start: {error:#}", flavor.name());
+            report.error = Some(format!("start: {error:#}"));
+            return Ok(report);
+        }
+    };
+    report.startup_ms = Some(broker.startup_ms);
+    report.ready_line_ms = Some(broker.ready_line_ms);
+    println!(
+        "{}: ready at {} (pid {}), start-up {:.0} ms, ready line after {:.0} ms",
+        flavor.name(),
+        broker.bootstrap,
+        broker.pid,
+        broker.startup_ms,
+        broker.ready_line_ms
+    );
+    stop.sleep(Duration::from_secs(plan.settle_s))?;
+    report.rss_idle_bytes = procfs::rss_bytes(broker.pid);
+
+    let profile = ConnectionProfile::plaintext(broker.bootstrap.clone(), format!("oxbow-bench-{}", flavor.name()));
+    // Admin calls are async; a small current-thread runtime drives them to completion.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let admin = Admin::new(&profile, Duration::from_secs(30))?;
+    let create = |name: &str| -> Result<()> {
+        let mut spec = TopicSpec::new(name, plan.partitions);
+        spec.replication_factor = Some(1);
+        runtime.block_on(admin.create_topic(&spec)).with_context(|| format!("creating topic {name}"))?;
+        Ok(())
+    };
+    let pause = Duration::from_millis(if plan.settle_s > 1 { 1_000 } else { 300 });
+
+    // Warm-up, untimed: the first consumer makes Kafka create __consumer_offsets (librdkafka looks
+    // up the reader's group coordinator), which must not land inside a timed phase.
+    let warmup = create("bench-warmup").and_then(|()| {
+        let spec = ProduceSpec {
+            settings: load::PRODUCER_SETTINGS,
+            topic: "bench-warmup",
+            value_size: 100,
+            acks: "1",
+            duration: Duration::from_secs(10),
+            records_max: 1_000,
+        };
+        load::produce(&profile, &spec, stop)?;
+        load::consume(&profile, "bench-warmup", stop)
+    });
+    if let Err(error) = warmup {
+        stop.check()?;
+        println!("{}: warm-up failed (continuing): {error:#}", flavor.name());
+    }
+    let _ = runtime.block_on(admin.delete_topic("bench-warmup"));
+    stop.sleep(pause)?;
+
+    let sampler = RssSampler::start(broker.pid)?;
+    for &size in &plan.record_sizes_bytes {
+        for acks in ["1", "all"] {
+            stop.check()?;
+            let topic = format!("bench-produce-{size}b-acks-{acks}");
+            let cpu = CpuMeter::start(broker.pid);
+            let result = create(&topic).and_then(|()| {
+                let spec = ProduceSpec {
+                    settings: load::PRODUCER_SETTINGS,
+                    topic: &topic,
+                    value_size: size,
+                    acks,
+                    duration: Duration::from_secs(plan.produce_duration_s),
+                    records_max: plan.produce_records_max,
+                };
+                load::produce(&profile, &spec, stop)
+            });
+            let broker_cores = cpu.cores();
+            stop.check()?;
+            match &result {
+                Ok(r) => println!(
+                    "{}: produce {size} B acks={acks}: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
+                    flavor.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
+                ),
+                Err(error) => println!("{}: produce {size} B acks={acks}: failed: {error:#}", flavor.name()),
+            }
+            report.produce.push(report::Phase::new(format!("{size}b-acks-{acks}"), result, broker_cores));
+            // Free the disk as we go; a failure here changes no figure.
+            let _ = runtime.block_on(admin.delete_topic(&topic));
+            stop.sleep(pause)?;
+        }
+    }
+    report.rss_load_peak_bytes = Some(sampler.finish());
+
+    for (&size, &records) in plan.record_sizes_bytes.iter().zip(&plan.consume_records) {
+        stop.check()?;
+        // Untimed: write the fixture the consume phase reads (same batches on both brokers).
+        let topic = format!("bench-consume-{size}b");
+        let fixture = create(&topic).and_then(|()| {
+            let spec = ProduceSpec {
+                settings: load::FIXTURE_PRODUCER_SETTINGS,
+                topic: &topic,
+                value_size: size,
+                acks: "1",
+                duration: Duration::from_secs(FIXTURE_DURATION_S_MAX),
+                records_max: records,
+            };
+            load::produce(&profile, &spec, stop)
+        });
+        stop.sleep(pause)?;
+        let cpu = CpuMeter::start(broker.pid);
+        let result = fixture.and_then(|written| {
+            let read = load::consume(&profile, &topic, stop)?;
+            if read.records != written.records {
+                bail!("read {} records of the {} written", read.records, written.records);
+            }
+            Ok(read)
+        });
+        let broker_cores = cpu.cores();
+        stop.check()?;
+        match &result {
+            Ok(r) => println!(
+                "{}: consume {size} B: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
+                flavor.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
+            ),
+            Err(error) => println!("{}: consume {size} B: failed: {error:#}", flavor.name()),
+        }
+        report.consume.push(report::Phase::new(format!("{size}b"), result, broker_cores));
+        let _ = runtime.block_on(admin.delete_topic(&topic));
+    }
+    stop.sleep(pause)?;
+
+    stop.check()?;
+    let topic = "bench-latency";
+    let result = create(topic).and_then(|()| {
+        load::latency(
+            &profile,
+            topic,
+            plan.latency_record_bytes,
+            plan.latency_rate_per_s,
+            Duration::from_secs(plan.latency_warmup_s),
+            Duration::from_secs(plan.latency_duration_s),
+            stop,
+        )
+    });
+    stop.check()?;
+    match &result {
+        Ok(r) => println!(
+            "{}: latency at {} records/s: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back)",
+            flavor.name(), r.rate_per_s, r.p50_ms, r.p99_ms, r.p999_ms, r.received_records, r.measured_records
+        ),
+        Err(error) => println!("{}: latency: failed: {error:#}", flavor.name()),
+    }
+    report.latency = Some(result.map_err(|error| format!("{error:#}")));
+    drop(admin);
+    report.load_average_after = report::load_average();
+    println!("{}: stopping", flavor.name());
+    drop(broker);
+    Ok(report)
+}

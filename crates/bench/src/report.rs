@@ -1,0 +1,346 @@
+//! Results, ratios against the goals, and the stdout table.
+
+use crate::broker::Flavor;
+use crate::load::{CeilingResult, ConsumeResult, LatencyResult, ProduceResult};
+use crate::Plan;
+use std::fmt::Write as _;
+
+/// One throughput phase: its figures, or why it failed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Phase<T> {
+    pub name: String,
+    pub result: Result<T, String>,
+    /// CPU cores the broker process used during the phase.
+    pub broker_cpu_cores: f64,
+}
+
+impl<T> Phase<T> {
+    pub fn new(name: String, result: anyhow::Result<T>, broker_cpu_cores: f64) -> Phase<T> {
+        Phase { name, result: result.map_err(|error| format!("{error:#}")), broker_cpu_cores }
+    }
+}
+
+/// Everything measured for one broker.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TargetReport {
+    pub flavor: Flavor,
+    /// /proc/loadavg before and after this broker's run: other work on the machine skews figures.
+    pub load_average_before: Option<String>,
+    pub load_average_after: Option<String>,
+    /// Set when the broker could not be started; the other fields are then empty.
+    pub error: Option<String>,
+    pub startup_ms: Option<f64>,
+    pub ready_line_ms: Option<f64>,
+    pub rss_idle_bytes: Option<u64>,
+    pub rss_load_peak_bytes: Option<u64>,
+    pub produce: Vec<Phase<ProduceResult>>,
+    pub consume: Vec<Phase<ConsumeResult>>,
+    pub latency: Option<Result<LatencyResult, String>>,
+}
+
+impl TargetReport {
+    pub fn new(flavor: Flavor) -> TargetReport {
+        TargetReport {
+            flavor,
+            load_average_before: load_average(),
+            load_average_after: None,
+            error: None,
+            startup_ms: None,
+            ready_line_ms: None,
+            rss_idle_bytes: None,
+            rss_load_peak_bytes: None,
+            produce: Vec::new(),
+            consume: Vec::new(),
+            latency: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub enum Goal {
+    /// Oxbow/Kafka must be at least this (more is better).
+    AtLeast(f64),
+    /// Oxbow/Kafka must be at most this (less is better).
+    AtMost(f64),
+}
+
+impl Goal {
+    pub fn met(self, ratio: f64) -> bool {
+        match self {
+            Goal::AtLeast(goal) => ratio >= goal,
+            Goal::AtMost(goal) => ratio <= goal,
+        }
+    }
+    pub fn value(self) -> f64 {
+        match self {
+            Goal::AtLeast(goal) | Goal::AtMost(goal) => goal,
+        }
+    }
+    fn label(self) -> String {
+        match self {
+            Goal::AtLeast(goal) => format!(">= {goal:.2}x"),
+            Goal::AtMost(goal) => format!("<= {goal:.2}x"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub enum Unit {
+    RecordsPerS,
+    Ms,
+    Bytes,
+}
+
+/// One row: a figure per broker, their ratio and the goal.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Metric {
+    pub key: String,
+    pub label: String,
+    pub unit: Unit,
+    pub oxbow: Option<f64>,
+    pub kafka: Option<f64>,
+    /// MB/s beside records/s for throughput rows.
+    pub oxbow_mb_per_s: Option<f64>,
+    pub kafka_mb_per_s: Option<f64>,
+    /// Oxbow / Kafka; absent when either side is missing.
+    pub ratio: Option<f64>,
+    pub goal: Option<Goal>,
+    pub met: Option<bool>,
+}
+
+/// Picks one figure (and MB/s, for throughput) out of a broker's results.
+type Pick<'a> = &'a dyn Fn(&TargetReport) -> Option<(f64, Option<f64>)>;
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    pub plan: Plan,
+    pub kafka_version: Option<String>,
+    pub machine: Machine,
+    pub producer_settings: Vec<(String, String)>,
+    pub latency_producer_settings: Vec<(String, String)>,
+    pub consumer_settings: Vec<(String, String)>,
+    pub generator_ceiling: Result<CeilingResult, String>,
+    pub metrics: Vec<Metric>,
+    pub targets: Vec<TargetReport>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub kernel: Option<String>,
+}
+
+fn owned(settings: &[(&str, &str)]) -> Vec<(String, String)> {
+    settings.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+}
+
+impl Report {
+    pub fn new(
+        plan: Plan,
+        generator_ceiling: Result<CeilingResult, String>,
+        targets: Vec<TargetReport>,
+        kafka_version: Option<String>,
+    ) -> Report {
+        let find = |flavor: Flavor| targets.iter().find(|target| target.flavor == flavor);
+        let oxbow = find(Flavor::Oxbow);
+        let kafka = find(Flavor::Kafka);
+        let mut metrics = Vec::new();
+        let mut push = |key: String, label: String, unit: Unit, goal: Option<Goal>, pick: Pick<'_>| {
+            let o = oxbow.and_then(pick);
+            let k = kafka.and_then(pick);
+            let ratio = match (o, k) {
+                (Some((o, _)), Some((k, _))) if k > 0.0 => Some(o / k),
+                _ => None,
+            };
+            metrics.push(Metric {
+                key,
+                label,
+                unit,
+                oxbow: o.map(|v| v.0),
+                kafka: k.map(|v| v.0),
+                oxbow_mb_per_s: o.and_then(|v| v.1),
+                kafka_mb_per_s: k.and_then(|v| v.1),
+                ratio,
+                goal,
+                met: ratio.zip(goal).map(|(ratio, goal)| goal.met(ratio)),
+            });
+        };
+        for &size in &plan.record_sizes_bytes {
+            for acks in ["1", "all"] {
+                let name = format!("{size}b-acks-{acks}");
+                let pick = |target: &TargetReport| {
+                    let phase = target.produce.iter().find(|phase| phase.name == name)?;
+                    phase.result.as_ref().ok().map(|r| (r.records_per_s, Some(r.mb_per_s)))
+                };
+                push(format!("produce_{size}b_acks_{acks}"), format!("produce {size} B acks={acks}"), Unit::RecordsPerS, Some(Goal::AtLeast(1.5)), &pick);
+            }
+        }
+        for &size in &plan.record_sizes_bytes {
+            let name = format!("{size}b");
+            let pick = |target: &TargetReport| {
+                let phase = target.consume.iter().find(|phase| phase.name == name)?;
+                phase.result.as_ref().ok().map(|r| (r.records_per_s, Some(r.mb_per_s)))
+            };
+            push(format!("consume_{size}b"), format!("consume {size} B"), Unit::RecordsPerS, Some(Goal::AtLeast(1.5)), &pick);
+        }
+        let latency = |target: &TargetReport| target.latency.as_ref().and_then(|r| r.as_ref().ok()).cloned();
+        push("latency_p50".into(), format!("e2e latency p50 @{}/s", plan.latency_rate_per_s), Unit::Ms, None, &|t| latency(t).map(|l| (l.p50_ms, None)));
+        push("latency_p99".into(), format!("e2e latency p99 @{}/s", plan.latency_rate_per_s), Unit::Ms, Some(Goal::AtMost(0.5)), &|t| latency(t).map(|l| (l.p99_ms, None)));
+        push("latency_p999".into(), format!("e2e latency p99.9 @{}/s", plan.latency_rate_per_s), Unit::Ms, None, &|t| latency(t).map(|l| (l.p999_ms, None)));
+        push("startup".into(), "start-up to first Metadata".into(), Unit::Ms, Some(Goal::AtMost(0.1)), &|t| t.startup_ms.map(|v| (v, None)));
+        push("rss_idle".into(), "RSS idle".into(), Unit::Bytes, Some(Goal::AtMost(0.25)), &|t| t.rss_idle_bytes.map(|v| (v as f64, None)));
+        push("rss_load".into(), "RSS peak under produce load".into(), Unit::Bytes, Some(Goal::AtMost(0.25)), &|t| t.rss_load_peak_bytes.map(|v| (v as f64, None)));
+
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string());
+        Report {
+            plan,
+            kafka_version,
+            machine: Machine { cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), kernel },
+            producer_settings: owned(crate::load::PRODUCER_SETTINGS),
+            latency_producer_settings: owned(crate::load::LATENCY_PRODUCER_SETTINGS),
+            consumer_settings: owned(crate::load::CONSUMER_SETTINGS),
+            generator_ceiling,
+            metrics,
+            targets,
+        }
+    }
+
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let kafka = format!("kafka {}", self.kafka_version.as_deref().unwrap_or(""));
+        let header = ["metric", "oxbow", kafka.trim(), "oxbow/kafka", "goal", "status"];
+        let mut rows: Vec<[String; 6]> = vec![header.map(str::to_string)];
+        for metric in &self.metrics {
+            let status = match (metric.met, metric.goal) {
+                (Some(true), _) => "met".to_string(),
+                (Some(false), _) => "NOT MET".to_string(),
+                (None, Some(_)) => "n/a".to_string(),
+                (None, None) => "-".to_string(),
+            };
+            rows.push([
+                metric.label.clone(),
+                figure(metric.unit, metric.oxbow, metric.oxbow_mb_per_s),
+                figure(metric.unit, metric.kafka, metric.kafka_mb_per_s),
+                metric.ratio.map(ratio_label).unwrap_or_else(|| "-".into()),
+                metric.goal.map(Goal::label).unwrap_or_else(|| "-".into()),
+                status,
+            ]);
+        }
+        let mut widths = [0usize; 6];
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        for (index, row) in rows.iter().enumerate() {
+            let mut line = String::new();
+            for (column, (cell, width)) in row.iter().zip(widths).enumerate() {
+                // Numbers right-aligned, words left-aligned.
+                if (1..=3).contains(&column) {
+                    let _ = write!(line, "{cell:>width$}  ");
+                } else {
+                    let _ = write!(line, "{cell:<width$}  ");
+                }
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+            if index == 0 {
+                let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 2 * 5));
+            }
+        }
+        // CPU per phase tells whether a figure is the broker's or the machine's limit: on a small
+        // machine the generator and the broker share the cores.
+        let _ = writeln!(out, "CPU cores used per phase (broker / load generator):");
+        for target in &self.targets {
+            let mut cells = Vec::new();
+            for phase in &target.produce {
+                if let Ok(r) = &phase.result {
+                    cells.push(format!("produce {} {:.2}/{:.2}", phase.name, phase.broker_cpu_cores, r.generator_cpu_cores));
+                }
+            }
+            for phase in &target.consume {
+                if let Ok(r) = &phase.result {
+                    cells.push(format!("consume {} {:.2}/{:.2}", phase.name, phase.broker_cpu_cores, r.generator_cpu_cores));
+                }
+            }
+            if !cells.is_empty() {
+                let _ = writeln!(out, "  {}: {}", target.flavor.name(), cells.join(", "));
+            }
+        }
+        let _ = writeln!(out, "  (machine: {} cores; a generator near 1.0 or a sum near the core count caps both brokers alike)", self.machine.cores);
+        let _ = writeln!(out, "load average (1/5/15 min) before -> after each broker's run; above the core count, other work shared the machine:");
+        for target in &self.targets {
+            let _ = writeln!(
+                out,
+                "  {}: {} -> {}",
+                target.flavor.name(),
+                target.load_average_before.as_deref().unwrap_or("?"),
+                target.load_average_after.as_deref().unwrap_or("?")
+            );
+        }
+        match &self.generator_ceiling {
+            Ok(c) => {
+                let _ = writeln!(
+                    out,
+                    "load generator ceiling (librdkafka mock cluster, 100 B acks=1): produce {}, consume {}",
+                    figure(Unit::RecordsPerS, Some(c.produce_records_per_s), None),
+                    figure(Unit::RecordsPerS, Some(c.consume_records_per_s), None)
+                );
+            }
+            Err(error) => {
+                let _ = writeln!(out, "load generator ceiling: not measured: {error}");
+            }
+        }
+        for target in &self.targets {
+            if let Some(error) = &target.error {
+                let _ = writeln!(out, "{}: {error}", target.flavor.name());
+            }
+            for phase in &target.produce {
+                if let Err(error) = &phase.result {
+                    let _ = writeln!(out, "{} produce {}: {error}", target.flavor.name(), phase.name);
+                }
+            }
+            for phase in &target.consume {
+                if let Err(error) = &phase.result {
+                    let _ = writeln!(out, "{} consume {}: {error}", target.flavor.name(), phase.name);
+                }
+            }
+            if let Some(Err(error)) = &target.latency {
+                let _ = writeln!(out, "{} latency: {error}", target.flavor.name());
+            }
+        }
+        out
+    }
+}
+
+/// The 1-, 5- and 15-minute load averages.
+pub fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+/// Two decimals, or three significant digits for small ratios (start-up and RSS are far below 1).
+pub fn ratio_label(ratio: f64) -> String {
+    if ratio >= 0.1 {
+        format!("{ratio:.2}x")
+    } else {
+        let decimals = (-ratio.log10().floor()) as usize + 2;
+        format!("{ratio:.decimals$}x")
+    }
+}
+
+fn figure(unit: Unit, value: Option<f64>, mb_per_s: Option<f64>) -> String {
+    let Some(value) = value else { return "-".into() };
+    match unit {
+        Unit::RecordsPerS => {
+            let records = if value >= 1e6 { format!("{:.2}M/s", value / 1e6) } else { format!("{:.1}k/s", value / 1e3) };
+            match mb_per_s {
+                Some(mb) => format!("{records} {mb:.1}MB/s"),
+                None => records,
+            }
+        }
+        Unit::Ms => {
+            if value >= 100.0 { format!("{value:.0} ms") } else { format!("{value:.2} ms") }
+        }
+        Unit::Bytes => format!("{:.1} MiB", value / (1024.0 * 1024.0)),
+    }
+}

@@ -1,0 +1,59 @@
+//! AlterConfigs (key 33): replaces the whole set of dynamic configs of a topic or broker
+//! (Kafka's legacy semantics), validated; `validate_only`. Topic changes apply to the live logs.
+//! Broker resources accept the dynamic `log.*`-style defaults; "" is the cluster-wide default.
+
+use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::{s, Ctx};
+use crate::broker::ApiError;
+use crate::codes;
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
+use std::collections::BTreeMap;
+
+/// Which broker config set a broker resource name addresses: `Some(true)` cluster default.
+pub(crate) fn broker_scope(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
+    if name.is_empty() {
+        Ok(true)
+    } else if name == ctx.broker.config.node_id.to_string() {
+        Ok(false)
+    } else {
+        Err(ApiError::new(codes::INVALID_REQUEST, format!("Unexpected broker id, expected {} or empty string, but received {name}", ctx.broker.config.node_id)))
+    }
+}
+
+pub(crate) fn handle(ctx: &Ctx, _version: i16, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let b = &ctx.broker;
+    let mut resp = AlterConfigsResponse::default();
+    for res in req.resources {
+        let mut r = AlterConfigsResourceResponse::default();
+        r.resource_type = res.resource_type;
+        r.resource_name = res.resource_name.clone();
+        let name = res.resource_name.to_string();
+        let mut configs = BTreeMap::new();
+        let mut err = None;
+        for c in &res.configs {
+            match &c.value {
+                Some(v) => {
+                    configs.insert(c.name.to_string(), v.to_string());
+                }
+                None => err = Some(ApiError::new(codes::INVALID_CONFIG, format!("Null value not supported for : {}", c.name.as_str()))),
+            }
+        }
+        let result = match err {
+            Some(e) => Err(e),
+            None => match res.resource_type {
+                RESOURCE_TOPIC => b.set_topic_configs(&name, configs, req.validate_only),
+                RESOURCE_BROKER => broker_scope(ctx, &name).and_then(|cluster| b.set_broker_configs(cluster, configs, req.validate_only)),
+                other => Err(ApiError::new(codes::INVALID_REQUEST, format!("AlterConfigs is only supported for topics and brokers, but resource type is {other}"))),
+            },
+        };
+        if let Err(e) = result {
+            r.error_code = e.code;
+            r.error_message = Some(s(e.message));
+        } else {
+            tracing::info!(resource = %name, resource_type = res.resource_type, validate_only = req.validate_only, "altered configs");
+        }
+        resp.responses.push(r);
+    }
+    resp
+}

@@ -1,0 +1,207 @@
+//! Fetch (key 1): whole batches up to the high watermark, long-polling on `max_wait_ms` /
+//! `min_bytes` woken by appends (each parked fetch registers a `Notify` with its partitions; one
+//! timer for `max_wait_ms`, no polling loop), `max_bytes` and `partition_max_bytes` honoured
+//! except that the first partition with data always returns at least one whole batch.
+//!
+//! Fetch sessions (KIP-227) are refused correctly rather than implemented: every response has
+//! `session_id` 0, so clients keep sending full fetches; an incremental request (non-zero session
+//! or epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND. Topic ids are used from v13. No transactions
+//! yet, so `read_committed` sees the same data (LSO = HW) and aborted transactions are empty.
+//! Follower fetching (replica id >= 0) arrives with replication (issue 5).
+
+use super::Ctx;
+use crate::codes;
+use crate::partition::Partition;
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Longest wait honoured (a client asking for more gets this), so a parked fetch is always
+/// answered well inside clients' request timeouts (30 s default).
+const MAX_WAIT_MS: i32 = 30_000;
+
+struct Wanted {
+    topic_index: usize,
+    partition: i32,
+    fetch_offset: i64,
+    partition_max_bytes: i32,
+    /// `None`: unknown topic (UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID).
+    part: Option<Arc<Partition>>,
+    unknown_code: i16,
+}
+
+pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchResponse {
+    let b = &ctx.broker;
+    let mut resp = FetchResponse::default();
+    if version >= 7 && (req.session_epoch > 0 || (req.session_id != 0 && req.session_epoch != -1)) {
+        resp.error_code = codes::FETCH_SESSION_ID_NOT_FOUND;
+        return resp;
+    }
+    // Topics in request order; (name, id) as the response must echo them.
+    let mut topics: Vec<(TopicName, Uuid)> = Vec::new();
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for t in &req.topics {
+        let (name, id, tp, unknown) = if version >= 13 {
+            match b.topic_by_id(t.topic_id) {
+                Some((n, tp)) => (n, t.topic_id, Some(tp), codes::NONE),
+                None => (String::new(), t.topic_id, None, codes::UNKNOWN_TOPIC_ID),
+            }
+        } else {
+            let n = t.topic.to_string();
+            let tp = b.topic(&n);
+            let id = tp.as_ref().map(|x| x.id).unwrap_or_default();
+            (n, id, tp, codes::UNKNOWN_TOPIC_OR_PARTITION)
+        };
+        topics.push((t.topic.clone(), id));
+        for p in &t.partitions {
+            let part = tp.as_ref().and_then(|tp| usize::try_from(p.partition).ok().and_then(|i| tp.partitions.get(i).cloned()));
+            let _ = &name;
+            wanted.push(Wanted {
+                topic_index: topics.len() - 1,
+                partition: p.partition,
+                fetch_offset: p.fetch_offset,
+                partition_max_bytes: p.partition_max_bytes,
+                part,
+                unknown_code: if tp.is_none() { unknown } else { codes::UNKNOWN_TOPIC_OR_PARTITION },
+            });
+        }
+    }
+
+    let max_wait = Duration::from_millis(req.max_wait_ms.clamp(0, MAX_WAIT_MS) as u64);
+    let deadline = tokio::time::Instant::now() + max_wait;
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let max_bytes = if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize };
+    let mut shutdown = b.shutdown.clone();
+    let mut permit = None;
+    let parts = loop {
+        // Register before reading so an append between the read and the wait is not missed.
+        let notify = Arc::new(Notify::new());
+        let may_wait = !max_wait.is_zero() && min_bytes > 0 && !*shutdown.borrow();
+        if may_wait && permit.is_none() {
+            permit = b.parked_fetches.clone().try_acquire_owned().ok();
+        }
+        let waiting = may_wait && permit.is_some();
+        if waiting {
+            for w in &wanted {
+                if let Some(p) = &w.part {
+                    p.register_waiter(&notify);
+                }
+            }
+        }
+        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes);
+        if !waiting || total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
+            break parts;
+        }
+        tokio::select! {
+            _ = notify.notified() => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+            _ = shutdown.changed() => {}
+        }
+    };
+    drop(permit);
+
+    let mut out: Vec<FetchableTopicResponse> = topics
+        .iter()
+        .map(|(name, id)| {
+            let mut t = FetchableTopicResponse::default();
+            if version >= 13 {
+                t.topic_id = *id;
+            } else {
+                t.topic = name.clone();
+            }
+            t
+        })
+        .collect();
+    let mut bytes_out = 0u64;
+    for (w, pd) in wanted.iter().zip(parts) {
+        bytes_out += pd.records.as_ref().map(|r| r.len() as u64).unwrap_or(0);
+        out[w.topic_index].partitions.push(pd);
+    }
+    b.stats.bytes_out.fetch_add(bytes_out, Ordering::Relaxed);
+    resp.responses = out;
+    resp
+}
+
+fn error_data(partition: i32, code: i16) -> PartitionData {
+    let mut pd = PartitionData::default();
+    pd.partition_index = partition;
+    pd.error_code = code;
+    pd.high_watermark = -1;
+    pd.last_stable_offset = -1;
+    pd.log_start_offset = -1;
+    pd.records = Some(Bytes::new());
+    pd
+}
+
+/// Reads every wanted partition once. Returns the partition data, total record bytes, and
+/// whether any partition had an error (Kafka answers at once then).
+fn read_all(version: i16, isolation_level: i8, wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, bool) {
+    let mut total = 0usize;
+    let mut errors = false;
+    let mut out = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let Some(part) = &w.part else {
+            errors = true;
+            out.push(error_data(w.partition, w.unknown_code));
+            continue;
+        };
+        let remaining = max_bytes.saturating_sub(total);
+        let limit = (w.partition_max_bytes.max(0) as usize).min(remaining);
+        let result = if limit == 0 && total > 0 {
+            // Budget spent: report offsets only, without reading.
+            part.offsets().and_then(|o| {
+                if w.fetch_offset < o.log_start_offset || w.fetch_offset > o.log_end_offset {
+                    return part.read(w.fetch_offset, 1); // the range error, worded by the partition
+                }
+                Ok(crate::partition::FetchRead {
+                    records: Bytes::new(),
+                    high_watermark: o.high_watermark,
+                    last_stable_offset: o.high_watermark,
+                    log_start_offset: o.log_start_offset,
+                })
+            })
+        } else {
+            part.read(w.fetch_offset, limit.max(1))
+        };
+        match result {
+            Ok(mut r) => {
+                // Only the first partition with data may exceed the limits (one whole batch).
+                if total > 0 && r.records.len() > limit {
+                    r.records = Bytes::new();
+                }
+                total += r.records.len();
+                let mut pd = PartitionData::default();
+                pd.partition_index = w.partition;
+                pd.error_code = codes::NONE;
+                pd.high_watermark = r.high_watermark;
+                pd.last_stable_offset = r.last_stable_offset;
+                if version >= 5 {
+                    pd.log_start_offset = r.log_start_offset;
+                }
+                pd.aborted_transactions = if isolation_level == 1 { Some(vec![]) } else { None };
+                pd.records = Some(r.records);
+                out.push(pd);
+            }
+            Err(e) => {
+                errors = true;
+                let mut pd = error_data(w.partition, e.code);
+                if e.code == codes::OFFSET_OUT_OF_RANGE {
+                    if let Ok(o) = part.offsets() {
+                        pd.high_watermark = o.high_watermark;
+                        pd.last_stable_offset = o.high_watermark;
+                        if version >= 5 {
+                            pd.log_start_offset = o.log_start_offset;
+                        }
+                    }
+                }
+                out.push(pd);
+            }
+        }
+    }
+    (out, total, errors)
+}

@@ -1,0 +1,120 @@
+//! Metadata (key 3): brokers, controller, cluster id, topics with partitions, leaders, ISR and
+//! topic ids; auto-creates requested topics when `auto.create.topics.enable` and the request
+//! allows it (Kafka auto-creates on Metadata only, never on Produce).
+//!
+//! Auto-created topics are answered ready (error NONE, leaders set) rather than with Kafka's
+//! transient LEADER_NOT_AVAILABLE, since a single broker has its partitions open immediately.
+
+use super::{s, Ctx};
+use crate::broker::validate_topic_name;
+use crate::codes;
+use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Kafka's AclOperation bit set for a topic with no authorizer: READ, WRITE, CREATE, DELETE,
+/// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+pub(crate) const TOPIC_AUTHORIZED_OPERATIONS: i32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+/// ... and for the cluster (Kafka's `AclEntry.supportedOperations(CLUSTER)`): CREATE, ALTER,
+/// DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+pub(crate) const CLUSTER_AUTHORIZED_OPERATIONS: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
+pub(crate) fn broker_entry(ctx: &Ctx) -> MetadataResponseBroker {
+    let mut b = MetadataResponseBroker::default();
+    b.node_id = BrokerId(ctx.broker.config.node_id);
+    b.host = s(ctx.broker.advertised_host.clone());
+    b.port = ctx.broker.advertised_port;
+    b.rack = ctx.broker.config.rack.clone().map(s);
+    b
+}
+
+pub(crate) fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataResponse {
+    let b = &ctx.broker;
+    let node = b.config.node_id;
+    let mut resp = MetadataResponse::default();
+    resp.brokers = vec![broker_entry(ctx)];
+    resp.cluster_id = Some(s(b.cluster_id()));
+    resp.controller_id = BrokerId(node);
+    if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
+        resp.cluster_authorized_operations = CLUSTER_AUTHORIZED_OPERATIONS;
+    }
+    let allow_auto_create = b.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
+
+    // (name or None, id) requested, or every topic.
+    let requested: Vec<(Option<String>, Uuid)> = match &req.topics {
+        None => b.image().topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
+        Some(ts) if ts.is_empty() && version == 0 => b.image().topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
+        Some(ts) => ts.iter().map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id)).collect(),
+    };
+
+    let mut seen = BTreeMap::new();
+    for (name, id) in requested {
+        let mut t = MetadataResponseTopic::default();
+        if version >= 8 && req.include_topic_authorized_operations {
+            t.topic_authorized_operations = TOPIC_AUTHORIZED_OPERATIONS;
+        }
+        let name = match name {
+            Some(n) => n,
+            None => match b.topic_by_id(id) {
+                Some((n, _)) => n,
+                None => {
+                    t.error_code = codes::UNKNOWN_TOPIC_ID;
+                    if version >= 10 {
+                        t.topic_id = id;
+                    }
+                    resp.topics.push(t);
+                    continue;
+                }
+            },
+        };
+        if seen.insert(name.clone(), ()).is_some() {
+            continue;
+        }
+        t.name = Some(TopicName(s(name.clone())));
+        let mut tp = b.topic(&name);
+        if tp.is_none() {
+            if let Err(msg) = validate_topic_name(&name) {
+                tracing::debug!(topic = %name, "metadata for an invalid topic name: {msg}");
+                t.error_code = codes::INVALID_TOPIC_EXCEPTION;
+                resp.topics.push(t);
+                continue;
+            }
+            if allow_auto_create {
+                match b.create_topic(&name, -1, -1, &[], BTreeMap::new(), false) {
+                    Ok(_) => tracing::info!(topic = %name, "auto-created topic on metadata request"),
+                    Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => {}
+                    Err(e) => {
+                        t.error_code = e.code;
+                        resp.topics.push(t);
+                        continue;
+                    }
+                }
+                tp = b.topic(&name);
+            }
+        }
+        let Some(tp) = tp else {
+            t.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION;
+            resp.topics.push(t);
+            continue;
+        };
+        if version >= 10 {
+            t.topic_id = tp.id;
+        }
+        t.partitions = tp
+            .partitions
+            .iter()
+            .map(|p| {
+                let mut mp = MetadataResponsePartition::default();
+                mp.partition_index = p.index;
+                mp.leader_id = BrokerId(p.leader_id());
+                mp.leader_epoch = p.leader_epoch();
+                mp.replica_nodes = vec![BrokerId(node)];
+                mp.isr_nodes = p.isr().into_iter().map(BrokerId).collect();
+                mp
+            })
+            .collect();
+        resp.topics.push(t);
+    }
+    resp
+}

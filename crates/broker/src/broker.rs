@@ -1,0 +1,476 @@
+//! `BrokerState`: everything one broker shares between connections — static config, the
+//! metadata store, the open partitions, the group coordinator, producer ids, bounds and counters.
+//!
+//! Admin mutations (create/delete topics, partitions, configs) all go through methods here that
+//! (1) apply a [`MetadataRecord`] to the store and (2) reconcile the open partitions with the new
+//! image. They are serialised by the metadata lock. This module does not speak the protocol.
+
+use crate::config::BrokerConfig;
+use crate::coordinator::group::GroupCoordinator;
+use crate::metadata::{self, MetadataImage, MetadataRecord, MetadataStore, TopicImage};
+use crate::partition::Partition;
+use crate::topic_config;
+use crate::{codes, Error, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use tokio::sync::{watch, Semaphore};
+use uuid::Uuid;
+
+/// Per-broker counters for the studio.
+#[derive(Debug, Default)]
+pub struct BrokerStats {
+    pub bytes_in: AtomicU64,
+    pub records_in: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub requests: AtomicU64,
+    pub connections_accepted: AtomicU64,
+    pub connections_refused: AtomicU64,
+}
+
+pub(crate) struct TopicPartitions {
+    pub id: Uuid,
+    pub partitions: Vec<Arc<Partition>>,
+}
+
+/// A per-topic failure for admin responses: Kafka error code and Kafka-worded message.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub code: i16,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: i16, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into() }
+    }
+}
+
+pub(crate) struct BrokerState {
+    pub config: BrokerConfig,
+    /// Host and port advertised in Metadata and FindCoordinator.
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    metadata: Mutex<MetadataStore>,
+    topics: RwLock<HashMap<String, Arc<TopicPartitions>>>,
+    pub groups: GroupCoordinator,
+    next_producer_id: Mutex<i64>,
+    /// Permits for fetches that wait for data; see `BrokerConfig::max_parked_fetches`.
+    pub parked_fetches: Arc<Semaphore>,
+    pub shutdown: watch::Receiver<bool>,
+    pub stats: BrokerStats,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Kafka's legal topic name: `[a-zA-Z0-9._-]`, 1..=249 chars, not "." or "..".
+pub(crate) fn validate_topic_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("Topic name is illegal, it can't be empty".into());
+    }
+    if name == "." || name == ".." {
+        return Err("Topic name cannot be \".\" or \"..\"".into());
+    }
+    if name.len() > 249 {
+        return Err(format!("Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"));
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+        return Err(format!(
+            "Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+impl BrokerState {
+    pub fn open(config: BrokerConfig, advertised_host: String, advertised_port: i32, shutdown: watch::Receiver<bool>) -> Result<BrokerState> {
+        let store = MetadataStore::open(&config.data_dir, config.node_id)?;
+        let image = store.image().clone();
+        let state = BrokerState {
+            groups: GroupCoordinator::new(&config),
+            parked_fetches: Arc::new(Semaphore::new(config.max_parked_fetches)),
+            next_producer_id: Mutex::new(image.producer_id_block_end),
+            advertised_host,
+            advertised_port,
+            metadata: Mutex::new(store),
+            topics: RwLock::new(HashMap::new()),
+            shutdown,
+            stats: BrokerStats::default(),
+            config,
+        };
+        let started = std::time::Instant::now();
+        let mut opened = 0usize;
+        for topic in image.topics.values() {
+            let tp = state.open_topic(&image, topic, 0)?;
+            opened += tp.partitions.len();
+            state.topics.write().unwrap_or_else(|p| p.into_inner()).insert(topic.name.clone(), tp);
+        }
+        tracing::info!(topics = image.topics.len(), partitions = opened, elapsed_ms = started.elapsed().as_millis() as u64, cluster_id = %image.cluster_id, "opened partition logs");
+        Ok(state)
+    }
+
+    fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
+        self.config.data_dir.join(format!("{topic}-{index}"))
+    }
+
+    /// Opens partitions `from..topic.partitions` of a topic (all of them for a new topic).
+    fn open_topic(&self, image: &MetadataImage, topic: &TopicImage, from: i32) -> Result<Arc<TopicPartitions>> {
+        let (lc, ratio) = self.log_settings_for(image, &topic.configs);
+        let mut partitions = Vec::with_capacity(topic.partitions as usize);
+        for index in from..topic.partitions {
+            let dir = self.partition_dir(&topic.name, index);
+            let (mut log, report) = oxbow_log::Log::open(&dir, lc.clone(), now_ms())?;
+            log.set_min_cleanable_dirty_ratio(ratio);
+            if report.truncated_bytes > 0 {
+                tracing::warn!(topic = %topic.name, partition = index, bytes = report.truncated_bytes, at = ?report.truncated_at, "recovery truncated a torn or corrupt log tail");
+            }
+            metadata::write_partition_metadata(&dir, topic.id)?;
+            partitions.push(Arc::new(Partition::new(&topic.name, index, topic.id, self.config.node_id, log, 0)));
+        }
+        Ok(Arc::new(TopicPartitions { id: topic.id, partitions }))
+    }
+
+    /// The log config plus the settings the log takes through setters
+    /// (`min.cleanable.dirty.ratio`).
+    fn log_settings_for(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> (oxbow_log::LogConfig, f64) {
+        let resolved = topic_config::resolve_topic(&self.config, &image.broker_configs, &image.cluster_configs, overrides);
+        let eff = topic_config::effective_map(&resolved);
+        let ratio = eff.get("min.cleanable.dirty.ratio").and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.5);
+        (topic_config::log_config(&self.config, &eff), ratio)
+    }
+
+    /// A consistent copy of the current metadata image.
+    pub fn image(&self) -> MetadataImage {
+        lock(&self.metadata).image().clone()
+    }
+
+    pub fn cluster_id(&self) -> String {
+        lock(&self.metadata).image().cluster_id.clone()
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<TopicPartitions>> {
+        self.topics.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    pub fn topic_by_id(&self, id: Uuid) -> Option<(String, Arc<TopicPartitions>)> {
+        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        topics.iter().find(|(_, t)| t.id == id).map(|(n, t)| (n.clone(), t.clone()))
+    }
+
+    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        let t = self.topic(topic)?;
+        usize::try_from(index).ok().and_then(|i| t.partitions.get(i).cloned())
+    }
+
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        topics.values().flat_map(|t| t.partitions.iter().cloned()).collect()
+    }
+
+    /// Effective `min.insync.replicas` of a topic.
+    pub fn min_insync_replicas(&self, topic: &str) -> i32 {
+        let md = lock(&self.metadata);
+        let image = md.image();
+        let overrides = image.topics.get(topic).map(|t| t.configs.clone()).unwrap_or_default();
+        let resolved = topic_config::resolve_topic(&self.config, &image.broker_configs, &image.cluster_configs, &overrides);
+        resolved
+            .iter()
+            .find(|r| r.def.name == "min.insync.replicas")
+            .and_then(|r| r.value.parse().ok())
+            .unwrap_or(1)
+    }
+
+    /// Live brokers (one today).
+    pub fn live_brokers(&self) -> usize {
+        1
+    }
+
+    /// Validates and (unless `validate_only`) creates a topic. `partitions`/`replication_factor`
+    /// of -1 take the broker defaults. Returns the topic id and the resolved counts.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        assignments: &[(i32, Vec<i32>)],
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> std::result::Result<(Uuid, i32, i16), ApiError> {
+        validate_topic_name(name).map_err(|m| ApiError::new(codes::INVALID_TOPIC_EXCEPTION, m))?;
+        let mut md = lock(&self.metadata);
+        if md.image().topics.contains_key(name) {
+            return Err(ApiError::new(codes::TOPIC_ALREADY_EXISTS, format!("Topic '{name}' already exists.")));
+        }
+        let (partitions, replication_factor) = if !assignments.is_empty() {
+            if partitions != -1 || replication_factor != -1 {
+                return Err(ApiError::new(codes::INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."));
+            }
+            let rf = assignments[0].1.len();
+            for (i, (p, replicas)) in assignments.iter().enumerate() {
+                if *p != i as i32 {
+                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "Partitions should be a consecutive 0-based integer sequence"));
+                }
+                if replicas.len() != rf || replicas.is_empty() {
+                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "All partitions should have the same number of replicas"));
+                }
+                if let Some(b) = replicas.iter().find(|b| **b != self.config.node_id) {
+                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Unknown broker id {b} in replica assignment")));
+                }
+            }
+            (assignments.len() as i32, rf as i16)
+        } else {
+            let p = if partitions == -1 { self.config.num_partitions } else { partitions };
+            let rf = if replication_factor == -1 { self.config.default_replication_factor } else { replication_factor };
+            (p, rf)
+        };
+        if partitions < 1 {
+            return Err(ApiError::new(codes::INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value."));
+        }
+        // Bound: a topic's partitions are all opened at once; keep it well inside fd limits.
+        if partitions > 10_000 {
+            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {partitions} exceeds this broker's limit of 10000.")));
+        }
+        if replication_factor < 1 {
+            return Err(ApiError::new(codes::INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0, or -1 to use the default value."));
+        }
+        if replication_factor as usize > self.live_brokers() {
+            return Err(ApiError::new(
+                codes::INVALID_REPLICATION_FACTOR,
+                format!("Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only {} broker(s) are registered.", self.live_brokers()),
+            ));
+        }
+        topic_config::validate_topic_configs(&configs).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m))?;
+        let id = Uuid::new_v4();
+        if validate_only {
+            return Ok((id, partitions, replication_factor));
+        }
+        md.apply(MetadataRecord::CreateTopic { name: name.to_string(), id, partitions, configs })
+            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        let image = md.image().clone();
+        let topic = &image.topics[name];
+        match self.open_topic(&image, topic, 0) {
+            Ok(tp) => {
+                self.topics.write().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), tp);
+            }
+            Err(e) => {
+                tracing::error!(topic = name, error = %e, "cannot open the new topic's partitions");
+                let _ = md.apply(MetadataRecord::DeleteTopic { name: name.to_string() });
+                return Err(ApiError::new(codes::KAFKA_STORAGE_ERROR, e.to_string()));
+            }
+        }
+        tracing::info!(topic = name, partitions, %id, "created topic");
+        Ok((id, partitions, replication_factor))
+    }
+
+    pub fn delete_topic(&self, name: &str) -> std::result::Result<Uuid, ApiError> {
+        let mut md = lock(&self.metadata);
+        let Some(t) = md.image().topics.get(name).cloned() else {
+            return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)));
+        };
+        md.apply(MetadataRecord::DeleteTopic { name: name.to_string() })
+            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        let removed = self.topics.write().unwrap_or_else(|p| p.into_inner()).remove(name);
+        drop(md);
+        self.groups.forget_topic(name);
+        if let Some(tp) = removed {
+            let logs: Vec<_> = tp.partitions.iter().filter_map(|p| p.take_log()).collect();
+            // Deleting files can be slow; do it off the request path.
+            std::thread::spawn(move || {
+                for log in logs {
+                    let dir = log.dir().to_path_buf();
+                    if let Err(e) = log.delete() {
+                        tracing::warn!(dir = %dir.display(), error = %e, "could not remove a deleted partition's directory");
+                    }
+                }
+            });
+        }
+        tracing::info!(topic = name, id = %t.id, "deleted topic");
+        Ok(t.id)
+    }
+
+    pub fn create_partitions(&self, name: &str, total: i32, validate_only: bool) -> std::result::Result<(), ApiError> {
+        let mut md = lock(&self.metadata);
+        let Some(current) = md.image().topics.get(name).map(|t| t.partitions) else {
+            return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, format!("The topic '{name}' does not exist.")));
+        };
+        if total < current {
+            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Topic currently has {current} partitions, which is higher than the requested {total}.")));
+        }
+        if total == current {
+            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Topic already has {current} partitions.")));
+        }
+        if total > 10_000 {
+            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {total} exceeds this broker's limit of 10000.")));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        md.apply(MetadataRecord::CreatePartitions { name: name.to_string(), total })
+            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        let image = md.image().clone();
+        let topic = &image.topics[name];
+        let added = self.open_topic(&image, topic, current).map_err(|e| ApiError::new(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
+        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = topics.get(name).cloned() {
+            let mut parts = old.partitions.clone();
+            parts.extend(added.partitions.iter().cloned());
+            topics.insert(name.to_string(), Arc::new(TopicPartitions { id: old.id, partitions: parts }));
+        }
+        tracing::info!(topic = name, from = current, to = total, "added partitions");
+        Ok(())
+    }
+
+    /// Replaces a topic's config overrides (validated) and applies them to its live logs.
+    pub fn set_topic_configs(&self, name: &str, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
+        topic_config::validate_topic_configs(&configs).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m))?;
+        let mut md = lock(&self.metadata);
+        if !md.image().topics.contains_key(name) {
+            return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        md.apply(MetadataRecord::SetTopicConfigs { name: name.to_string(), configs })
+            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        let image = md.image().clone();
+        drop(md);
+        self.reconfigure_logs(&image, Some(name));
+        Ok(())
+    }
+
+    /// Replaces dynamic broker configs (keys are broker names such as `log.retention.ms`).
+    pub fn set_broker_configs(&self, cluster_default: bool, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
+        for (k, v) in &configs {
+            let def = topic_config::broker_synonym_def(k).ok_or_else(|| {
+                ApiError::new(codes::INVALID_CONFIG, format!("Cannot update these configs dynamically: Set({k})"))
+            })?;
+            topic_config::validate(def, v).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m.replace(def.name, k)))?;
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let mut md = lock(&self.metadata);
+        md.apply(MetadataRecord::SetBrokerConfigs { cluster_default, configs })
+            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        let image = md.image().clone();
+        drop(md);
+        self.reconfigure_logs(&image, None);
+        Ok(())
+    }
+
+    fn reconfigure_logs(&self, image: &MetadataImage, only: Option<&str>) {
+        for t in image.topics.values() {
+            if only.is_some_and(|n| n != t.name) {
+                continue;
+            }
+            let (lc, ratio) = self.log_settings_for(image, &t.configs);
+            if let Some(tp) = self.topic(&t.name) {
+                for p in &tp.partitions {
+                    let _ = p.with_log(|log| {
+                        log.set_config(lc.clone());
+                        log.set_min_cleanable_dirty_ratio(ratio);
+                    });
+                }
+            }
+        }
+    }
+
+    /// Allocates a new producer id (InitProducerId). Ids come in persisted blocks.
+    pub fn allocate_producer_id(&self) -> std::result::Result<i64, ApiError> {
+        let mut next = lock(&self.next_producer_id);
+        let mut md = lock(&self.metadata);
+        if *next >= md.image().producer_id_block_end {
+            let end = md.image().producer_id_block_end.max(*next) + metadata::PRODUCER_ID_BLOCK_SIZE;
+            md.apply(MetadataRecord::AllocateProducerIds { block_end: end })
+                .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        }
+        let id = *next;
+        *next += 1;
+        assert!(id < md.image().producer_id_block_end, "producer ids are handed out only inside an allocated block");
+        Ok(id)
+    }
+
+    /// Runs `Log::maintain` on every partition (roll, retention, flush).
+    pub fn maintain(&self) {
+        let now = now_ms();
+        for p in self.all_partitions() {
+            match p.with_log(|log| log.maintain(now)) {
+                Ok(Ok(deleted)) if deleted > 0 => {
+                    tracing::info!(topic = %p.topic, partition = p.index, segments = deleted, "retention deleted segments")
+                }
+                Ok(Err(e)) => tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "log maintenance failed"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs at most one compaction job per partition (Kafka's single cleaner thread): the job is
+    /// taken under the partition lock, run without it, and installed under it again, so appends
+    /// and fetches continue meanwhile. Returns the number of jobs installed.
+    pub fn compact_once(&self, shutdown: &watch::Receiver<bool>) -> usize {
+        let mut installed = 0;
+        for p in self.all_partitions() {
+            if *shutdown.borrow() {
+                break;
+            }
+            let Ok(Some(job)) = p.with_log(|log| log.compaction_job(now_ms())) else { continue };
+            let started = std::time::Instant::now();
+            match job.run() {
+                Ok(done) => match p.with_log(|log| log.install_compaction(done)) {
+                    Ok(Ok(r)) => {
+                        installed += 1;
+                        tracing::info!(topic = %p.topic, partition = p.index, segments = r.segments_replaced, bytes_before = r.bytes_before, bytes_after = r.bytes_after, records_removed = r.records_removed, skipped = r.groups_skipped, elapsed_ms = started.elapsed().as_millis() as u64, "compacted");
+                    }
+                    Ok(Err(e)) => tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "installing compaction failed"),
+                    Err(_) => {} // partition deleted meanwhile; the result's files are dropped with it
+                },
+                Err(e) => tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "compaction failed"),
+            }
+        }
+        installed
+    }
+
+    /// Clean shutdown of every log (`Log::close`: checkpoint, trim indexes, mark clean).
+    pub fn close_all(&self) -> usize {
+        let mut failed = 0;
+        for p in self.all_partitions() {
+            if let Some(log) = p.take_log() {
+                if let Err(e) = log.close() {
+                    failed += 1;
+                    tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "closing the log failed");
+                }
+            }
+        }
+        failed
+    }
+
+    /// Writes checkpoints for every partition.
+    pub fn checkpoint_all(&self) -> usize {
+        let mut failed = 0;
+        for p in self.all_partitions() {
+            if let Ok(Err(e)) = p.with_log(|log| log.checkpoint()) {
+                failed += 1;
+                tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "checkpoint failed");
+            }
+        }
+        failed
+    }
+}
+
+/// Converts an error of a start-up step into the crate error.
+pub(crate) fn data_dir_error(path: &std::path::Path, e: std::io::Error) -> Error {
+    Error::DataDir { path: path.to_path_buf(), source: e }
+}
+
+/// Records a produce in the broker counters.
+pub(crate) fn count_in(stats: &BrokerStats, bytes: u64, records: u64) {
+    stats.bytes_in.fetch_add(bytes, Ordering::Relaxed);
+    stats.records_in.fetch_add(records, Ordering::Relaxed);
+}

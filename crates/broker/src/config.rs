@@ -1,0 +1,118 @@
+//! `BrokerConfig`: the broker's static settings, by Kafka's broker config names.
+//!
+//! A plain struct with Kafka's defaults; the CLI fills it from flags and environment. It does not
+//! parse files or flags itself. Dynamic (per-topic, per-broker) overrides live in the metadata image.
+
+use std::path::PathBuf;
+
+/// Static broker configuration. Field docs give the Kafka config name each one stands for.
+#[derive(Clone, Debug)]
+pub struct BrokerConfig {
+    /// `node.id`.
+    pub node_id: i32,
+    /// Host to bind the Kafka listener to (`listeners`).
+    pub host: String,
+    /// Port to bind; 0 = any free port.
+    pub port: u16,
+    /// Host advertised in Metadata (`advertised.listeners`); `None` = the bound address.
+    pub advertised_host: Option<String>,
+    /// `broker.rack`.
+    pub rack: Option<String>,
+    /// `log.dirs` (one directory): partitions, checkpoints, cluster metadata, the lock file.
+    pub data_dir: PathBuf,
+    /// `auto.create.topics.enable` (Kafka default true).
+    pub auto_create_topics_enable: bool,
+    /// `num.partitions` (Kafka default 1).
+    pub num_partitions: i32,
+    /// `default.replication.factor` (Kafka default 1).
+    pub default_replication_factor: i16,
+    /// `message.max.bytes` (Kafka default 1048588): the broker default for `max.message.bytes`.
+    pub message_max_bytes: i32,
+    /// `min.insync.replicas` (Kafka default 1).
+    pub min_insync_replicas: i32,
+    /// Broker-level `log.*` defaults every topic inherits unless it overrides them. Its
+    /// `max_message_bytes` is replaced by `message_max_bytes`.
+    pub log: oxbow_log::LogConfig,
+    /// `socket.request.max.bytes` (Kafka default 104857600): larger frames close the connection.
+    pub socket_request_max_bytes: usize,
+    /// `max.connections`. Kafka's default is unbounded; ours is 4096 so that a flood of sockets
+    /// cannot exhaust file descriptors needed by the log (the broker raises RLIMIT_NOFILE to fit).
+    pub max_connections: usize,
+    /// `connections.max.idle.ms` (Kafka default 600000): idle connections are closed.
+    pub connections_max_idle_ms: u64,
+    /// Fetch requests that may wait at once for data (long-poll). More wait-worthy fetches are
+    /// answered immediately with what is there, so parked fetches never grow without bound.
+    pub max_parked_fetches: usize,
+    /// `log.retention.check.interval.ms` (Kafka default 300000): how often `Log::maintain` runs
+    /// (retention, time-based roll, flush.ms). Like Kafka, records whose timestamps are older than
+    /// `retention.ms` survive until the next check, so keep Kafka's 5 minutes unless a test
+    /// wants retention to act quickly.
+    pub log_retention_check_interval_ms: u64,
+    /// `log.cleaner.backoff.ms` (Kafka default 15000): pause between compaction passes.
+    pub log_cleaner_backoff_ms: u64,
+    /// How often partition checkpoints are written (`log.flush.offset.checkpoint.interval.ms`).
+    pub checkpoint_interval_ms: u64,
+    /// `group.min.session.timeout.ms` (Kafka default 6000).
+    pub group_min_session_timeout_ms: i32,
+    /// `group.max.session.timeout.ms` (Kafka default 1800000).
+    pub group_max_session_timeout_ms: i32,
+    /// `group.initial.rebalance.delay.ms` (Kafka default 3000; 0 makes tests fast).
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.max.size` (Kafka default unbounded; ours bounded).
+    pub group_max_size: usize,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            node_id: 1,
+            host: "127.0.0.1".to_string(),
+            port: 9092,
+            advertised_host: None,
+            rack: None,
+            data_dir: PathBuf::from("oxbow-data"),
+            auto_create_topics_enable: true,
+            num_partitions: 1,
+            default_replication_factor: 1,
+            message_max_bytes: 1_048_588,
+            min_insync_replicas: 1,
+            log: oxbow_log::LogConfig::default(),
+            socket_request_max_bytes: 104_857_600,
+            max_connections: 4096,
+            connections_max_idle_ms: 600_000,
+            max_parked_fetches: 4096,
+            log_retention_check_interval_ms: 300_000,
+            log_cleaner_backoff_ms: 15_000,
+            checkpoint_interval_ms: 60_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
+            group_initial_rebalance_delay_ms: 0,
+            group_max_size: 1024,
+        }
+    }
+}
+
+impl BrokerConfig {
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::Config(m));
+        if self.num_partitions < 1 {
+            return bad(format!("num.partitions must be at least 1, got {}", self.num_partitions));
+        }
+        if self.default_replication_factor < 1 {
+            return bad(format!("default.replication.factor must be at least 1, got {}", self.default_replication_factor));
+        }
+        if self.message_max_bytes < 0 {
+            return bad(format!("message.max.bytes must be >= 0, got {}", self.message_max_bytes));
+        }
+        if self.socket_request_max_bytes < 1024 || self.socket_request_max_bytes > i32::MAX as usize {
+            return bad(format!("socket.request.max.bytes must be in [1024, {}], got {}", i32::MAX, self.socket_request_max_bytes));
+        }
+        if self.max_connections == 0 {
+            return bad("max.connections must be at least 1".into());
+        }
+        if self.min_insync_replicas < 1 {
+            return bad(format!("min.insync.replicas must be at least 1, got {}", self.min_insync_replicas));
+        }
+        Ok(())
+    }
+}

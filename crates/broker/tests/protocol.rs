@@ -1,0 +1,694 @@
+//! Protocol behaviour tests against a real broker over TCP, with requests encoded by the
+//! `kafka-protocol` crate: every advertised version of every API round-trips, the KIP-511
+//! fallback, acks=0, pipelining, long-poll, frame limits and hostile bytes, the data-dir lock,
+//! and restart persistence.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use oxbow_broker::{Broker, BrokerConfig, BrokerHandle, SUPPORTED_APIS};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+async fn start(dir: &std::path::Path) -> BrokerHandle {
+    let cfg = BrokerConfig { port: 0, data_dir: dir.to_path_buf(), ..Default::default() };
+    Broker::start(cfg).await.expect("broker starts")
+}
+
+struct Conn {
+    stream: TcpStream,
+    next_id: i32,
+}
+
+impl Conn {
+    async fn new(addr: SocketAddr) -> Conn {
+        Conn { stream: TcpStream::connect(addr).await.unwrap(), next_id: 1 }
+    }
+
+    async fn send(&mut self, req: &RequestKind, key: ApiKey, version: i16) -> i32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut header = RequestHeader::default();
+        header.request_api_key = key as i16;
+        header.request_api_version = version;
+        header.correlation_id = id;
+        header.client_id = Some(s("oxbow-test"));
+        let mut body = BytesMut::new();
+        header.encode(&mut body, key.request_header_version(version)).unwrap();
+        req.encode(&mut body, version).unwrap_or_else(|e| panic!("encode {key:?} v{version}: {e}"));
+        let mut frame = BytesMut::new();
+        frame.put_i32(body.len() as i32);
+        frame.extend_from_slice(&body);
+        self.stream.write_all(&frame).await.unwrap();
+        id
+    }
+
+    async fn recv_raw(&mut self) -> Option<Bytes> {
+        let mut size = [0u8; 4];
+        if self.stream.read_exact(&mut size).await.is_err() {
+            return None;
+        }
+        let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
+        self.stream.read_exact(&mut buf).await.ok()?;
+        Some(Bytes::from(buf))
+    }
+
+    async fn recv(&mut self, key: ApiKey, version: i16, expect_id: i32) -> ResponseKind {
+        let mut bytes = tokio::time::timeout(Duration::from_secs(10), self.recv_raw()).await.expect("response in time").expect("response");
+        let header = ResponseHeader::decode(&mut bytes, key.response_header_version(version)).unwrap();
+        assert_eq!(header.correlation_id, expect_id, "responses in request order");
+        let resp = ResponseKind::decode(key, &mut bytes, version).unwrap_or_else(|e| panic!("decode {key:?} v{version}: {e}"));
+        assert_eq!(bytes.remaining(), 0, "{key:?} v{version}: trailing bytes in response");
+        resp
+    }
+
+    async fn call(&mut self, req: RequestKind, key: ApiKey, version: i16) -> ResponseKind {
+        let id = self.send(&req, key, version).await;
+        self.recv(key, version, id).await
+    }
+
+    /// True when the broker closed the connection (EOF) within 5 s.
+    async fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut b)).await, Ok(Ok(0)) | Ok(Err(_)))
+    }
+}
+
+fn batch(values: &[&str], producer_id: i64, base_sequence: i32) -> Bytes {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id,
+            producer_epoch: if producer_id >= 0 { 0 } else { -1 },
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: if producer_id >= 0 { base_sequence + i as i32 } else { -1 },
+            timestamp: 1_700_000_000_000 + i as i64,
+            key: Some(Bytes::from(format!("k{i}"))),
+            value: Some(Bytes::from(v.to_string())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
+    buf.freeze()
+}
+
+fn produce_req(topic: &str, partition: i32, acks: i16, records: Bytes) -> RequestKind {
+    let mut pd = produce_request::PartitionProduceData::default();
+    pd.index = partition;
+    pd.records = Some(records);
+    let mut td = produce_request::TopicProduceData::default();
+    td.name = TopicName(s(topic));
+    td.partition_data = vec![pd];
+    let mut r = ProduceRequest::default();
+    r.acks = acks;
+    r.timeout_ms = 5000;
+    r.topic_data = vec![td];
+    RequestKind::Produce(r)
+}
+
+fn fetch_req(version: i16, topic: &str, topic_id: uuid::Uuid, partition: i32, offset: i64, max_wait_ms: i32) -> RequestKind {
+    let mut fp = fetch_request::FetchPartition::default();
+    fp.partition = partition;
+    fp.fetch_offset = offset;
+    fp.partition_max_bytes = 1 << 20;
+    let mut ft = fetch_request::FetchTopic::default();
+    if version >= 13 {
+        ft.topic_id = topic_id;
+    } else {
+        ft.topic = TopicName(s(topic));
+    }
+    ft.partitions = vec![fp];
+    let mut r = FetchRequest::default();
+    r.replica_id = BrokerId(-1);
+    r.max_wait_ms = max_wait_ms;
+    r.min_bytes = 1;
+    r.max_bytes = 50 << 20;
+    r.topics = vec![ft];
+    if version >= 7 {
+        r.session_epoch = -1;
+    }
+    RequestKind::Fetch(r)
+}
+
+async fn create_topic(c: &mut Conn, name: &str, partitions: i32) -> uuid::Uuid {
+    let mut t = create_topics_request::CreatableTopic::default();
+    t.name = TopicName(s(name));
+    t.num_partitions = partitions;
+    t.replication_factor = 1;
+    let mut r = CreateTopicsRequest::default();
+    r.topics = vec![t];
+    r.timeout_ms = 5000;
+    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else { panic!() };
+    assert_eq!(resp.topics[0].error_code, 0, "{:?}", resp.topics[0].error_message);
+    resp.topics[0].topic_id
+}
+
+/// A plausible request for `key` at `version`, with fields set only where the version has them.
+fn sample_request(key: ApiKey, v: i16, topic: &str, topic_id: uuid::Uuid) -> RequestKind {
+    match key {
+        ApiKey::Produce => produce_req(topic, 0, 1, batch(&["a"], -1, -1)),
+        ApiKey::Fetch => fetch_req(v, topic, topic_id, 0, 0, 0),
+        ApiKey::ListOffsets => {
+            let mut p = list_offsets_request::ListOffsetsPartition::default();
+            p.partition_index = 0;
+            p.timestamp = -1;
+            let mut t = list_offsets_request::ListOffsetsTopic::default();
+            t.name = TopicName(s(topic));
+            t.partitions = vec![p];
+            let mut r = ListOffsetsRequest::default();
+            r.replica_id = BrokerId(-1);
+            r.topics = vec![t];
+            RequestKind::ListOffsets(r)
+        }
+        ApiKey::Metadata => {
+            let mut t = metadata_request::MetadataRequestTopic::default();
+            t.name = Some(TopicName(s(topic)));
+            let mut r = MetadataRequest::default();
+            r.topics = Some(vec![t]);
+            if (8..=10).contains(&v) {
+                r.include_cluster_authorized_operations = true;
+            }
+            if v >= 8 {
+                r.include_topic_authorized_operations = true;
+            }
+            RequestKind::Metadata(r)
+        }
+        ApiKey::OffsetCommit => {
+            let mut p = offset_commit_request::OffsetCommitRequestPartition::default();
+            p.partition_index = 0;
+            p.committed_offset = 1;
+            p.committed_metadata = Some(s("meta"));
+            let mut t = offset_commit_request::OffsetCommitRequestTopic::default();
+            t.name = TopicName(s(topic));
+            t.partitions = vec![p];
+            let mut r = OffsetCommitRequest::default();
+            r.group_id = GroupId(s("simple-group"));
+            r.generation_id_or_member_epoch = -1;
+            r.topics = vec![t];
+            RequestKind::OffsetCommit(r)
+        }
+        ApiKey::OffsetFetch => {
+            let mut r = OffsetFetchRequest::default();
+            if v >= 8 {
+                let mut g = offset_fetch_request::OffsetFetchRequestGroup::default();
+                g.group_id = GroupId(s("simple-group"));
+                g.topics = None;
+                if v >= 9 {
+                    g.member_epoch = -1;
+                }
+                r.groups = vec![g];
+            } else {
+                r.group_id = GroupId(s("simple-group"));
+                let mut t = offset_fetch_request::OffsetFetchRequestTopic::default();
+                t.name = TopicName(s(topic));
+                t.partition_indexes = vec![0];
+                r.topics = Some(vec![t]);
+            }
+            RequestKind::OffsetFetch(r)
+        }
+        ApiKey::FindCoordinator => {
+            let mut r = FindCoordinatorRequest::default();
+            if v >= 4 {
+                r.coordinator_keys = vec![s("g1")];
+            } else {
+                r.key = s("g1");
+            }
+            RequestKind::FindCoordinator(r)
+        }
+        ApiKey::JoinGroup => {
+            let mut p = join_group_request::JoinGroupRequestProtocol::default();
+            p.name = s("range");
+            p.metadata = Bytes::from_static(b"\x00\x01");
+            let mut r = JoinGroupRequest::default();
+            r.group_id = GroupId(s(&format!("jg-{v}")));
+            r.session_timeout_ms = 10_000;
+            if v >= 1 {
+                r.rebalance_timeout_ms = 10_000;
+            }
+            r.protocol_type = s("consumer");
+            r.protocols = vec![p];
+            RequestKind::JoinGroup(r)
+        }
+        ApiKey::Heartbeat => {
+            let mut r = HeartbeatRequest::default();
+            r.group_id = GroupId(s("nope"));
+            r.member_id = s("m");
+            RequestKind::Heartbeat(r)
+        }
+        ApiKey::LeaveGroup => {
+            let mut r = LeaveGroupRequest::default();
+            r.group_id = GroupId(s("nope"));
+            if v >= 3 {
+                let mut m = leave_group_request::MemberIdentity::default();
+                m.member_id = s("m");
+                r.members = vec![m];
+            } else {
+                r.member_id = s("m");
+            }
+            RequestKind::LeaveGroup(r)
+        }
+        ApiKey::SyncGroup => {
+            let mut r = SyncGroupRequest::default();
+            r.group_id = GroupId(s("nope"));
+            r.member_id = s("m");
+            RequestKind::SyncGroup(r)
+        }
+        ApiKey::DescribeGroups => {
+            let mut r = DescribeGroupsRequest::default();
+            r.groups = vec![GroupId(s("simple-group")), GroupId(s("missing"))];
+            if v >= 3 {
+                r.include_authorized_operations = true;
+            }
+            RequestKind::DescribeGroups(r)
+        }
+        ApiKey::ListGroups => RequestKind::ListGroups(ListGroupsRequest::default()),
+        ApiKey::ApiVersions => {
+            let mut r = ApiVersionsRequest::default();
+            if v >= 3 {
+                r.client_software_name = s("oxbow-test");
+                r.client_software_version = s("1.0");
+            }
+            RequestKind::ApiVersions(r)
+        }
+        ApiKey::CreateTopics => {
+            let mut c = create_topics_request::CreatableTopicConfig::default();
+            c.name = s("retention.ms");
+            c.value = Some(s("1000"));
+            let mut t = create_topics_request::CreatableTopic::default();
+            t.name = TopicName(s(&format!("created-v{v}")));
+            t.num_partitions = -1;
+            t.replication_factor = -1;
+            t.configs = vec![c];
+            let mut r = CreateTopicsRequest::default();
+            r.topics = vec![t];
+            r.validate_only = true;
+            RequestKind::CreateTopics(r)
+        }
+        ApiKey::DeleteTopics => {
+            let mut r = DeleteTopicsRequest::default();
+            if v >= 6 {
+                let mut t = delete_topics_request::DeleteTopicState::default();
+                t.name = Some(TopicName(s("does-not-exist")));
+                r.topics = vec![t];
+            } else {
+                r.topic_names = vec![TopicName(s("does-not-exist"))];
+            }
+            RequestKind::DeleteTopics(r)
+        }
+        ApiKey::DeleteRecords => {
+            let mut p = delete_records_request::DeleteRecordsPartition::default();
+            p.partition_index = 0;
+            p.offset = 0;
+            let mut t = delete_records_request::DeleteRecordsTopic::default();
+            t.name = TopicName(s(topic));
+            t.partitions = vec![p];
+            let mut r = DeleteRecordsRequest::default();
+            r.topics = vec![t];
+            RequestKind::DeleteRecords(r)
+        }
+        ApiKey::InitProducerId => {
+            let mut r = InitProducerIdRequest::default();
+            r.transaction_timeout_ms = 60_000;
+            RequestKind::InitProducerId(r)
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            let mut p = offset_for_leader_epoch_request::OffsetForLeaderPartition::default();
+            p.partition = 0;
+            p.leader_epoch = 0;
+            p.current_leader_epoch = -1;
+            let mut t = offset_for_leader_epoch_request::OffsetForLeaderTopic::default();
+            t.topic = TopicName(s(topic));
+            t.partitions = vec![p];
+            let mut r = OffsetForLeaderEpochRequest::default();
+            r.topics = vec![t];
+            RequestKind::OffsetForLeaderEpoch(r)
+        }
+        ApiKey::DescribeConfigs => {
+            let mut t = describe_configs_request::DescribeConfigsResource::default();
+            t.resource_type = 2;
+            t.resource_name = s(topic);
+            let mut b = describe_configs_request::DescribeConfigsResource::default();
+            b.resource_type = 4;
+            b.resource_name = s("1");
+            let mut r = DescribeConfigsRequest::default();
+            r.resources = vec![t, b];
+            r.include_synonyms = true;
+            if v >= 3 {
+                r.include_documentation = true;
+            }
+            RequestKind::DescribeConfigs(r)
+        }
+        ApiKey::AlterConfigs => {
+            let mut c = alter_configs_request::AlterableConfig::default();
+            c.name = s("retention.ms");
+            c.value = Some(s("86400000"));
+            let mut res = alter_configs_request::AlterConfigsResource::default();
+            res.resource_type = 2;
+            res.resource_name = s(topic);
+            res.configs = vec![c];
+            let mut r = AlterConfigsRequest::default();
+            r.resources = vec![res];
+            r.validate_only = true;
+            RequestKind::AlterConfigs(r)
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            let mut c = incremental_alter_configs_request::AlterableConfig::default();
+            c.name = s("cleanup.policy");
+            c.config_operation = 2;
+            c.value = Some(s("compact"));
+            let mut res = incremental_alter_configs_request::AlterConfigsResource::default();
+            res.resource_type = 2;
+            res.resource_name = s(topic);
+            res.configs = vec![c];
+            let mut r = IncrementalAlterConfigsRequest::default();
+            r.resources = vec![res];
+            r.validate_only = true;
+            RequestKind::IncrementalAlterConfigs(r)
+        }
+        ApiKey::DescribeLogDirs => RequestKind::DescribeLogDirs(DescribeLogDirsRequest::default()),
+        ApiKey::CreatePartitions => {
+            let mut t = create_partitions_request::CreatePartitionsTopic::default();
+            t.name = TopicName(s(topic));
+            t.count = 1;
+            let mut r = CreatePartitionsRequest::default();
+            r.topics = vec![t];
+            r.validate_only = true;
+            RequestKind::CreatePartitions(r)
+        }
+        ApiKey::DescribeCluster => {
+            let mut r = DescribeClusterRequest::default();
+            r.include_cluster_authorized_operations = true;
+            if v >= 1 {
+                r.endpoint_type = 1;
+            }
+            RequestKind::DescribeCluster(r)
+        }
+        other => panic!("no sample request for {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_advertised_version_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    let id = create_topic(&mut c, "t", 3).await;
+    let ResponseKind::Produce(p) = c.call(produce_req("t", 0, -1, batch(&["x", "y"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+    let mut count = 0;
+    for (key, lo, hi) in SUPPORTED_APIS {
+        for v in *lo..=*hi {
+            let resp = c.call(sample_request(*key, v, "t", id), *key, v).await;
+            match resp {
+                ResponseKind::Produce(r) => assert_eq!(r.responses[0].partition_responses[0].error_code, 0, "Produce v{v}"),
+                ResponseKind::Fetch(r) => {
+                    assert_eq!(r.error_code, 0, "Fetch v{v}");
+                    let pd = &r.responses[0].partitions[0];
+                    assert_eq!(pd.error_code, 0, "Fetch v{v}");
+                    assert!(!pd.records.as_ref().unwrap().is_empty(), "Fetch v{v} returns records");
+                }
+                ResponseKind::Metadata(r) => {
+                    assert_eq!(r.topics[0].error_code, 0, "Metadata v{v}");
+                    assert_eq!(r.topics[0].partitions.len(), 3);
+                }
+                ResponseKind::ApiVersions(r) => assert_eq!(r.error_code, 0),
+                ResponseKind::ListOffsets(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0),
+                ResponseKind::CreateTopics(r) => assert_eq!(r.topics[0].error_code, 0, "CreateTopics v{v}: {:?}", r.topics[0].error_message),
+                ResponseKind::DescribeConfigs(r) => {
+                    assert!(r.results.iter().all(|x| x.error_code == 0), "DescribeConfigs v{v}");
+                    assert!(r.results[0].configs.len() > 20, "DescribeConfigs v{v}: {:?}", r.results[0]);
+                }
+                ResponseKind::OffsetCommit(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetCommit v{v}"),
+                ResponseKind::FindCoordinator(r) => {
+                    if v >= 4 {
+                        assert_eq!(r.coordinators[0].error_code, 0)
+                    } else {
+                        assert_eq!(r.error_code, 0)
+                    }
+                }
+                ResponseKind::AlterConfigs(r) => assert_eq!(r.responses[0].error_code, 0),
+                ResponseKind::IncrementalAlterConfigs(r) => assert_eq!(r.responses[0].error_code, 0, "{:?}", r.responses[0].error_message),
+                ResponseKind::InitProducerId(r) => assert_eq!(r.error_code, 0),
+                ResponseKind::JoinGroup(r) => {
+                    let want = if v >= 4 { 79 } else { 0 };
+                    assert_eq!(r.error_code, want, "JoinGroup v{v}");
+                }
+                _ => {}
+            }
+            count += 1;
+        }
+    }
+    assert!(count > 150, "exercised {count} API versions");
+
+    // Error paths carry optional fields (messages, -1 offsets): they must encode in every version too.
+    let range = |k: ApiKey| SUPPORTED_APIS.iter().find(|(x, _, _)| *x == k).map(|(_, lo, hi)| *lo..=*hi).unwrap();
+    for v in range(ApiKey::Produce) {
+        let ResponseKind::Produce(r) = c.call(produce_req("missing", 0, 1, batch(&["a"], -1, -1)), ApiKey::Produce, v).await else { panic!() };
+        assert_eq!(r.responses[0].partition_responses[0].error_code, 3);
+        let ResponseKind::Produce(r) = c.call(produce_req("t", 0, 1, Bytes::from_static(b"garbage-not-a-batch")), ApiKey::Produce, v).await else { panic!() };
+        assert_ne!(r.responses[0].partition_responses[0].error_code, 0);
+    }
+    for v in range(ApiKey::CreateTopics) {
+        let RequestKind::CreateTopics(mut r) = sample_request(ApiKey::CreateTopics, v, "t", id) else { panic!() };
+        r.topics[0].name = TopicName(s("t"));
+        r.topics[0].configs[0].value = Some(s("nope"));
+        let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, v).await else { panic!() };
+        assert_eq!(resp.topics[0].error_code, 36, "TOPIC_ALREADY_EXISTS first");
+    }
+    for v in range(ApiKey::FindCoordinator).filter(|v| *v >= 1) {
+        let RequestKind::FindCoordinator(mut r) = sample_request(ApiKey::FindCoordinator, v, "t", id) else { panic!() };
+        r.key_type = 1;
+        let ResponseKind::FindCoordinator(resp) = c.call(RequestKind::FindCoordinator(r), ApiKey::FindCoordinator, v).await else { panic!() };
+        let code = if v >= 4 { resp.coordinators[0].error_code } else { resp.error_code };
+        assert_eq!(code, 53, "transactions refused clearly");
+    }
+    for v in range(ApiKey::DescribeConfigs) {
+        let RequestKind::DescribeConfigs(mut r) = sample_request(ApiKey::DescribeConfigs, v, "t", id) else { panic!() };
+        r.resources[0].resource_name = s("missing");
+        let ResponseKind::DescribeConfigs(resp) = c.call(RequestKind::DescribeConfigs(r), ApiKey::DescribeConfigs, v).await else { panic!() };
+        assert_eq!(resp.results[0].error_code, 3);
+    }
+    for v in range(ApiKey::Fetch) {
+        let ResponseKind::Fetch(r) = c.call(fetch_req(v, "missing", uuid::Uuid::new_v4(), 0, 0, 0), ApiKey::Fetch, v).await else { panic!() };
+        assert_eq!(r.responses[0].partitions[0].error_code, if v >= 13 { 100 } else { 3 });
+    }
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn kip511_fallback_and_v3_without_default_tagged_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    // ApiVersions v99 (header v2: client id then an empty tag section).
+    let mut f = BytesMut::new();
+    let body: &[u8] = &[0, 18, 0, 99, 0, 0, 0, 42, 0, 3, b'c', b'l', b'i', 0, 0, 0, 0];
+    f.put_i32(body.len() as i32);
+    f.extend_from_slice(body);
+    c.stream.write_all(&f).await.unwrap();
+    let mut r = c.recv_raw().await.unwrap();
+    assert_eq!(r.get_i32(), 42);
+    let resp = ApiVersionsResponse::decode(&mut r, 0).unwrap();
+    assert_eq!(resp.error_code, 35);
+    assert_eq!(resp.api_keys.len(), 1);
+    assert_eq!((resp.api_keys[0].api_key, resp.api_keys[0].min_version, resp.api_keys[0].max_version), (18, 0, 4));
+
+    // v3: header v0 response; body = error, compact array, throttle, and an empty tag section.
+    let id = c.send(&sample_request(ApiKey::ApiVersions, 3, "t", Default::default()), ApiKey::ApiVersions, 3).await;
+    let mut r = c.recv_raw().await.unwrap();
+    assert_eq!(r.get_i32(), id);
+    let n = SUPPORTED_APIS.len();
+    // 2 (error) + 1 (compact len) + n * (6 + 1 tag byte) + 4 (throttle) + 1 (no tagged fields)
+    assert_eq!(r.len(), 2 + 1 + n * 7 + 4 + 1, "no default-valued tagged fields in ApiVersions v3");
+    assert_eq!(r[r.len() - 1], 0);
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn acks_zero_sends_nothing_and_pipelining_keeps_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    create_topic(&mut c, "p", 1).await;
+    c.send(&produce_req("p", 0, 0, batch(&["zero"], -1, -1)), ApiKey::Produce, 7).await;
+    let a = c.send(&sample_request(ApiKey::ApiVersions, 2, "p", Default::default()), ApiKey::ApiVersions, 2).await;
+    let b = c.send(&produce_req("p", 0, 1, batch(&["one"], -1, -1)), ApiKey::Produce, 8).await;
+    let m = c.send(&sample_request(ApiKey::Metadata, 1, "p", Default::default()), ApiKey::Metadata, 1).await;
+    assert!(matches!(c.recv(ApiKey::ApiVersions, 2, a).await, ResponseKind::ApiVersions(_)));
+    let ResponseKind::Produce(p) = c.recv(ApiKey::Produce, 8, b).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].base_offset, 1, "the acks=0 batch was appended first");
+    assert!(matches!(c.recv(ApiKey::Metadata, 1, m).await, ResponseKind::Metadata(_)));
+    // Bad acks.
+    let ResponseKind::Produce(p) = c.call(produce_req("p", 0, 2, batch(&["two"], -1, -1)), ApiKey::Produce, 8).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 21);
+    // No auto-create on produce.
+    let ResponseKind::Produce(p) = c.call(produce_req("nope", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 8).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 3);
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_long_poll_is_woken_by_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    let id = create_topic(&mut c, "lp", 1).await;
+    let addr = h.local_addr();
+    let producer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut p = Conn::new(addr).await;
+        p.call(produce_req("lp", 0, 1, batch(&["wake"], -1, -1)), ApiKey::Produce, 9).await
+    });
+    let t0 = Instant::now();
+    let ResponseKind::Fetch(f) = c.call(fetch_req(13, "lp", id, 0, 0, 10_000), ApiKey::Fetch, 13).await else { panic!() };
+    let waited = t0.elapsed();
+    producer.await.unwrap();
+    assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(5), "woken by the append after {waited:?}");
+    assert!(!f.responses[0].partitions[0].records.as_ref().unwrap().is_empty());
+    // Max wait expires when nothing comes.
+    let t0 = Instant::now();
+    let ResponseKind::Fetch(f) = c.call(fetch_req(11, "lp", id, 0, 1, 300), ApiKey::Fetch, 11).await else { panic!() };
+    assert!(t0.elapsed() >= Duration::from_millis(250));
+    assert!(f.responses[0].partitions[0].records.as_ref().unwrap().is_empty());
+    // Out of range.
+    let ResponseKind::Fetch(f) = c.call(fetch_req(11, "lp", id, 0, 99, 0), ApiKey::Fetch, 11).await else { panic!() };
+    assert_eq!(f.responses[0].partitions[0].error_code, 1);
+    // Incremental fetch session refused.
+    let RequestKind::Fetch(mut r) = fetch_req(11, "lp", id, 0, 0, 0) else { panic!() };
+    r.session_id = 123;
+    r.session_epoch = 1;
+    let ResponseKind::Fetch(f) = c.call(RequestKind::Fetch(r), ApiKey::Fetch, 11).await else { panic!() };
+    assert_eq!(f.error_code, 70);
+    // Shutdown answers a parked fetch promptly.
+    let mut c2 = Conn::new(addr).await;
+    let fid = c2.send(&fetch_req(12, "lp", id, 0, 1, 30_000), ApiKey::Fetch, 12).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t0 = Instant::now();
+    let (_, resp) = tokio::join!(h.shutdown(), c2.recv(ApiKey::Fetch, 12, fid));
+    assert!(matches!(resp, ResponseKind::Fetch(_)));
+    assert!(t0.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_frames_close_only_their_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let addr = h.local_addr();
+    let cases: Vec<Vec<u8>> = vec![
+        (200 * 1024 * 1024i32).to_be_bytes().to_vec(), // over socket.request.max.bytes
+        (-5i32).to_be_bytes().to_vec(),                // negative size
+        [&8i32.to_be_bytes()[..], &[0x7f, 0x00, 0, 0, 0, 0, 0, 1]].concat(), // unknown API key
+        [&8i32.to_be_bytes()[..], &[0, 0, 0, 0, 0, 0, 0, 1]].concat(),       // Produce v0: below the floor
+        [&12i32.to_be_bytes()[..], &[0, 3, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]].concat(), // garbage body
+        [&3i32.to_be_bytes()[..], &[1, 2, 3]].concat(),                       // too short for a header
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),                        // not Kafka at all
+    ];
+    for bytes in cases {
+        let mut c = Conn::new(addr).await;
+        c.stream.write_all(&bytes).await.unwrap();
+        assert!(c.closed().await, "connection closed after {:?}", &bytes[..bytes.len().min(8)]);
+    }
+    // A half-sent frame followed by a hang-up.
+    let mut c = Conn::new(addr).await;
+    c.stream.write_all(&[0, 0, 1, 0, 0, 18]).await.unwrap();
+    drop(c);
+    // The broker still serves.
+    let mut ok = Conn::new(addr).await;
+    let ResponseKind::ApiVersions(v) = ok.call(sample_request(ApiKey::ApiVersions, 3, "", Default::default()), ApiKey::ApiVersions, 3).await else { panic!() };
+    assert_eq!(v.error_code, 0);
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn connection_cap_and_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = BrokerConfig { port: 0, data_dir: dir.path().to_path_buf(), max_connections: 2, connections_max_idle_ms: 500, ..Default::default() };
+    let h = Broker::start(cfg).await.unwrap();
+    let mut a = Conn::new(h.local_addr()).await;
+    let _b = Conn::new(h.local_addr()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    assert!(c.closed().await, "third connection refused");
+    assert!(matches!(a.call(sample_request(ApiKey::ApiVersions, 0, "", Default::default()), ApiKey::ApiVersions, 0).await, ResponseKind::ApiVersions(_)));
+    assert!(a.closed().await, "idle connection closed");
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn data_dir_lock_and_port_in_use_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let second = Broker::start(BrokerConfig { port: 0, data_dir: dir.path().to_path_buf(), ..Default::default() }).await;
+    let err = second.err().expect("second broker on the same dir fails").to_string();
+    assert!(err.contains("locked") && err.contains(&dir.path().display().to_string()), "{err}");
+    let other = tempfile::tempdir().unwrap();
+    let port = h.local_addr().port();
+    let err = Broker::start(BrokerConfig { port, data_dir: other.path().to_path_buf(), ..Default::default() }).await.err().unwrap().to_string();
+    assert!(err.contains(&port.to_string()) && err.contains("in use"), "{err}");
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_ids_configs_and_data_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    let id = create_topic(&mut c, "keep", 2).await;
+    let ResponseKind::InitProducerId(pid) = c.call(sample_request(ApiKey::InitProducerId, 4, "", id), ApiKey::InitProducerId, 4).await else { panic!() };
+    let ResponseKind::Produce(p) = c.call(produce_req("keep", 1, -1, batch(&["a", "b", "c"], pid.producer_id.0, 0)), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+    // The same idempotent batch again: answered with the original offset.
+    let ResponseKind::Produce(p) = c.call(produce_req("keep", 1, -1, batch(&["a", "b", "c"], pid.producer_id.0, 0)), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!((p.responses[0].partition_responses[0].error_code, p.responses[0].partition_responses[0].base_offset), (0, 0));
+    // Out-of-order sequence.
+    let ResponseKind::Produce(p) = c.call(produce_req("keep", 1, -1, batch(&["z"], pid.producer_id.0, 9)), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 45);
+    c.call(sample_request(ApiKey::AlterConfigs, 1, "keep", id), ApiKey::AlterConfigs, 1).await;
+    h.shutdown().await.unwrap();
+
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    let ResponseKind::Metadata(m) = c.call(sample_request(ApiKey::Metadata, 12, "keep", id), ApiKey::Metadata, 12).await else { panic!() };
+    assert_eq!(m.topics[0].topic_id, id);
+    assert_eq!(m.topics[0].partitions.len(), 2);
+    let ResponseKind::Fetch(f) = c.call(fetch_req(13, "keep", id, 1, 0, 0), ApiKey::Fetch, 13).await else { panic!() };
+    assert_eq!(f.responses[0].partitions[0].high_watermark, 3);
+    let pm = std::fs::read_to_string(dir.path().join("keep-0").join("partition.metadata")).unwrap();
+    assert!(pm.starts_with("version: 0\ntopic_id: "), "{pm}");
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_array_lengths_do_not_kill_the_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let addr = h.local_addr();
+    // Metadata v1 claiming 2^31-1 topics; Produce v9 (compact) claiming 2^32-2 topics.
+    let metadata: &[u8] = &[0, 3, 0, 1, 0, 0, 0, 7, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff];
+    let produce: &[u8] = &[0, 0, 0, 9, 0, 0, 0, 8, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0x13, 0x88, 0xff, 0xff, 0xff, 0xff, 0x0f];
+    for body in [metadata, produce] {
+        let mut c = Conn::new(addr).await;
+        let mut f = BytesMut::new();
+        f.put_i32(body.len() as i32);
+        f.extend_from_slice(body);
+        c.stream.write_all(&f).await.unwrap();
+        assert!(c.closed().await);
+    }
+    let mut ok = Conn::new(addr).await;
+    assert!(matches!(ok.call(sample_request(ApiKey::ApiVersions, 3, "", Default::default()), ApiKey::ApiVersions, 3).await, ResponseKind::ApiVersions(_)));
+    h.shutdown().await.unwrap();
+}

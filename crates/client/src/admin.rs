@@ -1,0 +1,137 @@
+//! Topic administration: create, delete, list, describe configs, metadata.
+
+use crate::error::{Error, Result};
+use crate::metadata::ClusterMetadata;
+use crate::profile::ConnectionProfile;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What to create: Kafka's CreateTopics fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    /// `None` lets the broker choose (`default.replication.factor`, KIP-464).
+    pub replication_factor: Option<i32>,
+    /// Topic configs by Kafka's names, e.g. `("retention.ms", "60000")`.
+    pub configs: Vec<(String, String)>,
+}
+
+impl TopicSpec {
+    pub fn new(name: impl Into<String>, partitions: i32) -> TopicSpec {
+        TopicSpec { name: name.into(), partitions, replication_factor: None, configs: Vec::new() }
+    }
+}
+
+/// One entry of a described topic config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigValue {
+    /// `None` for sensitive values the broker does not reveal.
+    pub value: Option<String>,
+    pub is_default: bool,
+    pub is_read_only: bool,
+    pub is_sensitive: bool,
+}
+
+/// An admin connection to one cluster. Cheap to share by reference; every call carries a timeout.
+pub struct Admin {
+    client: AdminClient<DefaultClientContext>,
+    /// Bounds every request this handle makes, so no call waits forever on a dead cluster.
+    timeout: Duration,
+}
+
+impl Admin {
+    /// Creates the admin client. librdkafka connects lazily, so this succeeds without a reachable
+    /// cluster; the first request reports connection problems.
+    pub fn new(profile: &ConnectionProfile, timeout: Duration) -> Result<Admin> {
+        let client = profile.client_config().create().map_err(Error::Config)?;
+        Ok(Admin { client, timeout })
+    }
+
+    fn options(&self) -> AdminOptions {
+        AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout))
+    }
+
+    /// Creates one topic and waits until the controller has accepted it.
+    pub async fn create_topic(&self, spec: &TopicSpec) -> Result<()> {
+        let replication = TopicReplication::Fixed(spec.replication_factor.unwrap_or(-1));
+        let mut topic = NewTopic::new(&spec.name, spec.partitions, replication);
+        for (key, value) in &spec.configs {
+            topic = topic.set(key, value);
+        }
+        let results = self
+            .client
+            .create_topics([&topic], &self.options())
+            .await
+            .map_err(Error::kafka("CreateTopics"))?;
+        single_topic_result("CreateTopics", results)
+    }
+
+    /// Deletes one topic by name.
+    pub async fn delete_topic(&self, name: &str) -> Result<()> {
+        let results = self
+            .client
+            .delete_topics(&[name], &self.options())
+            .await
+            .map_err(Error::kafka("DeleteTopics"))?;
+        single_topic_result("DeleteTopics", results)
+    }
+
+    /// Describes a topic's configs, every entry the broker reports (defaults included), by name.
+    pub async fn describe_topic_configs(&self, name: &str) -> Result<BTreeMap<String, ConfigValue>> {
+        let results = self
+            .client
+            .describe_configs([&ResourceSpecifier::Topic(name)], &self.options())
+            .await
+            .map_err(Error::kafka("DescribeConfigs"))?;
+        let Some(result) = results.into_iter().next() else {
+            return Err(Error::NotFound(format!("DescribeConfigs returned nothing for topic {name}")));
+        };
+        let resource = result.map_err(|code| Error::Refused {
+            operation: "DescribeConfigs",
+            object: name.to_string(),
+            code: format!("{code:?}"),
+        })?;
+        Ok(resource
+            .entries
+            .into_iter()
+            .map(|entry| {
+                let value = ConfigValue {
+                    value: entry.value,
+                    is_default: entry.is_default,
+                    is_read_only: entry.is_read_only,
+                    is_sensitive: entry.is_sensitive,
+                };
+                (entry.name, value)
+            })
+            .collect())
+    }
+
+    /// A snapshot of brokers, topics and partitions. Blocks for at most the handle's timeout.
+    pub fn metadata(&self) -> Result<ClusterMetadata> {
+        let metadata = self
+            .client
+            .inner()
+            .fetch_metadata(None, self.timeout)
+            .map_err(Error::kafka("Metadata"))?;
+        Ok(ClusterMetadata::from_rdkafka(&metadata))
+    }
+
+    /// Topic names, sorted; internal topics (leading `__`) are included. Blocks like [`Admin::metadata`].
+    pub fn list_topics(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self.metadata()?.topics.into_iter().map(|topic| topic.name).collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+fn single_topic_result(operation: &'static str, results: Vec<rdkafka::admin::TopicResult>) -> Result<()> {
+    for result in results {
+        if let Err((object, code)) = result {
+            return Err(Error::Refused { operation, object, code: format!("{code:?}") });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1106 @@
+//! `oxbow-log`: one Kafka partition's log on disk, in Apache Kafka's own layout.
+//!
+//! A [`Log`] owns one directory `TOPIC-PARTITION/` holding segments named by their base offset
+//! (`00000000000000000000.log`, `.index`, `.timeindex`), so Kafka's `kafka-dump-log` reads them.
+//! Record batches (RecordBatch v2) are stored byte for byte as produced; on append the leader sets
+//! only the base offset, the partition leader epoch and, for `LogAppendTime` topics, the max
+//! timestamp and timestamp-type bit, then recomputes the CRC (only when a CRC'd field changed).
+//!
+//! What it deliberately does not do: networking, Kafka protocol requests, replication decisions,
+//! locking across threads (the broker wraps each `Log` in its own lock), or decoding record payloads
+//! except where compaction, compacted-topic key checks and timestamp lookups need them.
+//!
+//! # API used by `oxbow-broker` (keep it stable; extend rather than change)
+//! - [`Log::open`] recovers a directory (creating it when absent) and reports what it repaired;
+//! - [`Log::append_as_leader`] validates and appends the batches of one produce request;
+//!   [`Log::append_as_follower`] / [`Log::truncate_to`] are the replica side;
+//! - [`Log::read`] returns whole batches starting at the batch containing an offset;
+//! - offsets ([`Log::log_start_offset`], [`Log::log_end_offset`], [`Log::high_watermark`]),
+//!   [`Log::offset_for_timestamp`], [`Log::max_timestamp`], [`Log::delete_records_before`];
+//! - [`Log::maintain`] periodically (every few seconds; Kafka's retention check runs every 5 min,
+//!   its flush check every `flush.ms`): `segment.ms` rolls, fsync of rolled segments and per
+//!   `flush.ms`, retention, producer-id expiry;
+//! - [`Log::checkpoint`] periodically (Kafka: 60 s) and [`Log::close`] at shutdown;
+//! - compaction, for `cleanup.policy` containing `compact`, in three steps so appends never wait:
+//!
+//! ```text
+//! // under the partition's lock, e.g. every 15 s (Kafka's log.cleaner.backoff.ms):
+//! let job = log.lock().compaction_job(now_ms);          // cheap: file handles only
+//! if let Some(job) = job {
+//!     // no lock held: a blocking thread (tokio::task::spawn_blocking)
+//!     let cleaned = job.run()?;                           // reads old segments, writes *.cleaned
+//!     // under the lock again: swaps files in, skipping segments that changed meanwhile
+//!     let report = log.lock().install_compaction(cleaned)?;
+//! }
+//! ```
+//!
+//! # Files in a partition directory
+//! - `<base>.log`, `<base>.index`, `<base>.timeindex`: Kafka's formats (see [`batch`] and the
+//!   index module docs). Indexes of the active segment are preallocated to
+//!   `segment.index.bytes` and trimmed at roll and close, as Kafka does.
+//! - `<offset>.snapshot`: idempotent producer state as of that log end offset (Oxbow's own
+//!   format, documented in the producer module); at most 2 kept.
+//! - `oxbow.checkpoint`: recovery point, log start offset, high watermark, compaction's clean
+//!   offset and tombstone horizon, clean-shutdown flag (text; documented in the checkpoint
+//!   module). Kafka keeps these per data directory; Oxbow keeps them per partition.
+//! - transient: `*.cleaned`, `*.swap`, `<base>.swapgroup` (compaction), `*.tmp` (atomic writes).
+//!
+//! # Durability
+//! Appends reach the page cache with `write()`, so a killed process (`kill -9`) loses nothing
+//! acknowledged: `open` re-scans everything after the recovery point. fsync happens when
+//! `flush.messages` records are unflushed, when `flush.ms` has passed (checked by `maintain`),
+//! for rolled segments (in `maintain`, as Kafka flushes a rolled segment in the background), and
+//! at `checkpoint`/`close`. With Kafka's defaults (no `flush.*`) a power loss can lose what was
+//! appended since the last fsync; Kafka relies on replication for that, and so does Oxbow.
+//!
+//! # Bounds
+//! Every buffer is bounded and says so where it is declared: read windows
+//! (`SCAN_WINDOW_BYTES`, `RECOVERY_WINDOW_BYTES`), decompressed batch size
+//! ([`record::DECOMPRESSED_BATCH_BYTES_MAX`]), producer batches ([`BATCHES_RETAINED_MAX`]) and
+//! producer expiry, compaction's key map (`OFFSET_MAP_ENTRIES_MAX`). A read returns at most
+//! `max_bytes`, or one batch (bounded by `max.message.bytes` when it was appended).
+
+pub mod batch;
+mod checkpoint;
+mod compaction;
+pub mod compression;
+mod error;
+mod fileio;
+mod index;
+mod producer;
+pub mod record;
+mod segment;
+
+pub use compaction::{CompactedSegments, CompactionJob, CompactionReport};
+pub use error::{Error, Result};
+pub use producer::{BATCHES_RETAINED_MAX, PRODUCER_ID_EXPIRATION_MS_DEFAULT};
+
+use batch::BatchHeader;
+use bytes::{Bytes, BytesMut};
+use checkpoint::Checkpoint;
+use error::IoContext;
+use producer::{PendingAppend, ProducerState};
+use segment::Segment;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Kafka's `cleanup.policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    pub delete: bool,
+    pub compact: bool,
+}
+
+/// Kafka's `message.timestamp.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimestampType {
+    CreateTime,
+    LogAppendTime,
+}
+
+/// Per-log configuration, by Kafka's topic config names; defaults are Kafka's.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// `segment.bytes`: roll the active segment when it would grow past this.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll the active segment when its first batch is this old.
+    pub segment_ms: i64,
+    /// `segment.index.bytes`: size the offset and time index files are preallocated to.
+    pub segment_index_bytes: u64,
+    /// `index.interval.bytes`: bytes of log between two sparse index entries.
+    pub index_interval_bytes: u64,
+    /// `retention.ms`: delete segments whose newest record is older; -1 = forever.
+    pub retention_ms: i64,
+    /// `retention.bytes`: delete oldest segments while the log is larger; -1 = unbounded.
+    pub retention_bytes: i64,
+    /// `max.message.bytes`: the largest record batch accepted (after compression).
+    pub max_message_bytes: u32,
+    /// `cleanup.policy`.
+    pub cleanup_policy: CleanupPolicy,
+    /// `delete.retention.ms`: how long compaction keeps tombstones.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`.
+    pub min_compaction_lag_ms: i64,
+    /// `message.timestamp.type`.
+    pub message_timestamp_type: TimestampType,
+    /// `flush.messages`: fsync after this many records; `u64::MAX` leaves it to the OS (Kafka's default).
+    pub flush_messages: u64,
+    /// `flush.ms`: fsync when the oldest unflushed record is this old; `i64::MAX` leaves it to the OS.
+    pub flush_ms: i64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1024 * 1024 * 1024,
+            segment_ms: 7 * 24 * 60 * 60 * 1000,
+            segment_index_bytes: 10 * 1024 * 1024,
+            index_interval_bytes: 4096,
+            retention_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_bytes: -1,
+            max_message_bytes: 1_048_588,
+            cleanup_policy: CleanupPolicy { delete: true, compact: false },
+            delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_compaction_lag_ms: 0,
+            message_timestamp_type: TimestampType::CreateTime,
+            flush_messages: u64::MAX,
+            flush_ms: i64::MAX,
+        }
+    }
+}
+
+/// What [`Log::open`] found and repaired.
+#[derive(Clone, Debug, Default)]
+pub struct RecoveryReport {
+    pub segments: usize,
+    /// Batches scanned past the recovery point.
+    pub batches_recovered: u64,
+    /// Bytes cut from a torn or corrupt tail, and the segment and file position where the cut was made.
+    pub truncated_bytes: u64,
+    pub truncated_at: Option<(PathBuf, u64)>,
+    pub indexes_rebuilt: usize,
+}
+
+/// Result of an append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Offset of the first record appended (for a duplicate idempotent batch: of the original).
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The broker-assigned timestamp for `LogAppendTime` logs, else -1 (as in ProduceResponse).
+    pub log_append_time_ms: i64,
+    pub log_start_offset: i64,
+    /// True when an idempotent producer resent a batch that is already in the log; nothing was written.
+    pub duplicate: bool,
+}
+
+/// Whole batches read from the log.
+#[derive(Clone, Debug)]
+pub struct ReadOutcome {
+    /// Concatenated record batches, each complete, exactly as stored.
+    pub records: Bytes,
+    /// Offset just past the last record returned (or the start offset when empty).
+    pub next_offset: i64,
+}
+
+/// A timestamp-to-offset lookup result (ListOffsets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimestampOffset {
+    pub timestamp_ms: i64,
+    pub offset: i64,
+}
+
+/// A segment as the studio and `DescribeLogDirs` see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentInfo {
+    pub base_offset: i64,
+    /// Offset just past the segment's last record.
+    pub next_offset: i64,
+    pub size_bytes: u64,
+    pub max_timestamp_ms: i64,
+    pub active: bool,
+}
+
+
+/// Gives every `Log` instance its own id, so a compaction result can only be installed into the
+/// log that produced its job.
+static NEXT_LOG_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Kafka's `min.cleanable.dirty.ratio` default.
+pub const MIN_CLEANABLE_DIRTY_RATIO_DEFAULT: f64 = 0.5;
+/// Producer snapshots kept on disk (newest first); older ones are deleted at checkpoint.
+const SNAPSHOTS_KEPT_MAX: usize = 2;
+
+/// One partition's log. Not thread-safe by itself: the broker serialises access.
+pub struct Log {
+    dir: PathBuf,
+    config: LogConfig,
+    /// By base offset. Invariant: never empty; the last one is the active segment.
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    high_watermark: i64,
+    /// Every record below it is fsynced.
+    recovery_point: i64,
+    /// Compaction's first dirty offset (Kafka's cleaner checkpoint).
+    clean_offset: i64,
+    /// Earliest delete horizon of a tombstone kept by compaction (a reason to compact again).
+    tombstone_horizon_ms: Option<i64>,
+    producers: ProducerState,
+    last_flush_ms: i64,
+    last_snapshot_offset: i64,
+    next_segment_id: u64,
+    log_id: u64,
+    producer_id_expiration_ms: i64,
+    min_cleanable_dirty_ratio: f64,
+    /// Set by `close` (or the test-only crash helper) so `Drop` does nothing more.
+    closed: bool,
+}
+
+/// Files in a partition directory that are not segments but belong to the log.
+fn snapshot_offsets(dir: &Path) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name();
+        if let Some((offset, "snapshot")) = name.to_str().and_then(segment::parse_file_name) {
+            out.push(offset);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir`, recovering anything past the last recovery point.
+    ///
+    /// Recovery: unfinished compaction swaps are completed or rolled back; segments from the one
+    /// containing the checkpointed recovery point onward (all of them without a checkpoint, none
+    /// after a clean [`Log::close`]) are scanned batch by batch and a torn or corrupt tail is
+    /// truncated with a warning; indexes that are missing or fail their sanity check are rebuilt;
+    /// producer state is loaded from the newest snapshot and replayed from the log after it.
+    ///
+    /// A corrupt segment in the middle (disk damage; a crash only tears the tail of the active
+    /// segment) is truncated at its first bad batch and the later segments are kept, each scanned
+    /// on its own: the log then has an offset gap, exactly like a compacted log, rather than losing
+    /// every later segment as Kafka's recovery does.
+    pub fn open(dir: &Path, config: LogConfig, now_ms: i64) -> Result<(Log, RecoveryReport)> {
+        std::fs::create_dir_all(dir).at(dir)?;
+        compaction::finish_interrupted_swaps(dir)?;
+        let checkpoint = Checkpoint::read(dir);
+        let cp = checkpoint.unwrap_or(Checkpoint { tombstone_horizon_ms: -1, ..Checkpoint::default() });
+        let clean_shutdown = checkpoint.is_some_and(|c| c.clean_shutdown);
+
+        let mut bases = Vec::new();
+        for entry in std::fs::read_dir(dir).at(dir)? {
+            let entry = entry.at(dir)?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.ends_with(".tmp") || name.ends_with(".deleted") {
+                let path = entry.path();
+                fileio::remove_if_exists(&path).at(&path)?;
+                continue;
+            }
+            if let Some((base, "log")) = segment::parse_file_name(name) {
+                bases.push(base);
+            }
+        }
+        bases.sort_unstable();
+
+        let mut report = RecoveryReport::default();
+        let mut log = Log {
+            dir: dir.to_path_buf(),
+            config,
+            segments: BTreeMap::new(),
+            log_start_offset: 0,
+            high_watermark: 0,
+            recovery_point: 0,
+            clean_offset: cp.clean_offset,
+            tombstone_horizon_ms: (cp.tombstone_horizon_ms >= 0).then_some(cp.tombstone_horizon_ms),
+            producers: ProducerState::default(),
+            last_flush_ms: now_ms,
+            last_snapshot_offset: -1,
+            next_segment_id: 0,
+            log_id: NEXT_LOG_ID.fetch_add(1, Ordering::Relaxed),
+            producer_id_expiration_ms: PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+            min_cleanable_dirty_ratio: MIN_CLEANABLE_DIRTY_RATIO_DEFAULT,
+            closed: false,
+        };
+        // The segment containing the recovery point and everything after it were not fsynced.
+        let recover_from = if clean_shutdown {
+            i64::MAX
+        } else {
+            bases.iter().copied().filter(|&b| b <= cp.recovery_point).max().unwrap_or(i64::MIN)
+        };
+        let (index_bytes, interval) = (log.config.segment_index_bytes, log.config.index_interval_bytes);
+        for (i, &base) in bases.iter().enumerate() {
+            let recover = base >= recover_from;
+            let id = log.next_id();
+            let (mut seg, scan, rebuilt) = Segment::open(dir, base, index_bytes, interval, recover, id)?;
+            if let Some(scan) = scan {
+                report.batches_recovered += scan.batches;
+                if let Some(at) = scan.truncated_at {
+                    tracing::warn!(
+                        file = %seg.log_path.display(),
+                        position = at,
+                        dropped_bytes = scan.truncated_bytes,
+                        reason = scan.reason.as_deref().unwrap_or(""),
+                        "truncated a torn or corrupt segment tail: dropped {} bytes of {} at byte {}",
+                        scan.truncated_bytes,
+                        seg.log_path.display(),
+                        at
+                    );
+                    report.truncated_bytes += scan.truncated_bytes;
+                    if report.truncated_at.is_none() {
+                        report.truncated_at = Some((seg.log_path.clone(), at));
+                    }
+                }
+            }
+            if rebuilt {
+                report.indexes_rebuilt += 1;
+            }
+            let is_last = i + 1 == bases.len();
+            if is_last {
+                seg.on_become_active(index_bytes)?;
+            } else if rebuilt {
+                seg.on_become_inactive()?;
+            }
+            log.segments.insert(base, seg);
+        }
+        if log.segments.is_empty() {
+            let base = cp.log_start_offset.max(0);
+            let id = log.next_id();
+            log.segments.insert(base, Segment::create(dir, base, index_bytes, now_ms, id)?);
+        }
+        report.segments = log.segments.len();
+
+        let leo = log.log_end_offset();
+        let first_base = *log.segments.keys().next().expect("at least one segment");
+        log.log_start_offset = cp.log_start_offset.max(first_base).min(leo);
+        log.high_watermark = cp.high_watermark.clamp(log.log_start_offset, leo);
+        log.recovery_point = if clean_shutdown { leo } else { cp.recovery_point.clamp(first_base, leo) };
+        log.load_producer_state()?;
+        if clean_shutdown {
+            // A crash from now on must not be mistaken for a clean shutdown.
+            log.write_checkpoint_file(false)?;
+        }
+        Ok((log, report))
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_segment_id += 1;
+        self.next_segment_id
+    }
+
+    /// Newest usable snapshot at or below the log end, then replay of the batches after it.
+    fn load_producer_state(&mut self) -> Result<()> {
+        let leo = self.log_end_offset();
+        let mut from = *self.segments.keys().next().expect("a segment");
+        let mut state = ProducerState::default();
+        for offset in snapshot_offsets(&self.dir)?.into_iter().rev() {
+            let path = self.dir.join(segment::file_name(offset, "snapshot"));
+            if offset > leo {
+                // Written before a truncation: describes records that are gone.
+                fileio::remove_if_exists(&path).at(&path)?;
+                continue;
+            }
+            match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| ProducerState::decode_snapshot(&b)) {
+                Ok(s) => {
+                    state = s;
+                    from = from.max(offset);
+                    self.last_snapshot_offset = offset;
+                    break;
+                }
+                Err(e) => tracing::warn!(file = %path.display(), "ignoring producer snapshot: {e}"),
+            }
+        }
+        if from < leo {
+            for (_, seg) in self.segments.range(..=from).next_back().into_iter().chain(self.segments.range(from + 1..)) {
+                let Some((position, _)) = seg.find_batch(from)? else { continue };
+                let mut scan = seg.scan_from(position);
+                while let Some((_, header)) = scan.next().at(&seg.log_path)? {
+                    if header.base_offset >= from {
+                        state.replay(&header);
+                    }
+                }
+            }
+        }
+        self.producers = state;
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// Applies a changed topic config; takes effect for the next append, roll and retention run.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
+    /// `producer.id.expiration.ms` (default 24 h): producer state without a write for this long is
+    /// dropped by [`Log::maintain`].
+    pub fn set_producer_id_expiration_ms(&mut self, ms: i64) {
+        self.producer_id_expiration_ms = ms;
+    }
+
+    /// `min.cleanable.dirty.ratio` (default 0.5): compaction waits until this share of the
+    /// cleanable bytes is dirty.
+    pub fn set_min_cleanable_dirty_ratio(&mut self, ratio: f64) {
+        self.min_cleanable_dirty_ratio = ratio;
+    }
+
+    fn active(&self) -> &Segment {
+        self.segments.values().next_back().expect("a log always has an active segment")
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments.values_mut().next_back().expect("a log always has an active segment")
+    }
+
+    /// Validates and appends the record batches of one produce request partition, as the leader.
+    ///
+    /// Validation (nothing is written when any batch fails): CRC32C, magic 2, lengths, size against
+    /// `max.message.bytes`, idempotent producer epoch and sequence. Sets base offsets, the leader
+    /// epoch and `LogAppendTime` timestamps, recomputing the CRC.
+    ///
+    /// A resent idempotent batch that matches one of the producer's last 5 batches returns the
+    /// original offsets with `duplicate: true` and writes nothing (the whole request, as Kafka).
+    pub fn append_as_leader(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendOutcome> {
+        let parsed = self.validate_request(&batches, true)?;
+        let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
+
+        // Producer checks need the offsets the batches will get.
+        let mut offset = self.log_end_offset();
+        let mut pending = PendingAppend::default();
+        let mut headers = Vec::with_capacity(parsed.len());
+        for &(at, header) in &parsed {
+            let mut h = header;
+            h.base_offset = offset;
+            if log_append_time {
+                h.max_timestamp = now_ms;
+            }
+            if h.has_producer_id() {
+                if let Some(dup) = self.producers.find_duplicate(&h) {
+                    return Ok(AppendOutcome {
+                        base_offset: dup.first_offset(),
+                        last_offset: dup.last_offset,
+                        log_append_time_ms: if log_append_time { dup.timestamp } else { -1 },
+                        log_start_offset: self.log_start_offset,
+                        duplicate: true,
+                    });
+                }
+                self.producers.check_and_stage(&mut pending, &h)?;
+            }
+            offset = h.next_offset();
+            headers.push((at, h));
+        }
+
+        // Header patches: base offset and leader epoch sit outside the CRC; the timestamp type and
+        // maxTimestamp inside it, so the CRC is recomputed only when those change.
+        for (at, h) in headers.iter_mut() {
+            let size = h.size_bytes() as usize;
+            let bytes = &mut batches[*at..*at + size];
+            batch::set_base_offset(bytes, h.base_offset);
+            batch::set_partition_leader_epoch(bytes, leader_epoch);
+            if log_append_time {
+                batch::set_max_timestamp(bytes, true, now_ms);
+            } else if h.is_log_append_time() {
+                batch::set_max_timestamp(bytes, false, h.max_timestamp);
+            }
+            *h = BatchHeader::parse(bytes).expect("validated batch");
+        }
+
+        let first = headers.first().expect("validated request has a batch").1;
+        let last = headers.last().expect("validated request has a batch").1;
+        let max_ts = headers.iter().map(|(_, h)| h.max_timestamp).max().unwrap_or(-1);
+        if self.should_roll(batches.len() as u64, max_ts, last.last_offset(), now_ms) {
+            self.roll(now_ms)?;
+        }
+        let interval = self.config.index_interval_bytes;
+        self.active_mut().append(&batches, &headers, interval, now_ms)?;
+        self.producers.commit(pending);
+
+        let unflushed = self.log_end_offset() - self.recovery_point;
+        if unflushed >= 0 && unflushed as u64 >= self.config.flush_messages {
+            self.flush(now_ms)?;
+        }
+        Ok(AppendOutcome {
+            base_offset: first.base_offset,
+            last_offset: last.last_offset(),
+            log_append_time_ms: if log_append_time { now_ms } else { -1 },
+            log_start_offset: self.log_start_offset,
+            duplicate: false,
+        })
+    }
+
+    /// Everything about a produce request that can be checked without producer state.
+    /// Returns (position in the request, header) per batch.
+    fn validate_request(&self, data: &[u8], leader: bool) -> Result<Vec<(usize, BatchHeader)>> {
+        if data.is_empty() {
+            return Err(Error::InvalidRecord("produce request partition has no record batch".into()));
+        }
+        if data.len() as u64 > self.config.segment_bytes {
+            return Err(Error::RecordListTooLarge { size: data.len(), max: self.config.segment_bytes });
+        }
+        // At most data.len() / HEADER_BYTES entries: bounded by the request size.
+        let mut parsed = Vec::new();
+        let mut at = 0usize;
+        while at < data.len() {
+            let rest = &data[at..];
+            let Some(header) = BatchHeader::parse(rest) else {
+                return Err(Error::corrupt(at, format!("{} trailing bytes are not a whole batch header", rest.len())));
+            };
+            if header.batch_length < (batch::HEADER_BYTES - batch::LOG_OVERHEAD) as i32 {
+                return Err(Error::corrupt(at, format!("batch length {} is shorter than a batch header", header.batch_length)));
+            }
+            let size = header.size_bytes() as usize;
+            if size > rest.len() {
+                return Err(Error::corrupt(at, format!("batch of {size} bytes but only {} bytes left in the request", rest.len())));
+            }
+            if header.magic != batch::MAGIC_V2 {
+                return Err(Error::corrupt(at, format!("magic {} unsupported, only RecordBatch v2", header.magic)));
+            }
+            if size > self.config.max_message_bytes as usize {
+                return Err(Error::MessageTooLarge { size, max: self.config.max_message_bytes });
+            }
+            let bytes = &rest[..size];
+            if !batch::crc_is_valid(bytes) {
+                return Err(Error::corrupt(
+                    at,
+                    format!("CRC32C mismatch: batch says {:#010x}, bytes give {:#010x}", header.crc, batch::compute_crc(bytes)),
+                ));
+            }
+            if compression::Compression::from_id(header.compression()).is_none() {
+                return Err(Error::corrupt(at, format!("unknown compression codec {}", header.compression())));
+            }
+            if header.last_offset_delta < 0 {
+                return Err(Error::InvalidRecord(format!("batch has a negative lastOffsetDelta {}", header.last_offset_delta)));
+            }
+            if !leader {
+                // A replica's batches were validated by its leader; compaction may have emptied
+                // some (count 0) and control batches are legitimate.
+                parsed.push((at, header));
+                at += size;
+                continue;
+            }
+            if header.records_count <= 0 {
+                return Err(Error::InvalidRecord(format!("invalid reported count for record batch: {}", header.records_count)));
+            }
+            if header.records_count as i64 != header.last_offset_delta as i64 + 1 {
+                return Err(Error::InvalidRecord(format!(
+                    "inconsistent batch offset range [0, {}] and count of records {}",
+                    header.last_offset_delta, header.records_count
+                )));
+            }
+            if header.is_control() {
+                return Err(Error::InvalidRecord("clients are not allowed to write control records".into()));
+            }
+            if header.has_producer_id() && header.base_sequence < 0 {
+                return Err(Error::InvalidRecord(format!(
+                    "invalid sequence number {} for idempotent producer {}",
+                    header.base_sequence, header.producer_id
+                )));
+            }
+            if header.is_transactional() && !header.has_producer_id() {
+                return Err(Error::InvalidRecord("transactional batch without a producer id".into()));
+            }
+            if self.config.cleanup_policy.compact {
+                let records = record::decode_records(bytes).map_err(|e| Error::corrupt(at, e))?;
+                if records.iter().any(|r| r.key.is_none()) {
+                    return Err(Error::InvalidRecord("compacted topic cannot accept message without key".into()));
+                }
+            }
+            parsed.push((at, header));
+            at += size;
+        }
+        Ok(parsed)
+    }
+
+    /// Appends batches fetched from the leader, as a follower: offsets, leader epochs and
+    /// timestamps are kept as they are. Checks structure, magic, CRC and size, and that offsets
+    /// continue from the log end (Kafka's `UnexpectedAppendOffsetException` otherwise, reported
+    /// here as `InvalidRecord`). Producer state is updated without sequence checks (Kafka's
+    /// REPLICATION origin). An empty `batches` appends nothing.
+    pub fn append_as_follower(&mut self, batches: BytesMut, now_ms: i64) -> Result<AppendOutcome> {
+        let leo = self.log_end_offset();
+        if batches.is_empty() {
+            return Ok(AppendOutcome {
+                base_offset: leo,
+                last_offset: leo - 1,
+                log_append_time_ms: -1,
+                log_start_offset: self.log_start_offset,
+                duplicate: false,
+            });
+        }
+        let parsed = self.validate_request(&batches, false)?;
+        let mut expected = leo;
+        for (_, h) in &parsed {
+            if h.base_offset < expected {
+                return Err(Error::InvalidRecord(format!(
+                    "replicated batch at offset {} does not follow offset {}",
+                    h.base_offset, expected
+                )));
+            }
+            expected = h.next_offset();
+        }
+        let first = parsed[0].1;
+        let last = parsed[parsed.len() - 1].1;
+        let max_ts = parsed.iter().map(|(_, h)| h.max_timestamp).max().unwrap_or(-1);
+        if self.should_roll(batches.len() as u64, max_ts, last.last_offset(), now_ms) || first.base_offset - self.active().base_offset > i32::MAX as i64 {
+            self.roll_at(first.base_offset.max(leo), now_ms)?;
+        }
+        let interval = self.config.index_interval_bytes;
+        self.active_mut().append(&batches, &parsed, interval, now_ms)?;
+        for (_, h) in &parsed {
+            self.producers.replay(h);
+        }
+        let unflushed = self.log_end_offset() - self.recovery_point;
+        if unflushed >= 0 && unflushed as u64 >= self.config.flush_messages {
+            self.flush(now_ms)?;
+        }
+        Ok(AppendOutcome {
+            base_offset: first.base_offset,
+            last_offset: last.last_offset(),
+            log_append_time_ms: -1,
+            log_start_offset: self.log_start_offset,
+            duplicate: false,
+        })
+    }
+
+    /// Truncates the log so that its end offset is at most `offset` (a follower after
+    /// OffsetsForLeaderEpoch). As Kafka, the batch containing `offset` goes entirely, so the new
+    /// log end offset is that batch's base offset. Below the first segment the log is emptied and
+    /// restarts at `offset`. Producer state is rebuilt from the snapshots and the log. Returns
+    /// the new log end offset.
+    pub fn truncate_to(&mut self, offset: i64, now_ms: i64) -> Result<i64> {
+        if offset >= self.log_end_offset() {
+            return Ok(self.log_end_offset());
+        }
+        let first_base = *self.segments.keys().next().expect("a segment");
+        if offset < first_base.max(self.log_start_offset) {
+            let all: Vec<i64> = self.segments.keys().copied().collect();
+            for base in all {
+                let seg = self.segments.remove(&base).expect("listed");
+                seg.delete_files(&self.dir)?;
+            }
+            let id = self.next_id();
+            let seg = Segment::create(&self.dir, offset, self.config.segment_index_bytes, now_ms, id)?;
+            self.segments.insert(offset, seg);
+            self.log_start_offset = offset;
+        } else {
+            let later: Vec<i64> = self.segments.range(offset + 1..).map(|(b, _)| *b).collect();
+            for base in later {
+                let seg = self.segments.remove(&base).expect("listed");
+                seg.delete_files(&self.dir)?;
+            }
+            let (index_bytes, interval) = (self.config.segment_index_bytes, self.config.index_interval_bytes);
+            let id = self.next_id();
+            let seg = self.active_mut();
+            if let Some((position, _)) = seg.find_batch(offset)? {
+                seg.file.set_len(position).at(&seg.log_path)?;
+                seg.size = position;
+            }
+            seg.id = id;
+            seg.recover(index_bytes, interval)?;
+        }
+        let leo = self.log_end_offset();
+        self.high_watermark = self.high_watermark.clamp(self.log_start_offset, leo);
+        self.recovery_point = self.recovery_point.min(leo);
+        self.clean_offset = self.clean_offset.min(leo);
+        self.last_snapshot_offset = -1;
+        self.load_producer_state()?;
+        self.write_checkpoint_file(false)?;
+        Ok(leo)
+    }
+
+    /// Kafka's `LogSegment.shouldRoll`.
+    fn should_roll(&self, bytes: u64, max_timestamp_in_request: i64, last_offset: i64, now_ms: i64) -> bool {
+        let active = self.active();
+        if active.size == 0 {
+            return active.cannot_hold(last_offset);
+        }
+        let waited_ms = match active.first_batch_timestamp {
+            Some(ts) if ts >= 0 => max_timestamp_in_request.saturating_sub(ts),
+            _ => now_ms.saturating_sub(active.created_ms),
+        };
+        active.size + bytes > self.config.segment_bytes || waited_ms > self.config.segment_ms || active.cannot_hold(last_offset)
+    }
+
+    /// Starts a new active segment at the log end offset (no-op when the active one is empty).
+    fn roll(&mut self, now_ms: i64) -> Result<()> {
+        let leo = self.log_end_offset();
+        self.roll_at(leo, now_ms)
+    }
+
+    /// Starts a new active segment at `base` (>= the log end offset; a follower may skip offsets).
+    fn roll_at(&mut self, leo: i64, now_ms: i64) -> Result<()> {
+        if self.active().size == 0 && self.active().base_offset == leo {
+            return Ok(());
+        }
+        if self.active().size == 0 {
+            // An empty active segment at the wrong base: replace it.
+            let base = self.active().base_offset;
+            let seg = self.segments.remove(&base).expect("active");
+            seg.delete_files(&self.dir)?;
+            let id = self.next_id();
+            let seg = Segment::create(&self.dir, leo, self.config.segment_index_bytes, now_ms, id)?;
+            self.segments.insert(leo, seg);
+            return Ok(());
+        }
+        self.active_mut().on_become_inactive()?;
+        let id = self.next_id();
+        let seg = Segment::create(&self.dir, leo, self.config.segment_index_bytes, now_ms, id)?;
+        self.segments.insert(leo, seg);
+        tracing::debug!(dir = %self.dir.display(), base_offset = leo, "rolled a new segment");
+        Ok(())
+    }
+
+    /// Reads whole batches from the batch containing `start_offset`, up to `max_bytes`, never past
+    /// `max_offset` (exclusive; the broker passes the high watermark). The first batch is returned
+    /// whole even when larger than `max_bytes`, so a consumer always makes progress.
+    ///
+    /// A batch is returned only when its last offset is below `max_offset`: as in Kafka, where the
+    /// high watermark's byte position is that of the batch containing it, a batch straddling the
+    /// limit is withheld until the limit passes its end. Data comes from one segment per call
+    /// (as Kafka's `LocalLog.read`); an empty result has `next_offset == start_offset`.
+    pub fn read(&self, start_offset: i64, max_bytes: usize, max_offset: i64) -> Result<ReadOutcome> {
+        let leo = self.log_end_offset();
+        if start_offset < self.log_start_offset || start_offset > leo {
+            return Err(Error::OffsetOutOfRange {
+                offset: start_offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: leo,
+            });
+        }
+        let empty = ReadOutcome { records: Bytes::new(), next_offset: start_offset };
+        if start_offset == leo || start_offset >= max_offset {
+            return Ok(empty);
+        }
+        let floor = self.segments.range(..=start_offset).next_back().into_iter();
+        for (_, seg) in floor.chain(self.segments.range(start_offset + 1..)) {
+            let Some((start, _)) = seg.find_batch(start_offset)? else { continue };
+            let mut end = start;
+            let mut next_offset = start_offset;
+            let mut scan = seg.scan_from(start);
+            while let Some((position, header)) = scan.next().at(&seg.log_path)? {
+                if header.last_offset() >= max_offset {
+                    break;
+                }
+                let size = header.size_bytes();
+                if end > start && (end - start + size) as usize > max_bytes {
+                    break;
+                }
+                debug_assert_eq!(position, end);
+                end = position + size;
+                next_offset = header.next_offset();
+            }
+            if end == start {
+                return Ok(empty);
+            }
+            let bytes = seg.read_bytes(start, (end - start) as usize)?;
+            return Ok(ReadOutcome { records: Bytes::from(bytes), next_offset });
+        }
+        Ok(empty)
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// Offset the next appended record gets.
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset.max(self.active().base_offset)
+    }
+
+    /// The checkpointed high watermark; the broker owns its advancement.
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark
+    }
+
+    /// Sets the high watermark, clamped to `[log start, log end]`. Retention deletes only segments
+    /// wholly below it and `DeleteRecords` may not pass it, as in Kafka.
+    pub fn set_high_watermark(&mut self, offset: i64) {
+        self.high_watermark = offset.clamp(self.log_start_offset, self.log_end_offset());
+    }
+
+    /// The offset up to which the log is fsynced (Kafka's recovery point).
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery_point
+    }
+
+    /// First offset whose timestamp is >= `timestamp_ms` (ListOffsets by time), via the time index.
+    ///
+    /// As Kafka: the first segment whose largest timestamp reaches the target, the time index
+    /// for where to start, then the batches from there; inside the first batch whose maxTimestamp
+    /// reaches the target the records are decoded (decompressing if needed) and the first record
+    /// with timestamp >= target and offset >= log start is returned with its own timestamp.
+    pub fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<Option<TimestampOffset>> {
+        for seg in self.segments.values() {
+            if seg.max_timestamp < timestamp_ms || seg.next_offset <= self.log_start_offset {
+                continue;
+            }
+            let (_, indexed_offset) = seg.time_index.lookup(timestamp_ms);
+            let from = indexed_offset.max(self.log_start_offset);
+            let (_, position) = seg.offset_index.lookup(from);
+            let mut scan = seg.scan_from(position);
+            while let Some((pos, header)) = scan.next().at(&seg.log_path)? {
+                if header.max_timestamp < timestamp_ms || header.last_offset() < self.log_start_offset {
+                    continue;
+                }
+                let bytes = seg.read_bytes(pos, header.size_bytes() as usize)?;
+                let records = record::decode_records(&bytes).map_err(|e| corrupt_on_disk(&seg.log_path, pos, e))?;
+                for r in &records {
+                    let ts = record::record_timestamp(&header, r);
+                    let offset = header.base_offset + r.offset_delta as i64;
+                    if ts >= timestamp_ms && offset >= self.log_start_offset {
+                        return Ok(Some(TimestampOffset { timestamp_ms: ts, offset }));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The record with the largest timestamp (ListOffsets `MAX_TIMESTAMP`, -3).
+    ///
+    /// The segment with the largest maxTimestamp (the first on ties), its batch carrying it, and
+    /// inside that batch the first record with that timestamp (Kafka 3.8+, KAFKA-16310).
+    pub fn max_timestamp(&self) -> Result<Option<TimestampOffset>> {
+        let mut best: Option<&Segment> = None;
+        for seg in self.segments.values() {
+            if seg.size > 0 && seg.max_timestamp >= 0 && best.is_none_or(|b| seg.max_timestamp > b.max_timestamp) {
+                best = Some(seg);
+            }
+        }
+        let Some(seg) = best else { return Ok(None) };
+        let target = seg.max_timestamp;
+        let Some((pos, header)) = seg.find_batch(seg.offset_of_max_timestamp)? else { return Ok(None) };
+        let bytes = seg.read_bytes(pos, header.size_bytes() as usize)?;
+        let records = record::decode_records(&bytes).map_err(|e| corrupt_on_disk(&seg.log_path, pos, e))?;
+        let offset = records
+            .iter()
+            .find(|r| record::record_timestamp(&header, r) == target)
+            .map_or(header.last_offset(), |r| header.base_offset + r.offset_delta as i64);
+        Ok(Some(TimestampOffset { timestamp_ms: target, offset }))
+    }
+
+    /// `DeleteRecords`: moves the log start offset forward, deleting whole segments below it.
+    ///
+    /// `offset` may fall inside a segment or a batch; reads below it then fail with
+    /// `OffsetOutOfRange`. It may not pass the high watermark (Kafka's rule). Returns the new log
+    /// start offset (the partition's low watermark). Persisted at once.
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<i64> {
+        if offset < 0 || offset > self.high_watermark {
+            return Err(Error::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: self.log_end_offset(),
+            });
+        }
+        if offset <= self.log_start_offset {
+            return Ok(self.log_start_offset);
+        }
+        self.log_start_offset = offset;
+        self.delete_segments_below_log_start()?;
+        self.write_checkpoint_file(false)?;
+        Ok(self.log_start_offset)
+    }
+
+    /// Deletes closed segments whose successor starts at or below the log start offset.
+    fn delete_segments_below_log_start(&mut self) -> Result<usize> {
+        let bases: Vec<i64> = self.segments.keys().copied().collect();
+        let count = bases.windows(2).take_while(|w| w[1] <= self.log_start_offset).count();
+        self.delete_oldest_segments(count)
+    }
+
+    /// Deletes the `count` oldest segments; when that is all of them, rolls first so a log always
+    /// has an active segment (Kafka's `deleteSegments`).
+    fn delete_oldest_segments(&mut self, count: usize) -> Result<usize> {
+        if count == 0 {
+            return Ok(0);
+        }
+        let mut count = count;
+        if count >= self.segments.len() {
+            let now = self.active().last_modified_ms;
+            self.roll(now)?;
+            count = count.min(self.segments.len() - 1);
+        }
+        let bases: Vec<i64> = self.segments.keys().take(count).copied().collect();
+        for base in &bases {
+            let seg = self.segments.remove(base).expect("listed segment");
+            tracing::info!(file = %seg.log_path.display(), "deleting segment");
+            seg.delete_files(&self.dir)?;
+        }
+        let first = *self.segments.keys().next().expect("a segment");
+        if first > self.log_start_offset {
+            self.log_start_offset = first;
+            self.write_checkpoint_file(false)?;
+        }
+        self.high_watermark = self.high_watermark.max(self.log_start_offset);
+        self.recovery_point = self.recovery_point.max(self.log_start_offset);
+        Ok(bases.len())
+    }
+
+    /// Rolls by `segment.ms`, applies `retention.ms`/`retention.bytes` (for `delete` policies) and
+    /// fsyncs per `flush.ms`. Called periodically by the broker. Returns segments deleted.
+    ///
+    /// Also fsyncs segments rolled since the last flush (Kafka flushes a rolled segment right
+    /// away in the background), expires idle producer state, and deletes segments left wholly
+    /// below the log start offset. Retention, as Kafka's `deleteOldSegments`, deletes from the
+    /// oldest segment on, only segments wholly below the high watermark, and may delete the active
+    /// segment too (rolling an empty one first) so an idle log can empty out.
+    pub fn maintain(&mut self, now_ms: i64) -> Result<usize> {
+        if self.active().size > 0 && self.active().roll_age_ms(now_ms) > self.config.segment_ms {
+            self.roll(now_ms)?;
+        }
+        let unflushed = self.log_end_offset() > self.recovery_point;
+        let rolled_unflushed = self.active().base_offset > self.recovery_point;
+        if rolled_unflushed || (unflushed && now_ms.saturating_sub(self.last_flush_ms) >= self.config.flush_ms) {
+            self.flush(now_ms)?;
+        }
+        let mut deleted = 0;
+        if self.config.cleanup_policy.delete {
+            if self.config.retention_ms >= 0 {
+                let retention_ms = self.config.retention_ms;
+                deleted += self.delete_retained(|seg, _| now_ms.saturating_sub(seg.largest_timestamp()) > retention_ms)?;
+            }
+            if self.config.retention_bytes >= 0 {
+                let mut excess = self.size_bytes() as i64 - self.config.retention_bytes;
+                deleted += self.delete_retained(|seg, _| {
+                    if excess - seg.size as i64 >= 0 {
+                        excess -= seg.size as i64;
+                        true
+                    } else {
+                        false
+                    }
+                })?;
+            }
+        }
+        deleted += self.delete_segments_below_log_start()?;
+        self.producers.expire(now_ms, self.producer_id_expiration_ms);
+        Ok(deleted)
+    }
+
+    /// Kafka's `deletableSegments`: the longest run of oldest segments that satisfy `predicate`,
+    /// lie wholly below the high watermark, and are not an empty active segment.
+    fn delete_retained(&mut self, mut predicate: impl FnMut(&Segment, Option<&Segment>) -> bool) -> Result<usize> {
+        let leo = self.log_end_offset();
+        let segs: Vec<&Segment> = self.segments.values().collect();
+        let mut count = 0;
+        for (i, seg) in segs.iter().enumerate() {
+            let next = segs.get(i + 1).copied();
+            let upper = next.map_or(leo, |n| n.base_offset);
+            let last_and_empty = next.is_none() && seg.size == 0;
+            if self.high_watermark >= upper && !last_and_empty && predicate(seg, next) {
+                count += 1;
+            } else {
+                break;
+            }
+        }
+        self.delete_oldest_segments(count)
+    }
+
+    /// fsyncs every segment that may hold unflushed data and advances the recovery point.
+    fn flush(&mut self, now_ms: i64) -> Result<()> {
+        let leo = self.log_end_offset();
+        let rp = self.recovery_point;
+        let from = self.segments.range(..=rp).next_back().map_or(i64::MIN, |(b, _)| *b);
+        for (_, seg) in self.segments.range(from..) {
+            seg.flush()?;
+        }
+        fileio::sync_dir(&self.dir).at(&self.dir)?;
+        self.recovery_point = leo;
+        self.last_flush_ms = now_ms;
+        Ok(())
+    }
+
+    fn write_checkpoint_file(&self, clean_shutdown: bool) -> Result<()> {
+        Checkpoint {
+            recovery_point: self.recovery_point,
+            log_start_offset: self.log_start_offset,
+            high_watermark: self.high_watermark,
+            clean_offset: self.clean_offset,
+            clean_shutdown,
+            tombstone_horizon_ms: self.tombstone_horizon_ms.unwrap_or(-1),
+        }
+        .write(&self.dir)
+    }
+
+    /// Writes checkpoints (recovery point, log start offset, high watermark, producer state).
+    ///
+    /// fsyncs unflushed segments first (so the recovery point it records is true), then writes the
+    /// producer snapshot `<log end offset>.snapshot` (when the log grew since the last one; older
+    /// snapshots beyond the newest [`SNAPSHOTS_KEPT_MAX`] are deleted) and `oxbow.checkpoint`.
+    /// Call it periodically (Kafka: every 60 s) and at shutdown (or call [`Log::close`]).
+    pub fn checkpoint(&mut self) -> Result<()> {
+        let now = self.last_flush_ms;
+        if self.log_end_offset() > self.recovery_point || self.active().base_offset > self.recovery_point {
+            self.flush(now)?;
+        }
+        let leo = self.log_end_offset();
+        if leo != self.last_snapshot_offset {
+            let path = self.dir.join(segment::file_name(leo, "snapshot"));
+            fileio::write_atomic(&path, &self.producers.encode_snapshot()).at(&path)?;
+            self.last_snapshot_offset = leo;
+            let offsets = snapshot_offsets(&self.dir)?;
+            let keep_from = offsets.len().saturating_sub(SNAPSHOTS_KEPT_MAX);
+            for offset in &offsets[..keep_from] {
+                let old = self.dir.join(segment::file_name(*offset, "snapshot"));
+                fileio::remove_if_exists(&old).at(&old)?;
+            }
+        }
+        self.write_checkpoint_file(false)
+    }
+
+    /// Clean shutdown: checkpoint, trim the active segment's indexes to their entries (as Kafka
+    /// does at close) and mark the checkpoint clean so the next open skips scanning.
+    pub fn close(mut self) -> Result<()> {
+        self.checkpoint()?;
+        self.active_mut().on_become_inactive()?;
+        self.active().flush()?;
+        self.write_checkpoint_file(true)?;
+        self.closed = true;
+        Ok(())
+    }
+
+    /// Segments, oldest first.
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        let active_base = self.active().base_offset;
+        self.segments
+            .values()
+            .map(|s| SegmentInfo {
+                base_offset: s.base_offset,
+                next_offset: s.next_offset.max(s.base_offset),
+                size_bytes: s.size,
+                max_timestamp_ms: s.max_timestamp,
+                active: s.base_offset == active_base,
+            })
+            .collect()
+    }
+
+    /// Bytes on disk in `.log` files.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(|s| s.size).sum()
+    }
+
+    /// Removes the log's directory (topic deletion).
+    pub fn delete(mut self) -> Result<()> {
+        self.closed = true;
+        let dir = std::mem::take(&mut self.dir);
+        self.segments.clear();
+        drop(self);
+        std::fs::remove_dir_all(&dir).at(&dir)
+    }
+
+    /// Test helper: drop without any shutdown work, as `kill -9` would.
+    #[cfg(test)]
+    pub(crate) fn crash(mut self) {
+        self.closed = true;
+    }
+}
+
+impl Drop for Log {
+    /// Best effort only: trims the active segment's preallocated indexes. Nothing is fsynced and
+    /// the checkpoint is not marked clean, so the next open still scans the unflushed tail.
+    fn drop(&mut self) {
+        if self.closed || self.segments.is_empty() {
+            return;
+        }
+        let _ = self.active_mut().on_become_inactive();
+    }
+}
+
+fn corrupt_on_disk(path: &Path, position: u64, reason: String) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("undecodable batch at byte {position}: {reason}")),
+    )
+}
+
+#[cfg(test)]
+mod tests;

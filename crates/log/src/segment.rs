@@ -1,0 +1,489 @@
+//! One segment: a `.log` file of whole batches plus its `.index` and `.timeindex`.
+//!
+//! Appends go to the file with positional `write` (page cache; durable against a process crash,
+//! not against power loss until fsynced). Reads are positional too, so many readers need only
+//! `&Segment`. Recovery scans batch by batch (length, magic, CRC32C, monotonic offsets), truncates
+//! a torn or corrupt tail and rebuilds both indexes.
+//!
+//! What it does not do: decide when to roll, retain or compact (that is [`crate::Log`]), or decode
+//! records.
+
+use crate::batch::{self, BatchHeader, HEADER_BYTES, LOG_OVERHEAD};
+use crate::error::{Error, IoContext, Result};
+use crate::fileio;
+use crate::index::{OffsetIndex, TimeIndex};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Read window for header scans on the read path (16 KiB: a few index intervals of headers).
+pub(crate) const SCAN_WINDOW_BYTES: usize = 16 * 1024;
+/// Read window for recovery scans (256 KiB); larger batches are CRC-checked in streamed chunks
+/// of this size, so recovery memory stays bounded whatever the batch size.
+pub(crate) const RECOVERY_WINDOW_BYTES: usize = 256 * 1024;
+
+pub(crate) fn file_name(base_offset: i64, extension: &str) -> String {
+    format!("{base_offset:020}.{extension}")
+}
+
+/// Parses `00000000000000000123.log` style names: (base offset, the rest after the first dot).
+pub(crate) fn parse_file_name(name: &str) -> Option<(i64, &str)> {
+    let (digits, rest) = name.split_once('.')?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, rest))
+}
+
+/// A bounded buffer over a file region, refilled on demand by positional reads.
+pub(crate) struct Window<'a> {
+    file: &'a File,
+    end: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
+    capacity_bytes: usize,
+}
+
+impl<'a> Window<'a> {
+    pub(crate) fn new(file: &'a File, end: u64, capacity_bytes: usize) -> Window<'a> {
+        Window { file, end, buf: Vec::new(), buf_start: 0, capacity_bytes }
+    }
+
+    /// Bytes `[position, position + len)`; `len` must be <= the capacity and the range inside the
+    /// region.
+    pub(crate) fn get(&mut self, position: u64, len: usize) -> io::Result<&[u8]> {
+        debug_assert!(len <= self.capacity_bytes);
+        debug_assert!(position + len as u64 <= self.end);
+        let buf_end = self.buf_start + self.buf.len() as u64;
+        if position < self.buf_start || position + len as u64 > buf_end {
+            let n = (self.end - position).min(self.capacity_bytes as u64) as usize;
+            self.buf.resize(n, 0);
+            fileio::read_exact_at(self.file, &mut self.buf, position)?;
+            self.buf_start = position;
+        }
+        let at = (position - self.buf_start) as usize;
+        Ok(&self.buf[at..at + len])
+    }
+}
+
+/// What a recovery scan of one segment found.
+#[derive(Debug, Default)]
+pub(crate) struct ScanResult {
+    pub batches: u64,
+    pub truncated_bytes: u64,
+    pub truncated_at: Option<u64>,
+    pub reason: Option<String>,
+}
+
+pub(crate) struct Segment {
+    pub base_offset: i64,
+    /// Unique within one `Log` instance: compaction checks it to know a segment was not replaced.
+    pub id: u64,
+    pub log_path: PathBuf,
+    pub file: File,
+    pub size: u64,
+    /// Offset after the last batch in the file (= base offset when empty).
+    pub next_offset: i64,
+    /// Largest batch maxTimestamp, -1 when none, and the last offset of the batch carrying it.
+    pub max_timestamp: i64,
+    pub offset_of_max_timestamp: i64,
+    /// maxTimestamp of the first batch: `segment.ms` counts from it (Kafka's rollingBasedTimestamp).
+    pub first_batch_timestamp: Option<i64>,
+    pub created_ms: i64,
+    /// Wall-clock time of the last append (file mtime for loaded segments).
+    pub last_modified_ms: i64,
+    pub offset_index: OffsetIndex,
+    pub time_index: TimeIndex,
+    bytes_since_index_entry: u64,
+}
+
+fn mtime_ms(file: &File) -> i64 {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Segment {
+    pub(crate) fn paths(dir: &Path, base_offset: i64) -> [PathBuf; 3] {
+        [
+            dir.join(file_name(base_offset, "log")),
+            dir.join(file_name(base_offset, "index")),
+            dir.join(file_name(base_offset, "timeindex")),
+        ]
+    }
+
+    /// Creates an empty active segment (replacing any leftover files of that name).
+    pub(crate) fn create(dir: &Path, base_offset: i64, index_bytes: u64, now_ms: i64, id: u64) -> Result<Segment> {
+        let [log_path, index_path, time_path] = Segment::paths(dir, base_offset);
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&log_path).at(&log_path)?;
+        let offset_index = OffsetIndex::create(&index_path, base_offset, index_bytes).at(&index_path)?;
+        let time_index = TimeIndex::create(&time_path, base_offset, index_bytes).at(&time_path)?;
+        Ok(Segment {
+            base_offset,
+            id,
+            log_path,
+            file,
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: batch::NO_TIMESTAMP,
+            offset_of_max_timestamp: base_offset,
+            first_batch_timestamp: None,
+            created_ms: now_ms,
+            last_modified_ms: now_ms,
+            offset_index,
+            time_index,
+            bytes_since_index_entry: 0,
+        })
+    }
+
+    /// Opens an existing segment. With `recover`, or when an index is missing or fails its
+    /// sanity check, scans the whole file (truncating a bad tail) and rebuilds the indexes;
+    /// otherwise trusts the indexes and scans only the batches after the last index entry.
+    /// Returns the segment, the scan result when it scanned, and whether indexes were rebuilt.
+    pub(crate) fn open(
+        dir: &Path,
+        base_offset: i64,
+        index_bytes: u64,
+        index_interval_bytes: u64,
+        recover: bool,
+        id: u64,
+    ) -> Result<(Segment, Option<ScanResult>, bool)> {
+        let [log_path, index_path, time_path] = Segment::paths(dir, base_offset);
+        let file = OpenOptions::new().read(true).write(true).open(&log_path).at(&log_path)?;
+        let size = file.metadata().at(&log_path)?.len();
+        let mtime = mtime_ms(&file);
+        let indexes = (|| -> io::Result<(OffsetIndex, TimeIndex)> {
+            Ok((OffsetIndex::open(&index_path, base_offset)?, TimeIndex::open(&time_path, base_offset)?))
+        })();
+        let mut problem = None;
+        let (offset_index, time_index) = match indexes {
+            Ok(pair) => pair,
+            Err(e) => {
+                problem = Some(format!("cannot open indexes: {e}"));
+                (
+                    OffsetIndex::create(&index_path, base_offset, index_bytes).at(&index_path)?,
+                    TimeIndex::create(&time_path, base_offset, index_bytes).at(&time_path)?,
+                )
+            }
+        };
+        let mut seg = Segment {
+            base_offset,
+            id,
+            log_path,
+            file,
+            size,
+            next_offset: base_offset,
+            max_timestamp: batch::NO_TIMESTAMP,
+            offset_of_max_timestamp: base_offset,
+            first_batch_timestamp: None,
+            created_ms: mtime,
+            last_modified_ms: mtime,
+            offset_index,
+            time_index,
+            bytes_since_index_entry: 0,
+        };
+        if problem.is_none() && !recover {
+            let index_len = std::fs::metadata(&index_path).map(|m| m.len()).unwrap_or(0);
+            let time_len = std::fs::metadata(&time_path).map(|m| m.len()).unwrap_or(0);
+            if index_len % crate::index::OFFSET_ENTRY_BYTES as u64 != 0
+                || time_len % crate::index::TIME_ENTRY_BYTES as u64 != 0
+            {
+                problem = Some("index file size is not a whole number of entries".into());
+            } else if let Err(e) = seg.offset_index.check(size) {
+                problem = Some(format!("offset index: {e}"));
+            } else if let Err(e) = seg.load_tail(index_interval_bytes) {
+                problem = Some(e);
+            } else if let Err(e) = seg.time_index.check(seg.next_offset) {
+                problem = Some(format!("time index: {e}"));
+            }
+        }
+        if let Some(p) = &problem {
+            tracing::warn!(segment = %seg.log_path.display(), "rebuilding indexes: {p}");
+        }
+        if recover || problem.is_some() {
+            let scan = seg.recover(index_bytes, index_interval_bytes)?;
+            return Ok((seg, Some(scan), true));
+        }
+        Ok((seg, None, false))
+    }
+
+    /// Reads the first batch's timestamp and everything after the last offset-index entry: the
+    /// segment's next offset, max timestamp and index spacing. Validates those batches fully.
+    fn load_tail(&mut self, index_interval_bytes: u64) -> Result<(), String> {
+        let (_, start) = self.offset_index.lookup(i64::MAX);
+        if let Some((ts, offset)) = self.time_index.last_entry() {
+            self.max_timestamp = ts;
+            self.offset_of_max_timestamp = offset;
+        }
+        if self.size > 0 {
+            let first = self.read_header(0).map_err(|e| e.to_string())?.ok_or("first batch unreadable")?;
+            self.first_batch_timestamp = Some(first.max_timestamp);
+            self.next_offset = first.next_offset();
+        }
+        let mut window = Window::new(&self.file, self.size, RECOVERY_WINDOW_BYTES);
+        let mut position = start;
+        let mut prev_next = if start == 0 { self.base_offset } else { i64::MIN };
+        while position < self.size {
+            let (header, size) = validate_batch_at(&mut window, position, self.size, prev_next, self.base_offset)?;
+            if header.max_timestamp > self.max_timestamp {
+                self.max_timestamp = header.max_timestamp;
+                self.offset_of_max_timestamp = header.last_offset();
+            }
+            prev_next = header.next_offset();
+            self.next_offset = header.next_offset();
+            position += size;
+        }
+        self.bytes_since_index_entry = self.size - start;
+        let _ = index_interval_bytes;
+        Ok(())
+    }
+
+    /// Full validating scan: rebuilds both indexes, truncates the file after the last valid batch.
+    pub(crate) fn recover(&mut self, index_bytes: u64, index_interval_bytes: u64) -> Result<ScanResult> {
+        self.offset_index.clear();
+        self.time_index.clear();
+        self.offset_index.resize(index_bytes).at(self.offset_index.path())?;
+        self.time_index.resize(index_bytes).at(self.time_index.path())?;
+        self.next_offset = self.base_offset;
+        self.max_timestamp = batch::NO_TIMESTAMP;
+        self.offset_of_max_timestamp = self.base_offset;
+        self.first_batch_timestamp = None;
+        self.bytes_since_index_entry = 0;
+        let mut result = ScanResult::default();
+        let mut position = 0u64;
+        let file_size = self.size;
+        // A second handle, so the window can borrow it while `self` is updated.
+        let window_file = self.file.try_clone().at(&self.log_path)?;
+        {
+            let mut window = Window::new(&window_file, file_size, RECOVERY_WINDOW_BYTES);
+            while position < file_size {
+                match validate_batch_at(&mut window, position, file_size, self.next_offset, self.base_offset) {
+                    Ok((header, size)) => {
+                        self.index_batch(&header, position, index_interval_bytes);
+                        self.next_offset = header.next_offset();
+                        position += size;
+                        result.batches += 1;
+                    }
+                    Err(reason) => {
+                        result.reason = Some(reason);
+                        break;
+                    }
+                }
+            }
+        }
+        drop(window_file);
+        if position < file_size {
+            result.truncated_bytes = file_size - position;
+            result.truncated_at = Some(position);
+            self.file.set_len(position).at(&self.log_path)?;
+            self.size = position;
+        }
+        Ok(result)
+    }
+
+    /// Index bookkeeping for one batch at `position` (Kafka's per-batch rule: an entry when more
+    /// than `index.interval.bytes` were written since the last one, pointing at this batch).
+    fn index_batch(&mut self, header: &BatchHeader, position: u64, index_interval_bytes: u64) {
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = Some(header.max_timestamp);
+        }
+        if header.max_timestamp > self.max_timestamp {
+            self.max_timestamp = header.max_timestamp;
+            self.offset_of_max_timestamp = header.last_offset();
+        }
+        if self.bytes_since_index_entry > index_interval_bytes && !self.offset_index.is_full() {
+            self.offset_index.append(header.last_offset(), position);
+            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+            self.bytes_since_index_entry = 0;
+        }
+        self.bytes_since_index_entry += header.size_bytes();
+    }
+
+    /// Whether appending `bytes` whose last offset is `last_offset` needs a new segment first
+    /// (index full or relative offsets out of the u32... Kafka's i32 range).
+    pub(crate) fn cannot_hold(&self, last_offset: i64) -> bool {
+        self.offset_index.is_full() || self.time_index.is_full() || last_offset - self.base_offset > i32::MAX as i64
+    }
+
+    /// Appends already-validated batches (offsets assigned) at the end of the file.
+    /// `batches` are (position within `data`, header). On a write error the file is cut back.
+    pub(crate) fn append(&mut self, data: &[u8], batches: &[(usize, BatchHeader)], index_interval_bytes: u64, now_ms: i64) -> Result<()> {
+        let start = self.size;
+        if let Err(e) = fileio::write_all_at(&self.file, data, start) {
+            let _ = self.file.set_len(start);
+            return Err(Error::io(&self.log_path, e));
+        }
+        for (at, header) in batches {
+            self.index_batch(header, start + *at as u64, index_interval_bytes);
+            self.next_offset = header.next_offset();
+        }
+        self.size = start + data.len() as u64;
+        self.last_modified_ms = now_ms;
+        Ok(())
+    }
+
+    /// Reads a batch header at `position`; `None` past the end.
+    pub(crate) fn read_header(&self, position: u64) -> io::Result<Option<BatchHeader>> {
+        if position + HEADER_BYTES as u64 > self.size {
+            return Ok(None);
+        }
+        let mut buf = [0u8; HEADER_BYTES];
+        fileio::read_exact_at(&self.file, &mut buf, position)?;
+        Ok(BatchHeader::parse(&buf))
+    }
+
+    /// The first batch whose last offset is >= `offset`: index lookup, then a forward scan of
+    /// headers. `None` when every batch in this segment ends before `offset`.
+    pub(crate) fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
+        let (_, start) = self.offset_index.lookup(offset);
+        let mut scan = HeaderScan::new(&self.file, start, self.size);
+        while let Some((position, header)) = scan.next().at(&self.log_path)? {
+            if header.last_offset() >= offset {
+                return Ok(Some((position, header)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Headers from `position` to the end of the segment.
+    pub(crate) fn scan_from(&self, position: u64) -> HeaderScan<'_> {
+        HeaderScan::new(&self.file, position, self.size)
+    }
+
+    pub(crate) fn read_bytes(&self, position: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        fileio::read_exact_at(&self.file, &mut buf, position).at(&self.log_path)?;
+        Ok(buf)
+    }
+
+    /// fsync of the log file and both index mappings.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.file.sync_data().at(&self.log_path)?;
+        self.offset_index.flush().at(self.offset_index.path())?;
+        self.time_index.flush().at(self.time_index.path())?;
+        Ok(())
+    }
+
+    /// The segment stops being active: final time index entry, indexes trimmed to size.
+    pub(crate) fn on_become_inactive(&mut self) -> Result<()> {
+        self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+        self.offset_index.trim().at(self.offset_index.path())?;
+        self.time_index.trim().at(self.time_index.path())?;
+        Ok(())
+    }
+
+    /// Reopened as the active segment: give the indexes room again.
+    pub(crate) fn on_become_active(&mut self, index_bytes: u64) -> Result<()> {
+        self.offset_index.resize(index_bytes).at(self.offset_index.path())?;
+        self.time_index.resize(index_bytes).at(self.time_index.path())?;
+        Ok(())
+    }
+
+    /// `segment.ms` age: from the first batch's timestamp (Kafka's rollingBasedTimestamp), or from
+    /// creation when the segment has no timestamped batch.
+    pub(crate) fn roll_age_ms(&self, now_ms: i64) -> i64 {
+        match self.first_batch_timestamp {
+            Some(ts) if ts >= 0 => now_ms.saturating_sub(ts),
+            _ => now_ms.saturating_sub(self.created_ms),
+        }
+    }
+
+    /// Kafka's `largestTimestamp`: the max batch timestamp, or the last-modified time without one.
+    pub(crate) fn largest_timestamp(&self) -> i64 {
+        if self.max_timestamp >= 0 {
+            self.max_timestamp
+        } else {
+            self.last_modified_ms
+        }
+    }
+
+    /// Deletes the segment's files (the open handles die with `self`).
+    pub(crate) fn delete_files(self, dir: &Path) -> Result<()> {
+        let base = self.base_offset;
+        drop(self);
+        for path in Segment::paths(dir, base) {
+            fileio::remove_if_exists(&path).at(&path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Validates the batch at `position`: header present, magic 2, sane length inside the region,
+/// offsets monotonic and in the segment's range, CRC32C. Returns the header and on-disk size.
+pub(crate) fn validate_batch_at(
+    window: &mut Window<'_>,
+    position: u64,
+    end: u64,
+    expected_min_offset: i64,
+    segment_base: i64,
+) -> Result<(BatchHeader, u64), String> {
+    if position + HEADER_BYTES as u64 > end {
+        return Err(format!("{} bytes left, less than a batch header", end - position));
+    }
+    let header = BatchHeader::parse(window.get(position, HEADER_BYTES).map_err(|e| e.to_string())?)
+        .expect("HEADER_BYTES bytes");
+    if header.magic != batch::MAGIC_V2 {
+        return Err(format!("magic {} is not 2", header.magic));
+    }
+    if header.batch_length < (HEADER_BYTES - LOG_OVERHEAD) as i32 {
+        return Err(format!("batch length {} is shorter than a header", header.batch_length));
+    }
+    let size = header.size_bytes();
+    if position + size > end {
+        return Err(format!("batch of {size} bytes runs past the end of the file"));
+    }
+    if header.last_offset_delta < 0 {
+        return Err(format!("negative lastOffsetDelta {}", header.last_offset_delta));
+    }
+    if header.base_offset < expected_min_offset.max(segment_base) {
+        return Err(format!("base offset {} goes back before {}", header.base_offset, expected_min_offset.max(segment_base)));
+    }
+    if header.last_offset() - segment_base > i32::MAX as i64 {
+        return Err(format!("offset {} out of the segment's relative range", header.last_offset()));
+    }
+    let crc = if size as usize <= window.capacity_bytes {
+        batch::compute_crc(window.get(position, size as usize).map_err(|e| e.to_string())?)
+    } else {
+        let mut crc = 0u32;
+        let mut at = position + batch::ATTRIBUTES_AT as u64;
+        while at < position + size {
+            let n = (position + size - at).min(window.capacity_bytes as u64) as usize;
+            crc = crc32c::crc32c_append(crc, window.get(at, n).map_err(|e| e.to_string())?);
+            at += n as u64;
+        }
+        crc
+    };
+    if crc != header.crc {
+        return Err(format!("CRC mismatch: stored {:#010x}, computed {crc:#010x}", header.crc));
+    }
+    Ok((header, size))
+}
+
+/// Forward scan of batch headers through a [`SCAN_WINDOW_BYTES`] window. Stops at the end or at
+/// the first header that does not fit (recovery already cut bad tails).
+pub(crate) struct HeaderScan<'a> {
+    window: Window<'a>,
+    position: u64,
+    end: u64,
+}
+
+impl<'a> HeaderScan<'a> {
+    pub(crate) fn new(file: &'a File, position: u64, end: u64) -> HeaderScan<'a> {
+        HeaderScan { window: Window::new(file, end, SCAN_WINDOW_BYTES), position, end }
+    }
+
+    pub(crate) fn next(&mut self) -> io::Result<Option<(u64, BatchHeader)>> {
+        if self.position + HEADER_BYTES as u64 > self.end {
+            return Ok(None);
+        }
+        let header = BatchHeader::parse(self.window.get(self.position, HEADER_BYTES)?).expect("header bytes");
+        if header.batch_length < (HEADER_BYTES - LOG_OVERHEAD) as i32 || self.position + header.size_bytes() > self.end {
+            return Ok(None);
+        }
+        let at = self.position;
+        self.position += header.size_bytes();
+        Ok(Some((at, header)))
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building Oxbow needs on Debian 12, only when missing. Idempotent and quiet when satisfied.
+set -euo pipefail
+
+need_rust_minor=85
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: Rust is not installed. Install it with rustup (https://rustup.rs), 1.${need_rust_minor} or newer, then rerun." >&2
+  exit 1
+fi
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if [ "${rust_minor}" -lt "${need_rust_minor}" ]; then
+  echo "setup: rustc $(rustc --version) is too old; Oxbow needs 1.${need_rust_minor} or newer (rustup update)." >&2
+  exit 1
+fi
+
+# Debian packages the build needs: a C toolchain and cmake for the bundled librdkafka, pkg-config,
+# and fonts for the benchmark's chart.
+packages=(build-essential cmake pkg-config zlib1g-dev fonts-dejavu-core)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q "install ok installed" || missing+=("${package}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
