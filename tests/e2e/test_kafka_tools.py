@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 
 import pytest
 
@@ -21,8 +20,12 @@ PRODUCER = "org.apache.kafka.tools.ConsoleProducer"
 CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
 DUMP_LOG = "org.apache.kafka.tools.DumpLogSegments"
 
-pytestmark = pytest.mark.skipif(not any((ROOT / ".cache" / "kafka" / "libs").glob("kafka_2.13-*.jar")),
-                                reason="Kafka jars missing: run scripts/fetch-kafka.sh")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kafka_jars():
+    if not any((ROOT / ".cache" / "kafka" / "libs").glob("kafka_2.13-*.jar")):
+        pytest.fail("Kafka jars missing in .cache/kafka/libs: run scripts/setup-test-deps.sh", pytrace=False)
 
 
 def tool(cls: str, *args: str, input: str | None = None, check: bool = True, timeout: float = 60

@@ -20,7 +20,12 @@ from conftest import unique
 from support import BASE_TS, CODECS, LARGE, TOO_LARGE, Rec
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
-pytestmark = pytest.mark.skipif(KCAT is None, reason="kcat not installed (run scripts/setup-test-deps.sh)")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kcat_installed():
+    if KCAT is None:
+        pytest.fail("kcat not installed: run scripts/setup-test-deps.sh", pytrace=False)
 FMT = r"%p\t%o\t%K\t%k\t%s\t%h\t%T\n"
 
 

@@ -2,7 +2,9 @@
 //!
 //! The bench starts each broker itself as a subprocess — Oxbow as `<oxbow> serve --ephemeral
 //! --kafka-port 0`, Apache Kafka 4.x (KRaft, one combined node, default settings) through the
-//! repo's `scripts/apache-kafka.sh` — one after the other, never together, and measures:
+//! repo's `scripts/apache-kafka.sh` — one after the other (start-up and idle RSS are measured
+//! alone), then runs each timed phase on one broker at a time, alternating which goes first, so
+//! a drift in other load on the machine affects both sides alike. It measures:
 //!
 //! - start-up: broker process start → first Metadata request answered;
 //! - RSS (VmRSS of the broker process; for Kafka the JVM) idle after start-up, and peak while
@@ -18,7 +20,7 @@
 //! `bench.json` and `bench.png` to `--out`. It is a benchmark, not a test: nothing here asserts
 //! a timing; a missed goal is reported, not failed.
 //!
-//! What it deliberately does not do: run the brokers concurrently (they would share 2 cores),
+//! What it deliberately does not do: load both brokers at once (they would share the cores),
 //! tune either broker, or measure through anything but the Kafka protocol.
 
 mod broker;
@@ -186,12 +188,29 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
     let ceiling = load::ceiling(100, Duration::from_secs(plan.produce_duration_s.min(5)), plan.produce_records_max, "bench-ceiling", stop)
         .map_err(|error| format!("{error:#}"));
 
+    // Admin calls are async; a small current-thread runtime drives them to completion.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // Started one after the other (start-up and idle RSS are measured alone), then both stay up
+    // while the phases alternate between them; the idle one costs the other little CPU.
     let mut targets = Vec::new();
+    let mut failed = Vec::new();
     for launch in [oxbow_launch, kafka_launch].into_iter().flatten() {
         stop.check()?;
-        targets.push(bench_target(&launch, plan, &args.out, stop)?);
+        match start_target(&launch, plan, &args.out, &runtime, stop)? {
+            Ok(target) => targets.push(target),
+            Err(report) => failed.push(report),
+        }
     }
-    let report = Report::new(plan.clone(), ceiling, targets, kafka_version(args, root.as_deref()));
+    run_phases(&mut targets, plan, &runtime, stop)?;
+    let mut reports = failed;
+    for mut target in targets {
+        target.report.load_average_after = report::load_average();
+        println!("{}: stopping", target.name());
+        target.broker.stop();
+        reports.push(target.report);
+    }
+    reports.sort_by_key(|report| report.flavor != broker::Flavor::Oxbow);
+    let report = Report::new(plan.clone(), ceiling, reports, kafka_version(args, root.as_deref()));
     println!();
     print!("{}", report.table());
     let json_path = args.out.join("bench.json");
@@ -326,7 +345,40 @@ impl CpuMeter {
     }
 }
 
-fn bench_target(launch: &Launch, plan: &Plan, out: &Path, stop: &Stop) -> Result<TargetReport> {
+/// One broker under test, between its start and its stop.
+struct Target {
+    broker: Broker,
+    profile: ConnectionProfile,
+    admin: Admin,
+    report: TargetReport,
+}
+
+impl Target {
+    fn name(&self) -> &'static str {
+        self.report.flavor.name()
+    }
+
+    fn create_topic(&self, runtime: &tokio::runtime::Runtime, name: &str, partitions: i32) -> Result<()> {
+        let mut spec = TopicSpec::new(name, partitions);
+        spec.replication_factor = Some(1);
+        runtime.block_on(self.admin.create_topic(&spec)).with_context(|| format!("creating topic {name}"))
+    }
+
+    /// Deleting frees the disk between phases; a failure here changes no figure.
+    fn delete_topic(&self, runtime: &tokio::runtime::Runtime, name: &str) {
+        let _ = runtime.block_on(self.admin.delete_topic(name));
+    }
+}
+
+/// Starts a broker, measures start-up and idle RSS, and runs an untimed warm-up. A broker that
+/// does not start yields its report (with the error) instead of a target.
+fn start_target(
+    launch: &Launch,
+    plan: &Plan,
+    out: &Path,
+    runtime: &tokio::runtime::Runtime,
+    stop: &Stop,
+) -> Result<std::result::Result<Target, TargetReport>> {
     let flavor = launch.flavor();
     println!("{}: starting…", flavor.name());
     let mut report = TargetReport::new(flavor);
@@ -336,7 +388,7 @@ fn bench_target(launch: &Launch, plan: &Plan, out: &Path, stop: &Stop) -> Result
             stop.check()?;
             println!("{}: failed to start: {error:#}", flavor.name());
             report.error = Some(format!("start: {error:#}"));
-            return Ok(report);
+            return Ok(Err(report));
         }
     };
     report.startup_ms = Some(broker.startup_ms);
@@ -351,22 +403,13 @@ fn bench_target(launch: &Launch, plan: &Plan, out: &Path, stop: &Stop) -> Result
     );
     stop.sleep(Duration::from_secs(plan.settle_s))?;
     report.rss_idle_bytes = procfs::rss_bytes(broker.pid);
-
     let profile = ConnectionProfile::plaintext(broker.bootstrap.clone(), format!("oxbow-bench-{}", flavor.name()));
-    // Admin calls are async; a small current-thread runtime drives them to completion.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let admin = Admin::new(&profile, Duration::from_secs(30))?;
-    let create = |name: &str| -> Result<()> {
-        let mut spec = TopicSpec::new(name, plan.partitions);
-        spec.replication_factor = Some(1);
-        runtime.block_on(admin.create_topic(&spec)).with_context(|| format!("creating topic {name}"))?;
-        Ok(())
-    };
-    let pause = Duration::from_millis(if plan.settle_s > 1 { 1_000 } else { 300 });
+    let target = Target { broker, profile, admin, report };
 
     // Warm-up, untimed: the first consumer makes Kafka create __consumer_offsets (librdkafka looks
     // up the reader's group coordinator), which must not land inside a timed phase.
-    let warmup = create("bench-warmup").and_then(|()| {
+    let warmup = target.create_topic(runtime, "bench-warmup", plan.partitions).and_then(|()| {
         let spec = ProduceSpec {
             settings: load::PRODUCER_SETTINGS,
             topic: "bench-warmup",
@@ -375,113 +418,138 @@ fn bench_target(launch: &Launch, plan: &Plan, out: &Path, stop: &Stop) -> Result
             duration: Duration::from_secs(10),
             records_max: 1_000,
         };
-        load::produce(&profile, &spec, stop)?;
-        load::consume(&profile, "bench-warmup", stop)
+        load::produce(&target.profile, &spec, stop)?;
+        load::consume(&target.profile, "bench-warmup", stop)
     });
     if let Err(error) = warmup {
         stop.check()?;
-        println!("{}: warm-up failed (continuing): {error:#}", flavor.name());
+        println!("{}: warm-up failed (continuing): {error:#}", target.name());
     }
-    let _ = runtime.block_on(admin.delete_topic("bench-warmup"));
-    stop.sleep(pause)?;
+    target.delete_topic(runtime, "bench-warmup");
+    Ok(Ok(target))
+}
 
-    let sampler = RssSampler::start(broker.pid)?;
+/// The timed phases, each run on every broker before the next phase starts. The order of the
+/// brokers alternates from phase to phase, so a slow drift in what else the machine is doing
+/// lands on both sides instead of on whichever broker happened to run second.
+fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Runtime, stop: &Stop) -> Result<()> {
+    let pause = Duration::from_millis(if plan.settle_s > 1 { 1_000 } else { 300 });
+    let mut phase_index = 0usize;
+    let order = |phase_index: usize, count: usize| -> Vec<usize> {
+        let mut order: Vec<usize> = (0..count).collect();
+        if phase_index % 2 == 1 {
+            order.reverse();
+        }
+        order
+    };
+
+    let samplers: Vec<RssSampler> = targets.iter().map(|t| RssSampler::start(t.broker.pid)).collect::<Result<_>>()?;
     for &size in &plan.record_sizes_bytes {
         for acks in ["1", "all"] {
+            for index in order(phase_index, targets.len()) {
+                stop.check()?;
+                let target = &mut targets[index];
+                let topic = format!("bench-produce-{size}b-acks-{acks}");
+                let created = target.create_topic(runtime, &topic, plan.partitions);
+                let cpu = CpuMeter::start(target.broker.pid);
+                let result = created.and_then(|()| {
+                    let spec = ProduceSpec {
+                        settings: load::PRODUCER_SETTINGS,
+                        topic: &topic,
+                        value_size: size,
+                        acks,
+                        duration: Duration::from_secs(plan.produce_duration_s),
+                        records_max: plan.produce_records_max,
+                    };
+                    load::produce(&target.profile, &spec, stop)
+                });
+                let broker_cores = cpu.cores();
+                stop.check()?;
+                match &result {
+                    Ok(r) => println!(
+                        "{}: produce {size} B acks={acks}: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
+                        target.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
+                    ),
+                    Err(error) => println!("{}: produce {size} B acks={acks}: failed: {error:#}", target.name()),
+                }
+                target.report.produce.push(report::Phase::new(format!("{size}b-acks-{acks}"), result, broker_cores));
+                target.delete_topic(runtime, &topic);
+                stop.sleep(pause)?;
+            }
+            phase_index += 1;
+        }
+    }
+    for (target, sampler) in targets.iter_mut().zip(samplers) {
+        target.report.rss_load_peak_bytes = Some(sampler.finish());
+    }
+
+    for (&size, &records) in plan.record_sizes_bytes.iter().zip(&plan.consume_records) {
+        for index in order(phase_index, targets.len()) {
             stop.check()?;
-            let topic = format!("bench-produce-{size}b-acks-{acks}");
-            let cpu = CpuMeter::start(broker.pid);
-            let result = create(&topic).and_then(|()| {
+            let target = &mut targets[index];
+            // Untimed: write the fixture the consume phase reads (same batches on both brokers).
+            let topic = format!("bench-consume-{size}b");
+            let fixture = target.create_topic(runtime, &topic, plan.partitions).and_then(|()| {
                 let spec = ProduceSpec {
-                    settings: load::PRODUCER_SETTINGS,
+                    settings: load::FIXTURE_PRODUCER_SETTINGS,
                     topic: &topic,
                     value_size: size,
-                    acks,
-                    duration: Duration::from_secs(plan.produce_duration_s),
-                    records_max: plan.produce_records_max,
+                    acks: "1",
+                    duration: Duration::from_secs(FIXTURE_DURATION_S_MAX),
+                    records_max: records,
                 };
-                load::produce(&profile, &spec, stop)
+                load::produce(&target.profile, &spec, stop)
+            });
+            stop.sleep(pause)?;
+            let cpu = CpuMeter::start(target.broker.pid);
+            let result = fixture.and_then(|written| {
+                let read = load::consume(&target.profile, &topic, stop)?;
+                if read.records != written.records {
+                    bail!("read {} records of the {} written", read.records, written.records);
+                }
+                Ok(read)
             });
             let broker_cores = cpu.cores();
             stop.check()?;
             match &result {
                 Ok(r) => println!(
-                    "{}: produce {size} B acks={acks}: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
-                    flavor.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
+                    "{}: consume {size} B: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
+                    target.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
                 ),
-                Err(error) => println!("{}: produce {size} B acks={acks}: failed: {error:#}", flavor.name()),
+                Err(error) => println!("{}: consume {size} B: failed: {error:#}", target.name()),
             }
-            report.produce.push(report::Phase::new(format!("{size}b-acks-{acks}"), result, broker_cores));
-            // Free the disk as we go; a failure here changes no figure.
-            let _ = runtime.block_on(admin.delete_topic(&topic));
+            target.report.consume.push(report::Phase::new(format!("{size}b"), result, broker_cores));
+            target.delete_topic(runtime, &topic);
             stop.sleep(pause)?;
         }
+        phase_index += 1;
     }
-    report.rss_load_peak_bytes = Some(sampler.finish());
 
-    for (&size, &records) in plan.record_sizes_bytes.iter().zip(&plan.consume_records) {
+    for index in order(phase_index, targets.len()) {
         stop.check()?;
-        // Untimed: write the fixture the consume phase reads (same batches on both brokers).
-        let topic = format!("bench-consume-{size}b");
-        let fixture = create(&topic).and_then(|()| {
-            let spec = ProduceSpec {
-                settings: load::FIXTURE_PRODUCER_SETTINGS,
-                topic: &topic,
-                value_size: size,
-                acks: "1",
-                duration: Duration::from_secs(FIXTURE_DURATION_S_MAX),
-                records_max: records,
-            };
-            load::produce(&profile, &spec, stop)
+        let target = &mut targets[index];
+        let topic = "bench-latency";
+        let result = target.create_topic(runtime, topic, plan.partitions).and_then(|()| {
+            load::latency(
+                &target.profile,
+                topic,
+                plan.latency_record_bytes,
+                plan.latency_rate_per_s,
+                Duration::from_secs(plan.latency_warmup_s),
+                Duration::from_secs(plan.latency_duration_s),
+                stop,
+            )
         });
-        stop.sleep(pause)?;
-        let cpu = CpuMeter::start(broker.pid);
-        let result = fixture.and_then(|written| {
-            let read = load::consume(&profile, &topic, stop)?;
-            if read.records != written.records {
-                bail!("read {} records of the {} written", read.records, written.records);
-            }
-            Ok(read)
-        });
-        let broker_cores = cpu.cores();
         stop.check()?;
         match &result {
             Ok(r) => println!(
-                "{}: consume {size} B: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
-                flavor.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
+                "{}: latency at {} records/s: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back)",
+                target.name(), r.rate_per_s, r.p50_ms, r.p99_ms, r.p999_ms, r.received_records, r.measured_records
             ),
-            Err(error) => println!("{}: consume {size} B: failed: {error:#}", flavor.name()),
+            Err(error) => println!("{}: latency: failed: {error:#}", target.name()),
         }
-        report.consume.push(report::Phase::new(format!("{size}b"), result, broker_cores));
-        let _ = runtime.block_on(admin.delete_topic(&topic));
+        target.report.latency = Some(result.map_err(|error| format!("{error:#}")));
+        target.delete_topic(runtime, topic);
     }
-    stop.sleep(pause)?;
-
-    stop.check()?;
-    let topic = "bench-latency";
-    let result = create(topic).and_then(|()| {
-        load::latency(
-            &profile,
-            topic,
-            plan.latency_record_bytes,
-            plan.latency_rate_per_s,
-            Duration::from_secs(plan.latency_warmup_s),
-            Duration::from_secs(plan.latency_duration_s),
-            stop,
-        )
-    });
-    stop.check()?;
-    match &result {
-        Ok(r) => println!(
-            "{}: latency at {} records/s: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back)",
-            flavor.name(), r.rate_per_s, r.p50_ms, r.p99_ms, r.p999_ms, r.received_records, r.measured_records
-        ),
-        Err(error) => println!("{}: latency: failed: {error:#}", flavor.name()),
-    }
-    report.latency = Some(result.map_err(|error| format!("{error:#}")));
-    drop(admin);
-    report.load_average_after = report::load_average();
-    println!("{}: stopping", flavor.name());
-    drop(broker);
-    Ok(report)
+    Ok(())
 }

@@ -267,7 +267,7 @@ impl Report {
             }
         }
         let _ = writeln!(out, "  (machine: {} cores; a generator near 1.0 or a sum near the core count caps both brokers alike)", self.machine.cores);
-        let _ = writeln!(out, "load average (1/5/15 min) before -> after each broker's run; above the core count, other work shared the machine:");
+        let _ = writeln!(out, "load average (1/5/15 min) when each broker started -> at the end; above the core count, other work shared the machine:");
         for target in &self.targets {
             let _ = writeln!(
                 out,

@@ -32,6 +32,9 @@ pub struct BrokerStats {
 pub(crate) struct TopicPartitions {
     pub id: Uuid,
     pub partitions: Vec<Arc<Partition>>,
+    /// Effective `min.insync.replicas`, kept current by config changes so Produce need not
+    /// resolve the topic's configs on every request.
+    pub min_insync_replicas: std::sync::atomic::AtomicI32,
 }
 
 /// A per-topic failure for admin responses: Kafka error code and Kafka-worded message.
@@ -122,7 +125,7 @@ impl BrokerState {
 
     /// Opens partitions `from..topic.partitions` of a topic (all of them for a new topic).
     fn open_topic(&self, image: &MetadataImage, topic: &TopicImage, from: i32) -> Result<Arc<TopicPartitions>> {
-        let (lc, ratio) = self.log_settings_for(image, &topic.configs);
+        let (lc, ratio, min_isr) = self.log_settings_for(image, &topic.configs);
         let mut partitions = Vec::with_capacity(topic.partitions as usize);
         for index in from..topic.partitions {
             let dir = self.partition_dir(&topic.name, index);
@@ -134,16 +137,17 @@ impl BrokerState {
             metadata::write_partition_metadata(&dir, topic.id)?;
             partitions.push(Arc::new(Partition::new(&topic.name, index, topic.id, self.config.node_id, log, 0)));
         }
-        Ok(Arc::new(TopicPartitions { id: topic.id, partitions }))
+        Ok(Arc::new(TopicPartitions { id: topic.id, partitions, min_insync_replicas: min_isr.into() }))
     }
 
     /// The log config plus the settings the log takes through setters
     /// (`min.cleanable.dirty.ratio`).
-    fn log_settings_for(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> (oxbow_log::LogConfig, f64) {
+    fn log_settings_for(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> (oxbow_log::LogConfig, f64, i32) {
         let resolved = topic_config::resolve_topic(&self.config, &image.broker_configs, &image.cluster_configs, overrides);
         let eff = topic_config::effective_map(&resolved);
         let ratio = eff.get("min.cleanable.dirty.ratio").and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.5);
-        (topic_config::log_config(&self.config, &eff), ratio)
+        let min_isr = eff.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(1);
+        (topic_config::log_config(&self.config, &eff), ratio, min_isr)
     }
 
     /// A consistent copy of the current metadata image.
@@ -174,17 +178,9 @@ impl BrokerState {
         topics.values().flat_map(|t| t.partitions.iter().cloned()).collect()
     }
 
-    /// Effective `min.insync.replicas` of a topic.
+    /// Effective `min.insync.replicas` of a topic (1 for an unknown topic).
     pub fn min_insync_replicas(&self, topic: &str) -> i32 {
-        let md = lock(&self.metadata);
-        let image = md.image();
-        let overrides = image.topics.get(topic).map(|t| t.configs.clone()).unwrap_or_default();
-        let resolved = topic_config::resolve_topic(&self.config, &image.broker_configs, &image.cluster_configs, &overrides);
-        resolved
-            .iter()
-            .find(|r| r.def.name == "min.insync.replicas")
-            .and_then(|r| r.value.parse().ok())
-            .unwrap_or(1)
+        self.topic(topic).map(|t| t.min_insync_replicas.load(Ordering::Relaxed)).unwrap_or(1)
     }
 
     /// Live brokers (one today).
@@ -321,7 +317,8 @@ impl BrokerState {
         if let Some(old) = topics.get(name).cloned() {
             let mut parts = old.partitions.clone();
             parts.extend(added.partitions.iter().cloned());
-            topics.insert(name.to_string(), Arc::new(TopicPartitions { id: old.id, partitions: parts }));
+            let min_isr = old.min_insync_replicas.load(Ordering::Relaxed);
+            topics.insert(name.to_string(), Arc::new(TopicPartitions { id: old.id, partitions: parts, min_insync_replicas: min_isr.into() }));
         }
         tracing::info!(topic = name, from = current, to = total, "added partitions");
         Ok(())
@@ -370,8 +367,9 @@ impl BrokerState {
             if only.is_some_and(|n| n != t.name) {
                 continue;
             }
-            let (lc, ratio) = self.log_settings_for(image, &t.configs);
+            let (lc, ratio, min_isr) = self.log_settings_for(image, &t.configs);
             if let Some(tp) = self.topic(&t.name) {
+                tp.min_insync_replicas.store(min_isr, Ordering::Relaxed);
                 for p in &tp.partitions {
                     let _ = p.with_log(|log| {
                         log.set_config(lc.clone());

@@ -538,6 +538,9 @@ async fn acks_zero_sends_nothing_and_pipelining_keeps_order() {
     // No auto-create on produce.
     let ResponseKind::Produce(p) = c.call(produce_req("nope", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 8).await else { panic!() };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 3);
+    // A failed acks=0 produce closes the connection (Kafka's way of telling the client).
+    c.send(&produce_req("nope", 0, 0, batch(&["x"], -1, -1)), ApiKey::Produce, 8).await;
+    assert!(c.closed().await);
     h.shutdown().await.unwrap();
 }
 
@@ -690,5 +693,97 @@ async fn absurd_array_lengths_do_not_kill_the_broker() {
     }
     let mut ok = Conn::new(addr).await;
     assert!(matches!(ok.call(sample_request(ApiKey::ApiVersions, 3, "", Default::default()), ApiKey::ApiVersions, 3).await, ResponseKind::ApiVersions(_)));
+    h.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_errors_as_kafka_words_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    create_topic(&mut c, "exists", 1).await;
+    // (name, partitions, replication factor, config, expected code, message fragment)
+    type Case<'a> = (&'a str, i32, i16, Option<(&'a str, &'a str)>, i16, &'a str);
+    let cases: &[Case] = &[
+        ("exists", 1, 1, None, 36, "already exists"),
+        ("bad/name", 1, 1, None, 17, "illegal"),
+        ("..", 1, 1, None, 17, "cannot be"),
+        ("zero-parts", 0, 1, None, 37, "partitions"),
+        ("rf-two", 1, 2, None, 38, "replication factor"),
+        ("bad-config", 1, 1, Some(("retention.ms", "soon")), 40, "retention.ms"),
+        ("unknown-config", 1, 1, Some(("no.such.config", "1")), 40, "no.such.config"),
+        ("ok-defaults", -1, -1, Some(("min.insync.replicas", "2")), 0, ""),
+    ];
+    for (name, parts, rf, config, code, fragment) in cases {
+        let mut t = create_topics_request::CreatableTopic::default();
+        t.name = TopicName(s(name));
+        t.num_partitions = *parts;
+        t.replication_factor = *rf;
+        if let Some((k, v)) = config {
+            let mut cc = create_topics_request::CreatableTopicConfig::default();
+            cc.name = s(k);
+            cc.value = Some(s(v));
+            t.configs = vec![cc];
+        }
+        let mut r = CreateTopicsRequest::default();
+        r.topics = vec![t];
+        let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else { panic!() };
+        let res = &resp.topics[0];
+        assert_eq!(res.error_code, *code, "{name}: {:?}", res.error_message);
+        let msg = res.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default();
+        assert!(msg.to_lowercase().contains(&fragment.to_lowercase()), "{name}: {msg}");
+        if *code == 0 {
+            assert_eq!((res.num_partitions, res.replication_factor), (1, 1));
+        }
+    }
+    // min.insync.replicas=2 on one broker: acks=all is refused, acks=1 is accepted (as Kafka does).
+    let ResponseKind::Produce(p) = c.call(produce_req("ok-defaults", 0, -1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 19);
+    let ResponseKind::Produce(p) = c.call(produce_req("ok-defaults", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+    // CreatePartitions must grow.
+    let mut t = create_partitions_request::CreatePartitionsTopic::default();
+    t.name = TopicName(s("exists"));
+    t.count = 1;
+    let mut r = CreatePartitionsRequest::default();
+    r.topics = vec![t.clone()];
+    let ResponseKind::CreatePartitions(resp) = c.call(RequestKind::CreatePartitions(r.clone()), ApiKey::CreatePartitions, 3).await else { panic!() };
+    assert_eq!(resp.results[0].error_code, 37);
+    r.topics[0].count = 3;
+    let ResponseKind::CreatePartitions(resp) = c.call(RequestKind::CreatePartitions(r), ApiKey::CreatePartitions, 3).await else { panic!() };
+    assert_eq!(resp.results[0].error_code, 0);
+    // IncrementalAlterConfigs: APPEND on a list, refused on a non-list, bad value names key and value.
+    for (op, key, value, code, fragment) in [(2i8, "cleanup.policy", "compact", 0i16, ""), (2, "retention.ms", "5", 40, "not allowed"), (0, "retention.ms", "-7", 40, "Invalid value -7 for configuration retention.ms")] {
+        let mut cfg = incremental_alter_configs_request::AlterableConfig::default();
+        cfg.name = s(key);
+        cfg.config_operation = op;
+        cfg.value = Some(s(value));
+        let mut res = incremental_alter_configs_request::AlterConfigsResource::default();
+        res.resource_type = 2;
+        res.resource_name = s("exists");
+        res.configs = vec![cfg];
+        let mut r = IncrementalAlterConfigsRequest::default();
+        r.resources = vec![res];
+        let ResponseKind::IncrementalAlterConfigs(resp) = c.call(RequestKind::IncrementalAlterConfigs(r), ApiKey::IncrementalAlterConfigs, 1).await else { panic!() };
+        let out = &resp.responses[0];
+        assert_eq!(out.error_code, code, "{key}: {:?}", out.error_message);
+        assert!(out.error_message.as_ref().map(|m| m.contains(fragment)).unwrap_or(fragment.is_empty()), "{:?}", out.error_message);
+    }
+    let ResponseKind::DescribeConfigs(d) = c.call(sample_request(ApiKey::DescribeConfigs, 4, "exists", Default::default()), ApiKey::DescribeConfigs, 4).await else { panic!() };
+    let policy = d.results[0].configs.iter().find(|x| x.name.as_str() == "cleanup.policy").unwrap();
+    assert_eq!(policy.value.as_ref().map(|v| v.as_str()), Some("delete,compact"));
+    assert_eq!(policy.config_source, 1);
+    assert_eq!(policy.synonyms.len(), 2);
+    // DeleteTopics by id (v6).
+    let ResponseKind::Metadata(m) = c.call(sample_request(ApiKey::Metadata, 12, "exists", Default::default()), ApiKey::Metadata, 12).await else { panic!() };
+    let mut dt = delete_topics_request::DeleteTopicState::default();
+    dt.topic_id = m.topics[0].topic_id;
+    let mut r = DeleteTopicsRequest::default();
+    r.topics = vec![dt];
+    let ResponseKind::DeleteTopics(resp) = c.call(RequestKind::DeleteTopics(r), ApiKey::DeleteTopics, 6).await else { panic!() };
+    assert_eq!(resp.responses[0].error_code, 0);
+    assert_eq!(resp.responses[0].name.as_ref().map(|n| n.to_string()), Some("exists".to_string()));
+    let ResponseKind::Produce(p) = c.call(produce_req("exists", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 3);
     h.shutdown().await.unwrap();
 }

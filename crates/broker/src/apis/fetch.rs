@@ -30,6 +30,8 @@ struct Wanted {
     partition: i32,
     fetch_offset: i64,
     partition_max_bytes: i32,
+    /// v9+: the leader epoch the client believes in (-1: none), checked as Kafka does.
+    current_leader_epoch: i32,
     /// `None`: unknown topic (UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID).
     part: Option<Arc<Partition>>,
     unknown_code: i16,
@@ -66,6 +68,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchR
                 partition: p.partition,
                 fetch_offset: p.fetch_offset,
                 partition_max_bytes: p.partition_max_bytes,
+                current_leader_epoch: if version >= 9 { p.current_leader_epoch } else { -1 },
                 part,
                 unknown_code: if tp.is_none() { unknown } else { codes::UNKNOWN_TOPIC_OR_PARTITION },
             });
@@ -150,6 +153,12 @@ fn read_all(version: i16, isolation_level: i8, wanted: &[Wanted], max_bytes: usi
             out.push(error_data(w.partition, w.unknown_code));
             continue;
         };
+        let epoch_check = super::list_offsets::check_leader_epoch(w.current_leader_epoch, part.leader_epoch());
+        if epoch_check != codes::NONE {
+            errors = true;
+            out.push(error_data(w.partition, epoch_check));
+            continue;
+        }
         let remaining = max_bytes.saturating_sub(total);
         let limit = (w.partition_max_bytes.max(0) as usize).min(remaining);
         let result = if limit == 0 && total > 0 {

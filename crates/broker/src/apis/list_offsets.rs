@@ -77,7 +77,9 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListOffsetsRequest) -> ListOf
             match found {
                 Ok(Some((ts, off))) => {
                     pr.timestamp = ts;
-                    pr.offset = off;
+                    // After DeleteRecords the log start can sit inside a segment whose indexes
+                    // still name older offsets; like Kafka, never answer below the log start.
+                    pr.offset = off.max(offsets.log_start_offset);
                     if version >= 4 {
                         pr.leader_epoch = offsets.leader_epoch;
                     }

@@ -96,7 +96,7 @@ pub(crate) enum Reply {
     Send(ResponseKind),
     /// acks=0 produce: Kafka sends nothing back.
     Nothing,
-    /// Close the connection (a request this broker cannot answer).
+    /// Close the connection (a request this broker cannot answer, a failed acks=0 produce).
     Close,
 }
 
@@ -107,8 +107,9 @@ pub(crate) async fn dispatch(ctx: &Ctx, header: &RequestHeader, request: Request
         RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(ctx, v, r)),
         RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(ctx, v, r)),
         RequestKind::Produce(r) => match produce::handle(ctx, v, r) {
-            Some(resp) => ResponseKind::Produce(resp),
-            None => return Reply::Nothing,
+            produce::ProduceReply::Respond(resp) => ResponseKind::Produce(resp),
+            produce::ProduceReply::Nothing => return Reply::Nothing,
+            produce::ProduceReply::Close => return Reply::Close,
         },
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(ctx, v, r).await),
         RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(list_offsets::handle(ctx, v, r)),

@@ -3,6 +3,7 @@
 //!
 //! Not supported yet: transactional produce (issue 6) — rejected with INVALID_TXN_STATE and a
 //! message. Produce to a missing topic never auto-creates (Kafka auto-creates on Metadata only).
+//! An acks=0 request that fails on any partition closes the connection, as Kafka does.
 //! acks=-1 returns right after the append: on one broker the ISR is {self}; with
 //! `min.insync.replicas` above the ISR size the partition answers NOT_ENOUGH_REPLICAS as Kafka does.
 
@@ -26,8 +27,16 @@ fn error_partition(version: i16, index: i32, code: i16, message: Option<String>)
     p
 }
 
-/// Returns `None` for acks=0: Kafka sends no response at all.
-pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Option<ProduceResponse> {
+/// What the connection does with a produce result.
+pub(crate) enum ProduceReply {
+    Respond(ProduceResponse),
+    /// acks=0 and every partition succeeded: Kafka sends nothing.
+    Nothing,
+    /// acks=0 and some partition failed: Kafka closes the connection so the client notices.
+    Close,
+}
+
+pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceReply {
     let b = &ctx.broker;
     let acks = req.acks;
     let now = now_ms();
@@ -36,7 +45,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Option<Pro
         let name = topic.name.to_string();
         let mut tr = TopicProduceResponse::default();
         tr.name = topic.name.clone();
-        let min_isr = if b.topic(&name).is_some() { b.min_insync_replicas(&name) } else { 1 };
+        let min_isr = b.min_insync_replicas(&name);
         for pd in topic.partition_data {
             let idx = pd.index;
             if acks != 0 && acks != 1 && acks != -1 {
@@ -82,7 +91,12 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Option<Pro
         resp.responses.push(tr);
     }
     if acks == 0 {
-        return None;
+        let failed = resp.responses.iter().flat_map(|t| t.partition_responses.iter()).any(|p| p.error_code != codes::NONE);
+        if failed {
+            tracing::info!("closing connection: an acks=0 produce failed (Kafka closes so the client notices)");
+            return ProduceReply::Close;
+        }
+        return ProduceReply::Nothing;
     }
-    Some(resp)
+    ProduceReply::Respond(resp)
 }
