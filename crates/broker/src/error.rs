@@ -14,12 +14,12 @@ pub enum Error {
     #[error("data dir {path} is locked by another running Oxbow (lock file {path}/.lock); stop it or use another --data-dir")]
     DataDirLocked { path: PathBuf },
     /// The data dir could not be created, read or written.
-    #[error("data dir {path} is not usable: {source}")]
+    #[error("data dir {path} is not usable")]
     DataDir { path: PathBuf, source: std::io::Error },
     /// The listener could not bind.
     #[error("port {port} on {host} is already in use (another Kafka or Oxbow running?)")]
     PortInUse { host: String, port: u16 },
-    #[error("cannot listen on {host}:{port}: {source}")]
+    #[error("cannot listen on {host}:{port}")]
     Bind { host: String, port: u16, source: std::io::Error },
     /// A configuration value is out of range or inconsistent.
     #[error("invalid broker config: {0}")]

@@ -70,6 +70,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
             num_partitions: args.num_partitions,
             ..oxbow_broker::BrokerConfig::default()
         };
+        // Handlers go in before the ready line: a supervisor may send SIGTERM the moment it reads it.
+        let stop_signal = StopSignal::install()?;
         let broker = oxbow_broker::Broker::start(config).await?;
         let addr = broker.local_addr();
         {
@@ -78,7 +80,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             stdout.flush()?;
         }
         tracing::info!(data_dir = %data_dir.display(), "oxbow is serving; Ctrl-C to stop");
-        wait_for_signal().await?;
+        stop_signal.wait().await?;
         tracing::info!("shutting down");
         match tokio::time::timeout(Duration::from_millis(SHUTDOWN_TIMEOUT_MS_MAX), broker.shutdown()).await {
             Ok(result) => result?,
@@ -88,12 +90,26 @@ pub fn run(args: ServeArgs) -> Result<()> {
     })
 }
 
-async fn wait_for_signal() -> Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("waiting for SIGINT")?,
-        _ = terminate.recv() => {}
+/// SIGINT and SIGTERM, caught from the moment `install` returns.
+struct StopSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn install() -> Result<StopSignal> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignal {
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) -> Result<()> {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        Ok(())
+    }
 }

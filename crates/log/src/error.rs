@@ -34,13 +34,15 @@ pub enum Error {
     #[error("offset {offset} is outside the log's range [{log_start_offset}, {log_end_offset}]")]
     OffsetOutOfRange { offset: i64, log_start_offset: i64, log_end_offset: i64 },
     /// KAFKA_STORAGE_ERROR.
-    #[error("storage error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // `cause` is not a `#[source]`: the message is shown whole in produce responses, and a chain
+    // printer would repeat it.
+    #[error("storage error on {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
 }
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), cause: source }
     }
 
     pub(crate) fn corrupt(position: usize, reason: impl Into<String>) -> Error {
