@@ -49,7 +49,10 @@ pub enum Launch {
     KafkaScript { script: PathBuf },
     /// Kafka's JVM started directly from a directory of jars (`--kafka-libs`), with the same
     /// single-node KRaft settings as the script; ready when it answers a Metadata request.
-    KafkaJars { libs: PathBuf, log4j_config: Option<PathBuf> },
+    KafkaJars {
+        libs: PathBuf,
+        log4j_config: Option<PathBuf>,
+    },
 }
 
 /// A running broker. Dropping it stops the process group and removes the data directory.
@@ -73,7 +76,8 @@ impl Broker {
             .tempdir()
             .context("creating a temporary data directory")?;
         let log_path = log_dir.join(format!("{}.stderr.log", flavor.name()));
-        let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
 
         let (mut command, probe_port) = match launch {
             Launch::Oxbow { bin } => {
@@ -89,7 +93,9 @@ impl Broker {
             Launch::KafkaScript { script } => {
                 let port = probe::free_port()?;
                 let mut command = Command::new("bash");
-                command.arg(script).args(["start", "--port", &port.to_string(), "--data-dir"]);
+                command
+                    .arg(script)
+                    .args(["start", "--port", &port.to_string(), "--data-dir"]);
                 command.arg(data_dir.path());
                 (command, Some(port))
             }
@@ -99,17 +105,35 @@ impl Broker {
                 format_kafka_storage(libs, &config, &log_path, stop)?;
                 let mut command = Command::new("java");
                 // The heap and GC flags of Kafka's kafka-server-start.sh, as the script uses.
-                command.args(["-Xmx1g", "-Xms1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]);
-                command.args(["-XX:InitiatingHeapOccupancyPercent=35", "-Djava.awt.headless=true"]);
+                command.args([
+                    "-Xmx1g",
+                    "-Xms1g",
+                    "-XX:+UseG1GC",
+                    "-XX:MaxGCPauseMillis=20",
+                ]);
+                command.args([
+                    "-XX:InitiatingHeapOccupancyPercent=35",
+                    "-Djava.awt.headless=true",
+                ]);
                 if let Some(log4j_config) = log4j_config {
-                    command.arg(format!("-Dlog4j2.configurationFile={}", log4j_config.display()));
+                    command.arg(format!(
+                        "-Dlog4j2.configurationFile={}",
+                        log4j_config.display()
+                    ));
                 }
-                command.arg("-cp").arg(libs.join("*")).arg("kafka.Kafka").arg(&config);
+                command
+                    .arg("-cp")
+                    .arg(libs.join("*"))
+                    .arg("kafka.Kafka")
+                    .arg(&config);
                 (command, Some(port))
             }
         };
         let needs_ready_line = !matches!(launch, Launch::KafkaJars { .. });
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
         // Own process group: Ctrl-C in the terminal reaches only the bench, and stop() can signal
         // the launcher and the JVM it started together.
         command.process_group(0);
@@ -122,7 +146,9 @@ impl Broker {
             });
         }
         let launched = Instant::now();
-        let mut child = command.spawn().with_context(|| format!("starting {}", flavor.name()))?;
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", flavor.name()))?;
         let lines = spawn_stdout_reader(&mut child)?;
         // From here on, an early return drops the half-started broker properly.
         let mut broker = Broker {
@@ -145,10 +171,19 @@ impl Broker {
         loop {
             stop.check()?;
             if Instant::now() >= deadline {
-                bail!("{} not ready after {} s; see {}", flavor.name(), timeout_ms / 1000, log_path.display());
+                bail!(
+                    "{} not ready after {} s; see {}",
+                    flavor.name(),
+                    timeout_ms / 1000,
+                    log_path.display()
+                );
             }
             if let Some(status) = broker.child.try_wait()? {
-                bail!("{} exited before it was ready ({status}); see {}", flavor.name(), log_path.display());
+                bail!(
+                    "{} exited before it was ready ({status}); see {}",
+                    flavor.name(),
+                    log_path.display()
+                );
             }
             if let Some(port) = probe_port {
                 if jvm.is_none() {
@@ -171,7 +206,11 @@ impl Broker {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) if needs_ready_line => {
-                    bail!("{} closed stdout before printing its ready line; see {}", flavor.name(), log_path.display());
+                    bail!(
+                        "{} closed stdout before printing its ready line; see {}",
+                        flavor.name(),
+                        log_path.display()
+                    );
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     // Kafka's JVM may close stdout; readiness comes from the probe. Don't spin.
@@ -193,8 +232,13 @@ impl Broker {
             Flavor::Oxbow => {
                 // We exec'd Oxbow ourselves, so the spawn instant is its start. Confirm it answers
                 // a Metadata request, as for Kafka, and count the time until it does.
-                let port: u16 = address.rsplit(':').next().and_then(|p| p.parse().ok()).context("ready line port")?;
-                let answer_deadline = Instant::now() + Duration::from_millis(READY_TIMEOUT_OXBOW_MS);
+                let port: u16 = address
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .context("ready line port")?;
+                let answer_deadline =
+                    Instant::now() + Duration::from_millis(READY_TIMEOUT_OXBOW_MS);
                 while !probe::metadata_answers(port) {
                     stop.check()?;
                     if Instant::now() >= answer_deadline {
@@ -310,17 +354,35 @@ const FORMAT_TIMEOUT_MS: u64 = 120_000;
 fn format_kafka_storage(libs: &Path, config: &Path, log_path: &Path, stop: &Stop) -> Result<()> {
     let log = std::fs::OpenOptions::new().append(true).open(log_path)?;
     let mut command = Command::new("java");
-    command.args(["-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"]);
-    command.arg(libs.join("*")).args(["kafka.tools.StorageTool", "format", "--cluster-id", &kafka_cluster_id()?]);
+    command.args([
+        "-Xmx512m",
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-cp",
+    ]);
+    command.arg(libs.join("*")).args([
+        "kafka.tools.StorageTool",
+        "format",
+        "--cluster-id",
+        &kafka_cluster_id()?,
+    ]);
     command.arg("--config").arg(config);
-    command.stdin(Stdio::null()).stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log));
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log));
     command.process_group(0);
-    let mut child = command.spawn().context("starting java (is a JDK installed?)")?;
+    let mut child = command
+        .spawn()
+        .context("starting java (is a JDK installed?)")?;
     let deadline = Instant::now() + Duration::from_millis(FORMAT_TIMEOUT_MS);
     loop {
         if let Some(status) = child.try_wait()? {
             if !status.success() {
-                bail!("formatting Kafka's storage failed ({status}); see {}", log_path.display());
+                bail!(
+                    "formatting Kafka's storage failed ({status}); see {}",
+                    log_path.display()
+                );
             }
             return Ok(());
         }
@@ -328,7 +390,10 @@ fn format_kafka_storage(libs: &Path, config: &Path, log_path: &Path, stop: &Stop
             kill_group(child.id(), libc::SIGKILL);
             let _ = child.wait();
             stop.check()?;
-            bail!("formatting Kafka's storage took over {} s", FORMAT_TIMEOUT_MS / 1000);
+            bail!(
+                "formatting Kafka's storage took over {} s",
+                FORMAT_TIMEOUT_MS / 1000
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -352,13 +417,15 @@ fn kill_group(pgid: u32, signal: libc::c_int) {
 fn spawn_stdout_reader(child: &mut Child) -> Result<mpsc::Receiver<String>> {
     let stdout = child.stdout.take().context("child stdout")?;
     let (sender, receiver) = mpsc::sync_channel(STDOUT_LINES_MAX);
-    std::thread::Builder::new().name("bench-broker-stdout".into()).spawn(move || {
-        let reader = BufReader::new(stdout);
-        for line in reader.lines() {
-            let Ok(line) = line else { break };
-            // Once the bench stops listening, try_send fails and lines are dropped, never queued.
-            let _ = sender.try_send(line);
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("bench-broker-stdout".into())
+        .spawn(move || {
+            let reader = BufReader::new(stdout);
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                // Once the bench stops listening, try_send fails and lines are dropped, never queued.
+                let _ = sender.try_send(line);
+            }
+        })?;
     Ok(receiver)
 }

@@ -50,7 +50,11 @@ fn register_font() -> Result<()> {
 
 pub fn draw(report: &Report, path: &Path) -> Result<()> {
     register_font()?;
-    let rows: Vec<_> = report.metrics.iter().filter(|metric| metric.ratio.is_some()).collect();
+    let rows: Vec<_> = report
+        .metrics
+        .iter()
+        .filter(|metric| metric.ratio.is_some())
+        .collect();
     if rows.is_empty() {
         bail!("no ratios to draw (Kafka or Oxbow figures missing)");
     }
@@ -62,8 +66,16 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
         report.kafka_version.as_deref().unwrap_or("")
     );
     // Ratios span from start-up (~0.01) to throughput (~1-10); a log axis shows both.
-    let lowest = rows.iter().filter_map(|m| m.ratio).chain(rows.iter().filter_map(|m| m.goal.map(Goal::value))).fold(1.0f64, f64::min);
-    let highest = rows.iter().filter_map(|m| m.ratio).chain(rows.iter().filter_map(|m| m.goal.map(Goal::value))).fold(1.0f64, f64::max);
+    let lowest = rows
+        .iter()
+        .filter_map(|m| m.ratio)
+        .chain(rows.iter().filter_map(|m| m.goal.map(Goal::value)))
+        .fold(1.0f64, f64::min);
+    let highest = rows
+        .iter()
+        .filter_map(|m| m.ratio)
+        .chain(rows.iter().filter_map(|m| m.goal.map(Goal::value)))
+        .fold(1.0f64, f64::max);
     let x_min = 10f64.powf((lowest.log10() - 0.3).floor());
     let x_max = 10f64.powf((highest.log10() + 0.3).ceil());
     let count = rows.len() as u32;
@@ -73,11 +85,16 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
         .x_label_area_size(40)
         .y_label_area_size(300)
         // A segmented 0..n range has n + 1 segments (the end is a segment too): stop at count - 1.
-        .build_cartesian_2d((x_min..x_max).log_scale(), (0u32..count - 1).into_segmented())
+        .build_cartesian_2d(
+            (x_min..x_max).log_scale(),
+            (0u32..count - 1).into_segmented(),
+        )
         .context("building the chart")?;
     // Rows are drawn bottom-up; put the first metric at the top.
     let label_of = |value: &SegmentValue<u32>| match value {
-        SegmentValue::CenterOf(index) if *index < count => rows[(count - 1 - index) as usize].label.clone(),
+        SegmentValue::CenterOf(index) if *index < count => {
+            rows[(count - 1 - index) as usize].label.clone()
+        }
         _ => String::new(),
     };
     chart
@@ -86,7 +103,13 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
         .y_labels(rows.len())
         .y_label_formatter(&label_of)
         .x_desc("Oxbow / Kafka (log scale; 1 = parity)")
-        .x_label_formatter(&|x| if *x >= 1.0 { format!("{x:.0}x") } else { format!("{x}x") })
+        .x_label_formatter(&|x| {
+            if *x >= 1.0 {
+                format!("{x:.0}x")
+            } else {
+                format!("{x}x")
+            }
+        })
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 16))
         .draw()
@@ -101,34 +124,50 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
             None => NO_GOAL,
         };
         let bar = Rectangle::new(
-            [(x_min, SegmentValue::Exact(row)), (ratio.max(x_min), SegmentValue::Exact(row + 1))],
+            [
+                (x_min, SegmentValue::Exact(row)),
+                (ratio.max(x_min), SegmentValue::Exact(row + 1)),
+            ],
             color.mix(0.85).filled(),
         );
         let mut bar = bar;
         bar.set_margin(8, 8, 0, 0);
-        chart.draw_series(std::iter::once(bar)).context("drawing a bar")?;
+        chart
+            .draw_series(std::iter::once(bar))
+            .context("drawing a bar")?;
         chart
             .draw_series(std::iter::once(Text::new(
                 crate::report::ratio_label(ratio),
                 // Right of the bar and of its goal line, so neither hides the figure.
-                (ratio.max(x_min).max(metric.goal.map_or(0.0, Goal::value)) * 1.08, SegmentValue::CenterOf(row)),
+                (
+                    ratio.max(x_min).max(metric.goal.map_or(0.0, Goal::value)) * 1.08,
+                    SegmentValue::CenterOf(row),
+                ),
                 ("sans-serif", 14).into_font().color(&BLACK),
             )))
             .context("drawing a label")?;
         if let Some(goal) = metric.goal {
             let line = PathElement::new(
-                vec![(goal.value(), SegmentValue::Exact(row)), (goal.value(), SegmentValue::Exact(row + 1))],
+                vec![
+                    (goal.value(), SegmentValue::Exact(row)),
+                    (goal.value(), SegmentValue::Exact(row + 1)),
+                ],
                 BLACK.stroke_width(3),
             );
-            chart.draw_series(std::iter::once(line)).context("drawing a goal")?;
+            chart
+                .draw_series(std::iter::once(line))
+                .context("drawing a goal")?;
         }
     }
     let parity = PathElement::new(
         vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],
         BLACK.mix(0.4).stroke_width(1),
     );
-    chart.draw_series(std::iter::once(parity)).context("drawing parity")?;
-    root.present().with_context(|| format!("writing {}", path.display()))?;
+    chart
+        .draw_series(std::iter::once(parity))
+        .context("drawing parity")?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -155,7 +194,9 @@ mod tests {
                     mb_per_s: records_per_s * size as f64 / 1e6,
                     generator_cpu_cores: 0.5,
                 };
-                target.produce.push(Phase::new(format!("{size}b-acks-{acks}"), Ok(produce), 0.5));
+                target
+                    .produce
+                    .push(Phase::new(format!("{size}b-acks-{acks}"), Ok(produce), 0.5));
             }
             let consume = ConsumeResult {
                 records: 1,
@@ -165,7 +206,9 @@ mod tests {
                 mb_per_s: 100.0,
                 generator_cpu_cores: 0.5,
             };
-            target.consume.push(Phase::new(format!("{size}b"), Ok(consume), 0.5));
+            target
+                .consume
+                .push(Phase::new(format!("{size}b"), Ok(consume), 0.5));
         }
         target.latency = Some(Ok(LatencyResult {
             rate_per_s: 5000,
@@ -185,12 +228,20 @@ mod tests {
             eprintln!("skipped: {error:#}");
             return;
         }
-        let plan = crate::Plan::from_args(&<crate::BenchArgs as clap::FromArgMatches>::from_arg_matches(
-            &<crate::BenchArgs as clap::Args>::augment_args(clap::Command::new("t")).get_matches_from(["t", "--quick"]),
-        )
-        .expect("valid args"));
+        let plan = crate::Plan::from_args(
+            &<crate::BenchArgs as clap::FromArgMatches>::from_arg_matches(
+                &<crate::BenchArgs as clap::Args>::augment_args(clap::Command::new("t"))
+                    .get_matches_from(["t", "--quick"]),
+            )
+            .expect("valid args"),
+        );
         let targets = vec![target(Flavor::Oxbow, 1.7), target(Flavor::Kafka, 1.0)];
-        let report = Report::new(plan, Err("not measured".into()), targets, Some("4.x".into()));
+        let report = Report::new(
+            plan,
+            Err("not measured".into()),
+            targets,
+            Some("4.x".into()),
+        );
         let dir = tempfile::tempdir().expect("temp dir");
         let path = std::env::var_os("OXBOW_BENCH_CHART_TEST_OUT")
             .map(std::path::PathBuf::from)

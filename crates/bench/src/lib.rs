@@ -137,7 +137,9 @@ impl Stop {
         let deadline = Instant::now() + duration;
         while Instant::now() < deadline {
             self.check()?;
-            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
+            std::thread::sleep(
+                Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())),
+            );
         }
         Ok(())
     }
@@ -149,11 +151,15 @@ impl Stop {
 pub fn run(args: BenchArgs) -> Result<()> {
     procfs::require()?;
     let plan = Plan::from_args(&args);
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let stop = Stop::default();
     let mut signal_ids = Vec::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_ids.push(signal_hook::flag::register(signal, stop.0.clone()).context("installing a signal handler")?);
+        signal_ids.push(
+            signal_hook::flag::register(signal, stop.0.clone())
+                .context("installing a signal handler")?,
+        );
     }
     let result = run_with(&args, &plan, &stop);
     for id in signal_ids {
@@ -176,20 +182,39 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         }
         Some(Launch::Oxbow { bin })
     };
-    let kafka_launch = if args.skip_kafka { None } else { Some(kafka_launch(args, root.as_deref())?) };
+    let kafka_launch = if args.skip_kafka {
+        None
+    } else {
+        Some(kafka_launch(args, root.as_deref())?)
+    };
 
-    println!("oxbow bench: {} run, results to {}", if args.quick { "quick" } else { "full" }, args.out.display());
+    println!(
+        "oxbow bench: {} run, results to {}",
+        if args.quick { "quick" } else { "full" },
+        args.out.display()
+    );
     println!("load generator settings (both brokers):");
     println!("  producer: {}", settings_line(load::PRODUCER_SETTINGS));
-    println!("  latency producer: {}", settings_line(load::LATENCY_PRODUCER_SETTINGS));
+    println!(
+        "  latency producer: {}",
+        settings_line(load::LATENCY_PRODUCER_SETTINGS)
+    );
     println!("  consumer: {}", settings_line(load::CONSUMER_SETTINGS));
 
     println!("measuring the load generator's ceiling (librdkafka mock cluster, in-process)…");
-    let ceiling = load::ceiling(100, Duration::from_secs(plan.produce_duration_s.min(5)), plan.produce_records_max, "bench-ceiling", stop)
-        .map_err(|error| format!("{error:#}"));
+    let ceiling = load::ceiling(
+        100,
+        Duration::from_secs(plan.produce_duration_s.min(5)),
+        plan.produce_records_max,
+        "bench-ceiling",
+        stop,
+    )
+    .map_err(|error| format!("{error:#}"));
 
     // Admin calls are async; a small current-thread runtime drives them to completion.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     // Started one after the other (start-up and idle RSS are measured alone), then both stay up
     // while the phases alternate between them; the idle one costs the other little CPU.
     let mut targets = Vec::new();
@@ -210,11 +235,17 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         reports.push(target.report);
     }
     reports.sort_by_key(|report| report.flavor != broker::Flavor::Oxbow);
-    let report = Report::new(plan.clone(), ceiling, reports, kafka_version(args, root.as_deref()));
+    let report = Report::new(
+        plan.clone(),
+        ceiling,
+        reports,
+        kafka_version(args, root.as_deref()),
+    );
     println!();
     print!("{}", report.table());
     let json_path = args.out.join("bench.json");
-    std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", json_path.display()))?;
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
     println!("JSON: {}", json_path.display());
     let png_path = args.out.join("bench.png");
     match chart::draw(&report, &png_path) {
@@ -225,7 +256,11 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
 }
 
 fn settings_line(settings: &[(&str, &str)]) -> String {
-    settings.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" ")
+    settings
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The repo root: the nearest ancestor (of the working directory, then of this executable)
@@ -249,8 +284,16 @@ fn kafka_launch(args: &BenchArgs, root: Option<&Path>) -> Result<Launch> {
     let default_libs = root.map(|root| root.join(".cache/kafka/libs"));
     let libs = match (&args.kafka_libs, &default_libs) {
         (Some(libs), Some(default)) => {
-            let same = libs.canonicalize().ok().zip(default.canonicalize().ok()).is_some_and(|(a, b)| a == b);
-            if same { None } else { Some(libs.clone()) }
+            let same = libs
+                .canonicalize()
+                .ok()
+                .zip(default.canonicalize().ok())
+                .is_some_and(|(a, b)| a == b);
+            if same {
+                None
+            } else {
+                Some(libs.clone())
+            }
         }
         (Some(libs), None) => Some(libs.clone()),
         (None, _) => None,
@@ -259,25 +302,39 @@ fn kafka_launch(args: &BenchArgs, root: Option<&Path>) -> Result<Launch> {
         let Some(root) = root else {
             bail!("scripts/apache-kafka.sh not found above the working directory: run from the Oxbow repo, pass --kafka-libs, or --skip-kafka");
         };
-        return Ok(Launch::KafkaScript { script: root.join("scripts/apache-kafka.sh") });
+        return Ok(Launch::KafkaScript {
+            script: root.join("scripts/apache-kafka.sh"),
+        });
     };
     let has_kafka_jar = std::fs::read_dir(&libs)
         .with_context(|| format!("--kafka-libs {}", libs.display()))?
         .flatten()
-        .any(|entry| entry.file_name().to_string_lossy().starts_with("kafka_2.13-"));
+        .any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("kafka_2.13-")
+        });
     if !has_kafka_jar {
         bail!("--kafka-libs {}: no kafka_2.13-*.jar there", libs.display());
     }
-    let log4j_config = root.map(|root| root.join("scripts/kafka-dist/log4j2-server.properties")).filter(|path| path.is_file());
+    let log4j_config = root
+        .map(|root| root.join("scripts/kafka-dist/log4j2-server.properties"))
+        .filter(|path| path.is_file());
     Ok(Launch::KafkaJars { libs, log4j_config })
 }
 
 /// Kafka's version from the jar name (kafka_2.13-VERSION.jar), for the report.
 fn kafka_version(args: &BenchArgs, root: Option<&Path>) -> Option<String> {
-    let libs = args.kafka_libs.clone().or_else(|| root.map(|root| root.join(".cache/kafka/libs")))?;
+    let libs = args
+        .kafka_libs
+        .clone()
+        .or_else(|| root.map(|root| root.join(".cache/kafka/libs")))?;
     std::fs::read_dir(libs).ok()?.flatten().find_map(|entry| {
         let name = entry.file_name().to_string_lossy().into_owned();
-        name.strip_prefix("kafka_2.13-")?.strip_suffix(".jar").map(str::to_string)
+        name.strip_prefix("kafka_2.13-")?
+            .strip_suffix(".jar")
+            .map(str::to_string)
     })
 }
 
@@ -299,16 +356,24 @@ impl RssSampler {
         let thread = {
             let running = running.clone();
             let peak_bytes = peak_bytes.clone();
-            std::thread::Builder::new().name("bench-rss".into()).spawn(move || {
-                // Ends when the sampler is finished (or dropped) or the process is gone.
-                while running.load(Ordering::Relaxed) {
-                    let Some(rss) = procfs::rss_bytes(pid) else { break };
-                    peak_bytes.fetch_max(rss, Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_millis(RSS_SAMPLE_INTERVAL_MS));
-                }
-            })?
+            std::thread::Builder::new()
+                .name("bench-rss".into())
+                .spawn(move || {
+                    // Ends when the sampler is finished (or dropped) or the process is gone.
+                    while running.load(Ordering::Relaxed) {
+                        let Some(rss) = procfs::rss_bytes(pid) else {
+                            break;
+                        };
+                        peak_bytes.fetch_max(rss, Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(RSS_SAMPLE_INTERVAL_MS));
+                    }
+                })?
         };
-        Ok(RssSampler { running, peak_bytes, thread: Some(thread) })
+        Ok(RssSampler {
+            running,
+            peak_bytes,
+            thread: Some(thread),
+        })
     }
 
     fn finish(mut self) -> u64 {
@@ -337,7 +402,11 @@ impl CpuMeter {
     fn start(pid: u32) -> CpuMeter {
         let pid = pid.to_string();
         let cpu_s = procfs::cpu_s(&pid).unwrap_or(0.0);
-        CpuMeter { pid, cpu_s, at: Instant::now() }
+        CpuMeter {
+            pid,
+            cpu_s,
+            at: Instant::now(),
+        }
     }
     fn cores(&self) -> f64 {
         let used_s = procfs::cpu_s(&self.pid).unwrap_or(self.cpu_s) - self.cpu_s;
@@ -358,10 +427,17 @@ impl Target {
         self.report.flavor.name()
     }
 
-    fn create_topic(&self, runtime: &tokio::runtime::Runtime, name: &str, partitions: i32) -> Result<()> {
+    fn create_topic(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        name: &str,
+        partitions: i32,
+    ) -> Result<()> {
         let mut spec = TopicSpec::new(name, partitions);
         spec.replication_factor = Some(1);
-        runtime.block_on(self.admin.create_topic(&spec)).with_context(|| format!("creating topic {name}"))
+        runtime
+            .block_on(self.admin.create_topic(&spec))
+            .with_context(|| format!("creating topic {name}"))
     }
 
     /// Deleting frees the disk between phases; a failure here changes no figure.
@@ -403,24 +479,34 @@ fn start_target(
     );
     stop.sleep(Duration::from_secs(plan.settle_s))?;
     report.rss_idle_bytes = procfs::rss_bytes(broker.pid);
-    let profile = ConnectionProfile::plaintext(broker.bootstrap.clone(), format!("oxbow-bench-{}", flavor.name()));
+    let profile = ConnectionProfile::plaintext(
+        broker.bootstrap.clone(),
+        format!("oxbow-bench-{}", flavor.name()),
+    );
     let admin = Admin::new(&profile, Duration::from_secs(30))?;
-    let target = Target { broker, profile, admin, report };
+    let target = Target {
+        broker,
+        profile,
+        admin,
+        report,
+    };
 
     // Warm-up, untimed: the first consumer makes Kafka create __consumer_offsets (librdkafka looks
     // up the reader's group coordinator), which must not land inside a timed phase.
-    let warmup = target.create_topic(runtime, "bench-warmup", plan.partitions).and_then(|()| {
-        let spec = ProduceSpec {
-            settings: load::PRODUCER_SETTINGS,
-            topic: "bench-warmup",
-            value_size: 100,
-            acks: "1",
-            duration: Duration::from_secs(10),
-            records_max: 1_000,
-        };
-        load::produce(&target.profile, &spec, stop)?;
-        load::consume(&target.profile, "bench-warmup", stop)
-    });
+    let warmup = target
+        .create_topic(runtime, "bench-warmup", plan.partitions)
+        .and_then(|()| {
+            let spec = ProduceSpec {
+                settings: load::PRODUCER_SETTINGS,
+                topic: "bench-warmup",
+                value_size: 100,
+                acks: "1",
+                duration: Duration::from_secs(10),
+                records_max: 1_000,
+            };
+            load::produce(&target.profile, &spec, stop)?;
+            load::consume(&target.profile, "bench-warmup", stop)
+        });
     if let Err(error) = warmup {
         stop.check()?;
         println!("{}: warm-up failed (continuing): {error:#}", target.name());
@@ -432,7 +518,12 @@ fn start_target(
 /// The timed phases, each run on every broker before the next phase starts. The order of the
 /// brokers alternates from phase to phase, so a slow drift in what else the machine is doing
 /// lands on both sides instead of on whichever broker happened to run second.
-fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Runtime, stop: &Stop) -> Result<()> {
+fn run_phases(
+    targets: &mut [Target],
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+    stop: &Stop,
+) -> Result<()> {
     let pause = Duration::from_millis(if plan.settle_s > 1 { 1_000 } else { 300 });
     let mut phase_index = 0usize;
     let order = |phase_index: usize, count: usize| -> Vec<usize> {
@@ -443,7 +534,10 @@ fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Run
         order
     };
 
-    let samplers: Vec<RssSampler> = targets.iter().map(|t| RssSampler::start(t.broker.pid)).collect::<Result<_>>()?;
+    let samplers: Vec<RssSampler> = targets
+        .iter()
+        .map(|t| RssSampler::start(t.broker.pid))
+        .collect::<Result<_>>()?;
     for &size in &plan.record_sizes_bytes {
         for acks in ["1", "all"] {
             for index in order(phase_index, targets.len()) {
@@ -472,7 +566,11 @@ fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Run
                     ),
                     Err(error) => println!("{}: produce {size} B acks={acks}: failed: {error:#}", target.name()),
                 }
-                target.report.produce.push(report::Phase::new(format!("{size}b-acks-{acks}"), result, broker_cores));
+                target.report.produce.push(report::Phase::new(
+                    format!("{size}b-acks-{acks}"),
+                    result,
+                    broker_cores,
+                ));
                 target.delete_topic(runtime, &topic);
                 stop.sleep(pause)?;
             }
@@ -489,23 +587,29 @@ fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Run
             let target = &mut targets[index];
             // Untimed: write the fixture the consume phase reads (same batches on both brokers).
             let topic = format!("bench-consume-{size}b");
-            let fixture = target.create_topic(runtime, &topic, plan.partitions).and_then(|()| {
-                let spec = ProduceSpec {
-                    settings: load::FIXTURE_PRODUCER_SETTINGS,
-                    topic: &topic,
-                    value_size: size,
-                    acks: "1",
-                    duration: Duration::from_secs(FIXTURE_DURATION_S_MAX),
-                    records_max: records,
-                };
-                load::produce(&target.profile, &spec, stop)
-            });
+            let fixture = target
+                .create_topic(runtime, &topic, plan.partitions)
+                .and_then(|()| {
+                    let spec = ProduceSpec {
+                        settings: load::FIXTURE_PRODUCER_SETTINGS,
+                        topic: &topic,
+                        value_size: size,
+                        acks: "1",
+                        duration: Duration::from_secs(FIXTURE_DURATION_S_MAX),
+                        records_max: records,
+                    };
+                    load::produce(&target.profile, &spec, stop)
+                });
             stop.sleep(pause)?;
             let cpu = CpuMeter::start(target.broker.pid);
             let result = fixture.and_then(|written| {
                 let read = load::consume(&target.profile, &topic, stop)?;
                 if read.records != written.records {
-                    bail!("read {} records of the {} written", read.records, written.records);
+                    bail!(
+                        "read {} records of the {} written",
+                        read.records,
+                        written.records
+                    );
                 }
                 Ok(read)
             });
@@ -518,7 +622,11 @@ fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Run
                 ),
                 Err(error) => println!("{}: consume {size} B: failed: {error:#}", target.name()),
             }
-            target.report.consume.push(report::Phase::new(format!("{size}b"), result, broker_cores));
+            target.report.consume.push(report::Phase::new(
+                format!("{size}b"),
+                result,
+                broker_cores,
+            ));
             target.delete_topic(runtime, &topic);
             stop.sleep(pause)?;
         }
@@ -529,17 +637,19 @@ fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Run
         stop.check()?;
         let target = &mut targets[index];
         let topic = "bench-latency";
-        let result = target.create_topic(runtime, topic, plan.partitions).and_then(|()| {
-            load::latency(
-                &target.profile,
-                topic,
-                plan.latency_record_bytes,
-                plan.latency_rate_per_s,
-                Duration::from_secs(plan.latency_warmup_s),
-                Duration::from_secs(plan.latency_duration_s),
-                stop,
-            )
-        });
+        let result = target
+            .create_topic(runtime, topic, plan.partitions)
+            .and_then(|()| {
+                load::latency(
+                    &target.profile,
+                    topic,
+                    plan.latency_record_bytes,
+                    plan.latency_rate_per_s,
+                    Duration::from_secs(plan.latency_warmup_s),
+                    Duration::from_secs(plan.latency_duration_s),
+                    stop,
+                )
+            });
         stop.check()?;
         match &result {
             Ok(r) => println!(

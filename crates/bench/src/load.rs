@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
 use oxbow_client::rdkafka::config::ClientConfig;
 use oxbow_client::rdkafka::error::KafkaError;
-use oxbow_client::rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use oxbow_client::rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
+};
 use oxbow_client::rdkafka::types::RDKafkaErrorCode;
 use oxbow_client::rdkafka::{ClientContext, Message};
 use oxbow_client::{ConnectionProfile, PartitionReader, StartOffset};
@@ -111,14 +113,24 @@ impl ProducerContext for Counting {
     }
 }
 
-fn producer(profile: &ConnectionProfile, settings: &[(&str, &str)], acks: &str) -> Result<BaseProducer<Counting>> {
+fn producer(
+    profile: &ConnectionProfile,
+    settings: &[(&str, &str)],
+    acks: &str,
+) -> Result<BaseProducer<Counting>> {
     let mut config: ClientConfig = profile.client_config();
     for (key, value) in settings {
         config.set(*key, *value);
     }
     config.set("acks", acks);
-    let context = Counting { acked: AtomicU64::new(0), failed: AtomicU64::new(0), first_error: Mutex::new(None) };
-    config.create_with_context(context).context("creating the load producer")
+    let context = Counting {
+        acked: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        first_error: Mutex::new(None),
+    };
+    config
+        .create_with_context(context)
+        .context("creating the load producer")
 }
 
 /// Partitions of `topic` as the producer sees them (also warms its metadata cache and connection).
@@ -131,21 +143,36 @@ fn partition_count(producer: &BaseProducer<Counting>, topic: &str) -> Result<i32
             .client()
             .fetch_metadata(Some(topic), Duration::from_millis(METADATA_TIMEOUT_MS))
             .context("metadata for the bench topic")?;
-        let partitions = metadata.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions());
+        let partitions = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .map(|t| t.partitions());
         if let Some(partitions) = partitions {
-            if !partitions.is_empty() && partitions.iter().all(|p| p.leader() >= 0 && p.error().is_none()) {
+            if !partitions.is_empty()
+                && partitions
+                    .iter()
+                    .all(|p| p.leader() >= 0 && p.error().is_none())
+            {
                 return Ok(partitions.len() as i32);
             }
         }
         if Instant::now() >= deadline {
-            bail!("topic {topic} has no partitions with leaders after {} s", METADATA_TIMEOUT_MS / 1000);
+            bail!(
+                "topic {topic} has no partitions with leaders after {} s",
+                METADATA_TIMEOUT_MS / 1000
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// Enqueues one record, waiting (bounded by `deadline`) while librdkafka's queue is full.
-fn send_blocking(producer: &BaseProducer<Counting>, record: BaseRecord<'_, [u8], [u8]>, deadline: Instant) -> Result<()> {
+fn send_blocking(
+    producer: &BaseProducer<Counting>,
+    record: BaseRecord<'_, [u8], [u8]>,
+    deadline: Instant,
+) -> Result<()> {
     let mut record = record;
     // Each turn serves callbacks for up to 1 ms, so the queue drains; the deadline bounds the loop.
     loop {
@@ -188,12 +215,25 @@ pub struct ProduceSpec<'a> {
 /// Sends `value_size`-byte records round-robin over all partitions for up to `duration`, stopping
 /// early at `records_max`, then waits for every acknowledgement. Rates count acknowledged records
 /// from the first send to the last acknowledgement.
-pub fn produce(profile: &ConnectionProfile, spec: &ProduceSpec<'_>, stop: &Stop) -> Result<ProduceResult> {
-    let ProduceSpec { settings, topic, value_size, acks, duration, records_max } = *spec;
+pub fn produce(
+    profile: &ConnectionProfile,
+    spec: &ProduceSpec<'_>,
+    stop: &Stop,
+) -> Result<ProduceResult> {
+    let ProduceSpec {
+        settings,
+        topic,
+        value_size,
+        acks,
+        duration,
+        records_max,
+    } = *spec;
     let producer = producer(profile, settings, acks)?;
     let partitions = partition_count(&producer, topic)?;
     // Distinct, incompressible-looking bytes; compression is off anyway.
-    let value: Vec<u8> = (0..value_size).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3]).collect();
+    let value: Vec<u8> = (0..value_size)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect();
     let cpu_start = crate::procfs::cpu_s("self").unwrap_or(0.0);
     let start = Instant::now();
     let deadline = start + duration;
@@ -211,16 +251,23 @@ pub fn produce(profile: &ConnectionProfile, spec: &ProduceSpec<'_>, stop: &Stop)
             producer.poll(Duration::ZERO);
         }
         let partition = (sent % partitions as u64) as i32;
-        let record = BaseRecord::to(topic).payload(&value[..]).partition(partition);
+        let record = BaseRecord::to(topic)
+            .payload(&value[..])
+            .partition(partition);
         send_blocking(&producer, record, hard_deadline)?;
         sent += 1;
     }
-    producer.flush(Duration::from_millis(FLUSH_TIMEOUT_MS)).context("waiting for acknowledgements")?;
+    producer
+        .flush(Duration::from_millis(FLUSH_TIMEOUT_MS))
+        .context("waiting for acknowledgements")?;
     let elapsed_s = start.elapsed().as_secs_f64();
     let cpu_s = crate::procfs::cpu_s("self").unwrap_or(0.0) - cpu_start;
     let context = producer.context();
     if let Some(error) = context.first_error.lock().expect("not poisoned").clone() {
-        bail!("{} of {sent} records failed, first: {error}", context.failed.load(Ordering::Relaxed));
+        bail!(
+            "{} of {sent} records failed, first: {error}",
+            context.failed.load(Ordering::Relaxed)
+        );
     }
     let records = context.acked.load(Ordering::Relaxed);
     let bytes = records * value_size as u64;
@@ -248,7 +295,14 @@ pub struct ConsumeResult {
 /// start, by assignment (no group). The clock runs from assignment to the last record.
 pub fn consume(profile: &ConnectionProfile, topic: &str, stop: &Stop) -> Result<ConsumeResult> {
     let timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
-    let reader = PartitionReader::open(profile, topic, None, StartOffset::Beginning, CONSUMER_SETTINGS, timeout)?;
+    let reader = PartitionReader::open(
+        profile,
+        topic,
+        None,
+        StartOffset::Beginning,
+        CONSUMER_SETTINGS,
+        timeout,
+    )?;
     let mut expected: u64 = 0;
     for partition in reader.partitions() {
         let (low, high) = reader.watermarks(*partition, timeout)?;
@@ -280,12 +334,18 @@ pub fn consume(profile: &ConnectionProfile, topic: &str, stop: &Stop) -> Result<
             None => {
                 stop.check()?;
                 if last_record.elapsed() >= Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS) {
-                    bail!("consumed {records} of {expected} records, then nothing for {} s", CONSUME_IDLE_TIMEOUT_MS / 1000);
+                    bail!(
+                        "consumed {records} of {expected} records, then nothing for {} s",
+                        CONSUME_IDLE_TIMEOUT_MS / 1000
+                    );
                 }
             }
         }
     }
-    let elapsed_s = last_record.duration_since(first_record.unwrap_or(assigned)).as_secs_f64().max(1e-6);
+    let elapsed_s = last_record
+        .duration_since(first_record.unwrap_or(assigned))
+        .as_secs_f64()
+        .max(1e-6);
     let cpu_s = crate::procfs::cpu_s("self").unwrap_or(0.0) - cpu_start;
     let cpu_wall_s = assigned.elapsed().as_secs_f64();
     Ok(ConsumeResult {
@@ -327,7 +387,14 @@ pub fn latency(
 ) -> Result<LatencyResult> {
     assert!(value_size >= STAMP_BYTES && rate_per_s > 0);
     let timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
-    let reader = PartitionReader::open(profile, topic, None, StartOffset::Beginning, CONSUMER_SETTINGS, timeout)?;
+    let reader = PartitionReader::open(
+        profile,
+        topic,
+        None,
+        StartOffset::Beginning,
+        CONSUMER_SETTINGS,
+        timeout,
+    )?;
     let producer = producer(profile, LATENCY_PRODUCER_SETTINGS, "all")?;
     let partitions = partition_count(&producer, topic)? as u64;
 
@@ -340,36 +407,46 @@ pub fn latency(
         let producing_done = producing_done.clone();
         let measured_sent = measured_sent.clone();
         let consumer_ready = consumer_ready.clone();
-        std::thread::Builder::new().name("bench-latency-consumer".into()).spawn(move || -> Result<(Histogram<u64>, u64)> {
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3).expect("valid bounds");
-            let mut received: u64 = 0;
-            let mut idle_since = Instant::now();
-            // Bounded: ends when every measured record arrived after the producer finished, or
-            // after CONSUME_IDLE_TIMEOUT_MS without a record once it finished.
-            loop {
-                consumer_stop.check()?;
-                let done = producing_done.load(Ordering::Acquire);
-                if done && received >= measured_sent.load(Ordering::Acquire) {
-                    break;
+        std::thread::Builder::new()
+            .name("bench-latency-consumer".into())
+            .spawn(move || -> Result<(Histogram<u64>, u64)> {
+                let mut histogram =
+                    Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3).expect("valid bounds");
+                let mut received: u64 = 0;
+                let mut idle_since = Instant::now();
+                // Bounded: ends when every measured record arrived after the producer finished, or
+                // after CONSUME_IDLE_TIMEOUT_MS without a record once it finished.
+                loop {
+                    consumer_stop.check()?;
+                    let done = producing_done.load(Ordering::Acquire);
+                    if done && received >= measured_sent.load(Ordering::Acquire) {
+                        break;
+                    }
+                    if done
+                        && idle_since.elapsed() >= Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS)
+                    {
+                        break;
+                    }
+                    let Some(message) = reader.poll(Duration::from_millis(50))? else {
+                        continue;
+                    };
+                    let now_ns = epoch.elapsed().as_nanos() as u64;
+                    idle_since = Instant::now();
+                    consumer_ready.store(true, Ordering::Release);
+                    let Some(payload) = message.payload() else {
+                        continue;
+                    };
+                    if payload.len() < STAMP_BYTES || payload[8] == 0 {
+                        continue;
+                    }
+                    let sent_ns = u64::from_le_bytes(payload[..8].try_into().expect("8 bytes"));
+                    let latency_us =
+                        (now_ns.saturating_sub(sent_ns) / 1_000).clamp(1, LATENCY_MAX_US);
+                    histogram.record(latency_us).expect("clamped into range");
+                    received += 1;
                 }
-                if done && idle_since.elapsed() >= Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS) {
-                    break;
-                }
-                let Some(message) = reader.poll(Duration::from_millis(50))? else { continue };
-                let now_ns = epoch.elapsed().as_nanos() as u64;
-                idle_since = Instant::now();
-                consumer_ready.store(true, Ordering::Release);
-                let Some(payload) = message.payload() else { continue };
-                if payload.len() < STAMP_BYTES || payload[8] == 0 {
-                    continue;
-                }
-                let sent_ns = u64::from_le_bytes(payload[..8].try_into().expect("8 bytes"));
-                let latency_us = (now_ns.saturating_sub(sent_ns) / 1_000).clamp(1, LATENCY_MAX_US);
-                histogram.record(latency_us).expect("clamped into range");
-                received += 1;
-            }
-            Ok((histogram, received))
-        })?
+                Ok((histogram, received))
+            })?
     };
 
     let result = (|| -> Result<u64> {
@@ -380,17 +457,25 @@ pub fn latency(
         while !consumer_ready.load(Ordering::Acquire) {
             stop.check()?;
             if Instant::now() >= ready_deadline {
-                bail!("the latency consumer received nothing within {} s", CONSUMER_READY_TIMEOUT_MS / 1000);
+                bail!(
+                    "the latency consumer received nothing within {} s",
+                    CONSUMER_READY_TIMEOUT_MS / 1000
+                );
             }
             probe_value[..8].copy_from_slice(&(epoch.elapsed().as_nanos() as u64).to_le_bytes());
-            send_blocking(&producer, BaseRecord::to(topic).payload(&probe_value[..]).partition(0), ready_deadline)?;
+            send_blocking(
+                &producer,
+                BaseRecord::to(topic).payload(&probe_value[..]).partition(0),
+                ready_deadline,
+            )?;
             producer.poll(Duration::from_millis(100));
         }
         let schedule_start_ns = epoch.elapsed().as_nanos() as u64;
         let interval_ns = 1_000_000_000 / rate_per_s;
         let total = (warmup + duration).as_nanos() as u64 / interval_ns;
         let warmup_records = warmup.as_nanos() as u64 / interval_ns;
-        let hard_deadline = Instant::now() + warmup + duration + Duration::from_millis(FLUSH_TIMEOUT_MS);
+        let hard_deadline =
+            Instant::now() + warmup + duration + Duration::from_millis(FLUSH_TIMEOUT_MS);
         let mut value = vec![0u8; value_size];
         let mut measured: u64 = 0;
         for i in 0..total {
@@ -407,15 +492,25 @@ pub fn latency(
             value[..8].copy_from_slice(&scheduled_ns.to_le_bytes());
             let is_measured = i >= warmup_records;
             value[8] = is_measured as u8;
-            let record = BaseRecord::to(topic).payload(&value[..]).partition((i % partitions) as i32);
+            let record = BaseRecord::to(topic)
+                .payload(&value[..])
+                .partition((i % partitions) as i32);
             send_blocking(&producer, record, hard_deadline)?;
             if is_measured {
                 measured += 1;
             }
             producer.poll(Duration::ZERO);
         }
-        producer.flush(Duration::from_millis(FLUSH_TIMEOUT_MS)).context("waiting for acknowledgements")?;
-        if let Some(error) = producer.context().first_error.lock().expect("not poisoned").clone() {
+        producer
+            .flush(Duration::from_millis(FLUSH_TIMEOUT_MS))
+            .context("waiting for acknowledgements")?;
+        if let Some(error) = producer
+            .context()
+            .first_error
+            .lock()
+            .expect("not poisoned")
+            .clone()
+        {
             bail!("latency records failed: {error}");
         }
         Ok(measured)
@@ -423,7 +518,9 @@ pub fn latency(
     // Release the consumer in every case, so the join below cannot hang.
     measured_sent.store(*result.as_ref().unwrap_or(&0), Ordering::Release);
     producing_done.store(true, Ordering::Release);
-    let joined = consumer.join().map_err(|_| anyhow::anyhow!("latency consumer panicked"))?;
+    let joined = consumer
+        .join()
+        .map_err(|_| anyhow::anyhow!("latency consumer panicked"))?;
     let measured = result?;
     let (histogram, received) = joined?;
     if received == 0 {
@@ -449,12 +546,30 @@ pub struct CeilingResult {
 
 /// The generator's own limit, lower bound: the same produce and consume code against librdkafka's
 /// mock cluster, which runs in the bench process and so competes with the generator for CPU.
-pub fn ceiling(value_size: usize, duration: Duration, records_max: u64, topic: &str, stop: &Stop) -> Result<CeilingResult> {
-    let mock = oxbow_client::rdkafka::mocking::MockCluster::new(1).context("starting librdkafka's mock cluster")?;
-    mock.create_topic(topic, 6, 1).context("creating the mock topic")?;
+pub fn ceiling(
+    value_size: usize,
+    duration: Duration,
+    records_max: u64,
+    topic: &str,
+    stop: &Stop,
+) -> Result<CeilingResult> {
+    let mock = oxbow_client::rdkafka::mocking::MockCluster::new(1)
+        .context("starting librdkafka's mock cluster")?;
+    mock.create_topic(topic, 6, 1)
+        .context("creating the mock topic")?;
     let profile = ConnectionProfile::plaintext(mock.bootstrap_servers(), "oxbow-bench-ceiling");
-    let spec = ProduceSpec { settings: PRODUCER_SETTINGS, topic, value_size, acks: "1", duration, records_max };
+    let spec = ProduceSpec {
+        settings: PRODUCER_SETTINGS,
+        topic,
+        value_size,
+        acks: "1",
+        duration,
+        records_max,
+    };
     let produced = produce(&profile, &spec, stop)?;
     let consumed = consume(&profile, topic, stop)?;
-    Ok(CeilingResult { produce_records_per_s: produced.records_per_s, consume_records_per_s: consumed.records_per_s })
+    Ok(CeilingResult {
+        produce_records_per_s: produced.records_per_s,
+        consume_records_per_s: consumed.records_per_s,
+    })
 }

@@ -16,7 +16,11 @@ pub struct Phase<T> {
 
 impl<T> Phase<T> {
     pub fn new(name: String, result: anyhow::Result<T>, broker_cpu_cores: f64) -> Phase<T> {
-        Phase { name, result: result.map_err(|error| format!("{error:#}")), broker_cpu_cores }
+        Phase {
+            name,
+            result: result.map_err(|error| format!("{error:#}")),
+            broker_cpu_cores,
+        }
     }
 }
 
@@ -131,7 +135,10 @@ pub struct Machine {
 }
 
 fn owned(settings: &[(&str, &str)]) -> Vec<(String, String)> {
-    settings.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+    settings
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
 }
 
 impl Report {
@@ -145,57 +152,127 @@ impl Report {
         let oxbow = find(Flavor::Oxbow);
         let kafka = find(Flavor::Kafka);
         let mut metrics = Vec::new();
-        let mut push = |key: String, label: String, unit: Unit, goal: Option<Goal>, pick: Pick<'_>| {
-            let o = oxbow.and_then(pick);
-            let k = kafka.and_then(pick);
-            let ratio = match (o, k) {
-                (Some((o, _)), Some((k, _))) if k > 0.0 => Some(o / k),
-                _ => None,
+        let mut push =
+            |key: String, label: String, unit: Unit, goal: Option<Goal>, pick: Pick<'_>| {
+                let o = oxbow.and_then(pick);
+                let k = kafka.and_then(pick);
+                let ratio = match (o, k) {
+                    (Some((o, _)), Some((k, _))) if k > 0.0 => Some(o / k),
+                    _ => None,
+                };
+                metrics.push(Metric {
+                    key,
+                    label,
+                    unit,
+                    oxbow: o.map(|v| v.0),
+                    kafka: k.map(|v| v.0),
+                    oxbow_mb_per_s: o.and_then(|v| v.1),
+                    kafka_mb_per_s: k.and_then(|v| v.1),
+                    ratio,
+                    goal,
+                    met: ratio.zip(goal).map(|(ratio, goal)| goal.met(ratio)),
+                });
             };
-            metrics.push(Metric {
-                key,
-                label,
-                unit,
-                oxbow: o.map(|v| v.0),
-                kafka: k.map(|v| v.0),
-                oxbow_mb_per_s: o.and_then(|v| v.1),
-                kafka_mb_per_s: k.and_then(|v| v.1),
-                ratio,
-                goal,
-                met: ratio.zip(goal).map(|(ratio, goal)| goal.met(ratio)),
-            });
-        };
         for &size in &plan.record_sizes_bytes {
             for acks in ["1", "all"] {
                 let name = format!("{size}b-acks-{acks}");
                 let pick = |target: &TargetReport| {
                     let phase = target.produce.iter().find(|phase| phase.name == name)?;
-                    phase.result.as_ref().ok().map(|r| (r.records_per_s, Some(r.mb_per_s)))
+                    phase
+                        .result
+                        .as_ref()
+                        .ok()
+                        .map(|r| (r.records_per_s, Some(r.mb_per_s)))
                 };
-                push(format!("produce_{size}b_acks_{acks}"), format!("produce {size} B acks={acks}"), Unit::RecordsPerS, Some(Goal::AtLeast(1.5)), &pick);
+                push(
+                    format!("produce_{size}b_acks_{acks}"),
+                    format!("produce {size} B acks={acks}"),
+                    Unit::RecordsPerS,
+                    Some(Goal::AtLeast(1.5)),
+                    &pick,
+                );
             }
         }
         for &size in &plan.record_sizes_bytes {
             let name = format!("{size}b");
             let pick = |target: &TargetReport| {
                 let phase = target.consume.iter().find(|phase| phase.name == name)?;
-                phase.result.as_ref().ok().map(|r| (r.records_per_s, Some(r.mb_per_s)))
+                phase
+                    .result
+                    .as_ref()
+                    .ok()
+                    .map(|r| (r.records_per_s, Some(r.mb_per_s)))
             };
-            push(format!("consume_{size}b"), format!("consume {size} B"), Unit::RecordsPerS, Some(Goal::AtLeast(1.5)), &pick);
+            push(
+                format!("consume_{size}b"),
+                format!("consume {size} B"),
+                Unit::RecordsPerS,
+                Some(Goal::AtLeast(1.5)),
+                &pick,
+            );
         }
-        let latency = |target: &TargetReport| target.latency.as_ref().and_then(|r| r.as_ref().ok()).cloned();
-        push("latency_p50".into(), format!("e2e latency p50 @{}/s", plan.latency_rate_per_s), Unit::Ms, None, &|t| latency(t).map(|l| (l.p50_ms, None)));
-        push("latency_p99".into(), format!("e2e latency p99 @{}/s", plan.latency_rate_per_s), Unit::Ms, Some(Goal::AtMost(0.5)), &|t| latency(t).map(|l| (l.p99_ms, None)));
-        push("latency_p999".into(), format!("e2e latency p99.9 @{}/s", plan.latency_rate_per_s), Unit::Ms, None, &|t| latency(t).map(|l| (l.p999_ms, None)));
-        push("startup".into(), "start-up to first Metadata".into(), Unit::Ms, Some(Goal::AtMost(0.1)), &|t| t.startup_ms.map(|v| (v, None)));
-        push("rss_idle".into(), "RSS idle".into(), Unit::Bytes, Some(Goal::AtMost(0.25)), &|t| t.rss_idle_bytes.map(|v| (v as f64, None)));
-        push("rss_load".into(), "RSS peak under produce load".into(), Unit::Bytes, Some(Goal::AtMost(0.25)), &|t| t.rss_load_peak_bytes.map(|v| (v as f64, None)));
+        let latency = |target: &TargetReport| {
+            target
+                .latency
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .cloned()
+        };
+        push(
+            "latency_p50".into(),
+            format!("e2e latency p50 @{}/s", plan.latency_rate_per_s),
+            Unit::Ms,
+            None,
+            &|t| latency(t).map(|l| (l.p50_ms, None)),
+        );
+        push(
+            "latency_p99".into(),
+            format!("e2e latency p99 @{}/s", plan.latency_rate_per_s),
+            Unit::Ms,
+            Some(Goal::AtMost(0.5)),
+            &|t| latency(t).map(|l| (l.p99_ms, None)),
+        );
+        push(
+            "latency_p999".into(),
+            format!("e2e latency p99.9 @{}/s", plan.latency_rate_per_s),
+            Unit::Ms,
+            None,
+            &|t| latency(t).map(|l| (l.p999_ms, None)),
+        );
+        push(
+            "startup".into(),
+            "start-up to first Metadata".into(),
+            Unit::Ms,
+            Some(Goal::AtMost(0.1)),
+            &|t| t.startup_ms.map(|v| (v, None)),
+        );
+        push(
+            "rss_idle".into(),
+            "RSS idle".into(),
+            Unit::Bytes,
+            Some(Goal::AtMost(0.25)),
+            &|t| t.rss_idle_bytes.map(|v| (v as f64, None)),
+        );
+        push(
+            "rss_load".into(),
+            "RSS peak under produce load".into(),
+            Unit::Bytes,
+            Some(Goal::AtMost(0.25)),
+            &|t| t.rss_load_peak_bytes.map(|v| (v as f64, None)),
+        );
 
-        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|s| s.trim().to_string());
         Report {
             plan,
             kafka_version,
-            machine: Machine { cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), kernel },
+            machine: Machine {
+                cores: std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(0),
+                kernel,
+            },
             producer_settings: owned(crate::load::PRODUCER_SETTINGS),
             latency_producer_settings: owned(crate::load::LATENCY_PRODUCER_SETTINGS),
             consumer_settings: owned(crate::load::CONSUMER_SETTINGS),
@@ -208,7 +285,14 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = String::new();
         let kafka = format!("kafka {}", self.kafka_version.as_deref().unwrap_or(""));
-        let header = ["metric", "oxbow", kafka.trim(), "oxbow/kafka", "goal", "status"];
+        let header = [
+            "metric",
+            "oxbow",
+            kafka.trim(),
+            "oxbow/kafka",
+            "goal",
+            "status",
+        ];
         let mut rows: Vec<[String; 6]> = vec![header.map(str::to_string)];
         for metric in &self.metrics {
             let status = match (metric.met, metric.goal) {
@@ -254,12 +338,18 @@ impl Report {
             let mut cells = Vec::new();
             for phase in &target.produce {
                 if let Ok(r) = &phase.result {
-                    cells.push(format!("produce {} {:.2}/{:.2}", phase.name, phase.broker_cpu_cores, r.generator_cpu_cores));
+                    cells.push(format!(
+                        "produce {} {:.2}/{:.2}",
+                        phase.name, phase.broker_cpu_cores, r.generator_cpu_cores
+                    ));
                 }
             }
             for phase in &target.consume {
                 if let Ok(r) = &phase.result {
-                    cells.push(format!("consume {} {:.2}/{:.2}", phase.name, phase.broker_cpu_cores, r.generator_cpu_cores));
+                    cells.push(format!(
+                        "consume {} {:.2}/{:.2}",
+                        phase.name, phase.broker_cpu_cores, r.generator_cpu_cores
+                    ));
                 }
             }
             if !cells.is_empty() {
@@ -296,12 +386,22 @@ impl Report {
             }
             for phase in &target.produce {
                 if let Err(error) = &phase.result {
-                    let _ = writeln!(out, "{} produce {}: {error}", target.flavor.name(), phase.name);
+                    let _ = writeln!(
+                        out,
+                        "{} produce {}: {error}",
+                        target.flavor.name(),
+                        phase.name
+                    );
                 }
             }
             for phase in &target.consume {
                 if let Err(error) = &phase.result {
-                    let _ = writeln!(out, "{} consume {}: {error}", target.flavor.name(), phase.name);
+                    let _ = writeln!(
+                        out,
+                        "{} consume {}: {error}",
+                        target.flavor.name(),
+                        phase.name
+                    );
                 }
             }
             if let Some(Err(error)) = &target.latency {
@@ -315,7 +415,12 @@ impl Report {
 /// The 1-, 5- and 15-minute load averages.
 pub fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// Two decimals, or three significant digits for small ratios (start-up and RSS are far below 1).
@@ -329,17 +434,27 @@ pub fn ratio_label(ratio: f64) -> String {
 }
 
 fn figure(unit: Unit, value: Option<f64>, mb_per_s: Option<f64>) -> String {
-    let Some(value) = value else { return "-".into() };
+    let Some(value) = value else {
+        return "-".into();
+    };
     match unit {
         Unit::RecordsPerS => {
-            let records = if value >= 1e6 { format!("{:.2}M/s", value / 1e6) } else { format!("{:.1}k/s", value / 1e3) };
+            let records = if value >= 1e6 {
+                format!("{:.2}M/s", value / 1e6)
+            } else {
+                format!("{:.1}k/s", value / 1e3)
+            };
             match mb_per_s {
                 Some(mb) => format!("{records} {mb:.1}MB/s"),
                 None => records,
             }
         }
         Unit::Ms => {
-            if value >= 100.0 { format!("{value:.0} ms") } else { format!("{value:.2} ms") }
+            if value >= 100.0 {
+                format!("{value:.0} ms")
+            } else {
+                format!("{value:.2} ms")
+            }
         }
         Unit::Bytes => format!("{:.1} MiB", value / (1024.0 * 1024.0)),
     }

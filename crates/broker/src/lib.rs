@@ -24,6 +24,7 @@ mod config;
 mod coordinator;
 mod error;
 mod metadata;
+mod observer;
 mod partition;
 pub mod server;
 mod topic_config;
@@ -35,6 +36,7 @@ static GLOBAL_ALLOCATOR: alloc_guard::GuardedAllocator = alloc_guard::GuardedAll
 pub use apis::SUPPORTED as SUPPORTED_APIS;
 pub use config::BrokerConfig;
 pub use error::{Error, Result};
+pub use observer::{BrokerCounters, Observer, PartitionView, SegmentInfo};
 pub use server::frame::{decode_request_frame, encode_response_frame, DecodedFrame, FrameError};
 
 use broker::BrokerState;
@@ -63,31 +65,6 @@ pub struct BrokerHandle {
     conns: Arc<Semaphore>,
     tasks: Vec<JoinHandle<()>>,
     _lock: DataDirLock,
-}
-
-/// Per-broker counters (monotonic) for the studio.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BrokerCounters {
-    pub bytes_in: u64,
-    pub records_in: u64,
-    pub bytes_out: u64,
-    pub requests: u64,
-    pub connections_accepted: u64,
-    pub connections_refused: u64,
-}
-
-/// One partition's counters and offsets at one instant (for the studio's charts).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PartitionCounters {
-    pub topic: String,
-    pub partition: i32,
-    pub bytes_in: u64,
-    pub records_in: u64,
-    pub bytes_out: u64,
-    pub log_start_offset: i64,
-    pub log_end_offset: i64,
-    pub high_watermark: i64,
-    pub size_bytes: u64,
 }
 
 impl Broker {
@@ -143,44 +120,9 @@ impl BrokerHandle {
         self.state.config.node_id
     }
 
-    pub fn counters(&self) -> BrokerCounters {
-        use std::sync::atomic::Ordering::Relaxed;
-        let s = &self.state.stats;
-        BrokerCounters {
-            bytes_in: s.bytes_in.load(Relaxed),
-            records_in: s.records_in.load(Relaxed),
-            bytes_out: s.bytes_out.load(Relaxed),
-            requests: s.requests.load(Relaxed),
-            connections_accepted: s.connections_accepted.load(Relaxed),
-            connections_refused: s.connections_refused.load(Relaxed),
-        }
-    }
-
-    /// Per-partition counters and offsets, sorted by topic and partition.
-    pub fn partition_counters(&self) -> Vec<PartitionCounters> {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut out: Vec<PartitionCounters> = self
-            .state
-            .all_partitions()
-            .iter()
-            .filter_map(|p| {
-                let o = p.offsets().ok()?;
-                let size_bytes = p.with_log(|l| l.size_bytes()).ok()?;
-                Some(PartitionCounters {
-                    topic: p.topic.clone(),
-                    partition: p.index,
-                    bytes_in: p.stats.bytes_in.load(Relaxed),
-                    records_in: p.stats.records_in.load(Relaxed),
-                    bytes_out: p.stats.bytes_out.load(Relaxed),
-                    log_start_offset: o.log_start_offset,
-                    log_end_offset: o.log_end_offset,
-                    high_watermark: o.high_watermark,
-                    size_bytes,
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-        out
+    /// The read-only inside view (segments, offsets, counters) for the studio.
+    pub fn observer(&self) -> Observer {
+        Observer { state: self.state.clone() }
     }
 
     /// Stops accepting, lets in-flight requests finish (parked fetches are answered at once,

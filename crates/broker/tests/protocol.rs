@@ -787,3 +787,33 @@ async fn admin_errors_as_kafka_words_them() {
     assert_eq!(p.responses[0].partition_responses[0].error_code, 3);
     h.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observer_sees_offsets_segments_and_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let observer = h.observer();
+    let mut c = Conn::new(h.local_addr()).await;
+    create_topic(&mut c, "seen", 2).await;
+    assert_eq!(observer.topic_partitions("seen").len(), 2);
+    assert!(observer.topic_partitions("unknown").is_empty());
+
+    let records = batch(&["a", "b", "c"], -1, -1);
+    let size = records.len() as u64;
+    let ResponseKind::Produce(p) = c.call(produce_req("seen", 1, 1, records), ApiKey::Produce, 9).await else { panic!() };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+
+    let views = observer.topic_partitions("seen");
+    let (p0, p1) = (&views[0], &views[1]);
+    assert_eq!((p0.partition, p0.log_end_offset, p0.records_in), (0, 0, 0));
+    assert_eq!((p1.partition, p1.log_start_offset, p1.high_watermark, p1.log_end_offset), (1, 0, 3, 3));
+    assert_eq!((p1.records_in, p1.bytes_in, p1.size_bytes), (3, size, size));
+    assert_eq!(p1.segments.len(), 1);
+    assert!(p1.segments[0].active);
+    assert_eq!((p1.segments[0].base_offset, p1.segments[0].next_offset), (0, 3));
+    let counters = observer.counters();
+    assert_eq!(counters.records_in, 3);
+    assert!(counters.requests >= 2);
+    assert!(observer.partitions().iter().any(|v| v.topic == "seen" && v.partition == 1));
+    h.shutdown().await.unwrap();
+}

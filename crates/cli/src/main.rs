@@ -1,6 +1,7 @@
 //! `oxbow`: the command-line entry point.
 //!
-//! `oxbow serve` runs the embedded stack (today: the Kafka-compatible broker) until SIGINT/SIGTERM.
+//! `oxbow serve` runs the embedded stack (today: the Kafka-compatible broker) until SIGINT/SIGTERM;
+//! `oxbow bench` measures it against Apache Kafka.
 //! This crate only parses flags, wires services together and prints the ready lines that tests and
 //! tools wait for; every behaviour lives in the library crates.
 
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the embedded Kafka-compatible broker until interrupted.
     Serve(serve::ServeArgs),
+    /// Measure Oxbow against Apache Kafka on this machine with the same librdkafka load; report ratios.
+    Bench(oxbow_bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +30,8 @@ fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        // Runs on the main thread: the bench ties its broker subprocesses' lifetime to this thread.
+        Command::Bench(args) => oxbow_bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,12 @@ pub struct TopicSpec {
 
 impl TopicSpec {
     pub fn new(name: impl Into<String>, partitions: i32) -> TopicSpec {
-        TopicSpec { name: name.into(), partitions, replication_factor: None, configs: Vec::new() }
+        TopicSpec {
+            name: name.into(),
+            partitions,
+            replication_factor: None,
+            configs: Vec::new(),
+        }
     }
 }
 
@@ -37,9 +42,9 @@ pub struct ConfigValue {
 
 /// An admin connection to one cluster. Cheap to share by reference; every call carries a timeout.
 pub struct Admin {
-    client: AdminClient<DefaultClientContext>,
+    pub(crate) client: AdminClient<DefaultClientContext>,
     /// Bounds every request this handle makes, so no call waits forever on a dead cluster.
-    timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl Admin {
@@ -51,7 +56,9 @@ impl Admin {
     }
 
     fn options(&self) -> AdminOptions {
-        AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout))
+        AdminOptions::new()
+            .request_timeout(Some(self.timeout))
+            .operation_timeout(Some(self.timeout))
     }
 
     /// Creates one topic and waits until the controller has accepted it.
@@ -80,14 +87,19 @@ impl Admin {
     }
 
     /// Describes a topic's configs, every entry the broker reports (defaults included), by name.
-    pub async fn describe_topic_configs(&self, name: &str) -> Result<BTreeMap<String, ConfigValue>> {
+    pub async fn describe_topic_configs(
+        &self,
+        name: &str,
+    ) -> Result<BTreeMap<String, ConfigValue>> {
         let results = self
             .client
             .describe_configs([&ResourceSpecifier::Topic(name)], &self.options())
             .await
             .map_err(Error::kafka("DescribeConfigs"))?;
         let Some(result) = results.into_iter().next() else {
-            return Err(Error::NotFound(format!("DescribeConfigs returned nothing for topic {name}")));
+            return Err(Error::NotFound(format!(
+                "DescribeConfigs returned nothing for topic {name}"
+            )));
         };
         let resource = result.map_err(|code| Error::Refused {
             operation: "DescribeConfigs",
@@ -121,16 +133,28 @@ impl Admin {
 
     /// Topic names, sorted; internal topics (leading `__`) are included. Blocks like [`Admin::metadata`].
     pub fn list_topics(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = self.metadata()?.topics.into_iter().map(|topic| topic.name).collect();
+        let mut names: Vec<String> = self
+            .metadata()?
+            .topics
+            .into_iter()
+            .map(|topic| topic.name)
+            .collect();
         names.sort();
         Ok(names)
     }
 }
 
-fn single_topic_result(operation: &'static str, results: Vec<rdkafka::admin::TopicResult>) -> Result<()> {
+fn single_topic_result(
+    operation: &'static str,
+    results: Vec<rdkafka::admin::TopicResult>,
+) -> Result<()> {
     for result in results {
         if let Err((object, code)) = result {
-            return Err(Error::Refused { operation, object, code: format!("{code:?}") });
+            return Err(Error::Refused {
+                operation,
+                object,
+                code: format!("{code:?}"),
+            });
         }
     }
     Ok(())

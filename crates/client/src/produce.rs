@@ -24,13 +24,20 @@ pub struct Delivered {
 
 impl Producer {
     /// `settings` are librdkafka producer properties by Kafka's names, e.g. `("acks", "all")`.
-    pub fn new(profile: &ConnectionProfile, settings: &[(&str, &str)], queue_timeout: Duration) -> Result<Producer> {
+    pub fn new(
+        profile: &ConnectionProfile,
+        settings: &[(&str, &str)],
+        queue_timeout: Duration,
+    ) -> Result<Producer> {
         let mut config = profile.client_config();
         for (key, value) in settings {
             config.set(*key, *value);
         }
         let inner = config.create().map_err(Error::Config)?;
-        Ok(Producer { inner, queue_timeout })
+        Ok(Producer {
+            inner,
+            queue_timeout,
+        })
     }
 
     /// Sends one record and waits for the acknowledgement the producer's `acks` asks for.
@@ -59,8 +66,56 @@ impl Producer {
             record = record.timestamp(timestamp_ms);
         }
         match self.inner.send(record, self.queue_timeout).await {
-            Ok(delivery) => Ok(Delivered { partition: delivery.partition, offset: delivery.offset }),
-            Err((source, _message)) => Err(Error::Kafka { operation: "Produce", source }),
+            Ok(delivery) => Ok(Delivered {
+                partition: delivery.partition,
+                offset: delivery.offset,
+            }),
+            Err((source, _message)) => Err(Error::Kafka {
+                operation: "Produce",
+                source,
+            }),
+        }
+    }
+
+    /// Like [`Producer::send`], with record headers (`(key, value)`, a `None` value is a null header).
+    pub async fn send_with_headers(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(String, Option<Vec<u8>>)],
+    ) -> Result<Delivered> {
+        use rdkafka::message::{Header, OwnedHeaders};
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
+        if let Some(partition) = partition {
+            record = record.partition(partition);
+        }
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
+        if !headers.is_empty() {
+            let mut owned = OwnedHeaders::new_with_capacity(headers.len());
+            for (key, value) in headers {
+                owned = owned.insert(Header {
+                    key: key.as_str(),
+                    value: value.as_deref(),
+                });
+            }
+            record = record.headers(owned);
+        }
+        match self.inner.send(record, self.queue_timeout).await {
+            Ok(delivery) => Ok(Delivered {
+                partition: delivery.partition,
+                offset: delivery.offset,
+            }),
+            Err((source, _message)) => Err(Error::Kafka {
+                operation: "Produce",
+                source,
+            }),
         }
     }
 

@@ -18,14 +18,30 @@ async fn produce_then_read_back_by_assignment() {
     mock.create_topic("readback", 3, 1).expect("create topic");
     let admin = Admin::new(&profile, TIMEOUT).expect("admin");
     let metadata = admin.metadata().expect("metadata");
-    assert_eq!(metadata.topic("readback").expect("topic listed").partitions.len(), 3);
-    assert!(admin.list_topics().expect("list").contains(&"readback".to_string()));
+    assert_eq!(
+        metadata
+            .topic("readback")
+            .expect("topic listed")
+            .partitions
+            .len(),
+        3
+    );
+    assert!(admin
+        .list_topics()
+        .expect("list")
+        .contains(&"readback".to_string()));
 
     let producer = Producer::new(&profile, &[("acks", "all")], TIMEOUT).expect("producer");
     for index in 0..30u32 {
         let value = index.to_be_bytes();
         let delivered = producer
-            .send("readback", Some((index % 3) as i32), Some(b"key"), Some(&value), None)
+            .send(
+                "readback",
+                Some((index % 3) as i32),
+                Some(b"key"),
+                Some(&value),
+                None,
+            )
             .await
             .expect("send");
         assert_eq!(delivered.partition, (index % 3) as i32);
@@ -33,13 +49,26 @@ async fn produce_then_read_back_by_assignment() {
     }
 
     let reader = tokio::task::spawn_blocking(move || {
-        let reader = PartitionReader::open(&profile, "readback", None, StartOffset::Beginning, &[], TIMEOUT)
-            .expect("reader");
+        let reader = PartitionReader::open(
+            &profile,
+            "readback",
+            None,
+            StartOffset::Beginning,
+            &[],
+            TIMEOUT,
+        )
+        .expect("reader");
         let mut seen = Vec::new();
         let deadline = Instant::now() + TIMEOUT;
         while seen.len() < 30 && Instant::now() < deadline {
             if let Some(message) = reader.poll(Duration::from_millis(100)).expect("poll") {
-                let value = u32::from_be_bytes(message.payload().expect("payload").try_into().expect("4 bytes"));
+                let value = u32::from_be_bytes(
+                    message
+                        .payload()
+                        .expect("payload")
+                        .try_into()
+                        .expect("4 bytes"),
+                );
                 seen.push((message.partition(), message.offset(), value));
             }
         }
