@@ -175,7 +175,7 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::broker::Flavor;
-    use crate::load::{ConsumeResult, LatencyResult, ProduceResult};
+    use crate::load::{LatencyResult, ThroughputResult};
     use crate::report::{Phase, TargetReport};
 
     fn target(flavor: Flavor, scale: f64) -> TargetReport {
@@ -186,7 +186,7 @@ mod tests {
         for size in [100usize, 1024] {
             for acks in ["1", "all"] {
                 let records_per_s = 300_000.0 * scale;
-                let produce = ProduceResult {
+                let produce = ThroughputResult {
                     records: 1,
                     bytes: 1,
                     elapsed_s: 1.0,
@@ -198,7 +198,7 @@ mod tests {
                     .produce
                     .push(Phase::new(format!("{size}b-acks-{acks}"), Ok(produce), 0.5));
             }
-            let consume = ConsumeResult {
+            let consume = ThroughputResult {
                 records: 1,
                 bytes: 1,
                 elapsed_s: 1.0,

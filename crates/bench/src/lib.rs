@@ -32,7 +32,7 @@ mod report;
 
 use anyhow::{bail, Context, Result};
 use broker::{Broker, Launch};
-use load::ProduceSpec;
+use load::{ProduceSpec, ThroughputResult};
 use oxbow_client::{Admin, ConnectionProfile, TopicSpec};
 use report::{Report, TargetReport};
 use std::path::{Path, PathBuf};
@@ -557,20 +557,15 @@ fn run_phases(
                     };
                     load::produce(&target.profile, &spec, stop)
                 });
-                let broker_cores = cpu.cores();
-                stop.check()?;
-                match &result {
-                    Ok(r) => println!(
-                        "{}: produce {size} B acks={acks}: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
-                        target.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
-                    ),
-                    Err(error) => println!("{}: produce {size} B acks={acks}: failed: {error:#}", target.name()),
-                }
-                target.report.produce.push(report::Phase::new(
+                let phase = finish_phase(
+                    target.name(),
+                    &cpu,
+                    stop,
+                    &format!("produce {size} B acks={acks}"),
                     format!("{size}b-acks-{acks}"),
                     result,
-                    broker_cores,
-                ));
+                )?;
+                target.report.produce.push(phase);
                 target.delete_topic(runtime, &topic);
                 stop.sleep(pause)?;
             }
@@ -613,20 +608,15 @@ fn run_phases(
                 }
                 Ok(read)
             });
-            let broker_cores = cpu.cores();
-            stop.check()?;
-            match &result {
-                Ok(r) => println!(
-                    "{}: consume {size} B: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
-                    target.name(), r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
-                ),
-                Err(error) => println!("{}: consume {size} B: failed: {error:#}", target.name()),
-            }
-            target.report.consume.push(report::Phase::new(
+            let phase = finish_phase(
+                target.name(),
+                &cpu,
+                stop,
+                &format!("consume {size} B"),
                 format!("{size}b"),
                 result,
-                broker_cores,
-            ));
+            )?;
+            target.report.consume.push(phase);
             target.delete_topic(runtime, &topic);
             stop.sleep(pause)?;
         }
@@ -662,4 +652,27 @@ fn run_phases(
         target.delete_topic(runtime, topic);
     }
     Ok(())
+}
+
+/// Ends a produce or consume phase (`label` on the console, `name` in the report): reads the
+/// broker's CPU over it before anything else, gives way to a stop request, prints the outcome
+/// as it comes and wraps it for the report.
+fn finish_phase(
+    target_name: &str,
+    cpu: &CpuMeter,
+    stop: &Stop,
+    label: &str,
+    name: String,
+    result: Result<ThroughputResult>,
+) -> Result<report::Phase<ThroughputResult>> {
+    let broker_cores = cpu.cores();
+    stop.check()?;
+    match &result {
+        Ok(r) => println!(
+            "{target_name}: {label}: {:.0} records/s, {:.1} MB/s ({} records; broker {:.2} cores, generator {:.2} cores)",
+            r.records_per_s, r.mb_per_s, r.records, broker_cores, r.generator_cpu_cores
+        ),
+        Err(error) => println!("{target_name}: {label}: failed: {error:#}"),
+    }
+    Ok(report::Phase::new(name, result, broker_cores))
 }

@@ -190,8 +190,9 @@ fn send_blocking(
     }
 }
 
+/// The figures of one produce or consume phase.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct ProduceResult {
+pub struct ThroughputResult {
     pub records: u64,
     pub bytes: u64,
     pub elapsed_s: f64,
@@ -199,6 +200,20 @@ pub struct ProduceResult {
     pub mb_per_s: f64,
     /// Bench process CPU (all threads) over the phase, in cores.
     pub generator_cpu_cores: f64,
+}
+
+impl ThroughputResult {
+    /// Rates of `records` and `bytes` over `elapsed_s`.
+    fn new(records: u64, bytes: u64, elapsed_s: f64, generator_cpu_cores: f64) -> ThroughputResult {
+        ThroughputResult {
+            records,
+            bytes,
+            elapsed_s,
+            records_per_s: records as f64 / elapsed_s,
+            mb_per_s: bytes as f64 / elapsed_s / 1e6,
+            generator_cpu_cores,
+        }
+    }
 }
 
 /// One produce run: what to send, how, and when to stop.
@@ -219,7 +234,7 @@ pub fn produce(
     profile: &ConnectionProfile,
     spec: &ProduceSpec<'_>,
     stop: &Stop,
-) -> Result<ProduceResult> {
+) -> Result<ThroughputResult> {
     let ProduceSpec {
         settings,
         topic,
@@ -240,7 +255,7 @@ pub fn produce(
     let hard_deadline = deadline + Duration::from_millis(FLUSH_TIMEOUT_MS);
     let mut sent: u64 = 0;
     while sent < records_max {
-        if sent % CHECK_EVERY_RECORDS == 0 {
+        if sent.is_multiple_of(CHECK_EVERY_RECORDS) {
             stop.check()?;
             if Instant::now() >= deadline {
                 break;
@@ -271,38 +286,35 @@ pub fn produce(
     }
     let records = context.acked.load(Ordering::Relaxed);
     let bytes = records * value_size as u64;
-    Ok(ProduceResult {
+    Ok(ThroughputResult::new(
         records,
         bytes,
         elapsed_s,
-        records_per_s: records as f64 / elapsed_s,
-        mb_per_s: bytes as f64 / elapsed_s / 1e6,
-        generator_cpu_cores: cpu_s / elapsed_s,
-    })
+        cpu_s / elapsed_s,
+    ))
 }
 
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ConsumeResult {
-    pub records: u64,
-    pub bytes: u64,
-    pub elapsed_s: f64,
-    pub records_per_s: f64,
-    pub mb_per_s: f64,
-    pub generator_cpu_cores: f64,
-}
-
-/// Reads `topic` from the beginning of every partition up to the high watermarks taken at the
-/// start, by assignment (no group). The clock runs from assignment to the last record.
-pub fn consume(profile: &ConnectionProfile, topic: &str, stop: &Stop) -> Result<ConsumeResult> {
-    let timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
-    let reader = PartitionReader::open(
+/// A reader of every partition of `topic` from its beginning, by assignment (no group).
+fn reader_from_beginning(
+    profile: &ConnectionProfile,
+    topic: &str,
+    timeout: Duration,
+) -> Result<PartitionReader> {
+    Ok(PartitionReader::open(
         profile,
         topic,
         None,
         StartOffset::Beginning,
         CONSUMER_SETTINGS,
         timeout,
-    )?;
+    )?)
+}
+
+/// Reads `topic` from the beginning of every partition up to the high watermarks taken at the
+/// start, by assignment (no group). The clock runs from assignment to the last record.
+pub fn consume(profile: &ConnectionProfile, topic: &str, stop: &Stop) -> Result<ThroughputResult> {
+    let timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
+    let reader = reader_from_beginning(profile, topic, timeout)?;
     let mut expected: u64 = 0;
     for partition in reader.partitions() {
         let (low, high) = reader.watermarks(*partition, timeout)?;
@@ -321,7 +333,7 @@ pub fn consume(profile: &ConnectionProfile, topic: &str, stop: &Stop) -> Result<
     let mut bytes: u64 = 0;
     // Bounded: every turn either counts a record or waits ≤100 ms, and idling ends the loop.
     while records < expected {
-        if records % CHECK_EVERY_RECORDS == 0 {
+        if records.is_multiple_of(CHECK_EVERY_RECORDS) {
             stop.check()?;
         }
         match reader.poll(Duration::from_millis(100))? {
@@ -348,14 +360,12 @@ pub fn consume(profile: &ConnectionProfile, topic: &str, stop: &Stop) -> Result<
         .max(1e-6);
     let cpu_s = crate::procfs::cpu_s("self").unwrap_or(0.0) - cpu_start;
     let cpu_wall_s = assigned.elapsed().as_secs_f64();
-    Ok(ConsumeResult {
+    Ok(ThroughputResult::new(
         records,
         bytes,
         elapsed_s,
-        records_per_s: records as f64 / elapsed_s,
-        mb_per_s: bytes as f64 / elapsed_s / 1e6,
-        generator_cpu_cores: cpu_s / cpu_wall_s,
-    })
+        cpu_s / cpu_wall_s,
+    ))
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -386,15 +396,7 @@ pub fn latency(
     stop: &Stop,
 ) -> Result<LatencyResult> {
     assert!(value_size >= STAMP_BYTES && rate_per_s > 0);
-    let timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
-    let reader = PartitionReader::open(
-        profile,
-        topic,
-        None,
-        StartOffset::Beginning,
-        CONSUMER_SETTINGS,
-        timeout,
-    )?;
+    let reader = reader_from_beginning(profile, topic, Duration::from_millis(METADATA_TIMEOUT_MS))?;
     let producer = producer(profile, LATENCY_PRODUCER_SETTINGS, "all")?;
     let partitions = partition_count(&producer, topic)? as u64;
 

@@ -1,7 +1,7 @@
 //! Results, ratios against the goals, and the stdout table.
 
 use crate::broker::Flavor;
-use crate::load::{CeilingResult, ConsumeResult, LatencyResult, ProduceResult};
+use crate::load::{CeilingResult, LatencyResult, ThroughputResult};
 use crate::Plan;
 use std::fmt::Write as _;
 
@@ -37,8 +37,8 @@ pub struct TargetReport {
     pub ready_line_ms: Option<f64>,
     pub rss_idle_bytes: Option<u64>,
     pub rss_load_peak_bytes: Option<u64>,
-    pub produce: Vec<Phase<ProduceResult>>,
-    pub consume: Vec<Phase<ConsumeResult>>,
+    pub produce: Vec<Phase<ThroughputResult>>,
+    pub consume: Vec<Phase<ThroughputResult>>,
     pub latency: Option<Result<LatencyResult, String>>,
 }
 
@@ -58,6 +58,21 @@ impl TargetReport {
             latency: None,
         }
     }
+
+    /// The produce and consume phases, each list with its kind, in the order the table prints.
+    fn throughput_phases(&self) -> [(&'static str, &[Phase<ThroughputResult>]); 2] {
+        [("produce", &self.produce), ("consume", &self.consume)]
+    }
+}
+
+/// Records/s and MB/s of the phase called `name`, when it ran and succeeded.
+fn throughput(phases: &[Phase<ThroughputResult>], name: &str) -> Option<(f64, Option<f64>)> {
+    let phase = phases.iter().find(|phase| phase.name == name)?;
+    phase
+        .result
+        .as_ref()
+        .ok()
+        .map(|r| (r.records_per_s, Some(r.mb_per_s)))
 }
 
 #[derive(Clone, Copy, Debug, serde::Serialize)]
@@ -176,39 +191,23 @@ impl Report {
         for &size in &plan.record_sizes_bytes {
             for acks in ["1", "all"] {
                 let name = format!("{size}b-acks-{acks}");
-                let pick = |target: &TargetReport| {
-                    let phase = target.produce.iter().find(|phase| phase.name == name)?;
-                    phase
-                        .result
-                        .as_ref()
-                        .ok()
-                        .map(|r| (r.records_per_s, Some(r.mb_per_s)))
-                };
                 push(
                     format!("produce_{size}b_acks_{acks}"),
                     format!("produce {size} B acks={acks}"),
                     Unit::RecordsPerS,
                     Some(Goal::AtLeast(1.5)),
-                    &pick,
+                    &|target| throughput(&target.produce, &name),
                 );
             }
         }
         for &size in &plan.record_sizes_bytes {
             let name = format!("{size}b");
-            let pick = |target: &TargetReport| {
-                let phase = target.consume.iter().find(|phase| phase.name == name)?;
-                phase
-                    .result
-                    .as_ref()
-                    .ok()
-                    .map(|r| (r.records_per_s, Some(r.mb_per_s)))
-            };
             push(
                 format!("consume_{size}b"),
                 format!("consume {size} B"),
                 Unit::RecordsPerS,
                 Some(Goal::AtLeast(1.5)),
-                &pick,
+                &|target| throughput(&target.consume, &name),
             );
         }
         let latency = |target: &TargetReport| {
@@ -336,20 +335,14 @@ impl Report {
         let _ = writeln!(out, "CPU cores used per phase (broker / load generator):");
         for target in &self.targets {
             let mut cells = Vec::new();
-            for phase in &target.produce {
-                if let Ok(r) = &phase.result {
-                    cells.push(format!(
-                        "produce {} {:.2}/{:.2}",
-                        phase.name, phase.broker_cpu_cores, r.generator_cpu_cores
-                    ));
-                }
-            }
-            for phase in &target.consume {
-                if let Ok(r) = &phase.result {
-                    cells.push(format!(
-                        "consume {} {:.2}/{:.2}",
-                        phase.name, phase.broker_cpu_cores, r.generator_cpu_cores
-                    ));
+            for (kind, phases) in target.throughput_phases() {
+                for phase in phases {
+                    if let Ok(r) = &phase.result {
+                        cells.push(format!(
+                            "{kind} {} {:.2}/{:.2}",
+                            phase.name, phase.broker_cpu_cores, r.generator_cpu_cores
+                        ));
+                    }
                 }
             }
             if !cells.is_empty() {
@@ -384,24 +377,16 @@ impl Report {
             if let Some(error) = &target.error {
                 let _ = writeln!(out, "{}: {error}", target.flavor.name());
             }
-            for phase in &target.produce {
-                if let Err(error) = &phase.result {
-                    let _ = writeln!(
-                        out,
-                        "{} produce {}: {error}",
-                        target.flavor.name(),
-                        phase.name
-                    );
-                }
-            }
-            for phase in &target.consume {
-                if let Err(error) = &phase.result {
-                    let _ = writeln!(
-                        out,
-                        "{} consume {}: {error}",
-                        target.flavor.name(),
-                        phase.name
-                    );
+            for (kind, phases) in target.throughput_phases() {
+                for phase in phases {
+                    if let Err(error) = &phase.result {
+                        let _ = writeln!(
+                            out,
+                            "{} {kind} {}: {error}",
+                            target.flavor.name(),
+                            phase.name
+                        );
+                    }
                 }
             }
             if let Some(Err(error)) = &target.latency {

@@ -495,27 +495,13 @@ impl Log {
             *h = BatchHeader::parse(bytes).expect("validated batch");
         }
 
-        let first = headers.first().expect("validated request has a batch").1;
-        let last = headers.last().expect("validated request has a batch").1;
-        let max_ts = headers.iter().map(|(_, h)| h.max_timestamp).max().unwrap_or(-1);
-        if self.should_roll(batches.len() as u64, max_ts, last.last_offset(), now_ms) {
+        if self.request_needs_roll(&batches, &headers, now_ms) {
             self.roll(now_ms)?;
         }
-        let interval = self.config.index_interval_bytes;
-        self.active_mut().append(&batches, &headers, interval, now_ms)?;
+        self.write_to_active(&batches, &headers, now_ms)?;
         self.producers.commit(pending);
-
-        let unflushed = self.log_end_offset() - self.recovery_point;
-        if unflushed >= 0 && unflushed as u64 >= self.config.flush_messages {
-            self.flush(now_ms)?;
-        }
-        Ok(AppendOutcome {
-            base_offset: first.base_offset,
-            last_offset: last.last_offset(),
-            log_append_time_ms: if log_append_time { now_ms } else { -1 },
-            log_start_offset: self.log_start_offset,
-            duplicate: false,
-        })
+        self.flush_if_due(now_ms)?;
+        Ok(self.appended(&headers, if log_append_time { now_ms } else { -1 }))
     }
 
     /// Everything about a produce request that can be checked without producer state.
@@ -628,28 +614,53 @@ impl Log {
             }
             expected = h.next_offset();
         }
-        let first = parsed[0].1;
-        let last = parsed[parsed.len() - 1].1;
-        let max_ts = parsed.iter().map(|(_, h)| h.max_timestamp).max().unwrap_or(-1);
-        if self.should_roll(batches.len() as u64, max_ts, last.last_offset(), now_ms) || first.base_offset - self.active().base_offset > i32::MAX as i64 {
-            self.roll_at(first.base_offset.max(leo), now_ms)?;
+        let first_offset = parsed[0].1.base_offset;
+        if self.request_needs_roll(&batches, &parsed, now_ms) || first_offset - self.active().base_offset > i32::MAX as i64 {
+            self.roll_at(first_offset.max(leo), now_ms)?;
         }
-        let interval = self.config.index_interval_bytes;
-        self.active_mut().append(&batches, &parsed, interval, now_ms)?;
+        self.write_to_active(&batches, &parsed, now_ms)?;
         for (_, h) in &parsed {
             self.producers.replay(h);
         }
+        self.flush_if_due(now_ms)?;
+        Ok(self.appended(&parsed, -1))
+    }
+
+    // The steps both appends share, leader and follower alike; `headers` are the request's
+    // validated batches, never empty.
+
+    /// Whether the request's batches belong in a new segment (see `should_roll`).
+    fn request_needs_roll(&self, batches: &[u8], headers: &[(usize, BatchHeader)], now_ms: i64) -> bool {
+        let last = headers.last().expect("validated request has a batch").1;
+        let max_ts = headers.iter().map(|(_, h)| h.max_timestamp).max().unwrap_or(-1);
+        self.should_roll(batches.len() as u64, max_ts, last.last_offset(), now_ms)
+    }
+
+    fn write_to_active(&mut self, batches: &[u8], headers: &[(usize, BatchHeader)], now_ms: i64) -> Result<()> {
+        let interval = self.config.index_interval_bytes;
+        self.active_mut().append(batches, headers, interval, now_ms)
+    }
+
+    /// fsyncs once `flush.messages` records are unflushed.
+    fn flush_if_due(&mut self, now_ms: i64) -> Result<()> {
         let unflushed = self.log_end_offset() - self.recovery_point;
         if unflushed >= 0 && unflushed as u64 >= self.config.flush_messages {
             self.flush(now_ms)?;
         }
-        Ok(AppendOutcome {
+        Ok(())
+    }
+
+    /// The outcome of a request whose batches were all written.
+    fn appended(&self, headers: &[(usize, BatchHeader)], log_append_time_ms: i64) -> AppendOutcome {
+        let first = headers.first().expect("validated request has a batch").1;
+        let last = headers.last().expect("validated request has a batch").1;
+        AppendOutcome {
             base_offset: first.base_offset,
             last_offset: last.last_offset(),
-            log_append_time_ms: -1,
+            log_append_time_ms,
             log_start_offset: self.log_start_offset,
             duplicate: false,
-        })
+        }
     }
 
     /// Truncates the log so that its end offset is at most `offset` (a follower after
