@@ -130,7 +130,11 @@ def test_damaged_segment_tail_is_cut_back_to_the_last_valid_batch(own_broker, da
     (seg,) = b.segments(topic, 0)
     data = seg.read_bytes()
     found = scan_segment(data)
-    assert [x.base_offset for x in found] == [n * per_batch for n in range(batches)], found
+    # Batches chain from offset 0 to the last record. (Usually one per flush; a loaded machine may make
+    # librdkafka split one, so the damage is placed by what is on disk, not by what was intended.)
+    assert found and found[0].base_offset == 0, found
+    assert all(b.base_offset == a.last_offset + 1 for a, b in zip(found, found[1:])), found
+    assert found[-1].last_offset == len(recs) - 1, found
     last = found[-1]
     assert last.position + last.size == len(data)
     if damage == "truncate":
@@ -145,7 +149,7 @@ def test_damaged_segment_tail_is_cut_back_to_the_last_valid_batch(own_broker, da
             f.write(bytes(rng.randrange(256) for _ in range(len(data) - start)))
 
     b.start()
-    kept = recs[: (batches - 1) * per_batch]
+    kept = recs[: last.base_offset]
     got = ck.consume_all(b.bootstrap, topic)
     verify(kept, got)
     assert [g.offset for g in got] == list(range(len(kept)))

@@ -37,7 +37,7 @@ pub use apis::SUPPORTED as SUPPORTED_APIS;
 pub use config::BrokerConfig;
 pub use error::{Error, Result};
 pub use observer::{BrokerCounters, Observer, PartitionView, SegmentInfo};
-pub use server::frame::{decode_request_frame, encode_response_frame, DecodedFrame, FrameError};
+pub use server::frame::{decode_request_frame, encode_response_frame, encode_response_pieces, DecodedFrame, FrameError, ResponseFrame};
 
 use broker::BrokerState;
 use std::net::SocketAddr;

@@ -201,8 +201,9 @@ impl Partition {
         })
     }
 
-    /// Reads whole batches from `offset` up to the high watermark.
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchRead, PartitionError> {
+    /// Reads whole batches from `offset` up to the high watermark, into `scratch` (see
+    /// `oxbow_log::Log::read_into`).
+    pub fn read(&self, offset: i64, max_bytes: usize, scratch: &mut BytesMut) -> Result<FetchRead, PartitionError> {
         let st = lock(&self.state);
         let log = st.log.as_ref().ok_or_else(|| PartitionError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, "partition deleted"))?;
         let hw = st.high_watermark;
@@ -221,7 +222,7 @@ impl Partition {
         let records = if offset >= hw {
             Bytes::new()
         } else {
-            log.read(offset, max_bytes, hw).map_err(|e| PartitionError::from_log(&e))?.records
+            log.read_into(offset, max_bytes, hw, scratch).map_err(|e| PartitionError::from_log(&e))?.records
         };
         self.stats.bytes_out.fetch_add(records.len() as u64, Ordering::Relaxed);
         Ok(FetchRead { records, high_watermark: hw, last_stable_offset: lso, log_start_offset: log_start })

@@ -817,3 +817,62 @@ async fn observer_sees_offsets_segments_and_counters() {
     assert!(observer.partitions().iter().any(|v| v.topic == "seen" && v.partition == 1));
     h.shutdown().await.unwrap();
 }
+
+/// Fetches reuse a per-connection read buffer and write large record sets straight from it:
+/// on one connection, many fetches of varying size over several partitions (record sets above
+/// and below the size written without copying) must each return exactly the stored records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_fetches_on_one_connection_return_the_stored_records() {
+    use kafka_protocol::records::RecordBatchDecoder;
+    const PARTITIONS: i32 = 3;
+    const BATCHES: i64 = 6;
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path()).await;
+    let mut c = Conn::new(h.local_addr()).await;
+    let id = create_topic(&mut c, "reuse", PARTITIONS).await;
+    // Batch b of partition p holds two records; partition 0's are small, the others' large.
+    let value = |p: i32, offset: i64| {
+        let pad = if p == 0 { 10 } else { 3000 * (p as usize) };
+        format!("p{p}-o{offset}-{}", "x".repeat(pad))
+    };
+    for b in 0..BATCHES {
+        for p in 0..PARTITIONS {
+            let (v0, v1) = (value(p, 2 * b), value(p, 2 * b + 1));
+            let ResponseKind::Produce(r) = c.call(produce_req("reuse", p, 1, batch(&[&v0, &v1], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+            assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
+        }
+    }
+    for (round, start) in [0i64, 4, 2, 10, 0, 6, 11, 1].into_iter().enumerate() {
+        let version = if round % 2 == 0 { 16 } else { 11 };
+        let RequestKind::Fetch(mut req) = fetch_req(version, "reuse", id, 0, start, 0) else { panic!() };
+        let template = req.topics[0].partitions[0].clone();
+        req.topics[0].partitions = (0..PARTITIONS)
+            .map(|p| {
+                let mut fp = template.clone();
+                fp.partition = p;
+                fp.fetch_offset = start;
+                fp
+            })
+            .collect();
+        let ResponseKind::Fetch(f) = c.call(RequestKind::Fetch(req), ApiKey::Fetch, version).await else { panic!() };
+        for pd in &f.responses[0].partitions {
+            assert_eq!(pd.error_code, 0);
+            let mut records = pd.records.clone().unwrap();
+            // Whole batches: the first starts at or before `start`, then offsets run on.
+            let mut expected = -1;
+            for set in RecordBatchDecoder::decode_all(&mut records).unwrap() {
+                for r in set.records {
+                    if expected < 0 {
+                        assert!(r.offset <= start && r.offset > start - 2, "round {round} partition {}: first offset {}", pd.partition_index, r.offset);
+                        expected = r.offset;
+                    }
+                    assert_eq!(r.offset, expected, "round {round} partition {}", pd.partition_index);
+                    assert_eq!(r.value.as_deref(), Some(value(pd.partition_index, expected).as_bytes()), "round {round} partition {} offset {expected}", pd.partition_index);
+                    expected += 1;
+                }
+            }
+            assert_eq!(expected, 2 * BATCHES, "round {round} partition {}: read to the end", pd.partition_index);
+        }
+    }
+    h.shutdown().await.unwrap();
+}

@@ -760,6 +760,14 @@ impl Log {
     /// limit is withheld until the limit passes its end. Data comes from one segment per call
     /// (as Kafka's `LocalLog.read`); an empty result has `next_offset == start_offset`.
     pub fn read(&self, start_offset: i64, max_bytes: usize, max_offset: i64) -> Result<ReadOutcome> {
+        self.read_into(start_offset, max_bytes, max_offset, &mut BytesMut::new())
+    }
+
+    /// [`Log::read`], reading the records into `scratch` (its content is discarded) and splitting
+    /// them off it. A caller that keeps `scratch` across reads, with room reserved, reuses its
+    /// memory once the records it returned earlier are dropped, instead of faulting in fresh
+    /// pages for every read.
+    pub fn read_into(&self, start_offset: i64, max_bytes: usize, max_offset: i64, scratch: &mut BytesMut) -> Result<ReadOutcome> {
         let leo = self.log_end_offset();
         if start_offset < self.log_start_offset || start_offset > leo {
             return Err(Error::OffsetOutOfRange {
@@ -793,8 +801,8 @@ impl Log {
             if end == start {
                 return Ok(empty);
             }
-            let bytes = seg.read_bytes(start, (end - start) as usize)?;
-            return Ok(ReadOutcome { records: Bytes::from(bytes), next_offset });
+            let records = seg.read_bytes_into(start, (end - start) as usize, scratch)?;
+            return Ok(ReadOutcome { records, next_offset });
         }
         Ok(empty)
     }

@@ -12,6 +12,7 @@ use crate::batch::{self, BatchHeader, HEADER_BYTES, LOG_OVERHEAD};
 use crate::error::{Error, IoContext, Result};
 use crate::fileio;
 use crate::index::{OffsetIndex, TimeIndex};
+use bytes::{Bytes, BytesMut};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -350,6 +351,14 @@ impl Segment {
     /// Headers from `position` to the end of the segment.
     pub(crate) fn scan_from(&self, position: u64) -> HeaderScan<'_> {
         HeaderScan::new(&self.file, position, self.size)
+    }
+
+    /// `len` bytes at `position`, read into `scratch` (content discarded) and split off it.
+    pub(crate) fn read_bytes_into(&self, position: u64, len: usize, scratch: &mut BytesMut) -> Result<Bytes> {
+        scratch.clear();
+        scratch.resize(len, 0);
+        fileio::read_exact_at(&self.file, &mut scratch[..], position).at(&self.log_path)?;
+        Ok(scratch.split().freeze())
     }
 
     pub(crate) fn read_bytes(&self, position: u64, len: usize) -> Result<Vec<u8>> {

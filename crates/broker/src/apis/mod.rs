@@ -78,6 +78,9 @@ pub(crate) struct Ctx {
     pub broker: Arc<BrokerState>,
     /// Kafka reports client hosts as "/1.2.3.4".
     pub client_host: String,
+    /// The connection's Fetch read buffer, kept between fetches (see `fetch`). A connection
+    /// handles one request at a time, so this lock is never contended.
+    pub fetch_buffer: std::sync::Mutex<bytes::BytesMut>,
 }
 
 impl Ctx {

@@ -7,7 +7,7 @@
 //! `connections.max.idle.ms`, and at shutdown between requests. Frame buffers grow with the bytes
 //! actually received, so a client announcing 100 MiB and sending 10 bytes costs 64 KiB, not 100 MiB.
 
-use super::frame::{decode_request_frame, encode_response_frame, DecodedFrame};
+use super::frame::{decode_request_frame, encode_response_pieces, DecodedFrame};
 use crate::apis::{self, Ctx, Reply};
 use crate::broker::BrokerState;
 use bytes::BytesMut;
@@ -26,7 +26,7 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 pub(crate) async fn serve(state: Arc<BrokerState>, mut stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
     let idle = Duration::from_millis(state.config.connections_max_idle_ms.max(1));
     let max_frame = state.config.socket_request_max_bytes;
-    let ctx = Ctx { broker: state.clone(), client_host: format!("/{}", peer.ip()) };
+    let ctx = Ctx { broker: state.clone(), client_host: format!("/{}", peer.ip()), fetch_buffer: Default::default() };
     tracing::debug!(%peer, "connection opened");
     loop {
         if *shutdown.borrow() {
@@ -103,14 +103,17 @@ pub(crate) async fn serve(state: Arc<BrokerState>, mut stream: TcpStream, peer: 
             Reply::Nothing => continue,
             Reply::Close => break,
             Reply::Send(resp) => {
-                let bytes = match encode_response_frame(version, correlation_id, &resp) {
-                    Ok(b) => b,
+                let frame = match encode_response_pieces(version, correlation_id, &resp) {
+                    Ok(f) => f,
                     Err(e) => {
                         tracing::error!(%peer, version, error = %e, "cannot encode response; closing connection");
                         break;
                     }
                 };
-                if let Err(e) = stream.write_all(&bytes).await {
+                // The response (and with it the fetched record sets the frame points into) is
+                // released once written.
+                drop(resp);
+                if let Err(e) = frame.write_to(&mut stream).await {
                     tracing::debug!(%peer, error = %e, "connection write failed");
                     break;
                 }
