@@ -27,3 +27,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The studio UI (ui/) is built with Node.js and npm, then embedded in the oxbow binary.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing Debian packages: nodejs npm"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# npm ci only when node_modules is missing or older than the lock file.
+stamp="${root}/ui/node_modules/.package-lock.json"
+if [ ! -f "${stamp}" ] || [ "${root}/ui/package-lock.json" -nt "${stamp}" ]; then
+  (cd "${root}/ui" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -48,6 +48,10 @@ def _raise_fd_limit(want: int = 8192) -> None:
 
 _raise_fd_limit()
 
+# `oxbow serve` also starts the studio on 8080 by default; tests that start it directly (not through the
+# fixture's command) must not collide on that port either.
+os.environ.setdefault("OXBOW_STUDIO_PORT", "0")
+
 
 def unique(prefix: str) -> str:
     """A fresh topic (or group) name."""
@@ -79,8 +83,9 @@ class Broker:
             if not OXBOW_BIN.exists():
                 pytest.fail(f"{OXBOW_BIN} does not exist: build it (cargo build) or set OXBOW_BIN, "
                             "or run the suite against Apache Kafka with OXBOW_TEST_TARGET=kafka", pytrace=False)
+            # --studio-port 0: brokers started side by side must not all claim the studio's 8080.
             return [str(OXBOW_BIN), "serve", "--data-dir", str(self.data_dir), "--kafka-port", "0",
-                    *self.extra_args]
+                    "--studio-port", "0", *self.extra_args]
         script = ROOT / "scripts" / "apache-kafka.sh"
         # After a kill -9, Kafka refuses the restarted broker's registration until the old session expires
         # (broker.session.timeout.ms, 9 s by default): shorten it so restarts take seconds, not ten.

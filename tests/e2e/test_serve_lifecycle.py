@@ -30,7 +30,7 @@ STOP_TIMEOUT_S = 5.0
 
 
 def serve(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([str(OXBOW_BIN), "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen([str(OXBOW_BIN), "serve", "--studio-port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "RUST_LOG": "warn"})
 
 

@@ -11,6 +11,10 @@
 //!   snapshot (brokers, topics, partitions with leader, replicas and ISR).
 //! - [`Producer`]: send one record and learn where it landed.
 //! - [`PartitionReader`]: read partitions from an offset by assignment, without a consumer group.
+//! - [`AssignedReader`] and [`OffsetLookup`]: browse partitions from per-partition offsets, and
+//!   batched ListOffsets (earliest, latest, by time) for many partitions at once.
+//! - Studio admin extras (`admin_extra.rs`): config origins, IncrementalAlterConfigs (through
+//!   librdkafka's C API, which the Rust binding lacks), CreatePartitions, cluster and controller id.
 //!
 //! What it deliberately does not do:
 //! - No consumer groups, transactions or offset commits yet: those arrive with the broker issues
@@ -24,6 +28,8 @@
 //!   `kafka-protocol` when a caller first needs it.
 
 mod admin;
+mod admin_extra;
+mod browse;
 mod consume;
 mod error;
 mod metadata;
@@ -31,6 +37,8 @@ mod produce;
 mod profile;
 
 pub use admin::{Admin, ConfigValue, TopicSpec};
+pub use admin_extra::{ConfigChange, ConfigDescription, ConfigOrigin, TopicConfigs};
+pub use browse::{AssignedReader, OffsetLookup, OffsetSpec, PartitionStart, ReadEvent, Record, TimestampKind};
 pub use consume::{PartitionReader, StartOffset, READER_GROUP_ID};
 pub use error::{Error, Result};
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo};

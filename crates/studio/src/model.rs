@@ -1,0 +1,435 @@
+//! The plain data the commands take and return. Each type is `Serialize` + `ToSchema`, so the HTTP
+//! API and the OpenAPI document use the same definitions, and the Tauri shell sends them as is.
+
+use crate::decode::Encoding;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Whether the studio looks at its own embedded cluster (with the inside view) or an external one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Embedded,
+    External,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BrokerView {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+    /// Not reported by the client library; always null for now.
+    pub rack: Option<String>,
+    /// `online` for every broker in metadata (metadata lists only live brokers).
+    pub state: String,
+    /// Whether this broker is the controller, when known.
+    pub is_controller: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ClusterOverview {
+    pub mode: Mode,
+    pub cluster_id: Option<String>,
+    pub controller_id: Option<i32>,
+    pub brokers: Vec<BrokerView>,
+    pub topic_count: u64,
+    pub partition_count: u64,
+    /// Partitions whose ISR is smaller than their replica set.
+    pub under_replicated_partitions: u64,
+    /// Bytes of all partition logs; null when unknown (external clusters).
+    pub data_size_bytes: Option<u64>,
+    /// The active connection profile's name.
+    pub profile: String,
+    pub bootstrap_servers: String,
+    /// Whether the inside view (segments, log end offsets, counters) is available.
+    pub inside_view: bool,
+}
+
+/// Recent throughput, one sample per `interval_ms`, oldest first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MetricsSeries {
+    pub interval_ms: u64,
+    pub available: bool,
+    /// Why there are no samples (e.g. an external cluster has no inside view).
+    pub reason: Option<String>,
+    pub produce_bytes_per_s: Vec<f64>,
+    pub fetch_bytes_per_s: Vec<f64>,
+    pub produce_records_per_s: Vec<f64>,
+    /// Time of the newest sample (ms since the epoch), null when there is none.
+    pub last_sample_ms: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TopicSummary {
+    pub name: String,
+    pub internal: bool,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    /// Sum over partitions of high watermark − log start offset; null when offsets are unknown.
+    pub record_count: Option<i64>,
+    /// True when `record_count` over-counts: compacted topics keep fewer records than the offset range.
+    pub record_count_is_estimate: bool,
+    /// Null when unknown (external clusters).
+    pub size_bytes: Option<u64>,
+    /// `delete`, `compact` or `compact,delete`; null when the configs could not be read.
+    pub cleanup_policy: Option<String>,
+    pub under_replicated: bool,
+    pub under_replicated_partitions: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopicRequest {
+    /// 1–249 characters of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
+    #[schema(pattern = r"^[a-zA-Z0-9._-]{1,249}$", min_length = 1, max_length = 249)]
+    pub name: String,
+    /// Defaults to 1.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub partitions: Option<i32>,
+    /// Defaults to the broker's `default.replication.factor`.
+    #[schema(minimum = 1, maximum = 32)]
+    pub replication_factor: Option<i32>,
+    /// Topic configs by Kafka's names, e.g. `{"retention.ms": "60000"}`.
+    #[serde(default)]
+    pub configs: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SegmentView {
+    pub base_offset: i64,
+    pub next_offset: i64,
+    pub size_bytes: u64,
+    pub max_timestamp_ms: i64,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PartitionDetail {
+    pub partition: i32,
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// Replicas not in the ISR (metadata does not tell offline from lagging).
+    pub offline_replicas: Vec<i32>,
+    pub under_replicated: bool,
+    /// From the inside view, else ListOffsets EARLIEST; null when neither answered.
+    pub log_start_offset: Option<i64>,
+    /// From the inside view, else ListOffsets LATEST.
+    pub high_watermark: Option<i64>,
+    /// Inside view only (null for external clusters).
+    pub log_end_offset: Option<i64>,
+    /// Inside view only (null for external clusters), oldest first.
+    pub segments: Option<Vec<SegmentView>>,
+    /// Inside view only.
+    pub size_bytes: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TopicDetail {
+    pub name: String,
+    /// Not exposed by the client library; null for now.
+    pub topic_id: Option<String>,
+    pub internal: bool,
+    pub replication_factor: u32,
+    pub partitions: Vec<PartitionDetail>,
+    /// A few configs worth showing at a glance (cleanup.policy, retention.ms, …), by Kafka's names.
+    pub configs_summary: BTreeMap<String, String>,
+    pub record_count: Option<i64>,
+    pub record_count_is_estimate: bool,
+    pub inside_view: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConfigSynonym {
+    pub name: String,
+    pub value: Option<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TopicConfigEntry {
+    pub name: String,
+    /// Null for sensitive values (never sent) and unset values.
+    pub value: Option<String>,
+    /// Kafka's ConfigSource name, e.g. `DYNAMIC_TOPIC_CONFIG`, `DEFAULT_CONFIG`.
+    pub source: String,
+    pub is_default: bool,
+    pub is_sensitive: bool,
+    pub read_only: bool,
+    /// Not exposed by the client library; always empty for now.
+    pub synonyms: Vec<ConfigSynonym>,
+    /// A one-line description for well-known configs.
+    pub documentation: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlterConfigsRequest {
+    /// Configs to set at the topic level.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Configs to remove from the topic level (back to the broker default).
+    #[serde(default)]
+    pub delete: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddPartitionsRequest {
+    /// The new total number of partitions (must be larger than the current count).
+    #[schema(minimum = 1, maximum = 10000)]
+    pub count: i32,
+}
+
+/// Where reading starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The last `limit` records across the selected partitions.
+    #[default]
+    Newest,
+    /// From each partition's log start offset.
+    Oldest,
+    /// From `offset` in each selected partition.
+    Offset,
+    /// From the first record at or after `timestamp_ms` in each selected partition.
+    Timestamp,
+}
+
+/// Which parts of a record the filter looks at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterIn {
+    Key,
+    Value,
+    Headers,
+    #[default]
+    All,
+}
+
+/// A browse request (the query parameters of `GET /api/topics/{name}/messages`).
+#[derive(Clone, Debug, Default)]
+pub struct BrowseRequest {
+    pub scope: Scope,
+    pub offset: Option<i64>,
+    pub timestamp_ms: Option<i64>,
+    pub partitions: Option<Vec<i32>>,
+    pub limit: usize,
+    pub key_decoder: crate::decode::Decoder,
+    pub value_decoder: crate::decode::Decoder,
+    pub filter: Option<String>,
+    pub filter_in: FilterIn,
+}
+
+/// A key or value: its bytes (base64) and their decoding under the chosen decoder.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PayloadView {
+    /// True for a null key or value (distinct from empty).
+    pub is_null: bool,
+    pub size: u64,
+    /// Standard base64 of the bytes (at most the first 128 KiB); null when `is_null`.
+    pub base64: Option<String>,
+    /// True when the bytes were cut to the first 128 KiB for this response.
+    pub truncated: bool,
+    pub decoded: Option<String>,
+    /// Why the decoder could not show these bytes.
+    pub decode_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HeaderView {
+    pub key: String,
+    /// Null for a null header value.
+    pub value_base64: Option<String>,
+    /// The value as text when it is valid UTF-8.
+    pub value_string: Option<String>,
+}
+
+/// What the client library exposes about the batch a record came in. librdkafka decompresses
+/// transparently and reports no codec, so `compression` is null for now.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchView {
+    pub compression: Option<String>,
+    /// Key + value + header bytes of the record (uncompressed).
+    pub record_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MessageRow {
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp_ms: Option<i64>,
+    /// `CreateTime`, `LogAppendTime` or `NotAvailable`.
+    pub timestamp_type: String,
+    pub key: PayloadView,
+    pub value: PayloadView,
+    pub headers: Vec<HeaderView>,
+    pub batch: BatchView,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    pub messages: Vec<MessageRow>,
+    /// Per partition (decimal string key), the offset to continue from with `scope=offset`.
+    pub next: BTreeMap<String, i64>,
+    /// Records read from the cluster.
+    pub scanned: u64,
+    /// Records that passed the filter (all scanned ones without a filter).
+    pub matched: u64,
+    /// True when reading stopped at the time or record budget before reaching the partitions' ends.
+    pub budget_exhausted: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProduceHeader {
+    pub key: String,
+    /// UTF-8 text; null for a null header value.
+    pub value: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProduceRequest {
+    /// The key as text in `key_encoding`; ignored when `keyed` is false.
+    pub key: Option<String>,
+    /// The value as text in `value_encoding`; null or absent sends a null value (a tombstone).
+    pub value: Option<String>,
+    #[serde(default)]
+    pub key_encoding: Encoding,
+    #[serde(default)]
+    pub value_encoding: Encoding,
+    #[serde(default)]
+    pub headers: Vec<ProduceHeader>,
+    /// A fixed partition; absent lets the producer's partitioner choose.
+    #[schema(minimum = 0)]
+    pub partition: Option<i32>,
+    /// How many copies to send (1–100,000). Defaults to 1.
+    #[schema(minimum = 1, maximum = 100000)]
+    pub count: Option<u32>,
+    /// False sends null keys (the key is ignored). Defaults to true.
+    pub keyed: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+pub struct DeliveredView {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProduceResult {
+    /// Where each record landed (the first 1,000).
+    pub results: Vec<DeliveredView>,
+    pub sent: u64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PartitionerAnswer {
+    pub partitions: i32,
+    pub key_size: u64,
+    /// Java client default: `toPositive(murmur2(key)) % partitions`.
+    pub java_murmur2: i32,
+    /// librdkafka default (`consistent_random`): `crc32(key) % partitions`; null for an empty key
+    /// (librdkafka picks a random partition).
+    pub librdkafka_consistent_random: Option<i32>,
+    pub note: String,
+}
+
+/// Kafka's `security.protocol`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum SecurityProtocol {
+    #[default]
+    #[serde(rename = "PLAINTEXT")]
+    Plaintext,
+    #[serde(rename = "SSL")]
+    Ssl,
+    #[serde(rename = "SASL_PLAINTEXT")]
+    SaslPlaintext,
+    #[serde(rename = "SASL_SSL")]
+    SaslSsl,
+}
+
+/// Kafka's `sasl.mechanism` values with a username and password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum SaslMechanismName {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+/// A connection profile as the API shows it: never a secret, only whether one is set.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    pub name: String,
+    pub bootstrap_servers: String,
+    pub security_protocol: SecurityProtocol,
+    pub sasl_mechanism: Option<SaslMechanismName>,
+    pub username: Option<String>,
+    pub has_password: bool,
+    pub ca_file: Option<String>,
+    pub client_cert_file: Option<String>,
+    pub client_key_file: Option<String>,
+    pub active: bool,
+    /// The profile the studio was started with (not stored in the file, cannot be deleted).
+    pub builtin: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProfileList {
+    pub active: String,
+    pub profiles: Vec<ProfileView>,
+}
+
+/// A profile to save (create, or replace one with the same name).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInput {
+    #[schema(pattern = r"^[A-Za-z0-9 ._-]{1,64}$", min_length = 1, max_length = 64)]
+    pub name: String,
+    /// Comma-separated host:port list.
+    #[schema(min_length = 1)]
+    pub bootstrap_servers: String,
+    #[serde(default)]
+    pub security_protocol: SecurityProtocol,
+    pub sasl_mechanism: Option<SaslMechanismName>,
+    pub username: Option<String>,
+    /// Stored in the profiles file (readable by the user only) and never returned. When replacing
+    /// a profile, an absent password keeps the stored one.
+    pub password: Option<String>,
+    pub ca_file: Option<String>,
+    pub client_cert_file: Option<String>,
+    pub client_key_file: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveProfileRequest {
+    #[schema(pattern = r"^[A-Za-z0-9 ._-]{1,64}$", min_length = 1, max_length = 64)]
+    pub name: String,
+}
+
+/// Offsets of one partition for live strips.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PartitionOffsets {
+    pub partition: i32,
+    pub log_start_offset: Option<i64>,
+    pub high_watermark: Option<i64>,
+    pub log_end_offset: Option<i64>,
+    pub segments: Option<Vec<SegmentView>>,
+}
+
+/// The JSON body of every error response.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// HTTP status × 100 + a detail digit, e.g. 40001 bad input, 40401 not found.
+    pub error_code: u32,
+    /// What was wrong and where (names the field for bad input).
+    pub message: String,
+    /// Kafka's error name when the cluster refused, e.g. `TOPIC_ALREADY_EXISTS`.
+    pub kafka_error: Option<String>,
+}

@@ -1,0 +1,209 @@
+// JSON shapes of the studio API (see crates/studio). Only the outermost layer knows these.
+
+export interface ApiErrorBody {
+  error_code: number | string;
+  message: string;
+  kafka_error?: string | null;
+}
+
+export interface Broker {
+  id: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  state: string;
+  is_controller?: boolean;
+}
+
+export interface Cluster {
+  mode: 'embedded' | 'external';
+  cluster_id: string | null;
+  controller_id: number | null;
+  brokers: Broker[];
+  topic_count: number;
+  partition_count: number;
+  under_replicated_partitions: number;
+  data_size_bytes: number | null;
+  profile: string | null;
+  bootstrap_servers?: string;
+  inside_view?: boolean;
+}
+
+export interface Metrics {
+  interval_ms: number;
+  available?: boolean;
+  reason?: string | null;
+  produce_bytes_per_s: number[];
+  fetch_bytes_per_s: number[];
+  produce_records_per_s: number[];
+}
+
+export interface TopicSummary {
+  name: string;
+  internal: boolean;
+  partitions: number;
+  replication_factor: number;
+  record_count: number | null;
+  size_bytes: number | null;
+  cleanup_policy: string | null;
+  under_replicated: number | boolean;
+  under_replicated_partitions?: number;
+  record_count_is_estimate?: boolean;
+}
+
+export interface Segment {
+  base_offset: number;
+  next_offset: number;
+  size_bytes: number;
+  max_timestamp_ms: number | null;
+  active: boolean;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  leader: number | null;
+  replicas: number[];
+  isr: number[];
+  offline_replicas: number[];
+  log_start_offset: number;
+  high_watermark: number;
+  log_end_offset: number | null;
+  segments: Segment[] | null;
+}
+
+export interface TopicDetail {
+  name: string;
+  topic_id: string | null;
+  internal: boolean;
+  partitions: PartitionInfo[];
+  configs_summary: Record<string, string | null> | null;
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  source: string;
+  is_default: boolean;
+  is_sensitive: boolean;
+  read_only: boolean;
+  synonyms?: unknown;
+  documentation?: string | null;
+}
+
+export interface Payload {
+  is_null?: boolean;
+  size: number;
+  base64: string | null;
+  truncated?: boolean;
+  decoded?: unknown;
+  decode_error?: string | null;
+}
+
+export interface Header {
+  key: string;
+  value_base64: string | null;
+  value_string?: string | null;
+}
+
+export interface KRecord {
+  partition: number;
+  offset: number;
+  timestamp_ms: number | null;
+  timestamp_type: string;
+  key: Payload | null;
+  value: Payload | null;
+  headers: Header[];
+  batch?: { compression?: string | null; [k: string]: unknown };
+}
+
+export interface MessagesPage {
+  messages: KRecord[];
+  next: unknown;
+  scanned: number;
+  matched: number;
+  budget_exhausted?: boolean;
+}
+
+export type Decoder =
+  | 'string' | 'json' | 'hex' | 'base64'
+  | 'int8' | 'int16' | 'int32' | 'int64' | 'float' | 'double';
+
+export const DECODERS: Decoder[] = [
+  'string', 'json', 'hex', 'base64', 'int8', 'int16', 'int32', 'int64', 'float', 'double',
+];
+
+export type Scope = 'newest' | 'oldest' | 'offset' | 'timestamp';
+
+export interface ProduceRequest {
+  key?: string | null;
+  value?: string | null;
+  key_encoding: string;
+  value_encoding: string;
+  headers: { key: string; value: string }[];
+  partition?: number | null;
+  count: number;
+  keyed: boolean;
+}
+
+export interface ProduceResult {
+  results: { partition: number; offset: number }[];
+  sent: number;
+}
+
+export interface PartitionerResult {
+  java_murmur2: number;
+  librdkafka_consistent_random: number | null;
+  note: string;
+}
+
+export interface Profile {
+  name: string;
+  bootstrap_servers: string;
+  security_protocol?: string | null;
+  sasl_mechanism?: string | null;
+  username?: string | null;
+  has_password?: boolean;
+  ca_file?: string | null;
+  active?: boolean;
+  builtin?: boolean;
+  [k: string]: unknown;
+}
+
+export interface OffsetsPartition {
+  partition: number;
+  log_start_offset: number | null;
+  high_watermark: number | null;
+  log_end_offset: number | null;
+  segments: Segment[] | null;
+}
+
+export type WsIn =
+  | { type: 'rows'; id: string; rows: KRecord[]; dropped?: number }
+  | { type: 'offsets'; id: string; partitions: OffsetsPartition[] }
+  | ({ type: 'metrics'; id: string } & Partial<Metrics>)
+  | { type: 'error'; id?: string; message: string };
+
+/** A partition as the server sends it: offsets may be unknown (null) for an external cluster or a broker that is down. */
+export type RawPartitionInfo = Omit<PartitionInfo, 'log_start_offset' | 'high_watermark'> & {
+  log_start_offset: number | null;
+  high_watermark: number | null;
+};
+export type RawTopicDetail = Omit<TopicDetail, 'partitions'> & { partitions: RawPartitionInfo[] };
+
+export function isNullPayload(p: Payload | null | undefined): boolean {
+  return !p || p.is_null === true || p.base64 === null || p.base64 === undefined;
+}
+
+export function normalizeDetail(d: RawTopicDetail): TopicDetail {
+  return {
+    ...d,
+    partitions: d.partitions.map((p) => ({
+      ...p,
+      replicas: p.replicas ?? [],
+      isr: p.isr ?? [],
+      offline_replicas: p.offline_replicas ?? [],
+      log_start_offset: p.log_start_offset ?? 0,
+      high_watermark: p.high_watermark ?? p.log_start_offset ?? 0,
+    })),
+  };
+}
