@@ -13,10 +13,15 @@ use crate::topic_config;
 use crate::{codes, Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::{watch, Semaphore};
 use uuid::Uuid;
+
+/// Threads that close logs at shutdown. Closing is fsync-bound, not CPU-bound, so more threads
+/// than cores help (1,000 partitions with fresh writes: 6.1 s with one thread, 2.7 s with 16, 2.5 s with
+/// 64, on a 2-core VM).
+const CLOSE_THREADS_MAX: usize = 16;
 
 /// Per-broker counters for the studio.
 #[derive(Debug, Default)]
@@ -437,16 +442,26 @@ impl BrokerState {
 
     /// Clean shutdown of every log (`Log::close`: checkpoint, trim indexes, mark clean).
     pub fn close_all(&self) -> usize {
-        let mut failed = 0;
-        for p in self.all_partitions() {
-            if let Some(log) = p.take_log() {
-                if let Err(e) = log.close() {
-                    failed += 1;
-                    tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "closing the log failed");
-                }
+        let logs: Vec<(Arc<Partition>, oxbow_log::Log)> =
+            self.all_partitions().into_iter().filter_map(|p| p.take_log().map(|log| (p, log))).collect();
+        // Each close waits on a few fsyncs. One after another, 1,000 partitions took over 5 s;
+        // overlapping them lets the filesystem commit many in one journal write.
+        let threads = CLOSE_THREADS_MAX.min(logs.len());
+        let queue = Mutex::new(logs);
+        let failed = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+                    let Some((partition, log)) = next else { break };
+                    if let Err(e) = log.close() {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(topic = %partition.topic, partition = partition.index, error = %e, "closing the log failed");
+                    }
+                });
             }
-        }
-        failed
+        });
+        failed.into_inner()
     }
 
     /// Writes checkpoints for every partition.
