@@ -52,29 +52,7 @@ impl Producer {
         value: Option<&[u8]>,
         timestamp_ms: Option<i64>,
     ) -> Result<Delivered> {
-        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
-        if let Some(partition) = partition {
-            record = record.partition(partition);
-        }
-        if let Some(key) = key {
-            record = record.key(key);
-        }
-        if let Some(value) = value {
-            record = record.payload(value);
-        }
-        if let Some(timestamp_ms) = timestamp_ms {
-            record = record.timestamp(timestamp_ms);
-        }
-        match self.inner.send(record, self.queue_timeout).await {
-            Ok(delivery) => Ok(Delivered {
-                partition: delivery.partition,
-                offset: delivery.offset,
-            }),
-            Err((source, _message)) => Err(Error::Kafka {
-                operation: "Produce",
-                source,
-            }),
-        }
+        self.send_record(topic, partition, key, value, timestamp_ms, &[]).await
     }
 
     /// Like [`Producer::send`], with record headers (`(key, value)`, a `None` value is a null header).
@@ -84,6 +62,18 @@ impl Producer {
         partition: Option<i32>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        headers: &[(String, Option<Vec<u8>>)],
+    ) -> Result<Delivered> {
+        self.send_record(topic, partition, key, value, None, headers).await
+    }
+
+    async fn send_record(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp_ms: Option<i64>,
         headers: &[(String, Option<Vec<u8>>)],
     ) -> Result<Delivered> {
         use rdkafka::message::{Header, OwnedHeaders};
@@ -96,6 +86,9 @@ impl Producer {
         }
         if let Some(value) = value {
             record = record.payload(value);
+        }
+        if let Some(timestamp_ms) = timestamp_ms {
+            record = record.timestamp(timestamp_ms);
         }
         if !headers.is_empty() {
             let mut owned = OwnedHeaders::new_with_capacity(headers.len());
