@@ -1123,40 +1123,42 @@ impl Studio {
                 "required with scope=timestamp",
             ));
         }
-        if request
-            .filter
-            .as_ref()
-            .is_some_and(|f| f.len() > FILTER_BYTES_MAX)
-        {
-            return Err(Error::bad_input(
-                "filter",
-                format!("at most {FILTER_BYTES_MAX} bytes"),
-            ));
-        }
+        check_filter(request.filter.as_deref())?;
         let conn = self.connection();
-        let metadata = Self::metadata(&conn).await?;
-        let topic = find_topic(&metadata, name)?;
-        let all: Vec<i32> = topic.partitions.iter().map(|p| p.id).collect();
-        let selected = match &request.partitions {
-            None => all.clone(),
-            Some(wanted) => {
-                if let Some(bad) = wanted.iter().find(|p| !all.contains(p)) {
-                    return Err(Error::bad_input(
-                        "partitions",
-                        format!(
-                            "topic {name:?} has no partition {bad} (it has {})",
-                            all.len()
-                        ),
-                    ));
-                }
-                let mut wanted = wanted.clone();
-                wanted.sort_unstable();
-                wanted.dedup();
-                wanted
-            }
-        };
+        let selected = Self::select_partitions(&conn, name, request.partitions.as_deref()).await?;
         let topic_name = name.to_string();
         blocking(move || browse_blocking(&conn, &topic_name, &selected, &request)).await
+    }
+
+    /// The partitions a browse or tail reads: all of the topic's, or the ones asked for (sorted,
+    /// each once), refusing a partition the topic does not have.
+    async fn select_partitions(
+        conn: &Arc<Connection>,
+        topic: &str,
+        wanted: Option<&[i32]>,
+    ) -> Result<Vec<i32>> {
+        let metadata = Self::metadata(conn).await?;
+        let all: Vec<i32> = find_topic(&metadata, topic)?
+            .partitions
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        let Some(wanted) = wanted else {
+            return Ok(all);
+        };
+        if let Some(bad) = wanted.iter().find(|p| !all.contains(p)) {
+            return Err(Error::bad_input(
+                "partitions",
+                format!(
+                    "topic {topic:?} has no partition {bad} (it has {})",
+                    all.len()
+                ),
+            ));
+        }
+        let mut wanted = wanted.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        Ok(wanted)
     }
 
     /// Sends `count` copies of one record; returns where the first [`PRODUCE_RESULTS_MAX`] landed.
@@ -1362,35 +1364,10 @@ impl Studio {
         dropped: Arc<std::sync::atomic::AtomicU64>,
     ) -> Result<TailHandle> {
         validate_topic_name("topic", &request.topic)?;
-        if request
-            .filter
-            .as_ref()
-            .is_some_and(|f| f.len() > FILTER_BYTES_MAX)
-        {
-            return Err(Error::bad_input(
-                "filter",
-                format!("at most {FILTER_BYTES_MAX} bytes"),
-            ));
-        }
+        check_filter(request.filter.as_deref())?;
         let conn = self.connection();
-        let metadata = Self::metadata(&conn).await?;
-        let all: Vec<i32> = find_topic(&metadata, &request.topic)?
-            .partitions
-            .iter()
-            .map(|p| p.id)
-            .collect();
-        let selected = match &request.partitions {
-            None => all.clone(),
-            Some(wanted) => {
-                if let Some(bad) = wanted.iter().find(|p| !all.contains(p)) {
-                    return Err(Error::bad_input(
-                        "partitions",
-                        format!("topic {:?} has no partition {bad}", request.topic),
-                    ));
-                }
-                wanted.clone()
-            }
-        };
+        let selected =
+            Self::select_partitions(&conn, &request.topic, request.partitions.as_deref()).await?;
         let starts: Vec<(i32, PartitionStart)> =
             selected.iter().map(|p| (*p, PartitionStart::End)).collect();
         let reader = AssignedReader::open(
@@ -1774,5 +1751,16 @@ mod tests {
             let error = validate_topic_name("name", bad).unwrap_err();
             assert!(error.to_string().starts_with("name:"), "{bad}: {error}");
         }
+    }
+}
+
+/// A filter longer than [`FILTER_BYTES_MAX`] is refused before any read starts.
+fn check_filter(filter: Option<&str>) -> Result<()> {
+    match filter {
+        Some(f) if f.len() > FILTER_BYTES_MAX => Err(Error::bad_input(
+            "filter",
+            format!("at most {FILTER_BYTES_MAX} bytes"),
+        )),
+        _ => Ok(()),
     }
 }
