@@ -6,7 +6,6 @@
 //! tools wait for; every behaviour lives in the library crates.
 
 mod serve;
-mod studio_inside;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -1294,6 +1294,16 @@ impl Studio {
         }
     }
 
+    /// The profile chosen in the previous run (from the profiles file), if it still exists.
+    pub fn profile_chosen_last_run(&self) -> Option<String> {
+        self.inner
+            .profiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .chosen_last_run()
+            .map(str::to_string)
+    }
+
     pub fn save_profile(&self, input: ProfileInput) -> Result<ProfileView> {
         self.inner
             .profiles

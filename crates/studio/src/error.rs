@@ -33,6 +33,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The embedded broker could not start or stop (port in use, data dir locked, …).
+    #[error(transparent)]
+    Broker(#[from] oxbow_broker::Error),
     /// A bug or an unexpected state; the message is logged and returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -62,6 +65,7 @@ impl Error {
             Error::NotSupported(_) => (501, 50101),
             Error::Unavailable(_) => (503, 50301),
             Error::Io { .. } => (500, 50002),
+            Error::Broker(_) => (500, 50003),
             Error::Internal(_) => (500, 50001),
         }
     }

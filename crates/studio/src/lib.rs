@@ -5,7 +5,10 @@
 //! - [`Studio::serve`] (`http`): the axum server — `/api/*` (token, Host and Origin checked), the
 //!   WebSocket `/api/ws`, the OpenAPI document `/api/openapi.json`, and the embedded UI at `/`.
 //! - [`InsideView`] (`inside`): what the embedded broker tells the studio beyond the Kafka
-//!   protocol; implemented on the broker side and optional (absent for external clusters).
+//!   protocol; optional (absent for external clusters). `BrokerInsideView` implements it over
+//!   the broker's read-only `Observer`.
+//! - [`Stack`] (`stack`): one config starts the embedded broker and the studio on it (or the
+//!   studio alone on an external cluster); used by `oxbow serve` and the desktop shell.
 //!
 //! Everything about topics and records goes through `oxbow-client` over the Kafka protocol, so
 //! the studio works unchanged against an external Apache Kafka cluster.
@@ -19,9 +22,11 @@ pub mod metrics;
 pub mod model;
 pub mod partitioner;
 pub mod profiles;
+pub mod stack;
 
 pub use commands::{Studio, StudioOptions, TailEvent, TailHandle, TailRequest};
 pub use error::{Error, Result};
 pub use http::{StudioConfig, StudioHandle};
 pub use inside::{BrokerSnapshot, InsideView, PartitionSnapshot, SegmentSnapshot};
 pub use profiles::{default_profiles_path, StoredProfile};
+pub use stack::{default_data_dir, ClusterConfig, DataDir, Stack, StackArgs, StackConfig};

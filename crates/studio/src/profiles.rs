@@ -204,7 +204,8 @@ pub fn validate_profile_name(name: &str) -> Result<()> {
 /// The file's shape.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct ProfilesFile {
-    /// The profile chosen last (informational: the studio always starts on its built-in profile).
+    /// The profile chosen last. The studio itself always starts on its built-in profile; the
+    /// desktop shell reads this to reopen the cluster the user had open ("last cluster").
     #[serde(default)]
     active: Option<String>,
     #[serde(default)]
@@ -217,16 +218,20 @@ pub struct ProfileStore {
     builtin: StoredProfile,
     stored: Vec<StoredProfile>,
     active: String,
+    /// The file's `active` as loaded: the profile chosen in the previous run.
+    chosen_last_run: Option<String>,
 }
 
 impl ProfileStore {
     /// Loads `path` (absent file = no stored profiles). The built-in profile starts active: the
     /// studio was started for it.
     pub fn open(path: Option<PathBuf>, builtin: StoredProfile) -> Result<ProfileStore> {
-        let stored = match &path {
-            Some(path) => read_file(path)?.profiles,
-            None => Vec::new(),
+        let file = match &path {
+            Some(path) => read_file(path)?,
+            None => ProfilesFile::default(),
         };
+        let chosen_last_run = file.active;
+        let stored = file.profiles;
         let stored: Vec<StoredProfile> = stored
             .into_iter()
             .filter(|p| p.name != builtin.name)
@@ -238,7 +243,13 @@ impl ProfileStore {
             builtin,
             stored,
             active,
+            chosen_last_run,
         })
+    }
+
+    /// The profile chosen in the previous run, if it still exists.
+    pub fn chosen_last_run(&self) -> Option<&str> {
+        self.chosen_last_run.as_deref().filter(|name| self.get(name).is_some())
     }
 
     pub fn active(&self) -> &StoredProfile {
@@ -323,6 +334,11 @@ impl ProfileStore {
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("no profile named {name:?}")))?;
         self.active = name.to_string();
+        // Remembered so the desktop shell can reopen this cluster next time; a failed write
+        // loses only that convenience, so the switch itself still succeeds.
+        if let Err(error) = self.write() {
+            tracing::warn!(%error, "could not remember the chosen profile");
+        }
         Ok(profile)
     }
 
@@ -462,5 +478,28 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("name:"));
+    }
+
+    #[test]
+    fn the_profile_chosen_last_is_remembered_across_runs_while_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profiles.json");
+        let builtin = || StoredProfile::plaintext("embedded", "127.0.0.1:9092");
+        let mut store = ProfileStore::open(Some(path.clone()), builtin()).unwrap();
+        assert_eq!(store.chosen_last_run(), None);
+        store.save(input("prod")).unwrap();
+        store.set_active("prod").unwrap();
+        let mut next_run = ProfileStore::open(Some(path.clone()), builtin()).unwrap();
+        // A new run starts on the built-in profile but knows what was open before.
+        assert_eq!(next_run.active_name(), "embedded");
+        assert_eq!(next_run.chosen_last_run(), Some("prod"));
+        // A stored profile removed by hand from the file is not offered.
+        let text = std::fs::read_to_string(&path).unwrap().replace("\"name\": \"prod\"", "\"name\": \"gone\"");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(ProfileStore::open(Some(path.clone()), builtin()).unwrap().chosen_last_run(), None);
+        // Any write of this run records what is open now: the built-in profile.
+        next_run.delete("prod").unwrap();
+        let after_delete = ProfileStore::open(Some(path), builtin()).unwrap();
+        assert_eq!(after_delete.chosen_last_run(), Some("embedded"));
     }
 }
