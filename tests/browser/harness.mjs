@@ -15,13 +15,16 @@ export function oxbowBin() {
   return resolve(ROOT, bin);
 }
 
-/** Starts `oxbow serve` on free ports and resolves once both ready lines are printed. */
-export function startServe({ timeoutMs = 90_000 } = {}) {
+/**
+ * Starts `oxbow serve` on free ports and resolves once both ready lines are printed. Each call is a
+ * cluster of its own (its own data and profiles file); `extraArgs` go after the harness's own flags.
+ */
+export function startServe({ timeoutMs = 90_000, extraArgs = [] } = {}) {
   const bin = oxbowBin();
   if (!existsSync(bin)) throw new Error(`oxbow binary not found at ${bin} (build it with \`cargo build -p oxbow\` or set OXBOW_BIN)`);
   // Connection profiles go to a file of this run, never the user's own config.
   const scratch = mkdtempSync(join(tmpdir(), 'oxbow-browser-'));
-  const args = ['serve', '--ephemeral', '--kafka-port', '0', '--studio-port', '0', '--profiles-file', join(scratch, 'profiles.json')];
+  const args = ['serve', '--ephemeral', '--kafka-port', '0', '--studio-port', '0', '--profiles-file', join(scratch, 'profiles.json'), ...extraArgs];
   const child = spawn(bin, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -336,7 +336,7 @@ describe('oxbow studio in a browser', { timeout: 600_000 }, () => {
     await tail.keyboard.press('End');
     const detail = tail.getByRole('complementary', { name: 'Record detail' });
     await detail.waitFor();
-    assert.equal(await grid.getByRole('row').last().getAttribute('aria-rowindex'), '5000');
+    await until('the last row in view', async () => (await grid.getByRole('row').last().getAttribute('aria-rowindex')) === '5000', 5_000);
     await shot(tail, '12b-messages-5000-rows');
   });
 
@@ -454,11 +454,250 @@ describe('oxbow studio in a browser', { timeout: 600_000 }, () => {
     assert.ok(!(await page.content()).includes(secret), 'the password is not in the page');
     const listed = await (await api('/api/profiles')).text();
     assert.ok(!listed.includes(secret), 'the password is not in the API response');
+    assert.equal(JSON.parse(listed).profiles.find((x) => x.name === 'e2e-sasl')?.has_password, true);
+    assert.ok(!(await (await api('/api/cluster')).text()).includes(secret), 'nor in the cluster answer');
     await shot(page, '15-profiles');
+    // Nor after a reload, in the browser's storage, or back in the form when adding another profile.
+    await page.reload();
+    await row.waitFor();
+    assert.ok(!(await page.content()).includes(secret), 'the password is not in the reloaded page');
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }));
+    assert.ok(!stored.includes(secret), 'the password is not in web storage');
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    await dialog.getByLabel('Security protocol').selectOption('SASL_PLAINTEXT');
+    assert.equal(await dialog.getByLabel('Password').inputValue(), '', 'the password field starts empty');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    // Saving the profile again without a password keeps the stored one, still hidden.
+    const resaved = await api('/api/profiles', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'e2e-sasl', bootstrap_servers: '127.0.0.1:2', security_protocol: 'SASL_PLAINTEXT', sasl_mechanism: 'SCRAM-SHA-256', username: 'alice' }),
+    });
+    const resavedText = await resaved.text();
+    assert.ok(resaved.ok, resavedText);
+    assert.ok(!resavedText.includes(secret));
+    assert.equal(JSON.parse(resavedText).has_password, true, 'the stored password is kept');
 
     await page.getByRole('button', { name: 'Delete profile e2e-sasl' }).click();
     await page.getByRole('dialog', { name: 'Delete profile e2e-sasl' }).getByRole('button', { name: 'Delete profile' }).click();
     await row.waitFor({ state: 'detached' });
+  });
+
+  it('switches to a second cluster with a connection profile, and back', async () => {
+    // A second cluster, with a topic made there by a real client (kcat auto-creates it).
+    const second = await startServe();
+    const otherTopic = `only-second-${Date.now().toString(36)}`;
+    const name = 'e2e-second';
+    try {
+      kcatProduce(second.kafka, otherTopic, ['one', 'two', 'three']);
+      const profiles = await (await api('/api/profiles')).json();
+      const builtin = profiles.profiles.find((x) => x.builtin)?.name;
+      assert.ok(builtin, 'the studio lists the cluster it started with');
+
+      await page.goto(`${serve.origin}/#/profiles`);
+      const table = page.getByRole('table', { name: 'Connection profiles' });
+      await table.getByRole('row').nth(1).waitFor();
+      await page.getByRole('button', { name: 'Add connection' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add connection' });
+      await dialog.getByLabel('Name', { exact: true }).fill(name);
+      await dialog.getByLabel('Bootstrap servers').fill(second.kafka);
+      assert.equal(await dialog.getByLabel('Security protocol').inputValue(), 'PLAINTEXT', 'a new profile starts from an empty form');
+      await dialog.getByRole('button', { name: 'Save profile' }).click();
+      const row = table.locator(`tr[data-profile="${name}"]`);
+      await row.waitFor().catch(async (e) => {
+        await shot(page, 'FAILED-add-second-profile');
+        throw new Error(`${e.message}\ndialog: ${await dialog.textContent().catch(() => '(closed)')}`);
+      });
+      await page.getByRole('button', { name: `Switch to ${name}` }).click();
+      await page.getByRole('status').filter({ hasText: `Switched to ${name}` }).waitFor();
+      await row.getByText('active', { exact: true }).waitFor();
+      await page.locator('header').getByText(name, { exact: true }).waitFor(); // the header names the cluster
+      const cluster = await (await api('/api/cluster')).json();
+      assert.equal(cluster.profile, name);
+      await shot(page, '16a-profiles-switched');
+
+      // The topics list is the second cluster's: its topic, not the first one's.
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Topics' }).click();
+      await page.locator(`tr[data-topic="${otherTopic}"]`).waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator(`tr[data-topic="${TOPIC}"]`).count(), 0, 'the first cluster’s topic is not listed');
+      const topics = (await (await api('/api/topics')).json()).map((t) => t.name);
+      assert.ok(topics.includes(otherTopic) && !topics.includes(TOPIC), `topics on the second cluster: ${topics}`);
+      await until('the second cluster’s records', async () => {
+        const d = await (await api(`/api/topics/${otherTopic}`)).json();
+        return d.partitions.reduce((n, x) => n + (x.high_watermark ?? 0), 0) === 3;
+      }, 15_000);
+      await shot(page, '16b-topics-second-cluster');
+
+      // And back: the first cluster's topic again, not the second one's.
+      await page.goto(`${serve.origin}/#/profiles`);
+      await page.getByRole('button', { name: `Switch to ${builtin}` }).click();
+      await page.getByRole('status').filter({ hasText: `Switched to ${builtin}` }).waitFor();
+      assert.equal((await (await api('/api/cluster')).json()).profile, builtin);
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Topics' }).click();
+      await page.locator(`tr[data-topic="${TOPIC}"]`).waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator(`tr[data-topic="${otherTopic}"]`).count(), 0);
+
+      await page.goto(`${serve.origin}/#/profiles`);
+      await page.getByRole('button', { name: `Delete profile ${name}` }).click();
+      await page.getByRole('dialog', { name: `Delete profile ${name}` }).getByRole('button', { name: 'Delete profile' }).click();
+      await table.locator(`tr[data-profile="${name}"]`).waitFor({ state: 'detached' });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('loads more messages page by page: older ones for newest, later ones for oldest', async () => {
+    const topic = `more-${TOPIC}`;
+    const created = await api('/api/topics', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: topic, partitions: 3, replication_factor: 1, configs: {} }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    // 100 + 100 + 50 records, one partition after the other, so timestamps order them p0, p1, p2.
+    const counts = [100, 100, 50];
+    for (const [partition, n] of counts.entries()) {
+      kcatProduce(serve.kafka, topic, Array.from({ length: n }, (_, i) => `p${partition}-${i}`), { partition });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const range = (p, from, to) => Array.from({ length: to - from }, (_, i) => `${p}:${from + i}`);
+    const sorted = (xs) => [...xs].sort();
+    const p = await browser.context.newPage();
+    try {
+      await p.goto(serve.readyUrl);
+      await p.getByRole('heading', { name: 'Cluster', exact: true }).waitFor();
+      await p.goto(`${serve.origin}/#/topics/${topic}/messages`);
+      const rowCount = () => p.getByTestId('row-count').textContent().then(num);
+      const more = p.getByRole('button', { name: 'Load more' });
+      const reason = p.getByTestId('more-reason');
+      // What the table holds, read from a JSON export of all rows (the table renders only what is in view).
+      let exports = 0;
+      const shown = async () => {
+        const [dl] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Export all as JSON' }).click()]);
+        const path = join(artifacts, `load-more-${++exports}.json`);
+        await dl.saveAs(path);
+        const records = JSON.parse(readFileSync(path, 'utf8'));
+        for (let i = 1; i < records.length; i++) {
+          const a = records[i - 1];
+          const b = records[i];
+          assert.ok(a.timestamp_ms < b.timestamp_ms || (a.timestamp_ms === b.timestamp_ms && (a.partition < b.partition || (a.partition === b.partition && a.offset < b.offset))), `rows stay in table order at ${i}`);
+        }
+        return records.map((r) => `${r.partition}:${r.offset}`);
+      };
+
+      await p.getByLabel('Read scope').selectOption('newest');
+      await p.getByLabel('Limit').selectOption('100');
+      await p.getByRole('button', { name: 'Load', exact: true }).click();
+      await until('the newest 100', async () => (await rowCount()) === 100);
+      assert.deepEqual(sorted(await shown()), sorted([...range(1, 50, 100), ...range(2, 0, 50)]));
+      assert.ok(await more.isEnabled());
+      assert.match((await reason.textContent()) ?? '', /older/);
+      assert.equal(await more.getAttribute('aria-describedby'), 'more-reason');
+
+      await more.click();
+      await until('200 rows', async () => (await rowCount()) === 200);
+      assert.deepEqual(sorted(await shown()), sorted([...range(0, 50, 100), ...range(1, 0, 100), ...range(2, 0, 50)]));
+      await p.getByTestId('more-note').filter({ hasText: 'Loaded 100 older records' }).waitFor();
+      // Keyboard: the button is focusable and Enter presses it.
+      await more.focus();
+      await p.keyboard.press('Enter');
+      await until('all 250 rows', async () => (await rowCount()) === 250);
+      assert.deepEqual(sorted(await shown()), sorted([...range(0, 0, 100), ...range(1, 0, 100), ...range(2, 0, 50)]));
+      await until('Load more disabled', () => more.isDisabled(), 10_000);
+      assert.match((await reason.textContent()) ?? '', /No older records/);
+      await shot(p, '17-messages-load-more-newest');
+
+      // Oldest: later records, page by page.
+      await p.getByLabel('Read scope').selectOption('oldest');
+      await p.getByRole('button', { name: 'Load', exact: true }).click();
+      await until('the oldest 100', async () => (await rowCount()) === 100);
+      assert.deepEqual(sorted(await shown()), sorted(range(0, 0, 100)));
+      assert.match((await reason.textContent()) ?? '', /after those shown/);
+      await more.click();
+      await until('200 rows', async () => (await rowCount()) === 200);
+      assert.deepEqual(sorted(await shown()), sorted([...range(0, 0, 100), ...range(1, 0, 100)]));
+      await more.click();
+      await until('all 250 rows', async () => (await rowCount()) === 250);
+      await until('Load more disabled', () => more.isDisabled(), 10_000);
+      assert.match((await reason.textContent()) ?? '', /No later records/);
+      await shot(p, '17b-messages-load-more-oldest');
+
+      // Records produced afterwards make "more" available again (the high watermarks are watched).
+      kcatProduce(serve.kafka, topic, Array.from({ length: 10 }, (_, i) => `late-${i}`), { partition: 2 });
+      await until('Load more enabled by new records', () => more.isEnabled(), 20_000);
+      await more.click();
+      await until('260 rows', async () => (await rowCount()) === 260);
+      assert.deepEqual(sorted(await shown()), sorted([...range(0, 0, 100), ...range(1, 0, 100), ...range(2, 0, 60)]));
+
+      // Clear: nothing to continue from.
+      await p.getByRole('button', { name: 'Clear' }).click();
+      assert.ok(await more.isDisabled());
+      assert.match((await reason.textContent()) ?? '', /Load a page first/);
+    } finally {
+      await p.close();
+      await api(`/api/topics/${topic}`, { method: 'DELETE' });
+    }
+  });
+
+  it('shows what retention removed: the log start moves and the strip marks the removed offsets', async () => {
+    // A cluster of its own whose retention runs every 500 ms (default: 5 minutes).
+    const third = await startServe({ extraArgs: ['--retention-check-interval-ms', '500'] });
+    const p = await browser.context.newPage();
+    const api3 = (path, init = {}) => fetch(third.origin + path, { ...init, headers: { Authorization: `Bearer ${third.token}`, ...(init.headers ?? {}) } });
+    try {
+      const topic = `retention-${TOPIC}`;
+      const created = await api3('/api/topics', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        // 1 MiB segments (the broker's smallest) and keep only about 1 MiB.
+        body: JSON.stringify({ name: topic, partitions: 1, replication_factor: 1, configs: { 'segment.bytes': '1048576', 'retention.bytes': '1048576' } }),
+      });
+      assert.equal(created.status, 201, await created.text());
+      const N = 4000;
+      const pad = 'r'.repeat(1000);
+      kcatProduce(third.kafka, topic, Array.from({ length: N }, (_, i) => `${i}:${pad}`));
+
+      const part = await until('retention to move the log start', async () => {
+        const d = await (await api3(`/api/topics/${topic}`)).json();
+        const x = d.partitions[0];
+        return x.high_watermark === N && x.log_start_offset > 0 ? x : null;
+      }, 30_000);
+      const lso = part.log_start_offset;
+      assert.ok(lso < N, `log start ${lso} is below the high watermark`);
+      assert.equal(part.segments[0].base_offset, lso, 'whole segments were removed: the first one left starts at the log start');
+      const kept = part.segments.reduce((n, s) => n + s.size_bytes, 0);
+      assert.ok(kept < 3 * 1048576, `about retention.bytes is kept (${kept} bytes in ${part.segments.length} segments)`);
+      const oldest = await (await api3(`/api/topics/${topic}/messages?scope=oldest&limit=1`)).json();
+      assert.equal(oldest.messages[0].offset, lso, 'reading from oldest starts at the new log start');
+      console.log(`retention: log start ${lso} of ${N}, ${part.segments.length} segments kept`);
+
+      await p.goto(third.readyUrl);
+      await p.getByRole('heading', { name: 'Cluster', exact: true }).waitFor();
+      await p.goto(`${third.origin}/#/topics/${topic}`);
+      await p.getByRole('heading', { name: 'Partition logs' }).waitFor();
+      await until('the strip to show the log start', async () => num((await p.getByTestId('offsets-0').textContent())?.match(/start\s+([\d,]+)/)?.[1]) === lso, 15_000);
+      const strip = p.getByRole('img', { name: /^Partition 0:/ });
+      assert.match((await strip.getAttribute('aria-label')) ?? '', new RegExp(`log start ${lso},`));
+      const removed = p.getByTestId('removed-0');
+      await removed.waitFor();
+      assert.equal((await removed.locator('title').textContent())?.trim(), `Removed: offsets 0–${lso - 1}`);
+      // On the strip's one offset scale, the removed region ends where the retained one starts, and
+      // removed : (removed + retained) = log start : high watermark.
+      const rb = await removed.boundingBox();
+      const kb = await p.getByTestId('retained-0').boundingBox();
+      assert.ok(Math.abs(rb.x + rb.width - kb.x) <= 1, `removed ends (${rb.x + rb.width}) where retained starts (${kb.x})`);
+      const ratio = rb.width / (kb.x + kb.width - rb.x);
+      assert.ok(Math.abs(ratio - lso / N) < 0.02, `removed share of the strip ${ratio.toFixed(3)}, log start share ${(lso / N).toFixed(3)}`);
+      await shot(p, '18-partitions-retention');
+      await p.getByRole('button', { name: /Theme:/ }).click(); // system → light
+      await p.getByRole('button', { name: /Theme:/ }).click(); // light → dark
+      await p.waitForTimeout(300);
+      await shot(p, '18b-partitions-retention-dark');
+      await p.getByRole('button', { name: /Theme:/ }).click(); // dark → system
+    } finally {
+      await p.close();
+      await third.stop();
+    }
   });
 
   it('adds partitions and deletes the topic after typing its name', async () => {

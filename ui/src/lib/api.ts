@@ -162,6 +162,13 @@ export const api = {
     json<TopicSummary>('POST', '/api/topics', { body }),
   deleteTopic: (name: string) => json<void>('DELETE', `/api/topics/${enc(name)}`),
   topic: async (name: string, signal?: AbortSignal) => normalizeDetail(await json<RawTopicDetail>('GET', `/api/topics/${enc(name)}`, { signal })),
+  /** Log start offset and high watermark per partition, null where the cluster did not say. */
+  topicBounds: async (name: string, signal?: AbortSignal) => {
+    const d = await json<RawTopicDetail>('GET', `/api/topics/${enc(name)}`, { signal });
+    const out: Record<number, { low: number | null; high: number | null }> = {};
+    for (const p of d.partitions) out[p.partition] = { low: p.log_start_offset, high: p.high_watermark };
+    return out;
+  },
   configs: (name: string) => json<ConfigEntry[]>('GET', `/api/topics/${enc(name)}/configs`),
   patchConfigs: (name: string, set: Record<string, string>, del: string[]) =>
     json<unknown>('PATCH', `/api/topics/${enc(name)}/configs`, { body: { set, delete: del } }),
