@@ -431,6 +431,17 @@ describe('oxbow studio in a browser', { timeout: 600_000 }, () => {
     assert.equal(configs.find((c) => c.name === 'retention.ms')?.value, '7200000');
   });
 
+  it('opens the Add connection form from #/profiles?new=1 (the desktop menu\'s New Connection…)', async () => {
+    await page.goto(`${serve.origin}/#/cluster`);
+    await page.getByRole('heading', { name: 'Cluster', exact: true }).waitFor();
+    await page.evaluate(() => { window.location.hash = '#/profiles?new=1'; });
+    const dialog = page.getByRole('dialog', { name: 'Add connection' });
+    await dialog.waitFor();
+    assert.equal(new URL(page.url()).hash, '#/profiles', 'the query is dropped so a reload does not reopen the form');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it('shows connection profiles without secrets', async () => {
     await page.goto(`${serve.origin}/#/profiles`);
     await page.getByRole('heading', { name: 'Connections' }).waitFor();
