@@ -1,17 +1,26 @@
 # Oxbow's two entry points (see README.md):
-#   make run   — install what is missing, build, start `oxbow serve` on the default ports.
+#   make run   — install what is missing, build, open the desktop app (or, with no display, start
+#                `oxbow serve` and print the studio URL).
 #   make test  — install what is missing, build, run every test (Rust unit/integration + end-to-end with real clients).
 # Both are idempotent: a second run only rebuilds what changed.
 
 CARGO ?= cargo
 SERVE_ARGS ?=
 
-.PHONY: run test setup-build setup-test ui build build-release test-rust test-e2e test-studio test-browser bench fmt
+.PHONY: run test setup-build setup-test ui build build-release test-rust test-e2e test-studio test-browser test-desktop bench fmt
 
+# A display (X11 or Wayland) gets the desktop window; a headless machine gets `oxbow serve`, whose
+# ready line is the studio URL to open in a browser. SERVE_ARGS go to either (same flags).
 run: setup-build build-release
-	./target/release/oxbow serve $(SERVE_ARGS)
+	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+		echo "make run: opening the Oxbow desktop app"; \
+		./target/release/oxbow-desktop $(SERVE_ARGS); \
+	else \
+		echo "make run: no display here; starting oxbow serve (open the 'ready studio' URL below in a browser)"; \
+		./target/release/oxbow serve $(SERVE_ARGS); \
+	fi
 
-test: setup-test build test-rust test-e2e test-studio test-browser
+test: setup-test build test-rust test-e2e test-studio test-browser test-desktop
 
 setup-build:
 	bash scripts/setup-build-deps.sh
@@ -19,6 +28,7 @@ setup-build:
 setup-test: setup-build
 	bash scripts/setup-test-deps.sh
 	bash tests/browser/setup.sh
+	bash tests/desktop/setup.sh
 
 # The studio embeds ui/dist at compile time, so the UI is built before any cargo build.
 ui:
@@ -28,7 +38,7 @@ build: ui
 	$(CARGO) build --workspace --all-targets --locked
 
 build-release: ui
-	$(CARGO) build --release -p oxbow --locked
+	$(CARGO) build --release -p oxbow -p oxbow-desktop --locked
 
 test-rust:
 	$(CARGO) test --workspace --locked
@@ -43,6 +53,17 @@ test-browser:
 	npm --prefix ui run check --silent
 	npm --prefix ui test --silent
 	OXBOW_BIN=target/debug/oxbow npm --prefix tests/browser test --silent
+
+# The desktop smoke test: the real app in WebKitGTK under Xvfb, driven by tauri-driver, with a
+# session bus for the single-instance check. The session's own chatter (D-Bus activation, GTK
+# portals) goes to a log file that is shown only when the tests fail.
+DESKTOP_ARTIFACTS = target/test-artifacts/desktop
+test-desktop:
+	@mkdir -p $(DESKTOP_ARTIFACTS)
+	PATH="$$PATH:$${CARGO_HOME:-$$HOME/.cargo}/bin" OXBOW_DESKTOP_BIN=target/debug/oxbow-desktop \
+		dbus-run-session -- xvfb-run -a -s "-screen 0 1400x900x24" \
+		.venv/bin/python -m pytest -q tests/desktop 2> $(DESKTOP_ARTIFACTS)/session-stderr.log \
+		|| { echo "--- last lines of $(DESKTOP_ARTIFACTS)/session-stderr.log"; tail -n 60 $(DESKTOP_ARTIFACTS)/session-stderr.log; exit 1; }
 
 bench: setup-test build-release
 	./target/release/oxbow bench

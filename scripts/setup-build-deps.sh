@@ -2,7 +2,7 @@
 # Installs what building Oxbow needs on Debian 12, only when missing. Idempotent and quiet when satisfied.
 set -euo pipefail
 
-need_rust_minor=88
+need_rust_minor=90
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: Rust is not installed. Install it with rustup (https://rustup.rs), 1.${need_rust_minor} or newer, then rerun." >&2
   exit 1
@@ -14,8 +14,10 @@ if [ "${rust_minor}" -lt "${need_rust_minor}" ]; then
 fi
 
 # Debian packages the build needs: a C toolchain and cmake for the bundled librdkafka, pkg-config,
-# OpenSSL for TLS connection profiles, and fonts for the benchmark chart.
-packages=(build-essential cmake pkg-config zlib1g-dev libssl-dev fonts-dejavu-core)
+# OpenSSL for TLS connection profiles, fonts for the benchmark chart, and for the desktop app
+# (Tauri 2 on Linux) WebKitGTK 4.1, librsvg (icons) and libxdo (menu accelerators).
+packages=(build-essential cmake pkg-config zlib1g-dev libssl-dev fonts-dejavu-core
+  libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev file)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q "install ok installed" || missing+=("${package}")
