@@ -34,5 +34,20 @@ def test_no_broker_needs_bootstrap_servers_and_vice_versa():
 def test_help_documents_the_studio_flags():
     out = run("--help").stdout
     for flag, env in [("--studio-port", "OXBOW_STUDIO_PORT"), ("--no-broker", "OXBOW_NO_BROKER"),
-                      ("--bootstrap-servers", "OXBOW_BOOTSTRAP_SERVERS"), ("--profiles-file", "OXBOW_PROFILES_FILE")]:
+                      ("--bootstrap-servers", "OXBOW_BOOTSTRAP_SERVERS"), ("--profiles-file", "OXBOW_PROFILES_FILE"),
+                      ("--rack", "OXBOW_RACK"), ("--retention-check-interval-ms", "OXBOW_RETENTION_CHECK_INTERVAL_MS")]:
         assert flag in out and env in out, flag
+
+
+def test_rack_flag_shows_in_the_cluster_overview(tmp_path):
+    from studio_helpers import KAFKA_RE, make_studio, start_oxbow, stop
+
+    proc, lines = start_oxbow(["--ephemeral", "--kafka-port", "0", "--studio-port", "0", "--rack", "rack-east",
+                               "--profiles-file", str(tmp_path / "profiles.json")], tmp_path / "oxbow.log", expect_kafka=True)
+    try:
+        kafka = next(KAFKA_RE.match(l).group(1) for l in lines if KAFKA_RE.match(l))
+        studio = make_studio(proc, lines, kafka, tmp_path / "profiles.json")
+        brokers = studio.get("/api/cluster").json()["brokers"]
+        assert [b["rack"] for b in brokers] == ["rack-east"]
+    finally:
+        assert stop(proc) == 0

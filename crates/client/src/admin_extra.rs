@@ -1,11 +1,15 @@
-//! More topic administration for the studio: config sources, incremental config changes,
-//! partition growth, cluster identity. Kept apart from `admin.rs` so the bench's surface stays small.
+//! More topic administration for the studio: config sources and synonyms, incremental config
+//! changes, partition growth, cluster identity. Kept apart from `admin.rs` so the bench's surface
+//! stays small. DescribeConfigs and IncrementalAlterConfigs go through librdkafka's C API (see
+//! `ffi.rs`): the Rust binding drops config synonyms and has no IncrementalAlterConfigs.
 
 use crate::admin::Admin;
 use crate::error::{Error, Result};
-use rdkafka::admin::{ConfigSource, NewPartitions, ResourceSpecifier};
+use crate::ffi::{self, admin_request, array, cstr, opt_cstr, Owned};
+use rdkafka::admin::NewPartitions;
 use rdkafka::bindings as sys;
-use std::ffi::{CStr, CString};
+use std::collections::HashMap;
+use std::ffi::CString;
 use std::time::Duration;
 
 /// Where a config value comes from, by Kafka's `ConfigSource` names.
@@ -16,6 +20,8 @@ pub enum ConfigOrigin {
     DynamicDefaultBroker,
     StaticBroker,
     Default,
+    /// Kafka's `UNKNOWN`, and sources that do not apply to topics (broker loggers, client
+    /// metrics, groups).
     Unknown,
 }
 
@@ -32,14 +38,15 @@ impl ConfigOrigin {
         }
     }
 
-    fn from_rdkafka(source: &ConfigSource) -> ConfigOrigin {
+    /// From the `config_source` byte of a DescribeConfigs (v1+) response.
+    fn from_wire(source: i32) -> ConfigOrigin {
         match source {
-            ConfigSource::DynamicTopic => ConfigOrigin::DynamicTopic,
-            ConfigSource::DynamicBroker => ConfigOrigin::DynamicBroker,
-            ConfigSource::DynamicDefaultBroker => ConfigOrigin::DynamicDefaultBroker,
-            ConfigSource::StaticBroker => ConfigOrigin::StaticBroker,
-            ConfigSource::Default => ConfigOrigin::Default,
-            ConfigSource::Unknown => ConfigOrigin::Unknown,
+            1 => ConfigOrigin::DynamicTopic,
+            2 => ConfigOrigin::DynamicBroker,
+            3 => ConfigOrigin::DynamicDefaultBroker,
+            4 => ConfigOrigin::StaticBroker,
+            5 => ConfigOrigin::Default,
+            _ => ConfigOrigin::Unknown,
         }
     }
 }
@@ -54,6 +61,20 @@ pub struct ConfigDescription {
     pub is_default: bool,
     pub is_read_only: bool,
     pub is_sensitive: bool,
+    /// Every source the value could come from, most specific first (Kafka's DescribeConfigs
+    /// synonyms): e.g. a topic override of `retention.ms`, then the broker's `log.retention.ms`,
+    /// then Kafka's default. The first one is the value in effect. Empty when the broker lists none.
+    pub synonyms: Vec<ConfigSynonym>,
+}
+
+/// One synonym of a described config: a config (topic- or broker-level) that supplies its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigSynonym {
+    /// The config's name at its level, e.g. `log.retention.ms` for a broker default.
+    pub name: String,
+    /// `None` for sensitive values and unset values.
+    pub value: Option<String>,
+    pub origin: ConfigOrigin,
 }
 
 /// One change of an IncrementalAlterConfigs request.
@@ -69,49 +90,115 @@ pub enum ConfigChange {
 pub type TopicConfigs = (String, Result<Vec<ConfigDescription>>);
 
 impl Admin {
-    /// Describes the configs of each named topic; one request per chunk of `batch` names, so a
-    /// cluster with thousands of topics answers in a few round trips. Per-topic failures are
-    /// reported per topic.
-    pub async fn describe_topic_configs_many(
+    /// Describes the configs of each named topic, with synonyms; one DescribeConfigs request per
+    /// chunk of `batch` names, so a cluster with thousands of topics answers in a few round trips.
+    /// Per-topic failures are reported per topic, in input order. Blocks the calling thread for
+    /// at most the handle's timeout per chunk (librdkafka's C API: the Rust binding drops
+    /// synonyms), so call it from a blocking-friendly thread.
+    pub fn describe_topic_configs_many(
         &self,
         names: &[String],
         batch: usize,
     ) -> Result<Vec<TopicConfigs>> {
         let mut out = Vec::with_capacity(names.len());
         for chunk in names.chunks(batch.max(1)) {
-            let specifiers: Vec<ResourceSpecifier<'_>> = chunk
-                .iter()
-                .map(|name| ResourceSpecifier::Topic(name.as_str()))
-                .collect();
-            let results = self
-                .client
-                .describe_configs(specifiers.iter(), &self.options_extra())
-                .await
-                .map_err(Error::kafka("DescribeConfigs"))?;
-            for (name, result) in chunk.iter().zip(results) {
-                let entry = match result {
-                    Ok(resource) => Ok(resource
-                        .entries
-                        .into_iter()
-                        .map(|entry| ConfigDescription {
-                            origin: ConfigOrigin::from_rdkafka(&entry.source),
-                            name: entry.name,
-                            value: entry.value,
-                            is_default: entry.is_default,
-                            is_read_only: entry.is_read_only,
-                            is_sensitive: entry.is_sensitive,
-                        })
-                        .collect()),
-                    Err(code) => Err(Error::Refused {
+            let mut answers = self.describe_configs_chunk(chunk)?;
+            for name in chunk {
+                let answer = answers.remove(name).unwrap_or_else(|| {
+                    Err(Error::Refused {
                         operation: "DescribeConfigs",
                         object: name.clone(),
-                        code: format!("{code:?}"),
-                    }),
-                };
-                out.push((name.clone(), entry));
+                        code: "NO_ANSWER".into(),
+                    })
+                });
+                out.push((name.clone(), answer));
             }
         }
         Ok(out)
+    }
+
+    /// One DescribeConfigs request for `names`, answers by topic name.
+    fn describe_configs_chunk(
+        &self,
+        names: &[String],
+    ) -> Result<HashMap<String, Result<Vec<ConfigDescription>>>> {
+        let mut answers = HashMap::with_capacity(names.len());
+        let mut resources = Vec::with_capacity(names.len());
+        for name in names {
+            let Ok(name_c) = CString::new(name.as_str()) else {
+                answers.insert(
+                    name.clone(),
+                    Err(Error::Refused {
+                        operation: "DescribeConfigs",
+                        object: name.clone(),
+                        code: "INVALID_TOPIC_EXCEPTION: the name contains a NUL byte".into(),
+                    }),
+                );
+                continue;
+            };
+            // SAFETY: a new resource owned by the guard; librdkafka copies the name.
+            let resource = unsafe {
+                Owned::new(
+                    sys::rd_kafka_ConfigResource_new(
+                        sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
+                        name_c.as_ptr(),
+                    ),
+                    sys::rd_kafka_ConfigResource_destroy,
+                )
+            };
+            resources.push(resource.ok_or_else(|| Error::Refused {
+                operation: "DescribeConfigs",
+                object: name.clone(),
+                code: "INVALID_REQUEST: librdkafka made no config resource".into(),
+            })?);
+        }
+        if resources.is_empty() {
+            return Ok(answers);
+        }
+        let mut raw: Vec<*mut sys::rd_kafka_ConfigResource_t> =
+            resources.iter().map(Owned::as_ptr).collect();
+        let rk = self.client.inner().native_ptr();
+        let object = format!("{} topics", raw.len());
+        // SAFETY: `rk` is this handle's live client; the resources outlive the call (librdkafka
+        // copies them); result pointers are read only while `event` is alive.
+        unsafe {
+            let event = admin_request(
+                rk,
+                sys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS,
+                "DescribeConfigs",
+                &object,
+                self.timeout,
+                |options, queue| {
+                    sys::rd_kafka_DescribeConfigs(rk, raw.as_mut_ptr(), raw.len(), options, queue)
+                },
+            )?;
+            let result = sys::rd_kafka_event_DescribeConfigs_result(event.as_ptr());
+            let mut count = 0usize;
+            let list = sys::rd_kafka_DescribeConfigs_result_resources(result, &mut count);
+            for &resource in array(list, count) {
+                let name = cstr(sys::rd_kafka_ConfigResource_name(resource));
+                let err = sys::rd_kafka_ConfigResource_error(resource);
+                let answer = if err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                    Err(Error::Refused {
+                        operation: "DescribeConfigs",
+                        object: name.clone(),
+                        code: ffi::error_code(
+                            err.into(),
+                            &cstr(sys::rd_kafka_ConfigResource_error_string(resource)),
+                        ),
+                    })
+                } else {
+                    let mut entries = 0usize;
+                    let configs = sys::rd_kafka_ConfigResource_configs(resource, &mut entries);
+                    Ok(array(configs, entries)
+                        .iter()
+                        .map(|&entry| config_description(entry))
+                        .collect())
+                };
+                answers.insert(name, answer);
+            }
+        }
+        Ok(answers)
     }
 
     /// Grows `topic` to `total` partitions (CreatePartitions; Kafka cannot shrink a topic).
@@ -150,8 +237,17 @@ impl Admin {
         };
         let topic_c =
             CString::new(topic).map_err(|_| refused("topic name contains a NUL byte".into()))?;
-        let mut owned: Vec<(CString, Option<CString>, sys::rd_kafka_AlterConfigOpType_t)> =
-            Vec::new();
+        // SAFETY: a new resource owned by the guard; librdkafka copies the name.
+        let resource = unsafe {
+            Owned::new(
+                sys::rd_kafka_ConfigResource_new(
+                    sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
+                    topic_c.as_ptr(),
+                ),
+                sys::rd_kafka_ConfigResource_destroy,
+            )
+        }
+        .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no config resource".into()))?;
         for change in changes {
             let (name, value, op) = match change {
                 ConfigChange::Set { name, value } => (
@@ -174,89 +270,60 @@ impl Admin {
                 ),
                 None => None,
             };
-            owned.push((name_c, value_c, op));
+            let value_ptr = value_c.as_ref().map_or(std::ptr::null(), |v| v.as_ptr());
+            // SAFETY: the resource is alive; librdkafka copies name and value; the returned
+            // error (if any) is ours and owned by its guard.
+            let error = unsafe {
+                Owned::new(
+                    sys::rd_kafka_ConfigResource_add_incremental_config(
+                        resource.as_ptr(),
+                        name_c.as_ptr(),
+                        op,
+                        value_ptr,
+                    ),
+                    sys::rd_kafka_error_destroy,
+                )
+            };
+            if let Some(error) = error {
+                // SAFETY: the error is alive until its guard drops at the end of this block.
+                return Err(refused(unsafe {
+                    cstr(sys::rd_kafka_error_string(error.as_ptr()))
+                }));
+            }
         }
         let rk = self.client.inner().native_ptr();
-        let timeout_ms = i32::try_from(self.timeout.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: every pointer handed to librdkafka is either created here and destroyed before
-        // returning (resource, options, queue, event) or a CString that outlives the calls.
+        let mut resources = [resource.as_ptr()];
+        // SAFETY: `rk` is this handle's live client; the resource outlives the call; result
+        // pointers are read only while `event` is alive.
         unsafe {
-            let resource = sys::rd_kafka_ConfigResource_new(
-                sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
-                topic_c.as_ptr(),
-            );
-            for (name, value, op) in &owned {
-                let value_ptr = value.as_ref().map_or(std::ptr::null(), |v| v.as_ptr());
-                let error = sys::rd_kafka_ConfigResource_add_incremental_config(
-                    resource,
-                    name.as_ptr(),
-                    *op,
-                    value_ptr,
-                );
-                if !error.is_null() {
-                    let message = cstr(sys::rd_kafka_error_string(error));
-                    sys::rd_kafka_error_destroy(error);
-                    sys::rd_kafka_ConfigResource_destroy(resource);
-                    return Err(refused(message));
-                }
-            }
-            let options = sys::rd_kafka_AdminOptions_new(
+            let event = admin_request(
                 rk,
                 sys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS,
-            );
-            let mut errbuf = [0 as std::os::raw::c_char; 256];
-            sys::rd_kafka_AdminOptions_set_request_timeout(
-                options,
-                timeout_ms,
-                errbuf.as_mut_ptr(),
-                errbuf.len(),
-            );
-            let queue = sys::rd_kafka_queue_new(rk);
-            let mut resources = [resource];
-            sys::rd_kafka_IncrementalAlterConfigs(rk, resources.as_mut_ptr(), 1, options, queue);
-            // The request timeout bounds the answer; the extra second covers librdkafka's own timer.
-            let event = sys::rd_kafka_queue_poll(queue, timeout_ms.saturating_add(1_000));
-            let outcome = if event.is_null() {
-                Err(Error::NotFound(format!(
-                    "IncrementalAlterConfigs {topic}: no answer within {timeout_ms} ms"
-                )))
-            } else if sys::rd_kafka_event_error(event)
-                != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
-            {
-                let code = rdkafka::types::RDKafkaErrorCode::from(sys::rd_kafka_event_error(event));
-                Err(refused(format!(
-                    "{code:?}: {}",
-                    cstr(sys::rd_kafka_event_error_string(event))
-                )))
-            } else {
-                let result = sys::rd_kafka_event_IncrementalAlterConfigs_result(event);
-                let mut count = 0usize;
-                let list =
-                    sys::rd_kafka_IncrementalAlterConfigs_result_resources(result, &mut count);
-                let mut outcome = Ok(());
-                for index in 0..count {
-                    let item = *list.add(index);
-                    let err = sys::rd_kafka_ConfigResource_error(item);
-                    if err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                        let code = rdkafka::types::RDKafkaErrorCode::from(err);
-                        let detail = cstr(sys::rd_kafka_ConfigResource_error_string(item));
-                        outcome = Err(refused(if detail.is_empty() {
-                            format!("{code:?}")
-                        } else {
-                            format!("{code:?}: {detail}")
-                        }));
-                    }
+                "IncrementalAlterConfigs",
+                topic,
+                self.timeout,
+                |options, queue| {
+                    sys::rd_kafka_IncrementalAlterConfigs(
+                        rk,
+                        resources.as_mut_ptr(),
+                        resources.len(),
+                        options,
+                        queue,
+                    )
+                },
+            )?;
+            let result = sys::rd_kafka_event_IncrementalAlterConfigs_result(event.as_ptr());
+            let mut count = 0usize;
+            let list = sys::rd_kafka_IncrementalAlterConfigs_result_resources(result, &mut count);
+            for &item in array(list, count) {
+                let err = sys::rd_kafka_ConfigResource_error(item);
+                if err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let detail = cstr(sys::rd_kafka_ConfigResource_error_string(item));
+                    return Err(refused(ffi::error_code(err.into(), &detail)));
                 }
-                outcome
-            };
-            if !event.is_null() {
-                sys::rd_kafka_event_destroy(event);
             }
-            sys::rd_kafka_queue_destroy(queue);
-            sys::rd_kafka_AdminOptions_destroy(options);
-            sys::rd_kafka_ConfigResource_destroy(resource);
-            outcome
         }
+        Ok(())
     }
 
     /// The cluster id from metadata, or `None` when the cluster did not answer within the
@@ -267,10 +334,10 @@ impl Admin {
 
     /// The controller's broker id (from metadata), or `None` when unknown. Blocks the thread.
     pub fn controller_id(&self) -> Option<i32> {
-        let timeout_ms = i32::try_from(self.timeout.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: a plain query on a live client handle.
-        let id =
-            unsafe { sys::rd_kafka_controllerid(self.client.inner().native_ptr(), timeout_ms) };
+        let id = unsafe {
+            sys::rd_kafka_controllerid(self.client.inner().native_ptr(), ffi::millis(self.timeout))
+        };
         (id >= 0).then_some(id)
     }
 
@@ -286,11 +353,27 @@ impl Admin {
     }
 }
 
-/// Copies a C string owned by librdkafka; a null pointer reads as empty.
-unsafe fn cstr(ptr: *const std::os::raw::c_char) -> String {
-    if ptr.is_null() {
-        String::new()
-    } else {
-        CStr::from_ptr(ptr).to_string_lossy().into_owned()
+/// One config entry of a DescribeConfigs result, with its synonyms.
+///
+/// # Safety
+/// `entry` must be a config entry of a result event that is alive for the call.
+unsafe fn config_description(entry: *const sys::rd_kafka_ConfigEntry_t) -> ConfigDescription {
+    let mut count = 0usize;
+    let synonyms = sys::rd_kafka_ConfigEntry_synonyms(entry, &mut count);
+    ConfigDescription {
+        name: cstr(sys::rd_kafka_ConfigEntry_name(entry)),
+        value: opt_cstr(sys::rd_kafka_ConfigEntry_value(entry)),
+        origin: ConfigOrigin::from_wire(ffi::config_entry_source(entry)),
+        is_default: sys::rd_kafka_ConfigEntry_is_default(entry) != 0,
+        is_read_only: sys::rd_kafka_ConfigEntry_is_read_only(entry) != 0,
+        is_sensitive: sys::rd_kafka_ConfigEntry_is_sensitive(entry) != 0,
+        synonyms: array(synonyms, count)
+            .iter()
+            .map(|&synonym| ConfigSynonym {
+                name: cstr(sys::rd_kafka_ConfigEntry_name(synonym)),
+                value: opt_cstr(sys::rd_kafka_ConfigEntry_value(synonym)),
+                origin: ConfigOrigin::from_wire(ffi::config_entry_source(synonym)),
+            })
+            .collect(),
     }
 }

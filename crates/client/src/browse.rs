@@ -2,12 +2,13 @@
 //! (earliest, latest, by time) of many partitions in batched ListOffsets requests.
 
 use crate::error::{Error, Result};
+use crate::ffi::{admin_request, array, cstr, Owned};
 use crate::profile::ConnectionProfile;
 use rdkafka::bindings as sys;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::time::Duration;
 
 /// Which offset a ListOffsets lookup asks for.
@@ -101,81 +102,52 @@ impl OffsetLookup {
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| Error::NotFound("a topic name contains a NUL byte".into()))?;
         let rk = self.inner.client().native_ptr();
-        let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: the list, options, queue and event are created here and destroyed before
-        // returning; result pointers are read only while the event is alive.
+        // SAFETY: the list is owned by its guard and copied by librdkafka; `rk` is this handle's
+        // live client; result pointers are read only while `event` is alive.
         unsafe {
-            let list = sys::rd_kafka_topic_partition_list_new(unique.len() as i32);
+            let list = Owned::new(
+                sys::rd_kafka_topic_partition_list_new(unique.len() as i32),
+                sys::rd_kafka_topic_partition_list_destroy,
+            )
+            .ok_or_else(|| Error::NotFound("librdkafka made no partition list".into()))?;
             for ((_, partition), topic_c) in unique.iter().zip(&topics_c) {
-                let element =
-                    sys::rd_kafka_topic_partition_list_add(list, topic_c.as_ptr(), *partition);
+                let element = sys::rd_kafka_topic_partition_list_add(
+                    list.as_ptr(),
+                    topic_c.as_ptr(),
+                    *partition,
+                );
                 (*element).offset = wanted;
             }
-            let options = sys::rd_kafka_AdminOptions_new(
+            let event = admin_request(
                 rk,
                 sys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS,
-            );
-            let mut errbuf = [0 as std::os::raw::c_char; 256];
-            sys::rd_kafka_AdminOptions_set_request_timeout(
-                options,
-                timeout_ms,
-                errbuf.as_mut_ptr(),
-                errbuf.len(),
-            );
-            let queue = sys::rd_kafka_queue_new(rk);
-            sys::rd_kafka_ListOffsets(rk, list, options, queue);
-            let event = sys::rd_kafka_queue_poll(queue, timeout_ms.saturating_add(1_000));
-            let outcome = if event.is_null() {
-                Err(Error::NotFound(format!(
-                    "ListOffsets: no answer within {timeout_ms} ms"
-                )))
-            } else if sys::rd_kafka_event_error(event)
-                != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
-            {
-                let code = rdkafka::types::RDKafkaErrorCode::from(sys::rd_kafka_event_error(event));
-                let detail = CStr::from_ptr(sys::rd_kafka_event_error_string(event))
-                    .to_string_lossy()
-                    .into_owned();
-                Err(Error::Refused {
-                    operation: "ListOffsets",
-                    object: format!("{} partitions", unique.len()),
-                    code: format!("{code:?}: {detail}"),
-                })
-            } else {
-                let result = sys::rd_kafka_event_ListOffsets_result(event);
-                let mut count = 0usize;
-                let infos = sys::rd_kafka_ListOffsets_result_infos(result, &mut count);
-                for index in 0..count {
-                    let element =
-                        sys::rd_kafka_ListOffsetsResultInfo_topic_partition(*infos.add(index));
-                    if element.is_null() || (*element).topic.is_null() {
-                        continue;
-                    }
-                    let topic = CStr::from_ptr((*element).topic)
-                        .to_string_lossy()
-                        .into_owned();
-                    let answer =
-                        if (*element).err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                            Err(format!(
-                                "{:?}",
-                                rdkafka::types::RDKafkaErrorCode::from((*element).err)
-                            ))
-                        } else if (*element).offset >= 0 {
-                            Ok(Some((*element).offset))
-                        } else {
-                            Ok(None)
-                        };
-                    answers.insert((topic, (*element).partition), answer);
+                "ListOffsets",
+                &format!("{} partitions", unique.len()),
+                timeout,
+                |options, queue| sys::rd_kafka_ListOffsets(rk, list.as_ptr(), options, queue),
+            )?;
+            let result = sys::rd_kafka_event_ListOffsets_result(event.as_ptr());
+            let mut count = 0usize;
+            let infos = sys::rd_kafka_ListOffsets_result_infos(result, &mut count);
+            for &info in array(infos, count) {
+                let element = sys::rd_kafka_ListOffsetsResultInfo_topic_partition(info);
+                if element.is_null() || (*element).topic.is_null() {
+                    continue;
                 }
-                Ok(())
-            };
-            if !event.is_null() {
-                sys::rd_kafka_event_destroy(event);
+                let topic = cstr((*element).topic);
+                let answer =
+                    if (*element).err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                        Err(format!(
+                            "{:?}",
+                            rdkafka::types::RDKafkaErrorCode::from((*element).err)
+                        ))
+                    } else if (*element).offset >= 0 {
+                        Ok(Some((*element).offset))
+                    } else {
+                        Ok(None)
+                    };
+                answers.insert((topic, (*element).partition), answer);
             }
-            sys::rd_kafka_queue_destroy(queue);
-            sys::rd_kafka_AdminOptions_destroy(options);
-            sys::rd_kafka_topic_partition_list_destroy(list);
-            outcome?;
         }
         Ok(partitions
             .iter()

@@ -13,37 +13,62 @@
 //! - [`PartitionReader`]: read partitions from an offset by assignment, without a consumer group.
 //! - [`AssignedReader`] and [`OffsetLookup`]: browse partitions from per-partition offsets, and
 //!   batched ListOffsets (earliest, latest, by time) for many partitions at once.
-//! - Studio admin extras (`admin_extra.rs`): config origins, IncrementalAlterConfigs (through
-//!   librdkafka's C API, which the Rust binding lacks), CreatePartitions, cluster and controller id.
+//! - Studio admin extras (`admin_extra.rs`, `describe.rs`): config origins and synonyms,
+//!   IncrementalAlterConfigs, CreatePartitions, [`Admin::describe_cluster`] (brokers with racks)
+//!   and [`Admin::describe_topics`] (topic ids). What the Rust binding lacks goes through
+//!   librdkafka's C admin API behind one small helper (`ffi.rs`: RAII guards, one request shape).
+//! - Batch headers ([`BatchHeader`], [`batch_headers`]) and a raw-request helper on
+//!   `kafka-protocol` ([`RawConnection`], [`fetch_batch_headers`]): one Fetch over plain TCP to read
+//!   the RecordBatch v2 headers (codec, flags, producer) that librdkafka never reports.
 //!
 //! What it deliberately does not do:
 //! - No consumer groups, transactions or offset commits yet: those arrive with the broker issues
 //!   that implement them. Use `rdkafka` directly (re-exported as [`rdkafka`]) until then.
 //! - No retry policy of its own: librdkafka already retries; errors surface as [`Error`].
-//! - No hiding of librdkafka's threading model. Admin calls are `async` (they complete on
-//!   librdkafka's background thread, so any executor can await them); metadata fetches and
-//!   [`PartitionReader::poll`] block the calling thread for at most their timeout, so async code
-//!   should call them from a blocking-friendly thread (e.g. `tokio::task::spawn_blocking`).
-//! - No raw Kafka protocol requests: an API librdkafka lacks gets a raw-request helper on
-//!   `kafka-protocol` when a caller first needs it.
+//! - No hiding of librdkafka's threading model. Admin calls on the Rust binding are `async` (they
+//!   complete on librdkafka's background thread, so any executor can await them); calls on the C
+//!   API (DescribeConfigs, IncrementalAlterConfigs, DescribeCluster, DescribeTopics, ListOffsets),
+//!   metadata fetches and [`PartitionReader::poll`] block the calling thread for at most their
+//!   timeout, so async code should call them from a blocking-friendly thread (e.g.
+//!   `tokio::task::spawn_blocking`). The raw-request helper is `async` on tokio.
+//! - Raw Kafka protocol requests only for what librdkafka lacks (`raw.rs`), and only over
+//!   PLAINTEXT: the helper speaks neither TLS nor SASL.
 
 mod admin;
 mod admin_extra;
+mod batch;
 mod browse;
 mod consume;
+mod describe;
 mod error;
+mod ffi;
 mod metadata;
 mod produce;
 mod profile;
+mod raw;
 
 pub use admin::{Admin, ConfigValue, TopicSpec};
-pub use admin_extra::{ConfigChange, ConfigDescription, ConfigOrigin, TopicConfigs};
-pub use browse::{AssignedReader, OffsetLookup, OffsetSpec, PartitionStart, ReadEvent, Record, TimestampKind};
+pub use admin_extra::{ConfigChange, ConfigDescription, ConfigOrigin, ConfigSynonym, TopicConfigs};
+pub use batch::{
+    batch_headers, BatchHeader, BatchHeaderError, BatchHeaders, Compression, BATCH_HEADER_BYTES,
+    BATCH_LOG_OVERHEAD_BYTES,
+};
+pub use browse::{
+    AssignedReader, OffsetLookup, OffsetSpec, PartitionStart, ReadEvent, Record, TimestampKind,
+};
 pub use consume::{PartitionReader, StartOffset, READER_GROUP_ID};
+pub use describe::{
+    ClusterDescription, NodeInfo, TopicDescription, TopicDescriptions, TopicId,
+    TopicPartitionDescription,
+};
 pub use error::{Error, Result};
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo};
 pub use produce::{Delivered, Producer};
 pub use profile::{ConnectionProfile, SaslMechanism, Security};
+pub use raw::{
+    fetch_batch_headers, BatchHeadersRequest, FetchedBatchHeaders, IsolationLevel, RawConnection,
+    API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES,
+};
 
 /// The librdkafka binding this crate is built on, for callers that need more than the helpers.
 pub use rdkafka;

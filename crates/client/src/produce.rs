@@ -52,7 +52,8 @@ impl Producer {
         value: Option<&[u8]>,
         timestamp_ms: Option<i64>,
     ) -> Result<Delivered> {
-        self.send_record(topic, partition, key, value, timestamp_ms, &[]).await
+        self.send_record(topic, partition, key, value, timestamp_ms, &[])
+            .await
     }
 
     /// Like [`Producer::send`], with record headers (`(key, value)`, a `None` value is a null header).
@@ -64,7 +65,8 @@ impl Producer {
         value: Option<&[u8]>,
         headers: &[(String, Option<Vec<u8>>)],
     ) -> Result<Delivered> {
-        self.send_record(topic, partition, key, value, None, headers).await
+        self.send_record(topic, partition, key, value, None, headers)
+            .await
     }
 
     async fn send_record(

@@ -44,6 +44,14 @@ pub const POLL_INTERVAL_MS: u64 = 100;
 /// librdkafka's prefetch queue per browse or tail consumer, in KiB (its default is 64 MiB, far too
 /// much for many short-lived readers).
 pub const READER_QUEUE_KIB: &str = "8192";
+/// Batch bytes one batch-header lookup Fetch may return per partition of a browse page (the
+/// lookup reads batch headers for the page's compression column; see `annotate_batches`).
+pub const BATCH_LOOKUP_FETCH_BYTES: i32 = 1024 * 1024;
+/// Partitions whose batch headers are fetched at once.
+pub const BATCH_LOOKUP_IN_FLIGHT_MAX: usize = 4;
+/// Wall time all batch-header lookups of one browse may take, in ms; later answers are dropped
+/// (their rows show unknown compression).
+pub const BATCH_LOOKUP_TIMEOUT_MS: u64 = 2_000;
 /// Largest `count` of a produce request.
 pub const PRODUCE_COUNT_MAX: u32 = 100_000;
 /// Key + value bytes a produce request may send in total (count × record size).
@@ -160,10 +168,19 @@ struct PolicyCache {
 
 async fn fill_policies(inner: Arc<Inner>, conn: Arc<Connection>, names: Vec<String>) {
     for chunk in names.chunks(DESCRIBE_CONFIGS_BATCH_TOPICS) {
-        let answered = conn
-            .admin
-            .describe_topic_configs_many(chunk, DESCRIBE_CONFIGS_BATCH_TOPICS)
-            .await;
+        let worker = conn.clone();
+        let asked = chunk.to_vec();
+        let answered = tokio::task::spawn_blocking(move || {
+            worker
+                .admin
+                .describe_topic_configs_many(&asked, DESCRIBE_CONFIGS_BATCH_TOPICS)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(oxbow_client::Error::NotFound(format!(
+                "DescribeConfigs task failed: {e}"
+            )))
+        });
         let mut cache = inner.policies.lock().unwrap_or_else(|e| e.into_inner());
         for name in chunk {
             cache.in_flight.remove(name);
@@ -357,10 +374,7 @@ pub fn record_row(record: &Record, key_decoder: Decoder, value_decoder: Decoder)
         key: payload_view(record.key.as_deref(), key_decoder),
         value: payload_view(record.value.as_deref(), value_decoder),
         headers,
-        batch: BatchView {
-            compression: None,
-            record_bytes: record_bytes as u64,
-        },
+        batch: BatchView::unknown(record_bytes as u64),
     }
 }
 
@@ -592,16 +606,31 @@ impl Studio {
     pub async fn cluster_overview(&self) -> Result<ClusterOverview> {
         let conn = self.connection();
         let worker = conn.clone();
-        let (metadata, cluster_id, controller_id) = blocking(move || {
+        let (metadata, cluster_id, controller_id, racks) = blocking(move || {
             let metadata = worker
                 .admin
                 .metadata()
                 .map_err(|e| Error::from_client(e, "reading cluster metadata"))?;
-            Ok((
-                metadata,
-                worker.admin.cluster_id(),
-                worker.admin.controller_id(),
-            ))
+            // DescribeCluster adds racks; a cluster that does not answer it still gets an overview.
+            match worker.admin.describe_cluster() {
+                Ok(cluster) => {
+                    let racks: HashMap<i32, String> = cluster
+                        .nodes
+                        .into_iter()
+                        .filter_map(|node| Some((node.id, node.rack?)))
+                        .collect();
+                    Ok((metadata, cluster.cluster_id, cluster.controller_id, racks))
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "DescribeCluster failed; racks unknown");
+                    Ok((
+                        metadata,
+                        worker.admin.cluster_id(),
+                        worker.admin.controller_id(),
+                        HashMap::new(),
+                    ))
+                }
+            }
         })
         .await?;
         let partitions = metadata.topics.iter().flat_map(|t| t.partitions.iter());
@@ -628,7 +657,7 @@ impl Studio {
                 id: b.id,
                 host: b.host.clone(),
                 port: b.port,
-                rack: None,
+                rack: racks.get(&b.id).cloned(),
                 state: "online".into(),
                 is_controller: controller_id == Some(b.id),
             })
@@ -888,6 +917,7 @@ impl Studio {
             .map(|parts| parts.iter().map(|p| (p.partition, p.clone())).collect())
             .unwrap_or_default();
         let configs = self.describe(name).await.unwrap_or_default();
+        let topic_id = self.topic_id(&conn, name).await;
         let configs_summary: BTreeMap<String, String> = configs
             .iter()
             .filter(|c| SUMMARY_CONFIGS.contains(&c.name.as_str()))
@@ -925,7 +955,7 @@ impl Studio {
             .sum::<Option<i64>>();
         Ok(TopicDetail {
             name: topic.name.clone(),
-            topic_id: None,
+            topic_id,
             internal: is_internal(name),
             replication_factor: topic
                 .partitions
@@ -941,13 +971,42 @@ impl Studio {
         })
     }
 
+    /// The topic's id (DescribeTopics) in Kafka's text form; `None` when the cluster has none or
+    /// did not answer (the detail view shows the rest regardless).
+    async fn topic_id(&self, conn: &Arc<Connection>, name: &str) -> Option<String> {
+        let worker = conn.clone();
+        let names = vec![name.to_string()];
+        let answered = blocking(move || {
+            worker
+                .admin
+                .describe_topics(&names)
+                .map_err(|e| Error::from_client(e, "DescribeTopics"))
+        })
+        .await;
+        match answered.map(|mut topics| topics.pop()) {
+            Ok(Some((_, Ok(topic)))) => topic.topic_id.map(|id| id.to_string()),
+            Ok(Some((_, Err(error)))) => {
+                tracing::debug!(topic = name, %error, "DescribeTopics refused; topic id unknown");
+                None
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::debug!(topic = name, %error, "DescribeTopics failed; topic id unknown");
+                None
+            }
+        }
+    }
+
     async fn describe(&self, name: &str) -> Result<Vec<ConfigDescription>> {
         let conn = self.connection();
-        let mut results = conn
-            .admin
-            .describe_topic_configs_many(&[name.to_string()], 1)
-            .await
-            .map_err(|e| Error::from_client(e, &format!("describing configs of topic {name:?}")))?;
+        let names = vec![name.to_string()];
+        let context = format!("describing configs of topic {name:?}");
+        let mut results = blocking(move || {
+            conn.admin
+                .describe_topic_configs_many(&names, 1)
+                .map_err(|e| Error::from_client(e, &context))
+        })
+        .await?;
         match results.pop() {
             Some((_, Ok(entries))) => Ok(entries),
             Some((_, Err(error))) => Err(Error::from_client(
@@ -974,7 +1033,15 @@ impl Studio {
                 is_default: c.is_default,
                 is_sensitive: c.is_sensitive,
                 read_only: c.is_read_only,
-                synonyms: Vec::new(),
+                synonyms: c
+                    .synonyms
+                    .into_iter()
+                    .map(|synonym| ConfigSynonym {
+                        value: if c.is_sensitive { None } else { synonym.value },
+                        source: synonym.origin.as_kafka_str().to_string(),
+                        name: synonym.name,
+                    })
+                    .collect(),
                 name: c.name,
             })
             .collect();
@@ -1125,40 +1192,26 @@ impl Studio {
         }
         check_filter(request.filter.as_deref())?;
         let conn = self.connection();
-        let selected = Self::select_partitions(&conn, name, request.partitions.as_deref()).await?;
+        let metadata = Self::metadata(&conn).await?;
+        let selected = partitions_to_read(&metadata, name, request.partitions.as_deref())?;
         let topic_name = name.to_string();
-        blocking(move || browse_blocking(&conn, &topic_name, &selected, &request)).await
+        let worker = conn.clone();
+        let mut page =
+            blocking(move || browse_blocking(&worker, &topic_name, &selected, &request)).await?;
+        if conn.profile.security_protocol == SecurityProtocol::Plaintext {
+            annotate_batches(&conn.client_profile, &metadata, name, &mut page.messages).await;
+        }
+        Ok(page)
     }
 
-    /// The partitions a browse or tail reads: all of the topic's, or the ones asked for (sorted,
-    /// each once), refusing a partition the topic does not have.
+    /// The partitions a browse or tail reads (see [`partitions_to_read`]), from fresh metadata.
     async fn select_partitions(
         conn: &Arc<Connection>,
         topic: &str,
         wanted: Option<&[i32]>,
     ) -> Result<Vec<i32>> {
         let metadata = Self::metadata(conn).await?;
-        let all: Vec<i32> = find_topic(&metadata, topic)?
-            .partitions
-            .iter()
-            .map(|p| p.id)
-            .collect();
-        let Some(wanted) = wanted else {
-            return Ok(all);
-        };
-        if let Some(bad) = wanted.iter().find(|p| !all.contains(p)) {
-            return Err(Error::bad_input(
-                "partitions",
-                format!(
-                    "topic {topic:?} has no partition {bad} (it has {})",
-                    all.len()
-                ),
-            ));
-        }
-        let mut wanted = wanted.to_vec();
-        wanted.sort_unstable();
-        wanted.dedup();
-        Ok(wanted)
+        partitions_to_read(&metadata, topic, wanted)
     }
 
     /// Sends `count` copies of one record; returns where the first [`PRODUCE_RESULTS_MAX`] landed.
@@ -1499,6 +1552,136 @@ impl PartitionOffsetsFull {
     }
 }
 
+/// The partitions a browse or tail reads: all of the topic's, or the ones asked for (sorted,
+/// each once), refusing a partition the topic does not have.
+fn partitions_to_read(
+    metadata: &ClusterMetadata,
+    topic: &str,
+    wanted: Option<&[i32]>,
+) -> Result<Vec<i32>> {
+    let all: Vec<i32> = find_topic(metadata, topic)?
+        .partitions
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let Some(wanted) = wanted else {
+        return Ok(all);
+    };
+    if let Some(bad) = wanted.iter().find(|p| !all.contains(p)) {
+        return Err(Error::bad_input(
+            "partitions",
+            format!(
+                "topic {topic:?} has no partition {bad} (it has {})",
+                all.len()
+            ),
+        ));
+    }
+    let mut wanted = wanted.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    Ok(wanted)
+}
+
+/// Fills each row's batch fields from the batch headers (best effort, PLAINTEXT profiles only):
+/// per partition of the page, one raw Fetch to the leader from the page's first offset there,
+/// at most [`BATCH_LOOKUP_FETCH_BYTES`] of batches, [`BATCH_LOOKUP_IN_FLIGHT_MAX`] partitions at
+/// once, all within [`BATCH_LOOKUP_TIMEOUT_MS`]. A partition whose lookup fails, or a record
+/// past the bytes fetched, keeps null (unknown) batch fields; nothing here fails the browse.
+async fn annotate_batches(
+    profile: &oxbow_client::ConnectionProfile,
+    metadata: &ClusterMetadata,
+    topic: &str,
+    rows: &mut [MessageRow],
+) {
+    use futures_util::stream::{self, StreamExt};
+    let mut first: BTreeMap<i32, i64> = BTreeMap::new();
+    for row in rows.iter() {
+        let offset = first.entry(row.partition).or_insert(row.offset);
+        *offset = (*offset).min(row.offset);
+    }
+    if first.is_empty() {
+        return;
+    }
+    let Some(info) = metadata.topic(topic) else {
+        return;
+    };
+    let timeout = Duration::from_millis(BATCH_LOOKUP_TIMEOUT_MS);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let lookups = stream::iter(first)
+        .map(|(partition, offset)| {
+            let leader = info
+                .partitions
+                .iter()
+                .find(|p| p.id == partition)
+                .and_then(|p| metadata.brokers.iter().find(|b| b.id == p.leader));
+            let request = oxbow_client::BatchHeadersRequest {
+                topic: topic.to_string(),
+                partition,
+                offset,
+                max_bytes: BATCH_LOOKUP_FETCH_BYTES,
+                // What the browse's reader reads with (librdkafka's default isolation.level).
+                isolation: oxbow_client::IsolationLevel::ReadCommitted,
+                timeout,
+            };
+            async move {
+                let Some(leader) = leader else {
+                    return (partition, None);
+                };
+                let fetched = oxbow_client::fetch_batch_headers(
+                    profile,
+                    &leader.host,
+                    leader.port,
+                    &request,
+                )
+                .await;
+                match fetched {
+                    Ok(fetched) => (partition, Some(fetched)),
+                    Err(error) => {
+                        tracing::debug!(topic, partition, %error, "batch header lookup failed; compression unknown");
+                        (partition, None)
+                    }
+                }
+            }
+        })
+        .buffer_unordered(BATCH_LOOKUP_IN_FLIGHT_MAX);
+    futures_util::pin_mut!(lookups);
+    let mut found: HashMap<i32, oxbow_client::FetchedBatchHeaders> = HashMap::new();
+    loop {
+        match tokio::time::timeout_at(deadline, lookups.next()).await {
+            Ok(Some((partition, Some(fetched)))) => {
+                found.insert(partition, fetched);
+            }
+            Ok(Some((_, None))) => {}
+            Ok(None) => break,
+            Err(_) => {
+                tracing::debug!(
+                    topic,
+                    "batch header lookups timed out; the rest stay unknown"
+                );
+                break;
+            }
+        }
+    }
+    for row in rows.iter_mut() {
+        let Some(header) = found
+            .get(&row.partition)
+            .and_then(|fetched| fetched.batch_of(row.offset))
+        else {
+            continue;
+        };
+        row.batch = BatchView {
+            compression: Some(header.compression.as_kafka_str().to_string()),
+            record_bytes: row.batch.record_bytes,
+            base_offset: Some(header.base_offset),
+            last_offset: Some(header.last_offset()),
+            record_count: Some(header.records_count),
+            batch_bytes: Some(header.size_bytes()),
+            transactional: Some(header.is_transactional()),
+            producer_id: Some(header.producer_id),
+        };
+    }
+}
+
 /// One record kept by a browse, with its sort key.
 struct Kept {
     sort: (i64, i32, i64),
@@ -1679,6 +1862,17 @@ fn browse_blocking(
     })
 }
 
+/// A filter longer than [`FILTER_BYTES_MAX`] is refused before any read starts.
+fn check_filter(filter: Option<&str>) -> Result<()> {
+    match filter {
+        Some(f) if f.len() > FILTER_BYTES_MAX => Err(Error::bad_input(
+            "filter",
+            format!("at most {FILTER_BYTES_MAX} bytes"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1761,16 +1955,5 @@ mod tests {
             let error = validate_topic_name("name", bad).unwrap_err();
             assert!(error.to_string().starts_with("name:"), "{bad}: {error}");
         }
-    }
-}
-
-/// A filter longer than [`FILTER_BYTES_MAX`] is refused before any read starts.
-fn check_filter(filter: Option<&str>) -> Result<()> {
-    match filter {
-        Some(f) if f.len() > FILTER_BYTES_MAX => Err(Error::bad_input(
-            "filter",
-            format!("at most {FILTER_BYTES_MAX} bytes"),
-        )),
-        _ => Ok(()),
     }
 }

@@ -19,7 +19,8 @@ pub struct BrokerView {
     pub id: i32,
     pub host: String,
     pub port: i32,
-    /// Not reported by the client library; always null for now.
+    /// Kafka's `broker.rack` (from DescribeCluster); null when the broker has no rack or the
+    /// cluster did not answer DescribeCluster.
     pub rack: Option<String>,
     /// `online` for every broker in metadata (metadata lists only live brokers).
     pub state: String,
@@ -128,7 +129,8 @@ pub struct PartitionDetail {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TopicDetail {
     pub name: String,
-    /// Not exposed by the client library; null for now.
+    /// Kafka's topic id as Kafka's tools print it (URL-safe base64, 22 characters), from
+    /// DescribeTopics; null when the cluster has none (brokers before Kafka 2.8) or did not answer.
     pub topic_id: Option<String>,
     pub internal: bool,
     pub replication_factor: u32,
@@ -140,10 +142,16 @@ pub struct TopicDetail {
     pub inside_view: bool,
 }
 
+/// One place a config's value can come from (Kafka's DescribeConfigs synonyms).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ConfigSynonym {
+    /// The config's name at that level, e.g. `log.retention.ms` for the broker's default of
+    /// `retention.ms`.
     pub name: String,
+    /// Null for sensitive values (never sent) and unset values.
     pub value: Option<String>,
+    /// Kafka's ConfigSource name, e.g. `DYNAMIC_TOPIC_CONFIG`, `STATIC_BROKER_CONFIG`,
+    /// `DEFAULT_CONFIG`.
     pub source: String,
 }
 
@@ -157,7 +165,9 @@ pub struct TopicConfigEntry {
     pub is_default: bool,
     pub is_sensitive: bool,
     pub read_only: bool,
-    /// Not exposed by the client library; always empty for now.
+    /// Every source of the value, most specific first (the first is the value in effect): e.g. a
+    /// topic override (`DYNAMIC_TOPIC_CONFIG`), then the broker's setting, then Kafka's default
+    /// (`DEFAULT_CONFIG`). Empty when the cluster lists none.
     pub synonyms: Vec<ConfigSynonym>,
     /// A one-line description for well-known configs.
     pub documentation: Option<String>,
@@ -246,13 +256,46 @@ pub struct HeaderView {
     pub value_string: Option<String>,
 }
 
-/// What the client library exposes about the batch a record came in. librdkafka decompresses
-/// transparently and reports no codec, so `compression` is null for now.
+/// The RecordBatch a record came in. librdkafka decompresses transparently and reports nothing
+/// about batches, so a browse reads the batch headers itself: one bounded Fetch per partition of
+/// the page, over PLAINTEXT profiles only. Every field but `record_bytes` is null when that lookup
+/// was not made (SASL or TLS profiles, live tail rows) or did not answer in time: null means
+/// *unknown*, never uncompressed (that is `"none"`).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct BatchView {
+    /// The batch's codec by Kafka's names: `none`, `gzip`, `snappy`, `lz4` or `zstd`; null when
+    /// unknown.
     pub compression: Option<String>,
     /// Key + value + header bytes of the record (uncompressed).
     pub record_bytes: u64,
+    /// Offset of the batch's first record; null when unknown.
+    pub base_offset: Option<i64>,
+    /// Offset of the batch's last record; null when unknown.
+    pub last_offset: Option<i64>,
+    /// Records in the batch; null when unknown.
+    pub record_count: Option<i32>,
+    /// Bytes of the whole batch as stored (compressed, header included); null when unknown.
+    pub batch_bytes: Option<u64>,
+    /// Whether the batch belongs to a transaction; null when unknown.
+    pub transactional: Option<bool>,
+    /// The idempotent producer's id (-1: the producer was not idempotent); null when unknown.
+    pub producer_id: Option<i64>,
+}
+
+impl BatchView {
+    /// A batch nothing is known about but the record's own size.
+    pub fn unknown(record_bytes: u64) -> BatchView {
+        BatchView {
+            compression: None,
+            record_bytes,
+            base_offset: None,
+            last_offset: None,
+            record_count: None,
+            batch_bytes: None,
+            transactional: None,
+            producer_id: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

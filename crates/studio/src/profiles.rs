@@ -249,7 +249,9 @@ impl ProfileStore {
 
     /// The profile chosen in the previous run, if it still exists.
     pub fn chosen_last_run(&self) -> Option<&str> {
-        self.chosen_last_run.as_deref().filter(|name| self.get(name).is_some())
+        self.chosen_last_run
+            .as_deref()
+            .filter(|name| self.get(name).is_some())
     }
 
     pub fn active(&self) -> &StoredProfile {
@@ -494,9 +496,16 @@ mod tests {
         assert_eq!(next_run.active_name(), "embedded");
         assert_eq!(next_run.chosen_last_run(), Some("prod"));
         // A stored profile removed by hand from the file is not offered.
-        let text = std::fs::read_to_string(&path).unwrap().replace("\"name\": \"prod\"", "\"name\": \"gone\"");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("\"name\": \"prod\"", "\"name\": \"gone\"");
         std::fs::write(&path, text).unwrap();
-        assert_eq!(ProfileStore::open(Some(path.clone()), builtin()).unwrap().chosen_last_run(), None);
+        assert_eq!(
+            ProfileStore::open(Some(path.clone()), builtin())
+                .unwrap()
+                .chosen_last_run(),
+            None
+        );
         // Any write of this run records what is open now: the built-in profile.
         next_run.delete("prod").unwrap();
         let after_delete = ProfileStore::open(Some(path), builtin()).unwrap();

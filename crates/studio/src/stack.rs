@@ -38,6 +38,8 @@ pub enum ClusterConfig {
         num_partitions: i32,
         /// Kafka's `log.retention.check.interval.ms`; `None` keeps the broker's default.
         retention_check_interval_ms: Option<u64>,
+        /// Kafka's `broker.rack`, advertised in Metadata and DescribeCluster.
+        rack: Option<String>,
     },
     /// Run no broker: the studio connects to an existing cluster.
     External { bootstrap_servers: String },
@@ -108,6 +110,10 @@ pub struct StackArgs {
     /// log.retention.check.interval.ms) [default: 300000]
     #[arg(long, env = "OXBOW_RETENTION_CHECK_INTERVAL_MS", value_parser = clap::value_parser!(u64).range(100..))]
     pub retention_check_interval_ms: Option<u64>,
+
+    /// The embedded broker's rack (Kafka's broker.rack), shown by Metadata and DescribeCluster
+    #[arg(long, env = "OXBOW_RACK")]
+    pub rack: Option<String>,
 }
 
 impl StackArgs {
@@ -117,16 +123,21 @@ impl StackArgs {
         if self.brokers != 1 {
             // Multi-broker clusters (replication, elections) are tracked by their own issue;
             // refuse plainly rather than pretend.
-            return Err(Error::bad_input("--brokers", format!("{}: only a single broker is supported so far", self.brokers)));
+            return Err(Error::bad_input(
+                "--brokers",
+                format!("{}: only a single broker is supported so far", self.brokers),
+            ));
         }
         if self.num_partitions < 1 {
-            return Err(Error::bad_input("--num-partitions", format!("{}: must be at least 1", self.num_partitions)));
+            return Err(Error::bad_input(
+                "--num-partitions",
+                format!("{}: must be at least 1", self.num_partitions),
+            ));
         }
         let cluster = if self.no_broker {
-            let bootstrap_servers = self
-                .bootstrap_servers
-                .clone()
-                .ok_or_else(|| Error::bad_input("--no-broker", "needs --bootstrap-servers HOST:PORT"))?;
+            let bootstrap_servers = self.bootstrap_servers.clone().ok_or_else(|| {
+                Error::bad_input("--no-broker", "needs --bootstrap-servers HOST:PORT")
+            })?;
             ClusterConfig::External { bootstrap_servers }
         } else {
             let data_dir = if self.ephemeral {
@@ -149,6 +160,7 @@ impl StackArgs {
                 auto_create_topics: self.auto_create_topics,
                 num_partitions: self.num_partitions,
                 retention_check_interval_ms: self.retention_check_interval_ms,
+                rack: self.rack.clone(),
             }
         };
         Ok(StackConfig {
@@ -182,7 +194,12 @@ impl Stack {
         match config.cluster.clone() {
             ClusterConfig::External { bootstrap_servers } => {
                 let studio = start_studio(&config, &bootstrap_servers, false, None).await?;
-                Ok(Stack { broker: None, studio, data_dir: None, _ephemeral_dir: None })
+                Ok(Stack {
+                    broker: None,
+                    studio,
+                    data_dir: None,
+                    _ephemeral_dir: None,
+                })
             }
             ClusterConfig::Embedded {
                 data_dir,
@@ -191,17 +208,24 @@ impl Stack {
                 auto_create_topics,
                 num_partitions,
                 retention_check_interval_ms,
+                rack,
             } => {
                 if num_partitions < 1 {
-                    return Err(Error::bad_input("num_partitions", format!("{num_partitions}: must be at least 1")));
+                    return Err(Error::bad_input(
+                        "num_partitions",
+                        format!("{num_partitions}: must be at least 1"),
+                    ));
                 }
                 let (path, ephemeral_dir) = match data_dir {
                     DataDir::Path(path) => (path, None),
                     DataDir::Ephemeral => {
-                        let dir = tempfile::Builder::new().prefix("oxbow-").tempdir().map_err(|source| Error::Io {
-                            what: "creating a temporary data dir".into(),
-                            source,
-                        })?;
+                        let dir = tempfile::Builder::new()
+                            .prefix("oxbow-")
+                            .tempdir()
+                            .map_err(|source| Error::Io {
+                                what: "creating a temporary data dir".into(),
+                                source,
+                            })?;
                         (dir.path().to_path_buf(), Some(dir))
                     }
                 };
@@ -212,12 +236,14 @@ impl Stack {
                     data_dir: path.clone(),
                     auto_create_topics_enable: auto_create_topics,
                     num_partitions,
+                    rack,
                     log_retention_check_interval_ms: retention_check_interval_ms
                         .unwrap_or(defaults.log_retention_check_interval_ms),
                     ..defaults
                 };
                 let broker = oxbow_broker::Broker::start(broker_config).await?;
-                let inside: Arc<dyn InsideView> = Arc::new(crate::inside::BrokerInsideView::new(broker.observer()));
+                let inside: Arc<dyn InsideView> =
+                    Arc::new(crate::inside::BrokerInsideView::new(broker.observer()));
                 let bootstrap = broker.local_addr().to_string();
                 match start_studio(&config, &bootstrap, true, Some(inside)).await {
                     Ok(studio) => Ok(Stack {
@@ -259,7 +285,12 @@ impl Stack {
     /// Stops the studio (open WebSockets end), then the broker (logs closed with checkpoints),
     /// within `timeout_ms_max`; an ephemeral data dir is removed last.
     pub async fn shutdown(self, timeout_ms_max: u64) -> Result<()> {
-        let Stack { broker, studio, data_dir: _, _ephemeral_dir } = self;
+        let Stack {
+            broker,
+            studio,
+            data_dir: _,
+            _ephemeral_dir,
+        } = self;
         let stopping = async {
             studio.shutdown().await;
             match broker {
@@ -269,7 +300,9 @@ impl Stack {
         };
         match tokio::time::timeout(Duration::from_millis(timeout_ms_max), stopping).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Internal(format!("shutdown did not finish within {timeout_ms_max} ms"))),
+            Err(_) => Err(Error::Internal(format!(
+                "shutdown did not finish within {timeout_ms_max} ms"
+            ))),
         }
     }
 }
