@@ -3,7 +3,9 @@
 
 use oxbow_studio::Stack;
 use std::path::PathBuf;
-use tauri::menu::{AboutMetadataBuilder, MenuBuilder, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder};
+use tauri::menu::{
+    AboutMetadataBuilder, MenuBuilder, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder,
+};
 use tauri::{AppHandle, Manager};
 
 const NEW_CONNECTION: &str = "new-connection";
@@ -43,7 +45,8 @@ fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
         .paste()
         .select_all()
         .build()?;
-    let mut comments = String::from("An event-streaming studio with an embedded Kafka-compatible cluster.");
+    let mut comments =
+        String::from("An event-streaming studio with an embedded Kafka-compatible cluster.");
     if let Some(addr) = stack.kafka_addr() {
         comments.push_str(&format!("\nKafka bootstrap server: {addr}"));
     }
@@ -62,7 +65,9 @@ fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
         .build();
     let about = PredefinedMenuItem::about(app, Some("About Oxbow"), Some(about_metadata))?;
     let help = SubmenuBuilder::new(app, "Help").item(&about).build()?;
-    let menu = MenuBuilder::new(app).items(&[&file, &edit, &help]).build()?;
+    let menu = MenuBuilder::new(app)
+        .items(&[&file, &edit, &help])
+        .build()?;
     app.set_menu(menu)?;
 
     app.on_menu_event(move |app, event| match event.id().as_ref() {
@@ -79,8 +84,13 @@ fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
 
 fn open_new_connection(app: &AppHandle) {
     crate::focus_main_window(app);
-    let Some(window) = app.get_webview_window(crate::MAIN_WINDOW) else { return };
-    let script = format!("window.location.hash = {};", serde_json::to_string(NEW_CONNECTION_ROUTE).expect("a string serialises"));
+    let Some(window) = app.get_webview_window(crate::MAIN_WINDOW) else {
+        return;
+    };
+    let script = format!(
+        "window.location.hash = {};",
+        serde_json::to_string(NEW_CONNECTION_ROUTE).expect("a string serialises")
+    );
     if let Err(error) = window.eval(&script) {
         tracing::warn!(%error, "could not open the connection form");
     }

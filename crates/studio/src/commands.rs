@@ -1836,18 +1836,24 @@ fn browse_blocking(
             }
         }
         _ => {
-            let cut = kept.len() > request.limit;
+            // A page cut across partitions drops matched records; each partition resumes at its
+            // lowest dropped offset. Not "one past its last kept record": timestamps need not
+            // grow with offsets (producers set them), so a dropped record can sit below a kept
+            // one and would be skipped for good. Kept records past the resume point come again
+            // on the next page; callers dedup by (partition, offset).
+            let mut first_dropped: HashMap<i32, i64> = HashMap::new();
+            for dropped in kept.iter().skip(request.limit) {
+                let (_, partition, offset) = dropped.sort;
+                first_dropped
+                    .entry(partition)
+                    .and_modify(|lowest| *lowest = (*lowest).min(offset))
+                    .or_insert(offset);
+            }
             kept.truncate(request.limit);
             for (p, (start, _)) in &ranges {
-                let resume = if cut {
-                    // Only records at or before the last included one are accounted for.
-                    kept.iter()
-                        .filter(|k| k.sort.1 == *p)
-                        .map(|k| k.sort.2 + 1)
-                        .max()
-                        .unwrap_or(*start)
-                } else {
-                    last_scanned.get(p).map_or(*start, |o| o + 1)
+                let resume = match first_dropped.get(p) {
+                    Some(offset) => *offset,
+                    None => last_scanned.get(p).map_or(*start, |o| o + 1),
                 };
                 next.insert(p.to_string(), resume);
             }
