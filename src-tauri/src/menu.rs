@@ -10,6 +10,7 @@ use tauri::{AppHandle, Manager};
 
 const NEW_CONNECTION: &str = "new-connection";
 const OPEN_DATA_FOLDER: &str = "open-data-folder";
+const QUIT: &str = "quit";
 
 /// Where "New Connection…" takes the UI: the connection profiles page with its form open.
 const NEW_CONNECTION_ROUTE: &str = "#/profiles?new=1";
@@ -30,11 +31,14 @@ fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
         // An external cluster keeps its data elsewhere.
         .enabled(data_dir.is_some())
         .build(app)?;
+    // Our own Quit rather than the predefined one: that has no accelerator on Linux, and this one
+    // exits through the app (RunEvent::Exit), which stops the stack cleanly.
+    let quit = MenuItemBuilder::with_id(QUIT, "Quit").accelerator("CmdOrCtrl+Q").build(app)?;
     let file = SubmenuBuilder::new(app, "File")
         .item(&new_connection)
         .item(&open_data_folder)
         .separator()
-        .quit()
+        .item(&quit)
         .build()?;
     let edit = SubmenuBuilder::new(app, "Edit")
         .undo()
@@ -72,6 +76,7 @@ fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
 
     app.on_menu_event(move |app, event| match event.id().as_ref() {
         NEW_CONNECTION => open_new_connection(app),
+        QUIT => app.exit(0),
         OPEN_DATA_FOLDER => {
             if let Some(dir) = &data_dir {
                 open_folder(app, dir);

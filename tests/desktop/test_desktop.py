@@ -152,3 +152,45 @@ def test_window_size_and_last_cluster_are_remembered_and_data_survives_a_restart
         session.wait_for(f"//table[@aria-label='Topics']//*[normalize-space()='{topic}']", f"topic {topic} after the restart")
     state = pathlib.Path(home) / ".config" / "dev.oxbow.studio" / ".window-state.json"
     assert state.is_file(), f"{state} was not written"
+
+
+def press_in_window(keys):
+    """Types `keys` (e.g. "ctrl+n") into the app's window through the X server, as a person would."""
+    window = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Oxbow"], capture_output=True, text=True, timeout=10)
+    ids = window.stdout.split()
+    assert ids, "no visible Oxbow window"
+    subprocess.run(["xdotool", "windowfocus", "--sync", ids[0], "key", "--clearmodifiers", keys], check=True, timeout=10)
+
+
+def test_the_native_menu_opens_the_connection_form_and_quits_cleanly(tauri_driver, desktop_bin, artifacts, tmp_path):
+    kafka_port = free_port()
+    capabilities = {
+        "alwaysMatch": {
+            "tauri:options": {
+                "application": str(desktop_bin),
+                "args": ["--kafka-port", str(kafka_port), "--data-dir", str(tmp_path / "data")],
+            }
+        }
+    }
+    session = Session(tauri_driver, capabilities)
+    try:
+        wait_for_broker_row(session, kafka_port)
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{kafka_port}"})
+        admin.create_topics([NewTopic("quit-check", num_partitions=1, replication_factor=1)])["quit-check"].result(timeout=30)
+        # File > New Connection… by its accelerator: the connection form opens.
+        press_in_window("ctrl+n")
+        session.wait_for("//dialog[@open][.//*[normalize-space()='Add connection']]", "the Add connection form")
+        assert session.execute("return window.location.hash") == "#/profiles"
+        screenshot(artifacts / "new-connection.png")
+        # File > Quit: the app stops by itself, closing its broker cleanly.
+        press_in_window("ctrl+q")
+        wait_until_gone(kafka_port)
+    finally:
+        try:
+            session.close()
+        except Exception:
+            pass
+        wait_until_gone(kafka_port)
+    # Quit stopped the broker cleanly: each log's checkpoint says so.
+    checkpoint = (tmp_path / "data" / "quit-check-0" / "oxbow.checkpoint").read_text()
+    assert "clean-shutdown 1" in checkpoint.splitlines(), checkpoint
