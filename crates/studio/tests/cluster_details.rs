@@ -204,6 +204,16 @@ async fn produce(profile: &ConnectionProfile, partition: i32, codec: &str, count
     }
 }
 
+async fn create_topic(studio: &Studio, name: &str, partitions: i32) {
+    let request = CreateTopicRequest {
+        name: name.into(),
+        partitions: Some(partitions),
+        replication_factor: None,
+        configs: Default::default(),
+    };
+    studio.create_topic(request).await.expect("create topic");
+}
+
 fn compression(row: &MessageRow) -> Option<&str> {
     row.batch.compression.as_deref()
 }
@@ -212,15 +222,7 @@ fn compression(row: &MessageRow) -> Option<&str> {
 async fn browsed_records_carry_their_batchs_compression() {
     let dir = tempfile::tempdir().unwrap();
     let (broker, studio) = start(dir.path(), None).await;
-    studio
-        .create_topic(CreateTopicRequest {
-            name: "codecs".into(),
-            partitions: Some(2),
-            replication_factor: None,
-            configs: Default::default(),
-        })
-        .await
-        .expect("create");
+    create_topic(&studio, "codecs", 2).await;
     let profile = ConnectionProfile::plaintext(broker.local_addr().to_string(), "test");
     produce(&profile, 0, "gzip", 5).await; // partition 0: offsets 0-4
     produce(&profile, 1, "lz4", 6).await; // partition 1: offsets 0-5
@@ -300,15 +302,7 @@ async fn browsed_records_carry_their_batchs_compression() {
 async fn following_next_reaches_every_record_even_with_timestamps_out_of_order() {
     let dir = tempfile::tempdir().unwrap();
     let (broker, studio) = start(dir.path(), None).await;
-    studio
-        .create_topic(CreateTopicRequest {
-            name: "jumbled".into(),
-            partitions: Some(2),
-            replication_factor: None,
-            configs: Default::default(),
-        })
-        .await
-        .expect("create");
+    create_topic(&studio, "jumbled", 2).await;
     let profile = ConnectionProfile::plaintext(broker.local_addr().to_string(), "test");
     let producer = Producer::new(&profile, &[("linger.ms", "0")], TIMEOUT).expect("producer");
     let base_ms = 1_700_000_000_000i64;
