@@ -7,7 +7,7 @@
 CARGO ?= cargo
 SERVE_ARGS ?=
 
-.PHONY: run test setup-build setup-test ui build build-release test-rust test-e2e test-studio test-browser test-desktop bench fmt
+.PHONY: run test setup-build setup-test ui build build-release test-rust test-e2e test-studio test-browser test-desktop bench bench-studio fmt
 
 # A display (X11 or Wayland) gets the desktop window; a headless machine gets `oxbow serve`, whose
 # ready line is the studio URL to open in a browser. SERVE_ARGS go to either (same flags).
@@ -67,6 +67,15 @@ test-desktop:
 
 bench: setup-test build-release
 	./target/release/oxbow bench
+
+# The studio benchmark (reports figures, asserts none): oxbow's memory and the UI's frame times while
+# live-tailing 20,000 records/s, and with 10,000 topics; results in target/bench-studio/. OXBOW_BIN
+# runs a binary already built (no build then); BENCH_DURATION_S, BENCH_RATE, BENCH_TOPICS, BENCH_PARTS tune it.
+bench-studio: setup-build
+	bash scripts/setup-test-deps.sh
+	bash tests/browser/setup.sh
+	@if [ -z "$${OXBOW_BIN:-}" ]; then npm --prefix ui run build --silent && $(CARGO) build --release -p oxbow --locked; fi
+	OXBOW_BIN="$${OXBOW_BIN:-target/release/oxbow}" node tests/browser/bench-studio.mjs
 
 fmt:
 	$(CARGO) fmt --all
