@@ -18,6 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::{watch, Semaphore};
 use uuid::Uuid;
 
+/// Threads that open logs at start-up and for new topics. Like closing, opening is fsync-bound
+/// (each log syncs its directory and, after a clean shutdown, rewrites its checkpoint), so
+/// overlapping many opens lets one journal commit cover several of them.
+const OPEN_THREADS_MAX: usize = 16;
+
 /// Threads that close logs at shutdown. Closing is fsync-bound, not CPU-bound, so more threads
 /// than cores help (1,000 partitions with fresh writes: 6.1 s with one thread, 2.7 s with 16, 2.5 s with
 /// 64, on a 2-core VM).
@@ -68,6 +73,8 @@ pub(crate) struct BrokerState {
     pub parked_fetches: Arc<Semaphore>,
     pub shutdown: watch::Receiver<bool>,
     pub stats: BrokerStats,
+    /// Every partition's open segment files and index mappings, bounded together.
+    pub files: Arc<oxbow_log::FileCache>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -98,7 +105,13 @@ pub(crate) fn validate_topic_name(name: &str) -> std::result::Result<(), String>
 }
 
 impl BrokerState {
-    pub fn open(config: BrokerConfig, advertised_host: String, advertised_port: i32, shutdown: watch::Receiver<bool>) -> Result<BrokerState> {
+    pub fn open(
+        config: BrokerConfig,
+        advertised_host: String,
+        advertised_port: i32,
+        shutdown: watch::Receiver<bool>,
+        files: Arc<oxbow_log::FileCache>,
+    ) -> Result<BrokerState> {
         let store = MetadataStore::open(&config.data_dir, config.node_id)?;
         let image = store.image().clone();
         let state = BrokerState {
@@ -112,14 +125,21 @@ impl BrokerState {
             shutdown,
             stats: BrokerStats::default(),
             config,
+            files,
         };
         let started = std::time::Instant::now();
-        let mut opened = 0usize;
+        let wanted: Vec<(&TopicImage, i32)> =
+            image.topics.values().flat_map(|t| (0..t.partitions).map(move |index| (t, index))).collect();
+        let mut opened = state.open_partitions(&image, &wanted)?.into_iter();
         for topic in image.topics.values() {
-            let tp = state.open_topic(&image, topic, 0)?;
-            opened += tp.partitions.len();
+            let partitions: Vec<Arc<Partition>> = opened.by_ref().take(topic.partitions as usize).collect();
+            debug_assert_eq!(partitions.len(), topic.partitions as usize);
+            let (_, _, min_isr) = state.log_settings_for(&image, &topic.configs);
+            let tp = Arc::new(TopicPartitions { id: topic.id, partitions, min_insync_replicas: min_isr.into() });
             state.topics.write().unwrap_or_else(|p| p.into_inner()).insert(topic.name.clone(), tp);
         }
+        debug_assert!(opened.next().is_none());
+        let opened = wanted.len();
         tracing::info!(topics = image.topics.len(), partitions = opened, elapsed_ms = started.elapsed().as_millis() as u64, cluster_id = %image.cluster_id, "opened partition logs");
         Ok(state)
     }
@@ -130,19 +150,69 @@ impl BrokerState {
 
     /// Opens partitions `from..topic.partitions` of a topic (all of them for a new topic).
     fn open_topic(&self, image: &MetadataImage, topic: &TopicImage, from: i32) -> Result<Arc<TopicPartitions>> {
-        let (lc, ratio, min_isr) = self.log_settings_for(image, &topic.configs);
-        let mut partitions = Vec::with_capacity(topic.partitions as usize);
-        for index in from..topic.partitions {
+        let (_, _, min_isr) = self.log_settings_for(image, &topic.configs);
+        let wanted: Vec<(&TopicImage, i32)> = (from..topic.partitions).map(|index| (topic, index)).collect();
+        let partitions = self.open_partitions(image, &wanted)?;
+        Ok(Arc::new(TopicPartitions { id: topic.id, partitions, min_insync_replicas: min_isr.into() }))
+    }
+
+    /// Opens (recovering as needed) the logs of `wanted`, on up to [`OPEN_THREADS_MAX`] threads;
+    /// returns the partitions in the order asked. The first failure stops the remaining opens and
+    /// is returned (logs already opened are dropped, as a failed sequential open did).
+    fn open_partitions(&self, image: &MetadataImage, wanted: &[(&TopicImage, i32)]) -> Result<Vec<Arc<Partition>>> {
+        // Settings once per topic, not per partition.
+        let mut settings: HashMap<&str, (oxbow_log::LogConfig, f64)> = HashMap::new();
+        for (topic, _) in wanted {
+            settings.entry(topic.name.as_str()).or_insert_with(|| {
+                let (lc, ratio, _) = self.log_settings_for(image, &topic.configs);
+                (lc, ratio)
+            });
+        }
+        let open_one = |(topic, index): (&TopicImage, i32)| -> Result<Arc<Partition>> {
+            let (lc, ratio) = &settings[topic.name.as_str()];
             let dir = self.partition_dir(&topic.name, index);
-            let (mut log, report) = oxbow_log::Log::open(&dir, lc.clone(), now_ms())?;
-            log.set_min_cleanable_dirty_ratio(ratio);
+            let (mut log, report) = oxbow_log::Log::open_with(&dir, lc.clone(), now_ms(), &self.files)?;
+            log.set_min_cleanable_dirty_ratio(*ratio);
             if report.truncated_bytes > 0 {
                 tracing::warn!(topic = %topic.name, partition = index, bytes = report.truncated_bytes, at = ?report.truncated_at, "recovery truncated a torn or corrupt log tail");
             }
             metadata::write_partition_metadata(&dir, topic.id)?;
-            partitions.push(Arc::new(Partition::new(&topic.name, index, topic.id, self.config.node_id, log, 0)));
+            Ok(Arc::new(Partition::new(&topic.name, index, topic.id, self.config.node_id, log, 0)))
+        };
+        let threads = OPEN_THREADS_MAX.min(wanted.len());
+        if threads <= 1 {
+            return wanted.iter().map(|&w| open_one(w)).collect();
         }
-        Ok(Arc::new(TopicPartitions { id: topic.id, partitions, min_insync_replicas: min_isr.into() }))
+        // Work is handed out by index; each slot is written once, by the thread that took it.
+        let next = AtomicUsize::new(0);
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let slots: Vec<Mutex<Option<Result<Arc<Partition>>>>> = wanted.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= wanted.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = open_one(wanted[i]);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *lock(&slots[i]) = Some(result);
+                });
+            }
+        });
+        // Indices are taken in order and every taken one is filled, so the empty slots (left
+        // after a failure) all come after the failed one: the first error is met before them.
+        let mut out = Vec::with_capacity(wanted.len());
+        for slot in slots {
+            match slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                Some(Ok(partition)) => out.push(partition),
+                Some(Err(e)) => return Err(e),
+                None => unreachable!("an empty slot before any failed open"),
+            }
+        }
+        Ok(out)
     }
 
     /// The log config plus the settings the log takes through setters
@@ -234,7 +304,8 @@ impl BrokerState {
         if partitions < 1 {
             return Err(ApiError::new(codes::INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value."));
         }
-        // Bound: a topic's partitions are all opened at once; keep it well inside fd limits.
+        // Bound on the work of one request (a directory and three files per partition); open
+        // descriptors are bounded by the segment file cache, not by this.
         if partitions > 10_000 {
             return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {partitions} exceeds this broker's limit of 10000.")));
         }

@@ -36,8 +36,18 @@ pub struct BrokerConfig {
     /// `socket.request.max.bytes` (Kafka default 104857600): larger frames close the connection.
     pub socket_request_max_bytes: usize,
     /// `max.connections`. Kafka's default is unbounded; ours is 4096 so that a flood of sockets
-    /// cannot exhaust file descriptors needed by the log (the broker raises RLIMIT_NOFILE to fit).
+    /// cannot exhaust file descriptors needed by the log (the broker raises the soft
+    /// RLIMIT_NOFILE to the hard limit at start).
     pub max_connections: usize,
+    /// Segment `.log` files kept open at once over all partitions (Oxbow's own; RocksDB calls it
+    /// `max_open_files`): the least recently used are closed and reopened on their next read or
+    /// append. `None` = half the soft RLIMIT_NOFILE after start-up raised it, leaving the other
+    /// half for connections and short-lived files. Index files hold no descriptor.
+    pub log_open_files_max: Option<usize>,
+    /// Index files (`.index`, `.timeindex`) memory-mapped at once over all partitions (an LRU
+    /// like `log_open_files_max`). `None` = half of `vm.max_map_count` (65,530 by default), the
+    /// other half being for the heap, thread stacks and libraries.
+    pub log_index_maps_max: Option<usize>,
     /// `connections.max.idle.ms` (Kafka default 600000): idle connections are closed.
     pub connections_max_idle_ms: u64,
     /// Fetch requests that may wait at once for data (long-poll). More wait-worthy fetches are
@@ -79,6 +89,8 @@ impl Default for BrokerConfig {
             log: oxbow_log::LogConfig::default(),
             socket_request_max_bytes: 104_857_600,
             max_connections: 4096,
+            log_open_files_max: None,
+            log_index_maps_max: None,
             connections_max_idle_ms: 600_000,
             max_parked_fetches: 4096,
             log_retention_check_interval_ms: 300_000,
@@ -109,6 +121,9 @@ impl BrokerConfig {
         }
         if self.max_connections == 0 {
             return bad("max.connections must be at least 1".into());
+        }
+        if self.log_open_files_max == Some(0) || self.log_index_maps_max == Some(0) {
+            return bad("log_open_files_max and log_index_maps_max must be at least 1".into());
         }
         if self.min_insync_replicas < 1 {
             return bad(format!("min.insync.replicas must be at least 1, got {}", self.min_insync_replicas));

@@ -12,6 +12,12 @@
 //!
 //! Public API for the CLI: [`BrokerConfig`], [`Broker::start`], [`BrokerHandle`].
 //!
+//! File descriptors: at start the soft `RLIMIT_NOFILE` is raised to the hard limit (logged), and
+//! every partition's log draws its open segment files and index mappings from one
+//! `oxbow_log::FileCache`, bounded by [`BrokerConfig::log_open_files_max`] (default: half the soft
+//! limit, the other half for connections) and [`BrokerConfig::log_index_maps_max`], so the
+//! number of partitions is bounded by disk, not by descriptors or `vm.max_map_count`.
+//!
 //! Not here yet: replication and multiple brokers (issue 5), transactions and persistent group
 //! state (issue 6), TLS/SASL, quotas, ACLs.
 
@@ -36,7 +42,7 @@ static GLOBAL_ALLOCATOR: alloc_guard::GuardedAllocator = alloc_guard::GuardedAll
 pub use apis::SUPPORTED as SUPPORTED_APIS;
 pub use config::BrokerConfig;
 pub use error::{Error, Result};
-pub use observer::{BrokerCounters, Observer, PartitionView, SegmentInfo};
+pub use observer::{BrokerCounters, FileCacheStats, Observer, PartitionView, SegmentInfo};
 pub use server::frame::{decode_request_frame, encode_response_frame, encode_response_pieces, DecodedFrame, FrameError, ResponseFrame};
 
 use broker::BrokerState;
@@ -85,12 +91,34 @@ impl Broker {
             Err(e) => return Err(Error::Bind { host: config.host.clone(), port: config.port, source: e }),
         };
         let local_addr = listener.local_addr()?;
-        raise_fd_limit(config.max_connections as u64 + 1024);
+        let nofile_soft = raise_nofile_limit();
+        let files = oxbow_log::FileCache::new(
+            config.log_open_files_max.unwrap_or_else(oxbow_log::open_files_max_default),
+            config.log_index_maps_max.unwrap_or_else(oxbow_log::index_maps_max_default),
+        );
+        tracing::info!(
+            open_files_max = files.open_files_max(),
+            index_maps_max = files.index_maps_max(),
+            "segment files: at most {} open, {} index files mapped",
+            files.open_files_max(),
+            files.index_maps_max()
+        );
+        if let Some(soft) = nofile_soft {
+            let wanted = files.open_files_max() as u64 + config.max_connections as u64;
+            if wanted > soft {
+                tracing::warn!(
+                    nofile_soft = soft,
+                    open_files_max = files.open_files_max(),
+                    max_connections = config.max_connections,
+                    "open segment files plus connections may exceed the open-files limit; raise the hard RLIMIT_NOFILE (Kafka asks for 100000) or lower max.connections"
+                );
+            }
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let advertised_host = config.advertised_host.clone().unwrap_or_else(|| local_addr.ip().to_string());
         let cfg = config.clone();
         let sd = shutdown_rx.clone();
-        let state = tokio::task::spawn_blocking(move || BrokerState::open(cfg, advertised_host, local_addr.port() as i32, sd))
+        let state = tokio::task::spawn_blocking(move || BrokerState::open(cfg, advertised_host, local_addr.port() as i32, sd, files))
             .await
             .map_err(|e| Error::Config(format!("start-up task failed: {e}")))??;
         let state = Arc::new(state);
@@ -228,17 +256,41 @@ impl DataDirLock {
     }
 }
 
-/// Raises the soft open-files limit towards `want` (capped by the hard limit): each connection
-/// and each segment file needs a descriptor, and Debian's default soft limit is 1024.
-fn raise_fd_limit(want: u64) {
-    // SAFETY: getrlimit/setrlimit with a properly initialised struct.
-    unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want as libc::rlim_t {
-            let new = libc::rlimit { rlim_cur: (want as libc::rlim_t).min(lim.rlim_max), rlim_max: lim.rlim_max };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &new) != 0 {
-                tracing::warn!(current = lim.rlim_cur, "could not raise the open-files limit");
-            }
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and logs the outcome; returns the soft
+/// limit now in force (`None` if it cannot be read or is unlimited).
+///
+/// Every connection and every open segment file takes a descriptor, and distributions default
+/// the soft limit to 1024. Kafka's documentation asks for 100,000; a process cannot go above its
+/// hard limit, so that is as far as this goes. The segment file cache is then sized from the
+/// result (half of it by default).
+fn raise_nofile_limit() -> Option<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into a properly initialised struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read RLIMIT_NOFILE");
+        return None;
+    }
+    let before = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+        // SAFETY: setrlimit reads a properly initialised struct.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim = raised;
+        } else {
+            tracing::warn!(soft = before, hard = lim.rlim_max, error = %std::io::Error::last_os_error(), "could not raise the open-files limit to the hard limit");
         }
     }
+    let show = |v: libc::rlim_t| {
+        if v == libc::RLIM_INFINITY {
+            "unlimited".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    tracing::info!(soft_before = %show(before), soft = %show(lim.rlim_cur), hard = %show(lim.rlim_max), "open-files limit (RLIMIT_NOFILE)");
+    if lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur < 100_000 {
+        tracing::info!("Kafka recommends an open-files limit of 100000; this one is {}", lim.rlim_cur);
+    }
+    #[allow(clippy::unnecessary_cast)] // `rlim_t` is u64 on Linux, not on every Unix
+    (lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur as u64)
 }

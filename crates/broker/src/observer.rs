@@ -11,7 +11,7 @@ use crate::partition::Partition;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-pub use oxbow_log::SegmentInfo;
+pub use oxbow_log::{FileCacheStats, SegmentInfo};
 
 /// Per-broker counters, monotonic since the broker started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,6 +67,12 @@ impl Observer {
             connections_accepted: stats.connections_accepted.load(Relaxed),
             connections_refused: stats.connections_refused.load(Relaxed),
         }
+    }
+
+    /// Open segment files and mapped index files, against their bounds (`log_open_files_max`,
+    /// `log_index_maps_max`), and how often each was evicted.
+    pub fn segment_files(&self) -> FileCacheStats {
+        self.state.files.stats()
     }
 
     /// Every partition of every topic, sorted by topic and partition.

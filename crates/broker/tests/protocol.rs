@@ -876,3 +876,132 @@ async fn repeated_fetches_on_one_connection_return_the_stored_records() {
     }
     h.shutdown().await.unwrap();
 }
+
+/// Segment files of partitions under `data_dir` this process has open (from `/proc/self/fd`).
+#[cfg(target_os = "linux")]
+fn segment_fds_under(data_dir: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.parent().and_then(|p| p.parent()) == Some(data_dir))
+        .filter(|target| target.extension().is_some_and(|x| x == "log" || x == "index" || x == "timeindex"))
+        .count()
+}
+
+/// 200 partitions (a 150-partition topic and 50 single-partition topics), a few segments each,
+/// under a deliberately small bound of 64 open segment files and 32 index maps: every partition
+/// takes produce after produce (its files evicted in between) and fetches back exactly what was
+/// produced, before and after a restart, while the process never holds more than the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_partitions_under_a_small_open_files_bound() {
+    use kafka_protocol::records::RecordBatchDecoder;
+    const OPEN_FILES_MAX: usize = 64;
+    const INDEX_MAPS_MAX: usize = 32;
+    const ROUNDS: usize = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let config = BrokerConfig {
+        port: 0,
+        data_dir: dir.path().to_path_buf(),
+        log_open_files_max: Some(OPEN_FILES_MAX),
+        log_index_maps_max: Some(INDEX_MAPS_MAX),
+        // Small segments and dense indexes, so each partition rolls and its indexes get entries.
+        log: oxbow_log::LogConfig { segment_bytes: 1024, index_interval_bytes: 64, ..Default::default() },
+        ..Default::default()
+    };
+    let mut partitions: Vec<(String, i32)> = (0..150).map(|p| ("wide".to_string(), p)).collect();
+    partitions.extend((0..50).map(|t| (format!("single-{t}"), 0)));
+    let value =
+        |topic: &str, p: i32, round: usize, i: usize| format!("{topic}/{p}/round{round}/record{i}/{}", "x".repeat(150));
+
+    // Fetches every record of one partition from offset 0 and checks it against `rounds`.
+    async fn check_partition(
+        c: &mut Conn,
+        topic: &str,
+        p: i32,
+        rounds: usize,
+        value: &impl Fn(&str, i32, usize, usize) -> String,
+    ) {
+        let mut offset = 0i64;
+        let expected_end = (rounds * 2) as i64;
+        while offset < expected_end {
+            let ResponseKind::Fetch(f) =
+                c.call(fetch_req(12, topic, Default::default(), p, offset, 0), ApiKey::Fetch, 12).await
+            else {
+                panic!()
+            };
+            let pd = &f.responses[0].partitions[0];
+            assert_eq!((pd.error_code, pd.high_watermark), (0, expected_end), "{topic}-{p}");
+            let mut records = pd.records.clone().unwrap();
+            assert!(!records.is_empty(), "{topic}-{p}: nothing at offset {offset}");
+            for set in RecordBatchDecoder::decode_all(&mut records).unwrap() {
+                for r in set.records {
+                    assert_eq!(r.offset, offset, "{topic}-{p}");
+                    let (round, i) = ((offset / 2) as usize, (offset % 2) as usize);
+                    assert_eq!(
+                        r.value.as_deref(),
+                        Some(value(topic, p, round, i).as_bytes()),
+                        "{topic}-{p} offset {offset}"
+                    );
+                    offset += 1;
+                }
+            }
+        }
+    }
+
+    let h = Broker::start(config.clone()).await.unwrap();
+    let mut c = Conn::new(h.local_addr()).await;
+    create_topic(&mut c, "wide", 150).await;
+    for t in 0..50 {
+        create_topic(&mut c, &format!("single-{t}"), 1).await;
+    }
+    for round in 0..ROUNDS {
+        for (topic, p) in &partitions {
+            let (v0, v1) = (value(topic, *p, round, 0), value(topic, *p, round, 1));
+            let ResponseKind::Produce(r) =
+                c.call(produce_req(topic, *p, 1, batch(&[&v0, &v1], -1, -1)), ApiKey::Produce, 9).await
+            else {
+                panic!()
+            };
+            let pr = &r.responses[0].partition_responses[0];
+            assert_eq!((pr.error_code, pr.base_offset), (0, (round * 2) as i64), "{topic}-{p} round {round}");
+        }
+    }
+    for (topic, p) in &partitions {
+        check_partition(&mut c, topic, *p, ROUNDS, &value).await;
+    }
+    let views = h.observer().partitions();
+    assert_eq!(views.len(), 200);
+    assert!(views.iter().all(|v| v.segments.len() >= 2), "every partition rolled");
+    let s = h.observer().segment_files();
+    assert!(s.open_files <= OPEN_FILES_MAX && s.index_maps <= INDEX_MAPS_MAX, "{s:?}");
+    assert!(s.files_evicted > 500 && s.index_maps_evicted > 100, "the bounds were exercised: {s:?}");
+    #[cfg(target_os = "linux")]
+    {
+        let fds = segment_fds_under(dir.path());
+        assert!(fds <= OPEN_FILES_MAX, "{fds} segment files open");
+    }
+    drop(c);
+    h.shutdown().await.unwrap();
+
+    // Restart: every partition reopens under the same bound and serves the same records.
+    let h = Broker::start(config).await.unwrap();
+    let mut c = Conn::new(h.local_addr()).await;
+    for (topic, p) in &partitions {
+        let (v0, v1) = (value(topic, *p, ROUNDS, 0), value(topic, *p, ROUNDS, 1));
+        let ResponseKind::Produce(r) =
+            c.call(produce_req(topic, *p, 1, batch(&[&v0, &v1], -1, -1)), ApiKey::Produce, 9).await
+        else {
+            panic!()
+        };
+        assert_eq!(r.responses[0].partition_responses[0].base_offset, (ROUNDS * 2) as i64);
+    }
+    for (topic, p) in &partitions {
+        check_partition(&mut c, topic, *p, ROUNDS + 1, &value).await;
+    }
+    let s = h.observer().segment_files();
+    assert!(s.open_files <= OPEN_FILES_MAX && s.index_maps <= INDEX_MAPS_MAX, "{s:?}");
+    #[cfg(target_os = "linux")]
+    assert!(segment_fds_under(dir.path()) <= OPEN_FILES_MAX);
+    drop(c);
+    h.shutdown().await.unwrap();
+}

@@ -2,11 +2,14 @@
 //!
 //! 1. [`Log::compaction_job`] (cheap, under the broker's lock): picks the closed segments that
 //!    may be cleaned — never the active segment, only segments wholly below the high watermark
-//!    and older than `min.compaction.lag.ms` — and takes duplicated file handles of them.
+//!    and older than `min.compaction.lag.ms` — and notes their paths and file identities (no
+//!    file is opened: a job over thousands of segments must not hold thousands of descriptors).
 //! 2. [`CompactionJob::run`] (slow, no lock; a background thread): builds the key → latest offset
 //!    map over the dirty part (from the cleaner checkpoint on), then rewrites the cleanable
 //!    segments in groups of at most `segment.bytes` into `<base>.log.cleaned` (+ `.index.cleaned`,
-//!    `.timeindex.cleaned`), fsynced.
+//!    `.timeindex.cleaned`), fsynced. It opens one segment at a time, outside the shared
+//!    [`crate::FileCache`]; a segment whose path no longer names the file the job was cut from
+//!    (retention or `DeleteRecords` removed it meanwhile) is treated as gone and its group skipped.
 //! 3. [`Log::install_compaction`] (under the lock): for each group whose source segments are all
 //!    still in the log, unchanged (segment identity), swaps the files in — `.cleaned` → `.swap`,
 //!    old files deleted, `.swap` → final names — and reopens the segment. Groups whose segments
@@ -45,6 +48,7 @@ use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Keys in the dedupe map (~40 MiB at most with hash-map overhead): Kafka's
 /// `log.cleaner.dedupe.buffer.size` role.
@@ -58,7 +62,9 @@ struct JobSegment {
     size: u64,
     /// Base offset of the following segment: everything in this one is below it.
     end_offset: i64,
-    file: std::sync::Arc<File>,
+    path: PathBuf,
+    /// The `.log` file's identity when the job was cut (`None` where the platform has none).
+    file_id: Option<fileio::FileId>,
 }
 
 /// A compaction to run without the log's lock. See the module docs.
@@ -82,6 +88,9 @@ struct CleanedGroup {
     replaced: Vec<(i64, u64)>,
     bytes_before: u64,
     bytes_after: u64,
+    /// False when a source segment vanished while the job ran: nothing usable was written and
+    /// the group is skipped (as it would be anyway, its segments being gone from the log).
+    complete: bool,
 }
 
 /// The output of [`CompactionJob::run`]: cleaned files waiting to be installed. Dropping it
@@ -178,26 +187,20 @@ impl Log {
 
     /// A compaction job over the closed, cleanable segments, or `None` when there is nothing worth
     /// cleaning (policy not `compact`, dirty ratio below `min.cleanable.dirty.ratio` and no
-    /// tombstone horizon passed). Cheap: takes duplicated file handles, reads nothing.
+    /// tombstone horizon passed). Cheap: notes paths and sizes, opens and reads nothing.
     pub fn compaction_job(&self, now_ms: i64) -> Option<CompactionJob> {
         if !self.needs_compaction(now_ms) {
             return None;
         }
         let mut segments = Vec::new();
         for (seg, end_offset) in self.cleanable_segments(now_ms) {
-            let file = match seg.file.try_clone() {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!(file = %seg.log_path.display(), "compaction skipped: {e}");
-                    return None;
-                }
-            };
             segments.push(JobSegment {
                 base_offset: seg.base_offset,
                 id: seg.id,
                 size: seg.size,
                 end_offset,
-                file: std::sync::Arc::new(file),
+                path: seg.log_path.clone(),
+                file_id: seg.file.id,
             });
         }
         let producer_last_offsets =
@@ -232,7 +235,7 @@ impl Log {
             let intact = group.replaced.iter().all(|(base, id)| {
                 *base != active_base && self.segments.get(base).is_some_and(|s| s.id == *id)
             });
-            if !intact {
+            if !intact || !group.complete {
                 remove_cleaned(&self.dir, group.base_offset)?;
                 report.groups_skipped += 1;
                 continue;
@@ -274,8 +277,15 @@ impl Log {
         fileio::remove_if_exists(&gf).at(&gf)?;
         fileio::sync_dir(&dir).at(&dir)?;
         let id = self.next_id();
-        let (seg, _, _) =
-            Segment::open(&dir, base, self.config.segment_index_bytes, self.config.index_interval_bytes, false, id)?;
+        let (seg, _, _) = Segment::open(
+            &dir,
+            base,
+            self.config.segment_index_bytes,
+            self.config.index_interval_bytes,
+            false,
+            id,
+            &self.files,
+        )?;
         self.segments.insert(base, seg);
         Ok(())
     }
@@ -369,8 +379,9 @@ impl CompactionJob {
         self.segments.last().map_or(self.first_dirty_offset, |s| s.end_offset)
     }
 
-    /// Runs the compaction without the log's lock: reads the job's segments through its own file
-    /// handles and writes `.cleaned` files. Install the result with [`Log::install_compaction`].
+    /// Runs the compaction without the log's lock: reads the job's segments one at a time through
+    /// descriptors of its own and writes `.cleaned` files. Install the result with
+    /// [`Log::install_compaction`].
     pub fn run(self) -> Result<CompactedSegments> {
         let mut map: HashMap<(u64, u64), i64> = HashMap::new();
         let mut clean_end = self.first_dirty_offset;
@@ -381,6 +392,8 @@ impl CompactionJob {
             if map.len() >= OFFSET_MAP_ENTRIES_MAX {
                 break;
             }
+            // A vanished segment (deleted by retention meanwhile) adds no keys: records it would
+            // have superseded are kept, which is safe, and its group is skipped.
             self.for_each_batch(seg, |header, bytes| {
                 if header.is_control() || header.last_offset() < self.first_dirty_offset {
                     return Ok(());
@@ -427,17 +440,30 @@ impl CompactionJob {
         Ok(out)
     }
 
-    fn for_each_batch(&self, seg: &JobSegment, mut f: impl FnMut(&BatchHeader, &[u8]) -> Result<()>) -> Result<()> {
-        let path = self.dir.join(segment::file_name(seg.base_offset, "log"));
-        let mut scan = HeaderScan::new(&seg.file, 0, seg.size);
+    /// Opens `seg`'s file and calls `f` on each of its batches; the file is closed when this
+    /// returns, so a job holds one descriptor whatever its segment count. Returns false, having
+    /// called nothing, when the segment vanished since the job was cut: its path is gone or now
+    /// names another file (retention or `DeleteRecords` removed it; a handle taken at cut time
+    /// would have kept it readable, at one descriptor per segment).
+    fn for_each_batch(&self, seg: &JobSegment, mut f: impl FnMut(&BatchHeader, &[u8]) -> Result<()>) -> Result<bool> {
+        let path = &seg.path;
+        let file = match File::open(path) {
+            Ok(file) => Arc::new(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        if fileio::file_id(&file.metadata().at(path)?) != seg.file_id {
+            return Ok(false);
+        }
+        let mut scan = HeaderScan::new(file.clone(), 0, seg.size);
         let mut buf = Vec::new();
-        while let Some((position, header)) = scan.next().at(&path)? {
+        while let Some((position, header)) = scan.next().at(path)? {
             // One batch at a time: bounded by the largest batch the log accepted.
             buf.resize(header.size_bytes() as usize, 0);
-            fileio::read_exact_at(&seg.file, &mut buf, position).at(&path)?;
+            fileio::read_exact_at(&file, &mut buf, position).at(path)?;
             f(&header, &buf)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn clean_group(
@@ -465,13 +491,16 @@ impl CompactionJob {
             }
         };
         let mut bytes_before = 0;
+        // Merged into `out` only when the whole group was written.
+        let mut records_removed = 0;
+        let mut tombstone_horizon_ms: Option<i64> = None;
         for seg in group {
             bytes_before += seg.size;
-            self.for_each_batch(seg, |header, bytes| {
+            let present = self.for_each_batch(seg, |header, bytes| {
                 let filtered = self.filter_batch(header, bytes, map, clean_end);
-                out.records_removed += filtered.removed;
+                records_removed += filtered.removed;
                 if let Some(h) = filtered.tombstone_horizon {
-                    out.tombstone_horizon_ms = Some(out.tombstone_horizon_ms.map_or(h, |x| x.min(h)));
+                    tombstone_horizon_ms = Some(tombstone_horizon_ms.map_or(h, |x| x.min(h)));
                 }
                 let Some(new_bytes) = filtered.bytes else { return Ok(()) };
                 let new_header = BatchHeader::parse(&new_bytes).expect("encoded batch");
@@ -490,6 +519,20 @@ impl CompactionJob {
                 position += new_bytes.len() as u64;
                 Ok(())
             })?;
+            if !present {
+                // The partial `.cleaned` file is removed with the skipped group.
+                return Ok(CleanedGroup {
+                    base_offset: base,
+                    replaced: group.iter().map(|s| (s.base_offset, s.id)).collect(),
+                    bytes_before,
+                    bytes_after: 0,
+                    complete: false,
+                });
+            }
+        }
+        out.records_removed += records_removed;
+        if let Some(h) = tombstone_horizon_ms {
+            out.tombstone_horizon_ms = Some(out.tombstone_horizon_ms.map_or(h, |x| x.min(h)));
         }
         if max_ts >= 0 {
             push_time(&mut time_entries, &mut last_time_entry, max_ts, max_ts_offset);
@@ -508,6 +551,7 @@ impl CompactionJob {
             replaced: group.iter().map(|s| (s.base_offset, s.id)).collect(),
             bytes_before,
             bytes_after: position,
+            complete: true,
         })
     }
 

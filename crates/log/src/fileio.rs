@@ -1,5 +1,5 @@
 //! Positional file I/O (no shared seek position, so reads can run through `&self`), and the
-//! small file-system helpers the log needs (atomic replace, directory fsync).
+//! small file-system helpers the log needs (atomic replace, directory fsync, file identity).
 
 use std::fs::File;
 use std::io;
@@ -47,6 +47,25 @@ pub(crate) fn write_all_at(file: &File, mut buf: &[u8], mut position: u64) -> io
         }
     }
     Ok(())
+}
+
+/// Which file an open descriptor refers to: device and inode on Unix. Two opens of one path
+/// name the same file exactly when their ids are equal.
+pub(crate) type FileId = (u64, u64);
+
+/// The identity of the file `metadata` describes; `None` where the platform has no cheap notion
+/// of one.
+pub(crate) fn file_id(metadata: &std::fs::Metadata) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((metadata.dev(), metadata.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        None
+    }
 }
 
 /// fsyncs a directory so renames and creations in it survive power loss (no-op off Unix).

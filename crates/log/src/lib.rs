@@ -25,7 +25,7 @@
 //!
 //! ```text
 //! // under the partition's lock, e.g. every 15 s (Kafka's log.cleaner.backoff.ms):
-//! let job = log.lock().compaction_job(now_ms);          // cheap: file handles only
+//! let job = log.lock().compaction_job(now_ms);          // cheap: paths and sizes only
 //! if let Some(job) = job {
 //!     // no lock held: a blocking thread (tokio::task::spawn_blocking)
 //!     let cleaned = job.run()?;                           // reads old segments, writes *.cleaned
@@ -53,6 +53,15 @@
 //! at `checkpoint`/`close`. With Kafka's defaults (no `flush.*`) a power loss can lose what was
 //! appended since the last fsync; Kafka relies on replication for that, and so does Oxbow.
 //!
+//! # Open files and memory maps
+//! A log holds no file descriptor and no memory map of its own. Every segment's `.log` file and
+//! index mappings live in a [`FileCache`] shared by many logs (the broker's, or
+//! [`FileCache::process_default`]), which keeps at most `open_files_max` files open (default:
+//! half the soft `RLIMIT_NOFILE`) and `index_maps_max` index files mapped (default: half of
+//! `vm.max_map_count`), closing or unmapping the least recently used. An evicted file is
+//! reopened by path on its next read, append or fsync; nothing else changes, so a broker can
+//! hold any number of partitions and segments within fixed descriptor and map budgets.
+//!
 //! # Bounds
 //! Every buffer is bounded and says so where it is declared: read windows
 //! (`SCAN_WINDOW_BYTES`, `RECOVERY_WINDOW_BYTES`), decompressed batch size
@@ -66,6 +75,7 @@ mod compaction;
 pub mod compression;
 mod error;
 mod fileio;
+mod files;
 mod index;
 mod producer;
 pub mod record;
@@ -73,6 +83,7 @@ mod segment;
 
 pub use compaction::{CompactedSegments, CompactionJob, CompactionReport};
 pub use error::{Error, Result};
+pub use files::{index_maps_max_default, open_files_max_default, FileCache, FileCacheStats};
 pub use producer::{BATCHES_RETAINED_MAX, PRODUCER_ID_EXPIRATION_MS_DEFAULT};
 
 use batch::BatchHeader;
@@ -84,6 +95,7 @@ use segment::Segment;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Kafka's `cleanup.policy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,6 +247,9 @@ pub struct Log {
     min_cleanable_dirty_ratio: f64,
     /// Set by `close` (or the test-only crash helper) so `Drop` does nothing more.
     closed: bool,
+    /// Where the segments' `.log` files stay open and their indexes mapped, bounded and shared
+    /// with other logs (see [`FileCache`]).
+    files: Arc<FileCache>,
 }
 
 /// Files in a partition directory that are not segments but belong to the log.
@@ -264,7 +279,20 @@ impl Log {
     /// segment) is truncated at its first bad batch and the later segments are kept, each scanned
     /// on its own: the log then has an offset gap, exactly like a compacted log, rather than losing
     /// every later segment as Kafka's recovery does.
+    ///
+    /// Its files live in [`FileCache::process_default`]; see [`Log::open_with`].
     pub fn open(dir: &Path, config: LogConfig, now_ms: i64) -> Result<(Log, RecoveryReport)> {
+        Log::open_with(dir, config, now_ms, FileCache::process_default())
+    }
+
+    /// [`Log::open`], keeping the log's open files and index mappings in `files`, a cache shared
+    /// with other logs that bounds them all together (a broker passes its own).
+    pub fn open_with(
+        dir: &Path,
+        config: LogConfig,
+        now_ms: i64,
+        files: &Arc<FileCache>,
+    ) -> Result<(Log, RecoveryReport)> {
         std::fs::create_dir_all(dir).at(dir)?;
         compaction::finish_interrupted_swaps(dir)?;
         let checkpoint = Checkpoint::read(dir);
@@ -305,6 +333,7 @@ impl Log {
             producer_id_expiration_ms: PRODUCER_ID_EXPIRATION_MS_DEFAULT,
             min_cleanable_dirty_ratio: MIN_CLEANABLE_DIRTY_RATIO_DEFAULT,
             closed: false,
+            files: files.clone(),
         };
         // The segment containing the recovery point and everything after it were not fsynced.
         let recover_from = if clean_shutdown {
@@ -316,7 +345,7 @@ impl Log {
         for (i, &base) in bases.iter().enumerate() {
             let recover = base >= recover_from;
             let id = log.next_id();
-            let (mut seg, scan, rebuilt) = Segment::open(dir, base, index_bytes, interval, recover, id)?;
+            let (mut seg, scan, rebuilt) = Segment::open(dir, base, index_bytes, interval, recover, id, &log.files)?;
             if let Some(scan) = scan {
                 report.batches_recovered += scan.batches;
                 if let Some(at) = scan.truncated_at {
@@ -350,7 +379,7 @@ impl Log {
         if log.segments.is_empty() {
             let base = cp.log_start_offset.max(0);
             let id = log.next_id();
-            log.segments.insert(base, Segment::create(dir, base, index_bytes, now_ms, id)?);
+            log.segments.insert(base, Segment::create(dir, base, index_bytes, now_ms, id, &log.files)?);
         }
         report.segments = log.segments.len();
 
@@ -397,7 +426,7 @@ impl Log {
         if from < leo {
             for (_, seg) in self.segments.range(..=from).next_back().into_iter().chain(self.segments.range(from + 1..)) {
                 let Some((position, _)) = seg.find_batch(from)? else { continue };
-                let mut scan = seg.scan_from(position);
+                let mut scan = seg.scan_from(position)?;
                 while let Some((_, header)) = scan.next().at(&seg.log_path)? {
                     if header.base_offset >= from {
                         state.replay(&header);
@@ -680,7 +709,7 @@ impl Log {
                 seg.delete_files(&self.dir)?;
             }
             let id = self.next_id();
-            let seg = Segment::create(&self.dir, offset, self.config.segment_index_bytes, now_ms, id)?;
+            let seg = Segment::create(&self.dir, offset, self.config.segment_index_bytes, now_ms, id, &self.files)?;
             self.segments.insert(offset, seg);
             self.log_start_offset = offset;
         } else {
@@ -693,8 +722,7 @@ impl Log {
             let id = self.next_id();
             let seg = self.active_mut();
             if let Some((position, _)) = seg.find_batch(offset)? {
-                seg.file.set_len(position).at(&seg.log_path)?;
-                seg.size = position;
+                seg.truncate_file(position)?;
             }
             seg.id = id;
             seg.recover(index_bytes, interval)?;
@@ -739,13 +767,13 @@ impl Log {
             let seg = self.segments.remove(&base).expect("active");
             seg.delete_files(&self.dir)?;
             let id = self.next_id();
-            let seg = Segment::create(&self.dir, leo, self.config.segment_index_bytes, now_ms, id)?;
+            let seg = Segment::create(&self.dir, leo, self.config.segment_index_bytes, now_ms, id, &self.files)?;
             self.segments.insert(leo, seg);
             return Ok(());
         }
         self.active_mut().on_become_inactive()?;
         let id = self.next_id();
-        let seg = Segment::create(&self.dir, leo, self.config.segment_index_bytes, now_ms, id)?;
+        let seg = Segment::create(&self.dir, leo, self.config.segment_index_bytes, now_ms, id, &self.files)?;
         self.segments.insert(leo, seg);
         tracing::debug!(dir = %self.dir.display(), base_offset = leo, "rolled a new segment");
         Ok(())
@@ -785,7 +813,7 @@ impl Log {
             let Some((start, _)) = seg.find_batch(start_offset)? else { continue };
             let mut end = start;
             let mut next_offset = start_offset;
-            let mut scan = seg.scan_from(start);
+            let mut scan = seg.scan_from(start)?;
             while let Some((position, header)) = scan.next().at(&seg.log_path)? {
                 if header.last_offset() >= max_offset {
                     break;
@@ -843,10 +871,10 @@ impl Log {
             if seg.max_timestamp < timestamp_ms || seg.next_offset <= self.log_start_offset {
                 continue;
             }
-            let (_, indexed_offset) = seg.time_index.lookup(timestamp_ms);
+            let (_, indexed_offset) = seg.time_index.lookup(timestamp_ms).at(seg.time_index.path())?;
             let from = indexed_offset.max(self.log_start_offset);
-            let (_, position) = seg.offset_index.lookup(from);
-            let mut scan = seg.scan_from(position);
+            let (_, position) = seg.offset_index.lookup(from).at(seg.offset_index.path())?;
+            let mut scan = seg.scan_from(position)?;
             while let Some((pos, header)) = scan.next().at(&seg.log_path)? {
                 if header.max_timestamp < timestamp_ms || header.last_offset() < self.log_start_offset {
                     continue;

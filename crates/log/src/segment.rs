@@ -5,17 +5,23 @@
 //! `&Segment`. Recovery scans batch by batch (length, magic, CRC32C, monotonic offsets), truncates
 //! a torn or corrupt tail and rebuilds both indexes.
 //!
+//! A segment holds no file descriptor of its own: its `.log` file lives in the shared
+//! [`FileCache`] (bounded; reopened by path when evicted), and so do its index mappings. Each
+//! operation takes the file from the cache once and keeps that `Arc<File>` only while it runs.
+//!
 //! What it does not do: decide when to roll, retain or compact (that is [`crate::Log`]), or decode
 //! records.
 
 use crate::batch::{self, BatchHeader, HEADER_BYTES, LOG_OVERHEAD};
 use crate::error::{Error, IoContext, Result};
-use crate::fileio;
+use crate::fileio::{self, FileId};
+use crate::files::{FileCache, IndexMap};
 use crate::index::{OffsetIndex, TimeIndex};
 use bytes::{Bytes, BytesMut};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Read window for header scans on the read path (16 KiB: a few index intervals of headers).
 pub(crate) const SCAN_WINDOW_BYTES: usize = 16 * 1024;
@@ -36,17 +42,18 @@ pub(crate) fn parse_file_name(name: &str) -> Option<(i64, &str)> {
     Some((digits.parse().ok()?, rest))
 }
 
-/// A bounded buffer over a file region, refilled on demand by positional reads.
-pub(crate) struct Window<'a> {
-    file: &'a File,
+/// A bounded buffer over a file region, refilled on demand by positional reads. Keeps its file
+/// open (an `Arc` from the cache, or a file of its own) for as long as it lives.
+pub(crate) struct Window {
+    file: Arc<File>,
     end: u64,
     buf: Vec<u8>,
     buf_start: u64,
     capacity_bytes: usize,
 }
 
-impl<'a> Window<'a> {
-    pub(crate) fn new(file: &'a File, end: u64, capacity_bytes: usize) -> Window<'a> {
+impl Window {
+    pub(crate) fn new(file: Arc<File>, end: u64, capacity_bytes: usize) -> Window {
         Window { file, end, buf: Vec::new(), buf_start: 0, capacity_bytes }
     }
 
@@ -59,7 +66,7 @@ impl<'a> Window<'a> {
         if position < self.buf_start || position + len as u64 > buf_end {
             let n = (self.end - position).min(self.capacity_bytes as u64) as usize;
             self.buf.resize(n, 0);
-            fileio::read_exact_at(self.file, &mut self.buf, position)?;
+            fileio::read_exact_at(&self.file, &mut self.buf, position)?;
             self.buf_start = position;
         }
         let at = (position - self.buf_start) as usize;
@@ -76,12 +83,50 @@ pub(crate) struct ScanResult {
     pub reason: Option<String>,
 }
 
+/// A segment's `.log` file in the shared [`FileCache`]: its key there, and the removal of the
+/// cache's entry (closing the file) when the segment goes away.
+pub(crate) struct CachedFile {
+    key: u64,
+    cache: Arc<FileCache>,
+    /// The file's identity when it was opened: compaction, which opens the file again on its own,
+    /// checks that the path still names the same file.
+    pub id: Option<FileId>,
+}
+
+impl CachedFile {
+    fn new(cache: &Arc<FileCache>, file: File, metadata: &std::fs::Metadata) -> (CachedFile, Arc<File>) {
+        let id = fileio::file_id(metadata);
+        let key = cache.new_key();
+        let file = cache.insert_file(key, file);
+        (CachedFile { key, cache: cache.clone(), id }, file)
+    }
+
+    /// The open file, reopened from `path` when the cache had closed it.
+    pub(crate) fn get(&self, path: &Path) -> io::Result<Arc<File>> {
+        self.cache.file(self.key, path)
+    }
+}
+
+impl Drop for CachedFile {
+    fn drop(&mut self) {
+        self.cache.forget_file(self.key);
+    }
+}
+
+/// The index mappings one append (or one recovery scan) writes through, taken before any log
+/// data is written. `None` for an index that is full or will not get an entry.
+#[derive(Default)]
+pub(crate) struct IndexMaps {
+    offset: Option<Arc<IndexMap>>,
+    time: Option<Arc<IndexMap>>,
+}
+
 pub(crate) struct Segment {
     pub base_offset: i64,
     /// Unique within one `Log` instance: compaction checks it to know a segment was not replaced.
     pub id: u64,
     pub log_path: PathBuf,
-    pub file: File,
+    pub file: CachedFile,
     pub size: u64,
     /// Offset after the last batch in the file (= base offset when empty).
     pub next_offset: i64,
@@ -98,9 +143,9 @@ pub(crate) struct Segment {
     bytes_since_index_entry: u64,
 }
 
-fn mtime_ms(file: &File) -> i64 {
-    file.metadata()
-        .and_then(|m| m.modified())
+fn mtime_ms(metadata: &std::fs::Metadata) -> i64 {
+    metadata
+        .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_millis() as i64)
@@ -116,11 +161,20 @@ impl Segment {
     }
 
     /// Creates an empty active segment (replacing any leftover files of that name).
-    pub(crate) fn create(dir: &Path, base_offset: i64, index_bytes: u64, now_ms: i64, id: u64) -> Result<Segment> {
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        index_bytes: u64,
+        now_ms: i64,
+        id: u64,
+        cache: &Arc<FileCache>,
+    ) -> Result<Segment> {
         let [log_path, index_path, time_path] = Segment::paths(dir, base_offset);
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&log_path).at(&log_path)?;
-        let offset_index = OffsetIndex::create(&index_path, base_offset, index_bytes).at(&index_path)?;
-        let time_index = TimeIndex::create(&time_path, base_offset, index_bytes).at(&time_path)?;
+        let metadata = file.metadata().at(&log_path)?;
+        let (file, _) = CachedFile::new(cache, file, &metadata);
+        let offset_index = OffsetIndex::create(&index_path, base_offset, index_bytes, cache).at(&index_path)?;
+        let time_index = TimeIndex::create(&time_path, base_offset, index_bytes, cache).at(&time_path)?;
         Ok(Segment {
             base_offset,
             id,
@@ -150,13 +204,15 @@ impl Segment {
         index_interval_bytes: u64,
         recover: bool,
         id: u64,
+        cache: &Arc<FileCache>,
     ) -> Result<(Segment, Option<ScanResult>, bool)> {
         let [log_path, index_path, time_path] = Segment::paths(dir, base_offset);
         let file = OpenOptions::new().read(true).write(true).open(&log_path).at(&log_path)?;
-        let size = file.metadata().at(&log_path)?.len();
-        let mtime = mtime_ms(&file);
+        let metadata = file.metadata().at(&log_path)?;
+        let (size, mtime) = (metadata.len(), mtime_ms(&metadata));
+        let (file, _) = CachedFile::new(cache, file, &metadata);
         let indexes = (|| -> io::Result<(OffsetIndex, TimeIndex)> {
-            Ok((OffsetIndex::open(&index_path, base_offset)?, TimeIndex::open(&time_path, base_offset)?))
+            Ok((OffsetIndex::open(&index_path, base_offset, cache)?, TimeIndex::open(&time_path, base_offset, cache)?))
         })();
         let mut problem = None;
         let (offset_index, time_index) = match indexes {
@@ -164,8 +220,8 @@ impl Segment {
             Err(e) => {
                 problem = Some(format!("cannot open indexes: {e}"));
                 (
-                    OffsetIndex::create(&index_path, base_offset, index_bytes).at(&index_path)?,
-                    TimeIndex::create(&time_path, base_offset, index_bytes).at(&time_path)?,
+                    OffsetIndex::create(&index_path, base_offset, index_bytes, cache).at(&index_path)?,
+                    TimeIndex::create(&time_path, base_offset, index_bytes, cache).at(&time_path)?,
                 )
             }
         };
@@ -213,7 +269,8 @@ impl Segment {
     /// Reads the first batch's timestamp and everything after the last offset-index entry: the
     /// segment's next offset, max timestamp and index spacing. Validates those batches fully.
     fn load_tail(&mut self, index_interval_bytes: u64) -> Result<(), String> {
-        let (_, start) = self.offset_index.lookup(i64::MAX);
+        // The last entry is where a lookup of i64::MAX lands; kept by the index, so no mapping.
+        let start = self.offset_index.last_entry().map_or(0, |(_, position)| position);
         if let Some((ts, offset)) = self.time_index.last_entry() {
             self.max_timestamp = ts;
             self.offset_of_max_timestamp = offset;
@@ -223,7 +280,8 @@ impl Segment {
             self.first_batch_timestamp = Some(first.max_timestamp);
             self.next_offset = first.next_offset();
         }
-        let mut window = Window::new(&self.file, self.size, RECOVERY_WINDOW_BYTES);
+        let file = self.file.get(&self.log_path).map_err(|e| e.to_string())?;
+        let mut window = Window::new(file, self.size, RECOVERY_WINDOW_BYTES);
         let mut position = start;
         let mut prev_next = if start == 0 { self.base_offset } else { i64::MIN };
         while position < self.size {
@@ -243,8 +301,8 @@ impl Segment {
 
     /// Full validating scan: rebuilds both indexes, truncates the file after the last valid batch.
     pub(crate) fn recover(&mut self, index_bytes: u64, index_interval_bytes: u64) -> Result<ScanResult> {
-        self.offset_index.clear();
-        self.time_index.clear();
+        self.offset_index.clear().at(self.offset_index.path())?;
+        self.time_index.clear().at(self.time_index.path())?;
         self.offset_index.resize(index_bytes).at(self.offset_index.path())?;
         self.time_index.resize(index_bytes).at(self.time_index.path())?;
         self.next_offset = self.base_offset;
@@ -255,14 +313,15 @@ impl Segment {
         let mut result = ScanResult::default();
         let mut position = 0u64;
         let file_size = self.size;
-        // A second handle, so the window can borrow it while `self` is updated.
-        let window_file = self.file.try_clone().at(&self.log_path)?;
+        let file = self.file.get(&self.log_path).at(&self.log_path)?;
+        // Mapped once for the whole scan (only when there is enough data for an entry).
+        let maps = self.maps_for_append(file_size, index_interval_bytes)?;
         {
-            let mut window = Window::new(&window_file, file_size, RECOVERY_WINDOW_BYTES);
+            let mut window = Window::new(file.clone(), file_size, RECOVERY_WINDOW_BYTES);
             while position < file_size {
                 match validate_batch_at(&mut window, position, file_size, self.next_offset, self.base_offset) {
                     Ok((header, size)) => {
-                        self.index_batch(&header, position, index_interval_bytes);
+                        self.index_batch(&header, position, index_interval_bytes, &maps);
                         self.next_offset = header.next_offset();
                         position += size;
                         result.batches += 1;
@@ -274,11 +333,10 @@ impl Segment {
                 }
             }
         }
-        drop(window_file);
         if position < file_size {
             result.truncated_bytes = file_size - position;
             result.truncated_at = Some(position);
-            self.file.set_len(position).at(&self.log_path)?;
+            file.set_len(position).at(&self.log_path)?;
             self.size = position;
         }
         Ok(result)
@@ -286,7 +344,8 @@ impl Segment {
 
     /// Index bookkeeping for one batch at `position` (Kafka's per-batch rule: an entry when more
     /// than `index.interval.bytes` were written since the last one, pointing at this batch).
-    fn index_batch(&mut self, header: &BatchHeader, position: u64, index_interval_bytes: u64) {
+    /// `maps` come from [`Segment::maps_for_append`] for the bytes being indexed.
+    fn index_batch(&mut self, header: &BatchHeader, position: u64, index_interval_bytes: u64, maps: &IndexMaps) {
         if self.first_batch_timestamp.is_none() {
             self.first_batch_timestamp = Some(header.max_timestamp);
         }
@@ -295,11 +354,30 @@ impl Segment {
             self.offset_of_max_timestamp = header.last_offset();
         }
         if self.bytes_since_index_entry > index_interval_bytes && !self.offset_index.is_full() {
-            self.offset_index.append(header.last_offset(), position);
-            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+            let offset_map = maps.offset.as_deref().expect("mapped before writing: the offset index had room");
+            self.offset_index.append(header.last_offset(), position, offset_map);
+            // `None` only when the time index was full before this append: it takes nothing more.
+            if let Some(time_map) = maps.time.as_deref() {
+                self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp, time_map);
+            }
             self.bytes_since_index_entry = 0;
         }
         self.bytes_since_index_entry += header.size_bytes();
+    }
+
+    /// The index mappings that indexing `bytes` more bytes may write through: none when those
+    /// bytes cannot reach `index.interval.bytes` since the last entry (the usual case for small
+    /// appends, which then touch no index at all). An entry is written before a batch only when
+    /// more than the interval was written since the last one, so the bytes of all batches but
+    /// the last bound what the check can see.
+    fn maps_for_append(&self, bytes: u64, index_interval_bytes: u64) -> Result<IndexMaps> {
+        if self.bytes_since_index_entry.saturating_add(bytes) <= index_interval_bytes || self.offset_index.is_full() {
+            return Ok(IndexMaps::default());
+        }
+        Ok(IndexMaps {
+            offset: self.offset_index.map_for_write().at(self.offset_index.path())?,
+            time: self.time_index.map_for_write().at(self.time_index.path())?,
+        })
     }
 
     /// Whether appending `bytes` whose last offset is `last_offset` needs a new segment first
@@ -310,14 +388,18 @@ impl Segment {
 
     /// Appends already-validated batches (offsets assigned) at the end of the file.
     /// `batches` are (position within `data`, header). On a write error the file is cut back.
+    /// The file and any index mapping needed are taken first, so failing to open or map them
+    /// writes nothing.
     pub(crate) fn append(&mut self, data: &[u8], batches: &[(usize, BatchHeader)], index_interval_bytes: u64, now_ms: i64) -> Result<()> {
         let start = self.size;
-        if let Err(e) = fileio::write_all_at(&self.file, data, start) {
-            let _ = self.file.set_len(start);
+        let file = self.file.get(&self.log_path).at(&self.log_path)?;
+        let maps = self.maps_for_append(data.len() as u64, index_interval_bytes)?;
+        if let Err(e) = fileio::write_all_at(&file, data, start) {
+            let _ = file.set_len(start);
             return Err(Error::io(&self.log_path, e));
         }
         for (at, header) in batches {
-            self.index_batch(header, start + *at as u64, index_interval_bytes);
+            self.index_batch(header, start + *at as u64, index_interval_bytes, &maps);
             self.next_offset = header.next_offset();
         }
         self.size = start + data.len() as u64;
@@ -331,15 +413,15 @@ impl Segment {
             return Ok(None);
         }
         let mut buf = [0u8; HEADER_BYTES];
-        fileio::read_exact_at(&self.file, &mut buf, position)?;
+        fileio::read_exact_at(&*self.file.get(&self.log_path)?, &mut buf, position)?;
         Ok(BatchHeader::parse(&buf))
     }
 
     /// The first batch whose last offset is >= `offset`: index lookup, then a forward scan of
     /// headers. `None` when every batch in this segment ends before `offset`.
     pub(crate) fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
-        let (_, start) = self.offset_index.lookup(offset);
-        let mut scan = HeaderScan::new(&self.file, start, self.size);
+        let (_, start) = self.offset_index.lookup(offset).at(self.offset_index.path())?;
+        let mut scan = self.scan_from(start)?;
         while let Some((position, header)) = scan.next().at(&self.log_path)? {
             if header.last_offset() >= offset {
                 return Ok(Some((position, header)));
@@ -348,28 +430,32 @@ impl Segment {
         Ok(None)
     }
 
-    /// Headers from `position` to the end of the segment.
-    pub(crate) fn scan_from(&self, position: u64) -> HeaderScan<'_> {
-        HeaderScan::new(&self.file, position, self.size)
+    /// Headers from `position` to the end of the segment (the scan keeps the file open).
+    pub(crate) fn scan_from(&self, position: u64) -> Result<HeaderScan> {
+        let file = self.file.get(&self.log_path).at(&self.log_path)?;
+        Ok(HeaderScan::new(file, position, self.size))
     }
 
     /// `len` bytes at `position`, read into `scratch` (content discarded) and split off it.
     pub(crate) fn read_bytes_into(&self, position: u64, len: usize, scratch: &mut BytesMut) -> Result<Bytes> {
         scratch.clear();
         scratch.resize(len, 0);
-        fileio::read_exact_at(&self.file, &mut scratch[..], position).at(&self.log_path)?;
+        let file = self.file.get(&self.log_path).at(&self.log_path)?;
+        fileio::read_exact_at(&file, &mut scratch[..], position).at(&self.log_path)?;
         Ok(scratch.split().freeze())
     }
 
     pub(crate) fn read_bytes(&self, position: u64, len: usize) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; len];
-        fileio::read_exact_at(&self.file, &mut buf, position).at(&self.log_path)?;
+        let file = self.file.get(&self.log_path).at(&self.log_path)?;
+        fileio::read_exact_at(&file, &mut buf, position).at(&self.log_path)?;
         Ok(buf)
     }
 
-    /// fsync of the log file and both index mappings.
+    /// fsync of the log file and both indexes (through a reopened descriptor when the cache had
+    /// closed the file: fsync covers every dirty page of the file, whichever descriptor wrote it).
     pub(crate) fn flush(&self) -> Result<()> {
-        self.file.sync_data().at(&self.log_path)?;
+        self.file.get(&self.log_path).and_then(|f| f.sync_data()).at(&self.log_path)?;
         self.offset_index.flush().at(self.offset_index.path())?;
         self.time_index.flush().at(self.time_index.path())?;
         Ok(())
@@ -377,7 +463,9 @@ impl Segment {
 
     /// The segment stops being active: final time index entry, indexes trimmed to size.
     pub(crate) fn on_become_inactive(&mut self) -> Result<()> {
-        self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+        self.time_index
+            .maybe_append_mapping(self.max_timestamp, self.offset_of_max_timestamp)
+            .at(self.time_index.path())?;
         self.offset_index.trim().at(self.offset_index.path())?;
         self.time_index.trim().at(self.time_index.path())?;
         Ok(())
@@ -408,7 +496,14 @@ impl Segment {
         }
     }
 
-    /// Deletes the segment's files (the open handles die with `self`).
+    /// Cuts the `.log` file to `size` bytes (the caller recovers the indexes afterwards).
+    pub(crate) fn truncate_file(&mut self, size: u64) -> Result<()> {
+        self.file.get(&self.log_path).and_then(|f| f.set_len(size)).at(&self.log_path)?;
+        self.size = size;
+        Ok(())
+    }
+
+    /// Deletes the segment's files (the cache closes its file and mappings as `self` drops).
     pub(crate) fn delete_files(self, dir: &Path) -> Result<()> {
         let base = self.base_offset;
         drop(self);
@@ -422,7 +517,7 @@ impl Segment {
 /// Validates the batch at `position`: header present, magic 2, sane length inside the region,
 /// offsets monotonic and in the segment's range, CRC32C. Returns the header and on-disk size.
 pub(crate) fn validate_batch_at(
-    window: &mut Window<'_>,
+    window: &mut Window,
     position: u64,
     end: u64,
     expected_min_offset: i64,
@@ -472,14 +567,14 @@ pub(crate) fn validate_batch_at(
 
 /// Forward scan of batch headers through a [`SCAN_WINDOW_BYTES`] window. Stops at the end or at
 /// the first header that does not fit (recovery already cut bad tails).
-pub(crate) struct HeaderScan<'a> {
-    window: Window<'a>,
+pub(crate) struct HeaderScan {
+    window: Window,
     position: u64,
     end: u64,
 }
 
-impl<'a> HeaderScan<'a> {
-    pub(crate) fn new(file: &'a File, position: u64, end: u64) -> HeaderScan<'a> {
+impl HeaderScan {
+    pub(crate) fn new(file: Arc<File>, position: u64, end: u64) -> HeaderScan {
         HeaderScan { window: Window::new(file, end, SCAN_WINDOW_BYTES), position, end }
     }
 

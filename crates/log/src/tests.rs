@@ -623,3 +623,143 @@ fn follower_append_and_truncation() {
     assert_eq!(follower.truncate_to(0, T0).unwrap(), 0);
     assert_eq!(follower.segments().len(), 1);
 }
+
+/// Descriptors of this process open on files under `dir` (from `/proc/self/fd`).
+#[cfg(target_os = "linux")]
+fn fds_under(dir: &Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.starts_with(dir))
+        .count()
+}
+
+/// Memory maps of this process of files under `dir` (from `/proc/self/maps`).
+#[cfg(target_os = "linux")]
+fn maps_under(dir: &Path) -> usize {
+    let dir = dir.to_string_lossy().into_owned();
+    std::fs::read_to_string("/proc/self/maps").unwrap().lines().filter(|l| l.contains(&dir)).count()
+}
+
+fn open_in(dir: &Path, config: LogConfig, files: &Arc<FileCache>) -> (Log, RecoveryReport) {
+    Log::open_with(dir, config, T0, files).unwrap()
+}
+
+/// Three logs with ~30 segments each share a cache of 2 files and 3 mappings (fewer than the
+/// logs, so even active segments keep losing their descriptors): the process never
+/// holds more than that on their files, yet every read returns the right batches, appends after
+/// eviction land where they should, and a clean restart and a crash restart recover everything.
+#[test]
+fn many_segments_stay_within_the_open_files_and_index_maps_bounds() {
+    const OPEN_FILES_MAX: usize = 2;
+    const INDEX_MAPS_MAX: usize = 3;
+    let root = tempfile::tempdir().unwrap();
+    let files = FileCache::new(OPEN_FILES_MAX, INDEX_MAPS_MAX);
+    let dirs: Vec<PathBuf> = (0..3).map(|i| root.path().join(format!("t-{i}"))).collect();
+    let config = LogConfig { segment_bytes: 1024, ..small_config() };
+    let mut logs: Vec<Log> = dirs.iter().map(|d| open_in(d, config.clone(), &files).0).collect();
+    let value = |l: usize, i: i64| format!("log{l}-batch{i}-{}", "v".repeat(40));
+    let batch_of = |l: usize, i: i64| b(vec![rec("k", &value(l, i), T0 + i)]);
+    let check_bounds = |what: &str| {
+        let s = files.stats();
+        assert!(s.open_files <= OPEN_FILES_MAX && s.index_maps <= INDEX_MAPS_MAX, "{what}: {s:?}");
+        #[cfg(target_os = "linux")]
+        {
+            let (fds, maps) = (fds_under(root.path()), maps_under(root.path()));
+            assert!(fds <= OPEN_FILES_MAX, "{what}: {fds} descriptors open under the test dir");
+            assert!(maps <= INDEX_MAPS_MAX, "{what}: {maps} maps of files under the test dir");
+        }
+    };
+    // Interleaved appends, so every log keeps losing its files to the others.
+    for i in 0..200i64 {
+        for (l, log) in logs.iter_mut().enumerate() {
+            assert_eq!(append(log, &batch_of(l, i)).base_offset, i);
+        }
+        check_bounds("appending");
+    }
+    for log in &logs {
+        assert!(log.segments().len() > 20, "rolled into many segments: {}", log.segments().len());
+    }
+    let s = files.stats();
+    assert!(s.files_evicted > 500 && s.index_maps_evicted > 100, "the bounds were exercised: {s:?}");
+    let expected = |l: usize, n: i64| (0..n).map(|i| (i, Some("k".to_string()), Some(value(l, i)))).collect::<Vec<_>>();
+    // Every offset read alone (one index lookup each, in segments long evicted).
+    for offset in (0..200i64).rev() {
+        for (l, log) in logs.iter().enumerate() {
+            let r = log.read(offset, 1, i64::MAX).unwrap();
+            let (h, bytes) = batch::batches(&r.records).next().unwrap();
+            assert_eq!(h.base_offset, offset);
+            let rec = &record::decode_records(bytes).unwrap()[0];
+            assert_eq!(rec.value.as_deref(), Some(value(l, offset).as_bytes()));
+        }
+    }
+    check_bounds("reading");
+    for (l, log) in logs.iter().enumerate() {
+        assert_eq!(contents(log), expected(l, 200));
+        assert_eq!(log.offset_for_timestamp(T0 + 150).unwrap().map(|t| t.offset), Some(150));
+    }
+    // Clean restart of logs 0 and 1; log 2 crashes (no close, no fsync, no trim).
+    let crashed = logs.pop().unwrap();
+    crashed.crash();
+    for log in logs.drain(..) {
+        log.close().unwrap();
+    }
+    assert_eq!(files.stats().open_files, 0, "closed and dropped logs leave nothing open");
+    #[cfg(target_os = "linux")]
+    assert_eq!((fds_under(root.path()), maps_under(root.path())), (0, 0));
+    let mut logs: Vec<Log> = dirs
+        .iter()
+        .enumerate()
+        .map(|(l, d)| {
+            let (log, report) = open_in(d, config.clone(), &files);
+            assert_eq!(report.truncated_bytes, 0);
+            if l == 2 {
+                assert!(report.batches_recovered > 0, "the crashed log is scanned: {report:?}");
+            } else {
+                assert_eq!(report.batches_recovered, 0, "a clean shutdown needs no scan");
+            }
+            log
+        })
+        .collect();
+    check_bounds("reopened");
+    for i in 200..260i64 {
+        for (l, log) in logs.iter_mut().enumerate() {
+            assert_eq!(append(log, &batch_of(l, i)).base_offset, i);
+        }
+    }
+    check_bounds("appending after restart");
+    for (l, log) in logs.iter().enumerate() {
+        assert_eq!(contents(log), expected(l, 260));
+    }
+}
+
+/// Retention and compaction with one open file and one mapping for everything: compaction
+/// reads segments through descriptors of its own, one at a time, and deleted segments release
+/// their cache entries at once.
+#[test]
+fn compaction_and_retention_with_a_tiny_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = FileCache::new(1, 1);
+    let (mut log, _) = open_in(dir.path(), compact_config(), &files);
+    for i in 0..300i64 {
+        append(&mut log, &b(vec![rec(["a", "b", "c"][(i % 3) as usize], &format!("v{i}-{}", "x".repeat(50)), T0 + i)]));
+    }
+    let report = compact(&mut log, T0 + 1000);
+    assert!(report.segments_replaced > 1 && report.records_removed > 0, "{report:?}");
+    let after = contents(&log);
+    let active_base = log.segments().last().unwrap().base_offset;
+    let closed: Vec<i64> = after.iter().map(|(o, _, _)| *o).filter(|o| *o < active_base).collect();
+    assert!(closed.len() <= 3, "closed segments keep one value per key: {closed:?}");
+    assert_eq!(after.last().unwrap().0, 299);
+    let s = files.stats();
+    assert!(s.open_files <= 1 && s.index_maps <= 1, "{s:?}");
+    // DeleteRecords up to the active segment: every older segment goes, with its cache entries.
+    log.delete_records_before(active_base).unwrap();
+    assert_eq!(log.segments().len(), 1);
+    #[cfg(target_os = "linux")]
+    assert!(fds_under(dir.path()) <= 1 && maps_under(dir.path()) <= 1);
+    log.close().unwrap();
+    let (log, report) = open_in(dir.path(), compact_config(), &files);
+    assert_eq!(report.batches_recovered, 0);
+    assert_eq!(contents(&log).last().unwrap().0, 299);
+}
