@@ -427,7 +427,7 @@ mod tests {
             bytes[8..12].copy_from_slice(&49i32.to_be_bytes());
             bytes[16] = 2;
             bytes[23..27].copy_from_slice(&delta.to_be_bytes());
-            BatchHeader::parse(&bytes).unwrap()
+            BatchHeader::parse_v2(&bytes).unwrap()
         };
         let fetched = FetchedBatchHeaders {
             headers: vec![header(10, 4), header(15, 0), header(20, 9)],

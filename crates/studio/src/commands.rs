@@ -1670,7 +1670,7 @@ async fn annotate_batches(
             continue;
         };
         row.batch = BatchView {
-            compression: Some(header.compression.as_kafka_str().to_string()),
+            compression: header.codec().map(|codec| codec.as_kafka_str().to_string()),
             record_bytes: row.batch.record_bytes,
             base_offset: Some(header.base_offset),
             last_offset: Some(header.last_offset()),
