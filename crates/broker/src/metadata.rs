@@ -6,7 +6,9 @@
 //! JSON document (`DATA_DIR/oxbow-metadata.json`, written to a temp file, fsynced, then renamed),
 //! because a single node has nobody to replicate to. Issue 5 replaces the store with a
 //! Raft-replicated metadata log (KRaft's design) that applies the same records in the same order,
-//! so callers do not change: they build a record, `apply` it, and react to the new image.
+//! so callers do not change: they build a record, `apply` it, and react to the new image. Several
+//! records that belong together (the topics of one CreateTopics request) go through `apply_all`,
+//! which writes the image once for all of them.
 //!
 //! It deliberately does not open logs or touch partitions: the broker reconciles partitions
 //! with the image after each applied record.
@@ -93,6 +95,8 @@ struct ImageFile {
 pub struct MetadataStore {
     path: PathBuf,
     image: MetadataImage,
+    /// Times the image was written since open (tests check that batches write once).
+    persisted: u64,
 }
 
 impl MetadataStore {
@@ -135,7 +139,7 @@ impl MetadataStore {
             },
             Err(e) => return Err(Error::DataDir { path: path.clone(), source: e }),
         };
-        let store = MetadataStore { path, image };
+        let store = MetadataStore { path, image, persisted: 0 };
         store.persist(&store.image)?;
         write_meta_properties(data_dir, &store.image)?;
         Ok(store)
@@ -145,10 +149,36 @@ impl MetadataStore {
         &self.image
     }
 
+    /// Times the image file was written since this store was opened.
+    #[cfg(test)]
+    pub(crate) fn persisted(&self) -> u64 {
+        self.persisted
+    }
+
     /// Applies one record: checks it against the current image, persists the new image, and only
     /// then makes it current. A failed write leaves the old image in force.
     pub fn apply(&mut self, record: MetadataRecord) -> Result<()> {
+        self.apply_all(vec![record])
+    }
+
+    /// Applies records in order as one change: each is checked against the image the previous
+    /// ones produced, the result is persisted once (one atomic write, so a crash keeps all of
+    /// them or none), and only then made current. Any failure leaves the old image in force.
+    pub fn apply_all(&mut self, records: Vec<MetadataRecord>) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let mut next = self.image.clone();
+        for record in records {
+            self.apply_to(&mut next, record)?;
+        }
+        self.persist(&next)?;
+        self.persisted += 1;
+        self.image = next;
+        Ok(())
+    }
+
+    fn apply_to(&self, next: &mut MetadataImage, record: MetadataRecord) -> Result<()> {
         let bad = |m: String| Err(Error::Metadata { path: self.path.clone(), reason: m });
         match record {
             MetadataRecord::CreateTopic { name, id, partitions, configs } => {
@@ -185,8 +215,6 @@ impl MetadataStore {
             }
         }
         next.applied += 1;
-        self.persist(&next)?;
-        self.image = next;
         Ok(())
     }
 

@@ -65,7 +65,27 @@ impl Checkpoint {
     }
 
     pub(crate) fn write(&self, dir: &Path) -> Result<()> {
-        let text = format!(
+        let path = dir.join(FILE_NAME);
+        fileio::write_atomic(&path, self.text().as_bytes()).at(&path)
+    }
+
+    /// The first half of an unsynced replace: writes the temporary file (`oxbow.tmp`, removed by
+    /// open if a crash leaves it) without fsync. [`Checkpoint::commit_staged`] renames it over
+    /// the checkpoint; the caller syncs the filesystem in between, so the rename can only ever
+    /// expose complete contents.
+    pub(crate) fn stage(&self, dir: &Path) -> Result<()> {
+        let tmp = staged_path(dir);
+        std::fs::write(&tmp, self.text()).at(&tmp)
+    }
+
+    /// Renames a checkpoint staged by [`Checkpoint::stage`] into place (no fsync).
+    pub(crate) fn commit_staged(dir: &Path) -> Result<()> {
+        let path = dir.join(FILE_NAME);
+        std::fs::rename(staged_path(dir), &path).at(&path)
+    }
+
+    fn text(&self) -> String {
+        format!(
             "oxbow-log-checkpoint 1\nrecovery-point {}\nlog-start-offset {}\nhigh-watermark {}\nclean-offset {}\nclean-shutdown {}\ntombstone-horizon {}\n",
             self.recovery_point,
             self.log_start_offset,
@@ -73,8 +93,11 @@ impl Checkpoint {
             self.clean_offset,
             self.clean_shutdown as u8,
             self.tombstone_horizon_ms
-        );
-        let path = dir.join(FILE_NAME);
-        fileio::write_atomic(&path, text.as_bytes()).at(&path)
+        )
     }
+}
+
+/// Where [`Checkpoint::stage`] writes: the name `fileio::write_atomic` uses for its temporary.
+fn staged_path(dir: &Path) -> std::path::PathBuf {
+    dir.join(FILE_NAME).with_extension("tmp")
 }

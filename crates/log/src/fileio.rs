@@ -94,6 +94,44 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to `path` through a temporary file and a rename, with no fsync at all: for the
+/// batched shutdown ([`crate::close_many`]), whose filesystem-wide syncs order durability instead.
+/// A crash may leave the old file, the new one, a stray `*.tmp` (removed at open) or, on
+/// filesystems that do not order data before renames, a short new file; callers only write files
+/// that are either ignored when unreadable or only vouch for data already durable.
+pub(crate) fn write_replace_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The filesystem `path` lives on (its device id); `None` where the platform has no notion of one.
+pub(crate) fn device_of(path: &Path) -> io::Result<Option<u64>> {
+    let metadata = std::fs::metadata(path)?;
+    Ok(file_id(&metadata).map(|(dev, _)| dev))
+}
+
+/// `syncfs(2)`: writes back every dirty page, inode and directory entry of the filesystem holding
+/// `path` and commits its journal, in one call. Linux only (elsewhere `Unsupported`). Since Linux
+/// 5.8 it reports writeback errors met on that filesystem since the descriptor was opened.
+pub(crate) fn syncfs(path: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let dir = File::open(path)?;
+        // SAFETY: `dir` is an open descriptor for the duration of the call.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        Err(io::Error::new(io::ErrorKind::Unsupported, "syncfs is Linux-only"))
+    }
+}
+
 /// Removes a file, treating "already gone" as success.
 pub(crate) fn remove_if_exists(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {

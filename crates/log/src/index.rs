@@ -317,8 +317,21 @@ impl<C: IndexCodec> IndexFile<C> {
     /// entries in use). The mapping is flushed (msync) and dropped first, as before a resize it
     /// always was; if it had been evicted with unsynced entries, the file is fsynced instead.
     pub(crate) fn resize(&mut self, max_index_bytes: u64) -> io::Result<()> {
+        self.resize_with(max_index_bytes, true)
+    }
+
+    /// [`Self::resize`] with `sync` false: the mapping is dropped without msync and nothing is
+    /// fsynced, so written entries stay dirty in the page cache (unmapping keeps them there) until
+    /// the caller's own sync (the batched shutdown's `syncfs`).
+    fn resize_with(&mut self, max_index_bytes: u64, sync: bool) -> io::Result<()> {
         let capacity = ((max_index_bytes as usize) / C::ENTRY_BYTES).max(self.entries);
         let file = open_rw(&self.path)?;
+        if !sync {
+            drop(self.cache.forget_index_map(self.key));
+            file.set_len((capacity * C::ENTRY_BYTES) as u64)?;
+            self.capacity_entries = capacity;
+            return Ok(());
+        }
         if let Some(map) = self.cache.forget_index_map(self.key) {
             map.flush()?;
             // `&mut self`: no call of this index is in flight, so this was the last reference
@@ -336,6 +349,11 @@ impl<C: IndexCodec> IndexFile<C> {
 
     pub(crate) fn trim(&mut self) -> io::Result<()> {
         self.resize((self.entries * C::ENTRY_BYTES) as u64)
+    }
+
+    /// [`Self::trim`] without msync or fsync (see [`Self::resize_with`]).
+    pub(crate) fn trim_unsynced(&mut self) -> io::Result<()> {
+        self.resize_with((self.entries * C::ENTRY_BYTES) as u64, false)
     }
 
     /// Makes written entries durable: msync of the mapping when it is mapped (as always), else an

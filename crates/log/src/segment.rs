@@ -471,6 +471,17 @@ impl Segment {
         Ok(())
     }
 
+    /// [`Self::on_become_inactive`] without msync or fsync: the entries and the trimmed lengths
+    /// become durable only with the caller's later sync (the batched shutdown's `syncfs`).
+    pub(crate) fn on_become_inactive_unsynced(&mut self) -> Result<()> {
+        self.time_index
+            .maybe_append_mapping(self.max_timestamp, self.offset_of_max_timestamp)
+            .at(self.time_index.path())?;
+        self.offset_index.trim_unsynced().at(self.offset_index.path())?;
+        self.time_index.trim_unsynced().at(self.time_index.path())?;
+        Ok(())
+    }
+
     /// Reopened as the active segment: give the indexes room again.
     pub(crate) fn on_become_active(&mut self, index_bytes: u64) -> Result<()> {
         self.offset_index.resize(index_bytes).at(self.offset_index.path())?;

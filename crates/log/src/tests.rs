@@ -763,3 +763,97 @@ fn compaction_and_retention_with_a_tiny_cache() {
     assert_eq!(report.batches_recovered, 0);
     assert_eq!(contents(&log).last().unwrap().0, 299);
 }
+
+/// Appends idempotent batches to `log` (rolling segments under `small_config`); returns the
+/// last outcome and the next sequence.
+fn fill_for_shutdown(log: &mut Log, pid: i64) -> (AppendOutcome, i32) {
+    let mut last = None;
+    let mut seq = 0;
+    for _ in 0..80 {
+        last = Some(append(log, &idem(2, pid, 0, seq)));
+        seq += 2;
+    }
+    (last.unwrap(), seq)
+}
+
+#[test]
+fn close_many_reopens_clean_with_data_and_producer_state() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = (0..5).map(|i| root.path().join(format!("t-{i}"))).collect();
+    let mut logs = Vec::new();
+    let mut expected = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let mut log = open(dir, small_config());
+        // Half of them with a checkpoint part-way, so both old and fresh recovery points occur.
+        if i % 2 == 0 {
+            append(&mut log, &plain(1, T0));
+            log.checkpoint().unwrap();
+        }
+        let (last, next_seq) = fill_for_shutdown(&mut log, 100 + i as i64);
+        assert!(log.segments().len() > 1, "rolled segments are covered too");
+        expected.push((contents(&log), last, next_seq, log.log_end_offset(), log.segments()));
+        logs.push(log);
+    }
+    assert!(close_many(logs, 3).is_empty());
+    for (i, dir) in dirs.iter().enumerate() {
+        let cp = Checkpoint::read(dir).unwrap();
+        let (records, last, next_seq, leo, segments) = &expected[i];
+        assert!(cp.clean_shutdown);
+        assert_eq!(cp.recovery_point, *leo);
+        assert!(!dir.join("oxbow.tmp").exists());
+        let (mut log, report) = Log::open(dir, small_config(), T0).unwrap();
+        assert_eq!(report.batches_recovered, 0, "clean shutdown: no scan");
+        assert_eq!(report.indexes_rebuilt, 0);
+        assert_eq!(&contents(&log), records);
+        assert_eq!(&log.segments(), segments);
+        // The producer snapshot written unsynced at close was found: the last batch is a duplicate.
+        let dup = log.append_as_leader(req(&[idem(2, 100 + i as i64, 0, next_seq - 2)]), 0, T0).unwrap();
+        assert!(dup.duplicate);
+        assert_eq!(dup.base_offset, last.base_offset);
+        // The open cleared the flag again, durably.
+        assert!(!Checkpoint::read(dir).unwrap().clean_shutdown);
+    }
+}
+
+#[test]
+fn crash_between_shutdown_steps_recovers() {
+    // Each case stops the batched shutdown after a different step, as a crash would; the steps
+    // before it ran for real, including the syncfs calls.
+    for stop_after in 1..=3 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_config());
+        append(&mut log, &plain(1, T0));
+        log.checkpoint().unwrap();
+        let (last, next_seq) = fill_for_shutdown(&mut log, 9);
+        let records = contents(&log);
+        let leo = log.log_end_offset();
+        log.shutdown_write().unwrap();
+        fileio::syncfs(dir.path()).unwrap();
+        if stop_after >= 2 {
+            log.shutdown_stage_checkpoint().unwrap();
+            assert!(dir.path().join("oxbow.tmp").exists());
+        }
+        if stop_after >= 3 {
+            fileio::syncfs(dir.path()).unwrap();
+            log.shutdown_commit().unwrap();
+        } else {
+            log.crash();
+            // The staged checkpoint is not in force: the old one (not clean) still is.
+            assert!(!Checkpoint::read(dir.path()).unwrap().clean_shutdown);
+        }
+        let (mut log, report) = Log::open(dir.path(), small_config(), T0).unwrap();
+        if stop_after >= 3 {
+            assert_eq!(report.batches_recovered, 0, "case {stop_after}: clean");
+        } else {
+            assert!(report.batches_recovered > 0, "case {stop_after}: recovered by scanning");
+        }
+        assert_eq!(report.truncated_bytes, 0);
+        assert!(!dir.path().join("oxbow.tmp").exists(), "a staged checkpoint is removed at open");
+        assert_eq!(contents(&log), records, "case {stop_after}");
+        assert_eq!(log.log_end_offset(), leo);
+        let dup = log.append_as_leader(req(&[idem(2, 9, 0, next_seq - 2)]), 0, T0).unwrap();
+        assert!(dup.duplicate && dup.base_offset == last.base_offset, "case {stop_after}");
+        append(&mut log, &idem(1, 9, 0, next_seq));
+        log.close().unwrap();
+    }
+}

@@ -3,6 +3,7 @@
 //! resulting partitions, replication factor and configs, v7 the topic id.
 
 use super::{s, Ctx};
+use crate::broker::NewTopic;
 use crate::codes;
 use crate::topic_config;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
@@ -16,6 +17,16 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> Creat
     for t in &req.topics {
         *counts.entry(t.name.to_string()).or_default() += 1;
     }
+    let fail = |mut r: CreatableTopicResult, code: i16, msg: String| {
+        r.error_code = code;
+        r.error_message = Some(s(msg));
+        r
+    };
+    // Checked here topic by topic; the valid ones are created together below, so the metadata
+    // image is written once per request, not once per topic. `pending` holds each valid topic's
+    // slot in `resp.topics` (filled in below) and its configs.
+    let mut pending: Vec<(usize, BTreeMap<String, String>)> = Vec::new();
+    let mut batch = Vec::new();
     for t in req.topics {
         let name = t.name.to_string();
         let mut r = CreatableTopicResult::default();
@@ -24,11 +35,6 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> Creat
             r.num_partitions = -1;
             r.replication_factor = -1;
         }
-        let fail = |mut r: CreatableTopicResult, code: i16, msg: String| {
-            r.error_code = code;
-            r.error_message = Some(s(msg));
-            r
-        };
         if counts.get(&name).copied().unwrap_or(0) > 1 {
             resp.topics.push(fail(r, codes::INVALID_REQUEST, format!("Create topics request from client `{}` contains multiple entries for the following topics: {name}", ctx.client_host)));
             continue;
@@ -48,12 +54,20 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> Creat
             continue;
         }
         let assignments: Vec<(i32, Vec<i32>)> = t.assignments.iter().map(|a| (a.partition_index, a.broker_ids.iter().map(|b| b.0).collect())).collect();
-        match b.create_topic(&name, t.num_partitions, t.replication_factor, &assignments, configs.clone(), req.validate_only) {
+        pending.push((resp.topics.len(), configs.clone()));
+        batch.push(NewTopic { name, partitions: t.num_partitions, replication_factor: t.replication_factor, assignments, configs });
+        resp.topics.push(r);
+    }
+    let results = b.create_topics(batch, req.validate_only);
+    let image = if version >= 5 { Some(b.image()) } else { None };
+    for ((slot, configs), result) in pending.into_iter().zip(results) {
+        let r = std::mem::take(&mut resp.topics[slot]);
+        resp.topics[slot] = match result {
             Ok((id, partitions, rf)) => {
-                if version >= 5 {
+                let mut r = r;
+                if let Some(image) = &image {
                     r.num_partitions = partitions;
                     r.replication_factor = rf;
-                    let image = b.image();
                     let resolved = topic_config::resolve_topic(&b.config, &image.broker_configs, &image.cluster_configs, &configs);
                     r.configs = Some(
                         resolved
@@ -73,13 +87,13 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> Creat
                 if version >= 7 && !req.validate_only {
                     r.topic_id = id;
                 }
-                resp.topics.push(r);
+                r
             }
             Err(e) => {
-                tracing::debug!(topic = %name, code = e.code, "create topic refused: {}", e.message);
-                resp.topics.push(fail(r, e.code, e.message));
+                tracing::debug!(topic = %r.name.as_str(), code = e.code, "create topic refused: {}", e.message);
+                fail(r, e.code, e.message)
             }
-        }
+        };
     }
     resp
 }
