@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freshArtifacts, kcatProduce, launchBrowser, startServe } from './harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { freshArtifacts, kcatProduce, launchBrowser, ROOT, startServe } from './harness.mjs';
 
 const TOPIC = `browser-e2e-${Date.now().toString(36)}`;
 const KEYS = ['user-0', 'user-1', 'user-2', 'user-3', 'user-4'];
@@ -39,6 +41,43 @@ async function until(what, fn, timeoutMs = 30_000, everyMs = 250) {
 }
 
 const num = (s) => Number(String(s).replace(/[^\d-]/g, ''));
+
+// Many topics in one CreateTopics (or DeleteTopics) request, through confluent-kafka in the repository's
+// .venv (scripts/setup-test-deps.sh): kcat cannot create topics, and one request keeps it quick.
+const PYTHON = process.env.OXBOW_PYTHON || join(ROOT, '.venv', 'bin', 'python');
+const ADMIN_PY = String.raw`
+import json, sys
+from confluent_kafka.admin import AdminClient, NewTopic
+broker, op = sys.argv[1], sys.argv[2]
+names = json.load(sys.stdin)
+a = AdminClient({"bootstrap.servers": broker, "client.id": "oxbow-browser-test-admin"})
+if op == "create":
+    fs = a.create_topics([NewTopic(n, num_partitions=1, replication_factor=1) for n in names], operation_timeout=120, request_timeout=180)
+else:
+    fs = a.delete_topics(names, operation_timeout=120, request_timeout=180)
+errors = {}
+for n, f in fs.items():
+    try:
+        f.result(timeout=240)
+    except Exception as e:
+        errors[n] = str(e)
+print(json.dumps({"ok": len(names) - len(errors), "errors": dict(list(errors.items())[:5])}))
+`;
+function adminTopics(broker, op, names) {
+  const r = spawnSync(PYTHON, ['-c', ADMIN_PY, broker, op], { input: JSON.stringify(names), encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`${op} topics failed (${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+/** The soft open-file limit this process (and the oxbow it starts) has, or null when unknown. */
+function openFileLimit() {
+  try {
+    const m = readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+(\d+)/m);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
 
 async function api(path, init = {}) {
   return fetch(serve.origin + path, { ...init, headers: { Authorization: `Bearer ${serve.token}`, ...(init.headers ?? {}) } });
@@ -708,6 +747,130 @@ describe('oxbow studio in a browser', { timeout: 600_000 }, () => {
     } finally {
       await p.close();
       await third.stop();
+    }
+  });
+
+  it('lists 1,500 topics windowed: few rows in the DOM, the last one by scrolling, search, keyboard, quiet polls', async (t) => {
+    if (!existsSync(PYTHON)) {
+      t.skip(`no ${PYTHON} with confluent-kafka (scripts/setup-test-deps.sh)`);
+      return;
+    }
+    // Each single-partition topic holds about three files open in oxbow: stay well inside the limit.
+    const limit = openFileLimit();
+    const N = Math.min(1500, limit ? Math.floor((limit - 1500) / 4) : 1500);
+    if (N < 300) {
+      t.skip(`open-file limit ${limit} is too low for a many-topics test`);
+      return;
+    }
+    const prefix = `many-${TOPIC}-`;
+    const names = Array.from({ length: N }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
+    const t0 = Date.now();
+    const made = adminTopics(serve.kafka, 'create', names);
+    console.log(`many topics: ${made.ok} of ${N} created in one CreateTopics request in ${Date.now() - t0} ms`);
+    try {
+      assert.equal(made.ok, N, JSON.stringify(made.errors));
+      const listed = (await (await api('/api/topics')).json()).map((x) => x.name);
+      const total = listed.length;
+      assert.ok(total >= N, `the API lists ${total} topics`);
+      const sorted = listed.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); // the page's default order
+      const last = sorted[sorted.length - 1];
+
+      await page.bringToFront(); // other tests opened pages: a background page gets no animation frames
+      await page.goto(`${serve.origin}/#/topics`);
+      const table = page.getByRole('table', { name: 'Topics' });
+      const count = page.getByTestId('topics-count');
+      await until('every topic counted', async () => num(await count.textContent()) === total, 30_000);
+      assert.equal(await table.getAttribute('aria-rowcount'), String(total + 1), 'aria-rowcount is the real size (with the header row)');
+      const trs = await table.locator('tr').count();
+      assert.ok(trs > 5 && trs < 200, `only the rows in view are in the DOM (${trs} <tr> for ${total} topics)`);
+      assert.equal(await table.locator('tr[data-topic]').first().getAttribute('aria-rowindex'), '2');
+      await shot(page, '19-topics-many');
+
+      // Scrolled to the end (its own scroll box, as a user would): the last topic, with its real row index.
+      const frames = await page.evaluate(async () => {
+        let el = document.querySelector('table[aria-label="Topics"]');
+        while (el && !(el.scrollHeight > el.clientHeight + 10 && /auto|scroll/.test(getComputedStyle(el).overflowY))) el = el.parentElement;
+        const times = [];
+        let prev = performance.now();
+        await new Promise((res) => {
+          const step = (now) => {
+            times.push(now - prev);
+            prev = now;
+            el.scrollTop += 1200;
+            if (el.scrollTop + el.clientHeight < el.scrollHeight - 1) requestAnimationFrame(step);
+            else res();
+          };
+          requestAnimationFrame(step);
+        });
+        times.sort((a, b) => a - b);
+        return { frames: times.length, p50_ms: Math.round(times[Math.floor(times.length / 2)]), p95_ms: Math.round(times[Math.floor(times.length * 0.95)]) };
+      });
+      console.log(`many topics: scrolled ${total} topics to the end in ${frames.frames} frames, p50 ${frames.p50_ms} ms, p95 ${frames.p95_ms} ms (reported, not asserted)`);
+      const lastRow = table.locator(`tr[data-topic="${last}"]`);
+      await lastRow.waitFor({ timeout: 5_000 });
+      assert.ok(await lastRow.getByRole('link', { name: last, exact: true }).isVisible(), `the last topic ${last} is shown`);
+      assert.equal(await lastRow.getAttribute('aria-rowindex'), String(total + 1));
+      assert.ok((await table.locator('tr').count()) < 200);
+      await shot(page, '19b-topics-many-end');
+
+      // Tab walks the row actions past the first window: the rows follow the focus.
+      await page.evaluate(() => {
+        document.querySelector('.tablewrap').scrollTop = 0;
+      });
+      await until('the first rows again', async () => (await table.locator('tr[data-topic]').first().getAttribute('aria-rowindex')) === '2', 5_000);
+      await table.locator('tr[data-topic]').first().getByRole('link').first().focus();
+      const rendered = await table.locator('tr[data-topic]').count();
+      for (let i = 0; i < rendered + 10; i++) {
+        for (let k = 0; k < 4; k++) await page.keyboard.press('Tab'); // name, Messages, + Partitions, Delete
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      }
+      const focused = await page.evaluate(() => {
+        const a = document.activeElement;
+        return { tag: a?.tagName, row: a?.closest('tr')?.getAttribute('aria-rowindex') ?? null };
+      });
+      assert.equal(focused.tag, 'A', `focus is on a row's name link (${JSON.stringify(focused)})`);
+      assert.equal(Number(focused.row), rendered + 12, `Tab reached row ${rendered + 11}, beyond the ${rendered} rows first rendered`);
+
+      // The search narrows to one exact topic, at once; its Delete button is reached by keyboard.
+      const pick = names[Math.floor(N * 0.777)];
+      const search = page.getByPlaceholder('Filter by name');
+      await search.fill(pick);
+      await until('one row', async () => (await table.locator('tr[data-topic]').count()) === 1, 5_000);
+      assert.equal(await table.locator('tr[data-topic]').getAttribute('data-topic'), pick);
+      assert.equal((await count.textContent()).trim(), `${total.toLocaleString('en-US')} topics, 1 shown`);
+      assert.equal(await table.getAttribute('aria-rowcount'), '2');
+      await search.focus();
+      const del = page.getByRole('button', { name: `Delete topic ${pick}`, exact: true });
+      let reached = false;
+      for (let i = 0; i < 20 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await del.evaluate((b) => b === document.activeElement);
+      }
+      assert.ok(reached, 'Tab reaches the Delete button of the row');
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: `Delete topic ${pick}` });
+      await dialog.waitFor();
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await shot(page, '19c-topics-many-search');
+
+      // A poll that changed nothing changes nothing in the table: same row elements, no DOM mutations.
+      await search.fill('');
+      await until('all rows back', async () => num(await count.textContent()) === total && (await table.locator('tr[data-topic]').count()) > 5, 5_000);
+      const quiet = await page.evaluate(async () => {
+        const tbody = document.querySelector('table[aria-label="Topics"] tbody');
+        const first = tbody.querySelector('tr[data-topic]');
+        let mutations = 0;
+        const mo = new MutationObserver((list) => (mutations += list.length));
+        mo.observe(tbody, { subtree: true, childList: true, attributes: true, characterData: true });
+        await new Promise((r) => setTimeout(r, 9_000)); // two list polls (every 4 s)
+        mo.disconnect();
+        return { mutations, same: tbody.querySelector('tr[data-topic]') === first };
+      });
+      assert.deepEqual(quiet, { mutations: 0, same: true }, 'unchanged polls leave the rows alone');
+    } finally {
+      const t1 = Date.now();
+      const gone = adminTopics(serve.kafka, 'delete', names);
+      console.log(`many topics: ${gone.ok} of ${N} deleted in one DeleteTopics request in ${Date.now() - t1} ms`);
     }
   });
 

@@ -47,3 +47,8 @@ export function appendCapped<T>(rows: T[], incoming: T[], cap: number): { rows: 
   if (overflow <= 0) return { rows: rows.concat(incoming), dropped: 0 };
   return { rows: rows.slice(overflow).concat(incoming), dropped: overflow };
 }
+
+/** px below the last rendered row down to the end of the (virtual) content: a table's bottom spacer. */
+export function spaceAfter(w: WindowRange, rowHeight: number): number {
+  return Math.max(0, w.totalHeight - w.end * rowHeight);
+}
