@@ -136,16 +136,7 @@ impl Admin {
                 );
                 continue;
             };
-            // SAFETY: a new resource owned by the guard; librdkafka copies the name.
-            let resource = unsafe {
-                Owned::new(
-                    sys::rd_kafka_ConfigResource_new(
-                        sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
-                        name_c.as_ptr(),
-                    ),
-                    sys::rd_kafka_ConfigResource_destroy,
-                )
-            };
+            let resource = ffi::topic_config_resource(&name_c);
             resources.push(resource.ok_or_else(|| Error::Refused {
                 operation: "DescribeConfigs",
                 object: name.clone(),
@@ -179,14 +170,8 @@ impl Admin {
                 let name = cstr(sys::rd_kafka_ConfigResource_name(resource));
                 let err = sys::rd_kafka_ConfigResource_error(resource);
                 let answer = if err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                    Err(Error::Refused {
-                        operation: "DescribeConfigs",
-                        object: name.clone(),
-                        code: ffi::error_code(
-                            err.into(),
-                            &cstr(sys::rd_kafka_ConfigResource_error_string(resource)),
-                        ),
-                    })
+                    let message = cstr(sys::rd_kafka_ConfigResource_error_string(resource));
+                    Err(ffi::refused_object("DescribeConfigs", &name, err, &message))
                 } else {
                     let mut entries = 0usize;
                     let configs = sys::rd_kafka_ConfigResource_configs(resource, &mut entries);
@@ -237,17 +222,8 @@ impl Admin {
         };
         let topic_c =
             CString::new(topic).map_err(|_| refused("topic name contains a NUL byte".into()))?;
-        // SAFETY: a new resource owned by the guard; librdkafka copies the name.
-        let resource = unsafe {
-            Owned::new(
-                sys::rd_kafka_ConfigResource_new(
-                    sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
-                    topic_c.as_ptr(),
-                ),
-                sys::rd_kafka_ConfigResource_destroy,
-            )
-        }
-        .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no config resource".into()))?;
+        let resource = ffi::topic_config_resource(&topic_c)
+            .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no config resource".into()))?;
         for change in changes {
             let (name, value, op) = match change {
                 ConfigChange::Set { name, value } => (

@@ -177,14 +177,8 @@ impl Admin {
                     sys::rd_kafka_error_code(error)
                 };
                 let answer = if code != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                    Err(Error::Refused {
-                        operation: "DescribeTopics",
-                        object: name.clone(),
-                        code: ffi::error_code(
-                            code.into(),
-                            &cstr(sys::rd_kafka_error_string(error)),
-                        ),
-                    })
+                    let message = cstr(sys::rd_kafka_error_string(error));
+                    Err(ffi::refused_object("DescribeTopics", &name, code, &message))
                 } else {
                     Ok(topic_description(topic, name.clone()))
                 };

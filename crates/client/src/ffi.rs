@@ -133,6 +133,38 @@ pub(crate) fn error_code(code: rdkafka::types::RDKafkaErrorCode, detail: &str) -
     }
 }
 
+/// A topic's config resource (DescribeConfigs, IncrementalAlterConfigs), owned; `None` when
+/// librdkafka makes none. librdkafka copies the name.
+pub(crate) fn topic_config_resource(
+    name: &std::ffi::CStr,
+) -> Option<Owned<sys::rd_kafka_ConfigResource_t>> {
+    // SAFETY: a new resource, freed by the guard with its own destroy function.
+    unsafe {
+        Owned::new(
+            sys::rd_kafka_ConfigResource_new(
+                sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
+                name.as_ptr(),
+            ),
+            sys::rd_kafka_ConfigResource_destroy,
+        )
+    }
+}
+
+/// One object's refusal in a librdkafka admin result, as [`Error::Refused`] (`code` is
+/// librdkafka's code, `message` the broker's text, possibly empty).
+pub(crate) fn refused_object(
+    operation: &'static str,
+    object: &str,
+    code: sys::rd_kafka_resp_err_t,
+    message: &str,
+) -> Error {
+    Error::Refused {
+        operation,
+        object: object.to_string(),
+        code: error_code(code.into(), message),
+    }
+}
+
 /// The elements of a librdkafka result array (`ptr`, `count`) as a slice; empty when null.
 ///
 /// # Safety

@@ -254,7 +254,11 @@ async fn batch_headers_report_each_batchs_codec() {
         .await
         .expect("fetch");
     assert_eq!(fetched.high_watermark, 20);
-    let seen: Vec<Compression> = fetched.headers.iter().map(|h| h.codec().expect("a checked header has a known codec")).collect();
+    let seen: Vec<Compression> = fetched
+        .headers
+        .iter()
+        .map(|h| h.codec().expect("a checked header has a known codec"))
+        .collect();
     let mut distinct = seen.clone();
     distinct.dedup();
     assert_eq!(
