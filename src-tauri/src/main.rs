@@ -85,13 +85,14 @@ fn setup(app: &AppHandle, args: &DesktopArgs) {
         .stack
         .to_config(STUDIO_PORT_DEFAULT)
         .and_then(|config| tauri::async_runtime::block_on(Stack::start(config)));
+    // Signals close the app cleanly whether or not the stack came up (the error window too).
+    stop_on_signals(app.clone());
     let window = match started {
         Ok(stack) => {
             reopen_last_cluster(&stack);
             let window = open_studio_window(app, &stack);
             menu::install(app, &stack);
             app.manage(RunningStack(Mutex::new(Some(stack))));
-            stop_on_signals(app.clone());
             window
         }
         Err(error) => {

@@ -194,3 +194,25 @@ def test_the_native_menu_opens_the_connection_form_and_quits_cleanly(tauri_drive
     # Quit stopped the broker cleanly: each log's checkpoint says so.
     checkpoint = (tmp_path / "data" / "quit-check-0" / "oxbow.checkpoint").read_text()
     assert "clean-shutdown 1" in checkpoint.splitlines(), checkpoint
+
+
+def test_a_stack_that_cannot_start_says_why_in_the_window(tauri_driver, desktop_bin, tmp_path):
+    """The data dir is locked by a running `oxbow serve`: the app shows the reason instead of vanishing."""
+    data_dir = tmp_path / "data"
+    oxbow = pathlib.Path(os.environ.get("OXBOW_BIN", pathlib.Path(desktop_bin).parent / "oxbow"))
+    serve = subprocess.Popen(
+        [str(oxbow), "serve", "--data-dir", str(data_dir), "--kafka-port", "0", "--studio-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert serve.stdout.readline().startswith("ready kafka"), "oxbow serve did not start"
+        kafka_port = free_port()
+        with desktop_app(tauri_driver, desktop_bin, kafka_port, "--data-dir", str(data_dir)) as session:
+            session.wait_for("//h1[normalize-space()='Oxbow could not start']", "the start-up error page")
+            reason = session.text(session.wait_for("//*[@id='reason']", "the reason"))
+            assert "locked by another running Oxbow" in reason and str(data_dir) in reason, reason
+    finally:
+        serve.terminate()
+        assert serve.wait(timeout=20) == 0
