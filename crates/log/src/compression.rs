@@ -13,27 +13,9 @@
 
 use std::io::{Read, Write};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    None = 0,
-    Gzip = 1,
-    Snappy = 2,
-    Lz4 = 3,
-    Zstd = 4,
-}
-
-impl Compression {
-    pub fn from_id(id: u8) -> Option<Compression> {
-        Some(match id {
-            0 => Compression::None,
-            1 => Compression::Gzip,
-            2 => Compression::Snappy,
-            3 => Compression::Lz4,
-            4 => Compression::Zstd,
-            _ => return None,
-        })
-    }
-}
+/// The codec ids and names are `oxbow-record-batch`'s (one definition for the log and the client);
+/// this module adds the codecs' implementations.
+pub use oxbow_record_batch::Codec as Compression;
 
 const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
 /// Xerial header: magic, version i32 (1), compatible version i32 (1).

@@ -225,13 +225,14 @@ impl BatchHeader {
 }
 
 /// A batch's compression codec (attributes bits 0-2), by Kafka's `compression.type` names.
+/// The discriminants are Kafka's codec ids, so `codec as i16` is the attributes bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Codec {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
+    None = 0,
+    Gzip = 1,
+    Snappy = 2,
+    Lz4 = 3,
+    Zstd = 4,
 }
 
 impl Codec {
