@@ -1,7 +1,8 @@
 //! The log's one error type. The broker maps each variant to a Kafka error code.
 //!
 //! Validation errors (`CorruptMessage`, `MessageTooLarge`, `RecordListTooLarge`, `InvalidRecord`,
-//! `OutOfOrderSequence`, `InvalidProducerEpoch`) guarantee that nothing of the request was written.
+//! `OutOfOrderSequence`, `InvalidProducerEpoch`, `FencedLeaderEpoch`) guarantee that nothing of
+//! the request was written.
 //! `Io` means the disk failed us; the log keeps its in-memory state consistent with what is on disk
 //! as far as it can tell (a failed append is truncated away again).
 
@@ -30,6 +31,10 @@ pub enum Error {
     /// INVALID_PRODUCER_EPOCH.
     #[error("producer {producer_id}: epoch {found} is older than current epoch {current}")]
     InvalidProducerEpoch { producer_id: i64, current: i16, found: i16 },
+    /// FENCED_LEADER_EPOCH: a leader append in an epoch older than one the log already holds
+    /// (epochs never go back on a leader; the caller's leadership is stale).
+    #[error("leader epoch {epoch} is older than the log's latest leader epoch {latest}")]
+    FencedLeaderEpoch { epoch: i32, latest: i32 },
     /// OFFSET_OUT_OF_RANGE.
     #[error("offset {offset} is outside the log's range [{log_start_offset}, {log_end_offset}]")]
     OffsetOutOfRange { offset: i64, log_start_offset: i64, log_end_offset: i64 },

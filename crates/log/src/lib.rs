@@ -14,6 +14,10 @@
 //! - [`Log::open`] recovers a directory (creating it when absent) and reports what it repaired;
 //! - [`Log::append_as_leader`] validates and appends the batches of one produce request;
 //!   [`Log::append_as_follower`] / [`Log::truncate_to`] are the replica side;
+//! - leader epochs (Kafka's leader epoch cache, KIP-101/KIP-279): [`Log::latest_epoch`],
+//!   [`Log::epoch_entries`], [`Log::end_offset_for_epoch`] (OffsetsForLeaderEpoch) and
+//!   [`Log::assign_epoch`]; appends record each new epoch's first offset themselves, truncation
+//!   and log start moves trim the cache;
 //! - [`Log::read`] returns whole batches starting at the batch containing an offset;
 //! - offsets ([`Log::log_start_offset`], [`Log::log_end_offset`], [`Log::high_watermark`]),
 //!   [`Log::offset_for_timestamp`], [`Log::max_timestamp`], [`Log::delete_records_before`];
@@ -44,6 +48,12 @@
 //! - `oxbow.checkpoint`: recovery point, log start offset, high watermark, compaction's clean
 //!   offset and tombstone horizon, clean-shutdown flag (text; documented in the checkpoint
 //!   module). Kafka keeps these per data directory; Oxbow keeps them per partition.
+//! - `leader-epoch-checkpoint`: the leader epoch cache, `(epoch, start offset)` pairs, in
+//!   Kafka's own format (documented in the epochs module), so Kafka's tools read it. Replaced
+//!   atomically and durably on every change; written before the first batch of a new epoch, so
+//!   it is never behind the log, and cut back to the recovered log at open. Absent until the
+//!   first epoch is recorded; absent (a log from before it existed), empty or malformed, it is
+//!   rebuilt from the batch headers at open.
 //! - transient: `*.cleaned`, `*.swap`, `<base>.swapgroup` (compaction), `*.tmp` (atomic writes).
 //!
 //! # Durability
@@ -74,6 +84,7 @@ pub mod batch;
 mod checkpoint;
 mod compaction;
 pub mod compression;
+mod epochs;
 mod error;
 mod fileio;
 mod files;
@@ -83,6 +94,7 @@ pub mod record;
 mod segment;
 
 pub use compaction::{CompactedSegments, CompactionJob, CompactionReport};
+pub use epochs::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use error::{Error, Result};
 pub use files::{index_maps_max_default, open_files_max_default, FileCache, FileCacheStats};
 pub use producer::{BATCHES_RETAINED_MAX, PRODUCER_ID_EXPIRATION_MS_DEFAULT};
@@ -90,6 +102,7 @@ pub use producer::{BATCHES_RETAINED_MAX, PRODUCER_ID_EXPIRATION_MS_DEFAULT};
 use batch::BatchHeader;
 use bytes::{Bytes, BytesMut};
 use checkpoint::Checkpoint;
+use epochs::LeaderEpochCache;
 use error::IoContext;
 use producer::{PendingAppend, ProducerState};
 use segment::Segment;
@@ -240,6 +253,9 @@ pub struct Log {
     /// Earliest delete horizon of a tombstone kept by compaction (a reason to compact again).
     tombstone_horizon_ms: Option<i64>,
     producers: ProducerState,
+    /// Leader epochs and where each starts, mirrored in `leader-epoch-checkpoint` after every
+    /// change. Invariant (between calls): no entry starts past the log end.
+    epochs: LeaderEpochCache,
     last_flush_ms: i64,
     last_snapshot_offset: i64,
     next_segment_id: u64,
@@ -275,6 +291,9 @@ impl Log {
     /// after a clean [`Log::close`]) are scanned batch by batch and a torn or corrupt tail is
     /// truncated with a warning; indexes that are missing or fail their sanity check are rebuilt;
     /// producer state is loaded from the newest snapshot and replayed from the log after it.
+    /// The leader epoch cache is read from `leader-epoch-checkpoint`, extended by the epochs of
+    /// scanned batches, and cut to the recovered log end and the log start; without a readable
+    /// file it is rebuilt from every batch header (a warning when the file was malformed).
     ///
     /// A corrupt segment in the middle (disk damage; a crash only tears the tail of the active
     /// segment) is truncated at its first bad batch and the later segments are kept, each scanned
@@ -299,6 +318,26 @@ impl Log {
         let checkpoint = Checkpoint::read(dir);
         let cp = checkpoint.unwrap_or(Checkpoint { tombstone_horizon_ms: -1, ..Checkpoint::default() });
         let clean_shutdown = checkpoint.is_some_and(|c| c.clean_shutdown);
+        // Without a readable epoch file (a new log, a log from before leader epochs were kept,
+        // damage) the cache is rebuilt below from every batch header, once.
+        let (mut epochs, rebuild_epochs, malformed) = match LeaderEpochCache::read(dir)? {
+            epochs::Loaded::Cache(cache) => (cache, false, false),
+            epochs::Loaded::Missing => (LeaderEpochCache::default(), true, false),
+            epochs::Loaded::Malformed(reason) => {
+                let path = dir.join(epochs::FILE_NAME);
+                tracing::warn!(file = %path.display(), "rebuilding the leader epoch cache from the log: {reason}");
+                (LeaderEpochCache::default(), true, true)
+            }
+        };
+        let mut epochs_changed = false;
+        // Batches scanned past the recovery point add epochs the file lacks (Kafka's
+        // `LogSegment.recover` rule). A file this log wrote lacks none (it is written before a
+        // new epoch's first batch); one copied or restored from elsewhere may.
+        let mut observe_epoch = |h: &BatchHeader| {
+            if !rebuild_epochs {
+                epochs_changed |= epochs.observe(h.partition_leader_epoch, h.base_offset);
+            }
+        };
 
         let mut bases = Vec::new();
         for entry in std::fs::read_dir(dir).at(dir)? {
@@ -327,6 +366,7 @@ impl Log {
             clean_offset: cp.clean_offset,
             tombstone_horizon_ms: (cp.tombstone_horizon_ms >= 0).then_some(cp.tombstone_horizon_ms),
             producers: ProducerState::default(),
+            epochs: LeaderEpochCache::default(),
             last_flush_ms: now_ms,
             last_snapshot_offset: -1,
             next_segment_id: 0,
@@ -346,7 +386,8 @@ impl Log {
         for (i, &base) in bases.iter().enumerate() {
             let recover = base >= recover_from;
             let id = log.next_id();
-            let (mut seg, scan, rebuilt) = Segment::open(dir, base, index_bytes, interval, recover, id, &log.files)?;
+            let (mut seg, scan, rebuilt) =
+                Segment::open(dir, base, index_bytes, interval, recover, id, &log.files, &mut observe_epoch)?;
             if let Some(scan) = scan {
                 report.batches_recovered += scan.batches;
                 if let Some(at) = scan.truncated_at {
@@ -389,12 +430,40 @@ impl Log {
         log.log_start_offset = cp.log_start_offset.max(first_base).min(leo);
         log.high_watermark = cp.high_watermark.clamp(log.log_start_offset, leo);
         log.recovery_point = if clean_shutdown { leo } else { cp.recovery_point.clamp(first_base, leo) };
+        log.epochs = if rebuild_epochs { log.scan_epochs()? } else { epochs };
+        // The file may be ahead of a log whose unflushed tail a crash cut off, or behind a log
+        // start that moved just before a crash: the two corrections Kafka's `LogLoader` makes.
+        let cut = log.epochs.truncate_from_end(leo);
+        let trimmed = log.epochs.truncate_from_start(log.log_start_offset);
+        // No file is written for an empty rebuilt cache: opening a new log costs no fsync, and
+        // an absent file means the same (a rescan of a log without epochs, cheap).
+        let rebuilt = rebuild_epochs && (malformed || !log.epochs.is_empty());
+        if rebuilt || epochs_changed || cut || trimmed {
+            log.epochs.write(dir)?;
+        }
+        log.check_epochs();
         log.load_producer_state()?;
         if clean_shutdown {
             // A crash from now on must not be mistaken for a clean shutdown.
             log.write_checkpoint_file(false)?;
         }
         Ok((log, report))
+    }
+
+    /// The epoch cache as the batch headers say, for a log without a readable
+    /// `leader-epoch-checkpoint`: one pass over every segment's headers (no record decoded),
+    /// applying the recovery rule to each batch.
+    fn scan_epochs(&self) -> Result<LeaderEpochCache> {
+        let mut epochs = LeaderEpochCache::default();
+        for seg in self.segments.values() {
+            let mut scan = seg.scan_from(0)?;
+            while let Some((_, header)) = scan.next().at(&seg.log_path)? {
+                epochs.observe(header.partition_leader_epoch, header.base_offset);
+            }
+        }
+        let entries = epochs.entries().len();
+        tracing::info!(dir = %self.dir.display(), entries, "rebuilt the leader epoch cache from the log");
+        Ok(epochs)
     }
 
     fn next_id(&mut self) -> u64 {
@@ -474,13 +543,21 @@ impl Log {
 
     /// Validates and appends the record batches of one produce request partition, as the leader.
     ///
-    /// Validation (nothing is written when any batch fails): CRC32C, magic 2, lengths, size against
-    /// `max.message.bytes`, idempotent producer epoch and sequence. Sets base offsets, the leader
-    /// epoch and `LogAppendTime` timestamps, recomputing the CRC.
+    /// Validation (nothing is written when any batch fails): `leader_epoch` not below the log's
+    /// latest epoch ([`Error::FencedLeaderEpoch`]) nor negative, CRC32C, magic 2, lengths, size
+    /// against `max.message.bytes`, idempotent producer epoch and sequence. Sets base offsets, the
+    /// leader epoch and `LogAppendTime` timestamps, recomputing the CRC. The first append in a
+    /// new epoch records that epoch as starting at its first offset (see [`Log::epoch_entries`]).
     ///
     /// A resent idempotent batch that matches one of the producer's last 5 batches returns the
     /// original offsets with `duplicate: true` and writes nothing (the whole request, as Kafka).
     pub fn append_as_leader(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendOutcome> {
+        if leader_epoch < 0 {
+            return Err(Error::InvalidRecord(format!("leader epoch {leader_epoch} is negative")));
+        }
+        if let Some(latest) = self.epochs.latest_epoch().filter(|&latest| leader_epoch < latest) {
+            return Err(Error::FencedLeaderEpoch { epoch: leader_epoch, latest });
+        }
         let parsed = self.validate_request(&batches, true)?;
         let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
 
@@ -528,8 +605,14 @@ impl Log {
         if self.request_needs_roll(&batches, &headers, now_ms) {
             self.roll(now_ms)?;
         }
-        self.write_to_active(&batches, &headers, now_ms)?;
+        let first_offset = headers.first().expect("validated request has a batch").1.base_offset;
+        let epochs_before = self.assign_epochs_before_write(&[(leader_epoch, first_offset)])?;
+        if let Err(e) = self.write_to_active(&batches, &headers, now_ms) {
+            self.restore_epochs(epochs_before);
+            return Err(e);
+        }
         self.producers.commit(pending);
+        self.check_epochs();
         self.flush_if_due(now_ms)?;
         Ok(self.appended(&headers, if log_append_time { now_ms } else { -1 }))
     }
@@ -648,16 +731,52 @@ impl Log {
         if self.request_needs_roll(&batches, &parsed, now_ms) || first_offset - self.active().base_offset > i32::MAX as i64 {
             self.roll_at(first_offset.max(leo), now_ms)?;
         }
-        self.write_to_active(&batches, &parsed, now_ms)?;
+        // Kafka assigns every batch's epoch (`maybeAssignEpochStartOffset`); batches without
+        // one (-1, written before leader epochs) cannot be recorded and are skipped.
+        let starts: Vec<(i32, i64)> =
+            parsed.iter().map(|(_, h)| (h.partition_leader_epoch, h.base_offset)).filter(|&(epoch, _)| epoch >= 0).collect();
+        let epochs_before = self.assign_epochs_before_write(&starts)?;
+        if let Err(e) = self.write_to_active(&batches, &parsed, now_ms) {
+            self.restore_epochs(epochs_before);
+            return Err(e);
+        }
         for (_, h) in &parsed {
             self.producers.replay(h);
         }
+        self.check_epochs();
         self.flush_if_due(now_ms)?;
         Ok(self.appended(&parsed, -1))
     }
 
     // The steps both appends share, leader and follower alike; `headers` are the request's
     // validated batches, never empty.
+
+    /// Records the epoch starts (epoch, base offset) of batches about to be written, as Kafka's
+    /// `assign`, and persists the cache before the batches are written: the file is then never
+    /// behind the log, and a crash before the write leaves it ahead, which open cuts back.
+    /// Returns the cache as it was when it changed, for [`Log::restore_epochs`].
+    fn assign_epochs_before_write(&mut self, starts: &[(i32, i64)]) -> Result<Option<LeaderEpochCache>> {
+        let mut next = self.epochs.clone();
+        let mut changed = false;
+        for &(epoch, start_offset) in starts {
+            changed |= next.assign(epoch, start_offset);
+        }
+        if !changed {
+            return Ok(None);
+        }
+        next.write(&self.dir)?;
+        Ok(Some(std::mem::replace(&mut self.epochs, next)))
+    }
+
+    /// Undoes [`Log::assign_epochs_before_write`] after a failed write.
+    fn restore_epochs(&mut self, before: Option<LeaderEpochCache>) {
+        let Some(before) = before else { return };
+        self.epochs = before;
+        if let Err(e) = self.epochs.write(&self.dir) {
+            // Usually harmless: the file is left ahead of the log, which open cuts back.
+            tracing::warn!(dir = %self.dir.display(), "could not restore the leader epoch file after a failed append: {e}");
+        }
+    }
 
     /// Whether the request's batches belong in a new segment (see `should_roll`).
     fn request_needs_roll(&self, batches: &[u8], headers: &[(usize, BatchHeader)], now_ms: i64) -> bool {
@@ -696,14 +815,18 @@ impl Log {
     /// Truncates the log so that its end offset is at most `offset` (a follower after
     /// OffsetsForLeaderEpoch). As Kafka, the batch containing `offset` goes entirely, so the new
     /// log end offset is that batch's base offset. Below the first segment the log is emptied and
-    /// restarts at `offset`. Producer state is rebuilt from the snapshots and the log. Returns
-    /// the new log end offset.
+    /// restarts at `offset`. Producer state is rebuilt from the snapshots and the log. Leader
+    /// epochs starting at or after the new log end are forgotten (Kafka's `truncateFromEnd`);
+    /// an emptied log forgets them all (Kafka's `truncateFullyAndStartAt`). Returns the new log
+    /// end offset.
     pub fn truncate_to(&mut self, offset: i64, now_ms: i64) -> Result<i64> {
         if offset >= self.log_end_offset() {
             return Ok(self.log_end_offset());
         }
         let first_base = *self.segments.keys().next().expect("a segment");
+        let mut epochs_changed = false;
         if offset < first_base.max(self.log_start_offset) {
+            epochs_changed = self.epochs.clear();
             let all: Vec<i64> = self.segments.keys().copied().collect();
             for base in all {
                 let seg = self.segments.remove(&base).expect("listed");
@@ -729,6 +852,14 @@ impl Log {
             seg.recover(index_bytes, interval)?;
         }
         let leo = self.log_end_offset();
+        // Cut by the new log end, not by `offset`: the batch containing `offset` went too, and
+        // with it any epoch it started. Written after the segments changed, so a crash in
+        // between leaves the file ahead of the log, which open cuts back.
+        epochs_changed |= self.epochs.truncate_from_end(leo);
+        if epochs_changed {
+            self.epochs.write(&self.dir)?;
+        }
+        self.check_epochs();
         self.high_watermark = self.high_watermark.clamp(self.log_start_offset, leo);
         self.recovery_point = self.recovery_point.min(leo);
         self.clean_offset = self.clean_offset.min(leo);
@@ -861,6 +992,63 @@ impl Log {
         self.recovery_point
     }
 
+    /// The newest leader epoch in the epoch cache, `None` before any append recorded one.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.epochs.latest_epoch()
+    }
+
+    /// The leader epoch cache, oldest first: (epoch, first offset written in it), strictly
+    /// increasing in both.
+    pub fn epoch_entries(&self) -> Vec<(i32, i64)> {
+        self.epochs.entries()
+    }
+
+    /// OffsetsForLeaderEpoch: (epoch, end offset) for `requested_epoch`, exactly as Kafka's
+    /// `LeaderEpochFileCache.endOffsetFor` (storage module, `LeaderEpochFileCache.java`):
+    /// - `requested_epoch` = -1 ([`UNDEFINED_EPOCH`]): `(-1, -1)`;
+    /// - the latest epoch: `(latest, log end offset)`;
+    /// - newer than the latest, or an empty cache: `(-1, -1)`;
+    /// - older than the first epoch known (its records were deleted): `(requested_epoch, start
+    ///   of the first epoch)`, so a follower truncates to where the leader's log begins;
+    /// - otherwise the largest epoch <= `requested_epoch`, ending where the first epoch above
+    ///   `requested_epoch` starts.
+    pub fn end_offset_for_epoch(&self, requested_epoch: i32) -> (i32, i64) {
+        self.epochs.end_offset_for(requested_epoch, self.log_end_offset())
+    }
+
+    /// Records that `epoch` starts at `start_offset` (between the log start and the log end),
+    /// with Kafka's `LeaderEpochFileCache.assign` rules: nothing changes when `epoch` is the
+    /// latest and starts at or before `start_offset`; otherwise entries with an epoch >= `epoch`
+    /// or a start >= `start_offset` are dropped (with a warning unless only an epoch without
+    /// records is replaced) and the entry is added. Persisted before returning.
+    ///
+    /// Appends call it themselves. Kafka also calls it when a replica becomes leader, with the
+    /// new epoch and the log end offset, so that followers holding later epochs than the new
+    /// leader's log truncate correctly; a broker doing the same calls it then. Such an entry
+    /// without records is dropped by the next open (Kafka's log loading does the same).
+    pub fn assign_epoch(&mut self, epoch: i32, start_offset: i64) -> Result<()> {
+        if epoch < 0 {
+            return Err(Error::InvalidRecord(format!("leader epoch {epoch} is negative")));
+        }
+        let leo = self.log_end_offset();
+        if !(self.log_start_offset..=leo).contains(&start_offset) {
+            let log_start_offset = self.log_start_offset;
+            return Err(Error::OffsetOutOfRange { offset: start_offset, log_start_offset, log_end_offset: leo });
+        }
+        self.assign_epochs_before_write(&[(epoch, start_offset)])?;
+        self.check_epochs();
+        Ok(())
+    }
+
+    fn check_epochs(&self) {
+        let leo = self.log_end_offset();
+        debug_assert!(
+            self.epochs.entries().last().is_none_or(|&(_, start)| start <= leo),
+            "leader epoch entries {:?} start past the log end {leo}",
+            self.epochs.entries()
+        );
+    }
+
     /// First offset whose timestamp is >= `timestamp_ms` (ListOffsets by time), via the time index.
     ///
     /// As Kafka: the first segment whose largest timestamp reaches the target, the time index
@@ -936,7 +1124,18 @@ impl Log {
         self.log_start_offset = offset;
         self.delete_segments_below_log_start()?;
         self.write_checkpoint_file(false)?;
+        self.epochs_follow_log_start()?;
         Ok(self.log_start_offset)
+    }
+
+    /// Kafka's `truncateFromStart` after the log start moved forward: epochs wholly before it
+    /// are forgotten and the one holding it now starts there. Written after the checkpoint that
+    /// moved the log start; open repeats the correction after a crash in between.
+    fn epochs_follow_log_start(&mut self) -> Result<()> {
+        if self.epochs.truncate_from_start(self.log_start_offset) {
+            self.epochs.write(&self.dir)?;
+        }
+        Ok(())
     }
 
     /// Deletes closed segments whose successor starts at or below the log start offset.
@@ -968,6 +1167,7 @@ impl Log {
         if first > self.log_start_offset {
             self.log_start_offset = first;
             self.write_checkpoint_file(false)?;
+            self.epochs_follow_log_start()?;
         }
         self.high_watermark = self.high_watermark.max(self.log_start_offset);
         self.recovery_point = self.recovery_point.max(self.log_start_offset);
@@ -1087,6 +1287,7 @@ impl Log {
 
     /// Clean shutdown: checkpoint, trim the active segment's indexes to their entries (as Kafka
     /// does at close) and mark the checkpoint clean so the next open skips scanning.
+    /// `leader-epoch-checkpoint` needs nothing: it was written durably at each change.
     pub fn close(mut self) -> Result<()> {
         self.checkpoint()?;
         self.active_mut().on_become_inactive()?;
@@ -1161,7 +1362,7 @@ impl Log {
         self.segments.values().map(|s| s.size).sum()
     }
 
-    /// Removes the log's directory (topic deletion).
+    /// Removes the log's directory (topic deletion), `leader-epoch-checkpoint` included.
     pub fn delete(mut self) -> Result<()> {
         self.closed = true;
         let dir = std::mem::take(&mut self.dir);
@@ -1211,6 +1412,10 @@ impl Drop for Log {
 ///    one, complete (its contents were durable before the rename), which vouches only for data
 ///    made durable in step 2: `clean-shutdown 1` is never durable before what it vouches for.
 /// 6. `syncfs` a third time, so the renames (directory updates) are durable before we return.
+///
+/// `leader-epoch-checkpoint` takes no part: every change to it was made durable when it was
+/// made (fsync, rename, directory fsync), before the first batch of a new epoch, so whichever
+/// step a crash interrupts, it is never behind the log, and open cuts back what is ahead.
 ///
 /// Where `syncfs` is unavailable (not Linux) the logs are closed one by one with [`Log::close`].
 pub fn close_many(logs: Vec<Log>, threads: usize) -> Vec<(PathBuf, Error)> {

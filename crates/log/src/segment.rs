@@ -197,6 +197,8 @@ impl Segment {
     /// sanity check, scans the whole file (truncating a bad tail) and rebuilds the indexes;
     /// otherwise trusts the indexes and scans only the batches after the last index entry.
     /// Returns the segment, the scan result when it scanned, and whether indexes were rebuilt.
+    /// `on_batch` sees the header of every valid batch a full scan finds, in order.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open(
         dir: &Path,
         base_offset: i64,
@@ -205,6 +207,7 @@ impl Segment {
         recover: bool,
         id: u64,
         cache: &Arc<FileCache>,
+        on_batch: &mut dyn FnMut(&BatchHeader),
     ) -> Result<(Segment, Option<ScanResult>, bool)> {
         let [log_path, index_path, time_path] = Segment::paths(dir, base_offset);
         let file = OpenOptions::new().read(true).write(true).open(&log_path).at(&log_path)?;
@@ -260,7 +263,7 @@ impl Segment {
             tracing::warn!(segment = %seg.log_path.display(), "rebuilding indexes: {p}");
         }
         if recover || problem.is_some() {
-            let scan = seg.recover(index_bytes, index_interval_bytes)?;
+            let scan = seg.recover_with(index_bytes, index_interval_bytes, on_batch)?;
             return Ok((seg, Some(scan), true));
         }
         Ok((seg, None, false))
@@ -301,6 +304,17 @@ impl Segment {
 
     /// Full validating scan: rebuilds both indexes, truncates the file after the last valid batch.
     pub(crate) fn recover(&mut self, index_bytes: u64, index_interval_bytes: u64) -> Result<ScanResult> {
+        self.recover_with(index_bytes, index_interval_bytes, &mut |_| {})
+    }
+
+    /// [`Segment::recover`], showing `on_batch` the header of every valid batch, in order (the
+    /// log assigns leader epochs from them as Kafka's `LogSegment.recover` does).
+    pub(crate) fn recover_with(
+        &mut self,
+        index_bytes: u64,
+        index_interval_bytes: u64,
+        on_batch: &mut dyn FnMut(&BatchHeader),
+    ) -> Result<ScanResult> {
         self.offset_index.clear().at(self.offset_index.path())?;
         self.time_index.clear().at(self.time_index.path())?;
         self.offset_index.resize(index_bytes).at(self.offset_index.path())?;
@@ -321,6 +335,7 @@ impl Segment {
             while position < file_size {
                 match validate_batch_at(&mut window, position, file_size, self.next_offset, self.base_offset) {
                     Ok((header, size)) => {
+                        on_batch(&header);
                         self.index_batch(&header, position, index_interval_bytes, &maps);
                         self.next_offset = header.next_offset();
                         position += size;

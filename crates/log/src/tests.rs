@@ -71,8 +71,11 @@ fn open(dir: &Path, config: LogConfig) -> Log {
     Log::open(dir, config, T0).unwrap().0
 }
 
+/// The leader epoch appends use unless a test is about epochs.
+const EPOCH: i32 = 3;
+
 fn append(log: &mut Log, batch: &B) -> AppendOutcome {
-    let out = log.append_as_leader(req(std::slice::from_ref(batch)), 3, T0).unwrap();
+    let out = log.append_as_leader(req(std::slice::from_ref(batch)), EPOCH, T0).unwrap();
     log.set_high_watermark(log.log_end_offset());
     out
 }
@@ -193,7 +196,7 @@ fn log_append_time_rewrites_max_timestamp_and_crc() {
     let mut log = open(dir.path(), config);
     let now = T0 + 5000;
     let sent = encode(&plain(3, T0));
-    let out = log.append_as_leader(BytesMut::from(&sent[..]), 0, now).unwrap();
+    let out = log.append_as_leader(BytesMut::from(&sent[..]), EPOCH, now).unwrap();
     assert_eq!(out.log_append_time_ms, now);
     let r = log.read(0, 1 << 20, i64::MAX).unwrap();
     let h = BatchHeader::parse(&r.records).unwrap();
@@ -233,7 +236,7 @@ fn each_validation_failure_leaves_the_log_unchanged() {
         let mut log = open(dir.path(), config);
         append(&mut log, &plain(1, T0));
         let before = (log.log_end_offset(), log.size_bytes());
-        let err = log.append_as_leader(BytesMut::from(&bytes[..]), 0, T0).unwrap_err();
+        let err = log.append_as_leader(BytesMut::from(&bytes[..]), EPOCH, T0).unwrap_err();
         assert!(check(&err), "{name}: {err}");
         assert_eq!((log.log_end_offset(), log.size_bytes()), before, "{name}");
     }
@@ -241,7 +244,7 @@ fn each_validation_failure_leaves_the_log_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let config = LogConfig { cleanup_policy: CleanupPolicy { delete: false, compact: true }, ..LogConfig::default() };
     let mut log = open(dir.path(), config);
-    assert!(matches!(log.append_as_leader(req(&[plain(1, T0)]), 0, T0), Err(Error::InvalidRecord(_))));
+    assert!(matches!(log.append_as_leader(req(&[plain(1, T0)]), EPOCH, T0), Err(Error::InvalidRecord(_))));
     assert_eq!(log.log_end_offset(), 0);
 }
 
@@ -255,18 +258,18 @@ fn idempotent_dedup_and_sequence_errors() {
     let mut log = open(dir.path(), LogConfig::default());
     let first = append(&mut log, &idem(3, 7, 0, 0));
     let second = append(&mut log, &idem(2, 7, 0, 3));
-    let again = log.append_as_leader(req(&[idem(3, 7, 0, 0)]), 0, T0).unwrap();
+    let again = log.append_as_leader(req(&[idem(3, 7, 0, 0)]), EPOCH, T0).unwrap();
     assert!(again.duplicate);
     assert_eq!((again.base_offset, again.last_offset), (first.base_offset, first.last_offset));
     assert_eq!(log.log_end_offset(), 5);
-    let again2 = log.append_as_leader(req(&[idem(2, 7, 0, 3)]), 0, T0).unwrap();
+    let again2 = log.append_as_leader(req(&[idem(2, 7, 0, 3)]), EPOCH, T0).unwrap();
     assert_eq!((again2.base_offset, again2.duplicate), (second.base_offset, true));
-    assert!(matches!(log.append_as_leader(req(&[idem(1, 7, 0, 9)]), 0, T0), Err(Error::OutOfOrderSequence { expected: 5, found: 9, .. })));
+    assert!(matches!(log.append_as_leader(req(&[idem(1, 7, 0, 9)]), EPOCH, T0), Err(Error::OutOfOrderSequence { expected: 5, found: 9, .. })));
     // A whole request fails when its second batch is out of order.
-    assert!(log.append_as_leader(req(&[idem(1, 7, 0, 5), idem(1, 7, 0, 9)]), 0, T0).is_err());
+    assert!(log.append_as_leader(req(&[idem(1, 7, 0, 5), idem(1, 7, 0, 9)]), EPOCH, T0).is_err());
     assert_eq!(log.log_end_offset(), 5);
     append(&mut log, &idem(1, 7, 1, 0));
-    assert!(matches!(log.append_as_leader(req(&[idem(1, 7, 0, 6)]), 0, T0), Err(Error::InvalidProducerEpoch { .. })));
+    assert!(matches!(log.append_as_leader(req(&[idem(1, 7, 0, 6)]), EPOCH, T0), Err(Error::InvalidProducerEpoch { .. })));
 }
 
 #[test]
@@ -282,15 +285,15 @@ fn dedup_survives_a_crash_and_a_clean_restart() {
     let last = last.unwrap();
     log.crash();
     let mut log = open(dir.path(), small_config());
-    let dup = log.append_as_leader(req(&[idem(2, 1, 0, 60)]), 0, T0).unwrap();
+    let dup = log.append_as_leader(req(&[idem(2, 1, 0, 60)]), EPOCH, T0).unwrap();
     assert!(dup.duplicate);
     assert_eq!(dup.base_offset, last.base_offset);
-    assert!(matches!(log.append_as_leader(req(&[idem(1, 1, 0, 63)]), 0, T0), Err(Error::OutOfOrderSequence { .. })));
+    assert!(matches!(log.append_as_leader(req(&[idem(1, 1, 0, 63)]), EPOCH, T0), Err(Error::OutOfOrderSequence { .. })));
     append(&mut log, &idem(1, 1, 0, 62));
     log.close().unwrap();
     let (mut log, report) = Log::open(dir.path(), small_config(), T0).unwrap();
     assert_eq!(report.batches_recovered, 0, "clean shutdown: no scan");
-    assert!(log.append_as_leader(req(&[idem(1, 1, 0, 62)]), 0, T0).unwrap().duplicate);
+    assert!(log.append_as_leader(req(&[idem(1, 1, 0, 62)]), EPOCH, T0).unwrap().duplicate);
 }
 
 fn active_log_path(log: &Log) -> PathBuf {
@@ -618,7 +621,7 @@ fn follower_append_and_truncation() {
     assert_eq!(contents(&follower), contents(&leader)[..40].to_vec());
     // Producer state follows the truncation: sequence 40 is next again.
     follower.set_high_watermark(40);
-    let out = follower.append_as_leader(req(&[idem(2, 5, 0, 40)]), 0, T0).unwrap();
+    let out = follower.append_as_leader(req(&[idem(2, 5, 0, 40)]), EPOCH, T0).unwrap();
     assert_eq!((out.base_offset, out.duplicate), (40, false));
     assert_eq!(follower.truncate_to(0, T0).unwrap(), 0);
     assert_eq!(follower.segments().len(), 1);
@@ -807,7 +810,7 @@ fn close_many_reopens_clean_with_data_and_producer_state() {
         assert_eq!(&contents(&log), records);
         assert_eq!(&log.segments(), segments);
         // The producer snapshot written unsynced at close was found: the last batch is a duplicate.
-        let dup = log.append_as_leader(req(&[idem(2, 100 + i as i64, 0, next_seq - 2)]), 0, T0).unwrap();
+        let dup = log.append_as_leader(req(&[idem(2, 100 + i as i64, 0, next_seq - 2)]), EPOCH, T0).unwrap();
         assert!(dup.duplicate);
         assert_eq!(dup.base_offset, last.base_offset);
         // The open cleared the flag again, durably.
@@ -851,9 +854,285 @@ fn crash_between_shutdown_steps_recovers() {
         assert!(!dir.path().join("oxbow.tmp").exists(), "a staged checkpoint is removed at open");
         assert_eq!(contents(&log), records, "case {stop_after}");
         assert_eq!(log.log_end_offset(), leo);
-        let dup = log.append_as_leader(req(&[idem(2, 9, 0, next_seq - 2)]), 0, T0).unwrap();
+        let dup = log.append_as_leader(req(&[idem(2, 9, 0, next_seq - 2)]), EPOCH, T0).unwrap();
         assert!(dup.duplicate && dup.base_offset == last.base_offset, "case {stop_after}");
         append(&mut log, &idem(1, 9, 0, next_seq));
         log.close().unwrap();
     }
+}
+
+// Leader epochs.
+
+/// A batch as a leader stored it: base offset and partition leader epoch set, valid CRC.
+fn replica_batch(base_offset: i64, n: usize, epoch: i32) -> Vec<u8> {
+    let records: Vec<Record> = (0..n)
+        .map(|i| Record {
+            attributes: 0,
+            timestamp_delta: i as i64,
+            offset_delta: i as i32,
+            key: None,
+            value: Some(Bytes::from(format!("r{base_offset}-{i}"))),
+            headers: vec![],
+        })
+        .collect();
+    let spec = BatchSpec { base_offset, partition_leader_epoch: epoch, ..BatchSpec::simple(n as i32 - 1, T0, T0 + n as i64) };
+    record::encode_batch(&spec, &records).unwrap()
+}
+
+fn follow(log: &mut Log, batches: &[Vec<u8>]) -> AppendOutcome {
+    log.append_as_follower(BytesMut::from(&batches.concat()[..]), T0).unwrap()
+}
+
+fn epoch_file(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("leader-epoch-checkpoint")).unwrap()
+}
+
+/// The entries the log's batches imply, worked out here independently of the cache: a batch
+/// whose epoch is newer than every earlier batch's starts that epoch; the first epoch starts
+/// no earlier than the log start.
+fn epochs_in_batches(log: &Log) -> Vec<(i32, i64)> {
+    let mut out: Vec<(i32, i64)> = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.log_end_offset() {
+        let r = log.read(offset, 1 << 20, i64::MAX).unwrap();
+        if r.records.is_empty() {
+            break;
+        }
+        for (h, _) in batch::batches(&r.records) {
+            let epoch = h.partition_leader_epoch;
+            if epoch >= 0 && out.last().is_none_or(|&(latest, _)| epoch > latest) {
+                out.push((epoch, h.base_offset.max(log.log_start_offset())));
+            }
+        }
+        offset = r.next_offset;
+    }
+    out
+}
+
+#[test]
+fn leader_appends_record_epochs_and_answer_offsets_for_leader_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), LogConfig::default());
+    assert_eq!((log.latest_epoch(), log.end_offset_for_epoch(0)), (None, (-1, -1)));
+    assert!(!dir.path().join("leader-epoch-checkpoint").exists(), "nothing to persist yet: no fsync for a new log");
+    // Epochs 0, 0, 2, 2, 5: batches of 3, 2 | 4, 1 | 2 records.
+    for (epoch, n) in [(0, 3), (0, 2), (2, 4), (2, 1), (5, 2)] {
+        log.append_as_leader(req(&[plain(n, T0)]), epoch, T0).unwrap();
+    }
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (2, 5), (5, 10)]);
+    assert_eq!(log.latest_epoch(), Some(5));
+    assert_eq!(log.log_end_offset(), 12);
+    assert_eq!(epoch_file(dir.path()), "0\n3\n0 0\n2 5\n5 10\n");
+    let read = log.read(0, 1 << 20, i64::MAX).unwrap();
+    let stamped: Vec<(i64, i32)> = batch::batches(&read.records).map(|(h, _)| (h.base_offset, h.partition_leader_epoch)).collect();
+    assert_eq!(stamped, vec![(0, 0), (3, 0), (5, 2), (9, 2), (10, 5)]);
+    // Kafka's endOffsetFor: the floor epoch, ending where the next higher epoch starts; the
+    // latest ends at the log end; unknown newer epochs and -1 are undefined.
+    let cases = [(0, (0, 5)), (1, (0, 5)), (2, (2, 10)), (3, (2, 10)), (4, (2, 10)), (5, (5, 12)), (6, (-1, -1)), (-1, (-1, -1))];
+    for (requested, expected) in cases {
+        assert_eq!(log.end_offset_for_epoch(requested), expected, "epoch {requested}");
+    }
+
+    // An older epoch is fenced and nothing is written, to the log or the epoch file.
+    let before = (log.log_end_offset(), log.size_bytes(), epoch_file(dir.path()));
+    let err = log.append_as_leader(req(&[plain(1, T0)]), 4, T0).unwrap_err();
+    assert!(matches!(err, Error::FencedLeaderEpoch { epoch: 4, latest: 5 }), "{err}");
+    assert!(err.to_string().contains("leader epoch 4 is older than the log's latest leader epoch 5"), "{err}");
+    assert!(matches!(log.append_as_leader(req(&[plain(1, T0)]), -1, T0), Err(Error::InvalidRecord(_))));
+    assert_eq!((log.log_end_offset(), log.size_bytes(), epoch_file(dir.path())), before);
+
+    // A duplicate idempotent batch resent in a new epoch writes nothing, so starts no epoch.
+    let first = log.append_as_leader(req(&[idem(2, 9, 0, 0)]), 5, T0).unwrap();
+    assert!(log.append_as_leader(req(&[idem(2, 9, 0, 0)]), 6, T0).unwrap().duplicate);
+    assert_eq!(log.latest_epoch(), Some(5));
+
+    // A new leader may record its epoch before any append (Kafka's makeLeader does).
+    let leo = log.log_end_offset();
+    assert_eq!(leo, first.last_offset + 1);
+    log.assign_epoch(7, leo).unwrap();
+    assert_eq!(log.end_offset_for_epoch(5), (5, leo));
+    assert_eq!(log.end_offset_for_epoch(7), (7, leo));
+    assert!(matches!(log.assign_epoch(8, leo + 1), Err(Error::OffsetOutOfRange { .. })));
+    assert!(matches!(log.assign_epoch(-1, leo), Err(Error::InvalidRecord(_))));
+    log.append_as_leader(req(&[plain(1, T0)]), 7, T0).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(0, 0), (2, 5), (5, 10), (7, leo)], "the first append keeps the assigned start");
+    assert_eq!(log.end_offset_for_epoch(6), (5, leo));
+}
+
+#[test]
+fn follower_appends_truncation_and_new_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), small_config());
+    // One request spanning two epochs, then more of the same epoch, then a newer one.
+    follow(&mut log, &[replica_batch(0, 3, 1), replica_batch(3, 2, 1), replica_batch(5, 2, 4)]);
+    follow(&mut log, &[replica_batch(7, 2, 4)]);
+    follow(&mut log, &[replica_batch(9, 1, 6)]);
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (4, 5), (6, 9)]);
+    // A batch without an epoch (-1, written before epochs existed) records nothing.
+    follow(&mut log, &[replica_batch(10, 1, -1)]);
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (4, 5), (6, 9)]);
+    assert_eq!(epoch_file(dir.path()), "0\n3\n1 0\n4 5\n6 9\n");
+
+    assert_eq!(log.truncate_to(9, T0).unwrap(), 9);
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (4, 5)]);
+    // Offset 6 is inside the batch [5, 7) that started epoch 4: the batch goes, and the epoch
+    // with it (the cut is by the new log end, 5).
+    assert_eq!(log.truncate_to(6, T0).unwrap(), 5);
+    assert_eq!(log.epoch_entries(), vec![(1, 0)]);
+    assert_eq!(epoch_file(dir.path()), "0\n1\n1 0\n");
+
+    // The follower goes on with the new leader's epoch.
+    follow(&mut log, &[replica_batch(5, 3, 7)]);
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (7, 5)]);
+    assert_eq!(log.end_offset_for_epoch(4), (1, 5));
+    assert_eq!(log.end_offset_for_epoch(0), (0, 0), "older than any epoch: where the first one starts");
+    assert_eq!(log.epoch_entries(), epochs_in_batches(&log));
+    // A batch in an older epoch than the latest drops the conflicting entries (Kafka's assign).
+    follow(&mut log, &[replica_batch(8, 1, 3)]);
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (3, 8)]);
+    // A leader append after the follower became leader continues from there.
+    log.set_high_watermark(log.log_end_offset());
+    log.append_as_leader(req(&[plain(2, T0)]), 8, T0).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (3, 8), (8, 9)]);
+
+    // Truncating below the log start empties the log and the cache (Kafka's truncateFullyAndStartAt).
+    assert_eq!(log.delete_records_before(4).unwrap(), 4);
+    assert_eq!(log.epoch_entries(), vec![(1, 4), (3, 8), (8, 9)]);
+    assert_eq!(log.truncate_to(2, T0).unwrap(), 2);
+    assert_eq!((log.log_start_offset(), log.epoch_entries()), (2, vec![]));
+    assert_eq!(epoch_file(dir.path()), "0\n0\n");
+    follow(&mut log, &[replica_batch(2, 1, 9)]);
+    assert_eq!(log.epoch_entries(), vec![(9, 2)]);
+}
+
+#[test]
+fn log_start_moves_move_the_first_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig { retention_ms: 50_000, ..small_config() };
+    let mut log = open(dir.path(), config.clone());
+    // Epoch 1 records are old, epoch 2 records new: retention removes only epoch-1 segments.
+    for i in 0..60 {
+        log.append_as_leader(req(&[plain(2, T0 + i)]), 1, T0).unwrap();
+    }
+    for i in 0..60 {
+        log.append_as_leader(req(&[plain(2, T0 + 100_000 + i)]), 2, T0).unwrap();
+    }
+    log.set_high_watermark(log.log_end_offset());
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (2, 120)]);
+    assert!(log.maintain(T0 + 60_000).unwrap() > 0);
+    let start = log.log_start_offset();
+    assert!(start > 0 && start < 120, "the segment holding both epochs stays: start {start}");
+    assert_eq!(log.epoch_entries(), vec![(1, start), (2, 120)]);
+    assert_eq!(epoch_file(dir.path()), format!("0\n2\n1 {start}\n2 120\n"));
+    assert_eq!(log.end_offset_for_epoch(0), (0, start));
+
+    // DeleteRecords inside epoch 2: epoch 1 goes, epoch 2 now starts at the new log start.
+    log.delete_records_before(130).unwrap();
+    assert_eq!(log.epoch_entries(), vec![(2, 130)]);
+    assert!(matches!(log.assign_epoch(9, 129), Err(Error::OffsetOutOfRange { .. })), "below the log start");
+    assert_eq!(log.epoch_entries(), epochs_in_batches(&log));
+    log.close().unwrap();
+    let log = open(dir.path(), config);
+    assert_eq!(log.epoch_entries(), vec![(2, 130)]);
+}
+
+#[test]
+fn epoch_cache_survives_close_and_crash_and_is_rebuilt_without_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), small_config());
+    for epoch in [1, 2] {
+        for i in 0..40 {
+            log.append_as_leader(req(&[plain(2, T0 + i)]), epoch, T0).unwrap();
+        }
+    }
+    log.checkpoint().unwrap();
+    for epoch in [3, 5] {
+        for i in 0..20 {
+            log.append_as_leader(req(&[plain(1, T0 + i)]), epoch, T0).unwrap();
+        }
+    }
+    let expected = vec![(1, 0), (2, 80), (3, 160), (5, 180)];
+    assert_eq!(log.epoch_entries(), expected);
+    assert!(log.segments().len() > 2);
+    let text = epoch_file(dir.path());
+    assert_eq!(text, "0\n4\n1 0\n2 80\n3 160\n5 180\n");
+
+    // kill -9 after the checkpoint, with a file lacking the epochs written after the recovery
+    // point (as if written by something that only knew the older ones): the recovery scan
+    // adds them back.
+    log.crash();
+    std::fs::write(dir.path().join("leader-epoch-checkpoint"), "0\n2\n1 0\n2 80\n").unwrap();
+    let (log, report) = Log::open(dir.path(), small_config(), T0).unwrap();
+    assert!(report.batches_recovered > 0);
+    assert_eq!(log.epoch_entries(), expected);
+    assert_eq!(epoch_file(dir.path()), text);
+    // kill -9 with the file as written: nothing to correct.
+    log.crash();
+    let log = open(dir.path(), small_config());
+    assert_eq!(log.epoch_entries(), expected);
+    assert_eq!(log.epoch_entries(), epochs_in_batches(&log));
+
+    // Clean close: the same cache, no scan.
+    log.close().unwrap();
+    let (log, report) = Log::open(dir.path(), small_config(), T0).unwrap();
+    assert_eq!(report.batches_recovered, 0);
+    assert_eq!(log.epoch_entries(), expected);
+    assert_eq!(epoch_file(dir.path()), text);
+
+    // Missing file: rebuilt from every batch header, and written.
+    log.close().unwrap();
+    std::fs::remove_file(dir.path().join("leader-epoch-checkpoint")).unwrap();
+    let log = open(dir.path(), small_config());
+    assert_eq!(log.epoch_entries(), expected);
+    assert_eq!(epoch_file(dir.path()), text);
+
+    // Garbage, and a count that does not match: rebuilt the same way.
+    log.close().unwrap();
+    // An empty file (Kafka creates it so) is rebuilt too, quietly.
+    for garbage in ["\u{0}garbage\n", "0\n5\n1 0\n2 80\n3 160\n5 180\n", ""] {
+        std::fs::write(dir.path().join("leader-epoch-checkpoint"), garbage).unwrap();
+        let log = open(dir.path(), small_config());
+        assert_eq!(log.epoch_entries(), expected, "{garbage:?}");
+        assert_eq!(epoch_file(dir.path()), text, "{garbage:?}");
+        log.close().unwrap();
+    }
+}
+
+#[test]
+fn an_epoch_file_ahead_of_the_log_is_cut_back_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), LogConfig::default());
+    for epoch in [1, 2] {
+        for i in 0..5 {
+            log.append_as_leader(req(&[plain(2, T0 + i)]), epoch, T0).unwrap();
+        }
+    }
+    log.checkpoint().unwrap();
+    // The file names epoch 3 before its batch is written; a crash tears that batch off.
+    log.append_as_leader(req(&[plain(3, T0)]), 3, T0).unwrap();
+    assert_eq!(epoch_file(dir.path()), "0\n3\n1 0\n2 10\n3 20\n");
+    let path = active_log_path(&log);
+    let size = log.size_bytes();
+    log.crash();
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(size - 7).unwrap();
+    drop(f);
+    let (log, report) = Log::open(dir.path(), LogConfig::default(), T0).unwrap();
+    assert!(report.truncated_bytes > 0);
+    assert_eq!(log.log_end_offset(), 20);
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (2, 10)]);
+    assert_eq!(log.epoch_entries(), epochs_in_batches(&log));
+    assert_eq!(epoch_file(dir.path()), "0\n2\n1 0\n2 10\n");
+
+    // A file claiming more than the log holds after a clean shutdown is cut back too.
+    log.close().unwrap();
+    std::fs::write(dir.path().join("leader-epoch-checkpoint"), "0\n4\n1 0\n2 10\n4 20\n6 35\n").unwrap();
+    let (mut log, report) = Log::open(dir.path(), LogConfig::default(), T0).unwrap();
+    assert_eq!(report.batches_recovered, 0);
+    assert_eq!(log.epoch_entries(), vec![(1, 0), (2, 10)]);
+    assert_eq!(epoch_file(dir.path()), "0\n2\n1 0\n2 10\n");
+    // An epoch assigned with no records yet is one of those: gone after a restart, as in Kafka.
+    log.assign_epoch(4, 20).unwrap();
+    log.close().unwrap();
+    assert_eq!(open(dir.path(), LogConfig::default()).epoch_entries(), vec![(1, 0), (2, 10)]);
 }
