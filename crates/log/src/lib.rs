@@ -826,16 +826,7 @@ impl Log {
         let first_base = *self.segments.keys().next().expect("a segment");
         let mut epochs_changed = false;
         if offset < first_base.max(self.log_start_offset) {
-            epochs_changed = self.epochs.clear();
-            let all: Vec<i64> = self.segments.keys().copied().collect();
-            for base in all {
-                let seg = self.segments.remove(&base).expect("listed");
-                seg.delete_files(&self.dir)?;
-            }
-            let id = self.next_id();
-            let seg = Segment::create(&self.dir, offset, self.config.segment_index_bytes, now_ms, id, &self.files)?;
-            self.segments.insert(offset, seg);
-            self.log_start_offset = offset;
+            epochs_changed = self.empty_at(offset, now_ms)?;
         } else {
             let later: Vec<i64> = self.segments.range(offset + 1..).map(|(b, _)| *b).collect();
             for base in later {
@@ -867,6 +858,47 @@ impl Log {
         self.load_producer_state()?;
         self.write_checkpoint_file(false)?;
         Ok(leo)
+    }
+
+    /// Empties the log and restarts it at `offset`, which may lie past the log end: a follower
+    /// whose leader's log now starts after this log's end (Kafka's `truncateFullyAndStartAt`).
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64, now_ms: i64) -> Result<()> {
+        if offset < 0 {
+            return Err(Error::InvalidRecord(format!("cannot restart the log at negative offset {offset}")));
+        }
+        if self.empty_at(offset, now_ms)? {
+            self.epochs.write(&self.dir)?;
+        }
+        // Producer snapshots describe records that are gone; with them gone, producer state
+        // restarts empty, as Kafka's does.
+        for snapshot in snapshot_offsets(&self.dir)? {
+            let path = self.dir.join(segment::file_name(snapshot, "snapshot"));
+            fileio::remove_if_exists(&path).at(&path)?;
+        }
+        self.check_epochs();
+        self.high_watermark = offset;
+        self.recovery_point = offset;
+        self.clean_offset = offset;
+        self.last_snapshot_offset = -1;
+        self.load_producer_state()?;
+        self.write_checkpoint_file(false)?;
+        Ok(())
+    }
+
+    /// Deletes every segment and starts one empty segment at `offset`, which becomes the log
+    /// start. Returns whether the epoch cache changed (the caller writes it).
+    fn empty_at(&mut self, offset: i64, now_ms: i64) -> Result<bool> {
+        let epochs_changed = self.epochs.clear();
+        let all: Vec<i64> = self.segments.keys().copied().collect();
+        for base in all {
+            let seg = self.segments.remove(&base).expect("listed");
+            seg.delete_files(&self.dir)?;
+        }
+        let id = self.next_id();
+        let seg = Segment::create(&self.dir, offset, self.config.segment_index_bytes, now_ms, id, &self.files)?;
+        self.segments.insert(offset, seg);
+        self.log_start_offset = offset;
+        Ok(epochs_changed)
     }
 
     /// Kafka's `LogSegment.shouldRoll`.

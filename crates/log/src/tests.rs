@@ -627,6 +627,27 @@ fn follower_append_and_truncation() {
     assert_eq!(follower.segments().len(), 1);
 }
 
+#[test]
+fn truncate_fully_and_start_at_restarts_past_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), small_config());
+    for i in 0..20 {
+        append(&mut log, &idem(1, 5, 0, i));
+    }
+    log.checkpoint().unwrap();
+    assert_eq!(log.log_end_offset(), 20);
+    log.truncate_fully_and_start_at(500, T0).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset(), log.high_watermark()), (500, 500, 500));
+    assert!(log.epoch_entries().is_empty());
+    assert_eq!(log.segments().len(), 1);
+    // Producer state is gone with the records: the producer may start over at sequence 0.
+    let out = log.append_as_leader(req(&[idem(1, 5, 0, 0)]), EPOCH, T0).unwrap();
+    assert_eq!((out.base_offset, out.duplicate), (500, false));
+    log.close().unwrap();
+    let log = open(dir.path(), small_config());
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (500, 501));
+}
+
 /// Descriptors of this process open on files under `dir` (from `/proc/self/fd`).
 #[cfg(target_os = "linux")]
 fn fds_under(dir: &Path) -> usize {
