@@ -181,6 +181,12 @@ class Broker:
 
     # -- data dir -----------------------------------------------------------------------------
     def partition_dir(self, topic: str, partition: int) -> Path:
+        """The partition's directory; for Oxbow's embedded cluster, that of its first replica found
+        (each broker keeps its replicas under data_dir/broker-N; the tests' topics have one)."""
+        if self.kind == "oxbow":
+            found = sorted(self.data_dir.glob(f"broker-*/{topic}-{partition}"))
+            if found:
+                return found[0]
         return self.data_dir / f"{topic}-{partition}"
 
     def segments(self, topic: str, partition: int) -> list[Path]:

@@ -187,7 +187,7 @@ def test_create_topic_errors_and_create_partitions(bootstrap):
         create(NewTopic(unique("ck-zero"), 0, 1))
     assert e.value.args[0].code() == KafkaError.INVALID_PARTITIONS
     with pytest.raises(KafkaException) as e:
-        create(NewTopic(unique("ck-rf"), 1, 3))
+        create(NewTopic(unique("ck-rf"), 1, 10))
     assert e.value.args[0].code() == KafkaError.INVALID_REPLICATION_FACTOR
     with pytest.raises(KafkaException) as e:
         create(NewTopic(unique("ck-cfg"), 1, 1, config={"no.such.config": "1"}))

@@ -72,7 +72,8 @@ class Studio:
 def _drain(stream, lines: list[str], ready: threading.Event, pattern_count: int) -> None:
     for line in stream:
         lines.append(line.rstrip("\n"))
-        if sum(1 for l in lines if l.startswith("ready ")) >= pattern_count:
+        # The studio line comes last (after one `ready kafka` line per broker).
+        if sum(1 for l in lines if l.startswith("ready ")) >= pattern_count and any(l.startswith("ready studio") for l in lines):
             ready.set()
     ready.set()
 

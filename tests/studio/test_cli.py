@@ -42,12 +42,13 @@ def test_help_documents_the_studio_flags():
 def test_rack_flag_shows_in_the_cluster_overview(tmp_path):
     from studio_helpers import KAFKA_RE, make_studio, start_oxbow, stop
 
-    proc, lines = start_oxbow(["--ephemeral", "--kafka-port", "0", "--studio-port", "0", "--rack", "rack-east",
+    proc, lines = start_oxbow(["--ephemeral", "--kafka-port", "0", "--studio-port", "0", "--rack", "east,west,east",
                                "--profiles-file", str(tmp_path / "profiles.json")], tmp_path / "oxbow.log", expect_kafka=True)
     try:
         kafka = next(KAFKA_RE.match(l).group(1) for l in lines if KAFKA_RE.match(l))
         studio = make_studio(proc, lines, kafka, tmp_path / "profiles.json")
         brokers = studio.get("/api/cluster").json()["brokers"]
-        assert [b["rack"] for b in brokers] == ["rack-east"]
+        # One rack per broker, in id order (Metadata and DescribeCluster carry them to clients).
+        assert [(b["id"], b["rack"]) for b in sorted(brokers, key=lambda b: b["id"])] == [(1, "east"), (2, "west"), (3, "east")]
     finally:
         assert stop(proc) == 0

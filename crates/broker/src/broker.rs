@@ -1,32 +1,47 @@
-//! `BrokerState`: everything one broker shares between connections — static config, the
-//! metadata store, the open partitions, the group coordinator, producer ids, bounds and counters.
+//! `BrokerState`: everything one broker shares between connections — static config, its copy of
+//! the metadata image (kept current by the quorum), the partition replicas it hosts, replica
+//! fetchers, the group coordinator, producer ids, fault switches, bounds and counters.
 //!
-//! Admin mutations (create/delete topics, partitions, configs) all go through methods here that
-//! (1) apply a [`MetadataRecord`] to the store and (2) reconcile the open partitions with the new
-//! image. They are serialised by the metadata lock. This module does not speak the protocol.
+//! Cluster changes (create/delete topics, partitions, configs, ISR changes) are *proposed*: a
+//! method here checks the request against the local image, builds [`MetadataRecord`]s, proposes
+//! them through the quorum and waits until this broker has applied and reconciled the result, so
+//! a client that created a topic here sees it here at once. Every broker then reconciles its
+//! hosted replicas with the image ([`BrokerState::reconcile`]): it opens logs for partitions
+//! assigned to it, leads or follows as the image says, and removes what is no longer its own.
+//! This module does not speak the protocol.
 
 use crate::config::BrokerConfig;
+use crate::controller::placement::{self, Candidate};
 use crate::coordinator::group::GroupCoordinator;
-use crate::metadata::{self, MetadataImage, MetadataRecord, MetadataStore, TopicImage};
-use crate::partition::Partition;
+use crate::events::EventLog;
+use crate::faults::BrokerFaults;
+use crate::metadata::{self, CommandResults, MetadataCommand, MetadataImage, MetadataRecord, PartitionChange, PartitionImage, TopicImage, NO_LEADER};
+use crate::partition::{IsrProposal, Partition};
+use crate::replica::fetcher::ReplicaFetchers;
 use crate::topic_config;
 use crate::{codes, Error, Result};
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use uuid::Uuid;
 
-/// Threads that open logs at start-up and for new topics. Like closing, opening is fsync-bound
-/// (each log syncs its directory and, after a clean shutdown, rewrites its checkpoint), so
-/// overlapping many opens lets one journal commit cover several of them.
+/// Threads that open logs when partitions arrive (start-up, new topics). Opening is
+/// fsync-bound, so overlapping many opens lets one journal commit cover several of them.
 const OPEN_THREADS_MAX: usize = 16;
 
-/// Threads that close logs at shutdown. With `close_many` no fsync is waited on per log (a few
-/// syncfs calls cover them all), but each log still writes a few small files, which overlaps
-/// well on a few threads.
+/// Threads that close logs at shutdown (see `close_all`).
 const CLOSE_THREADS_MAX: usize = 16;
+
+/// How long an admin request waits for its change to be committed and applied here.
+pub(crate) const PROPOSE_TIMEOUT_MS: u64 = 15_000;
+
+/// Most partitions one CreateTopics or CreatePartitions may ask for per topic: a bound on the
+/// work of one request (a directory and three files per partition per replica).
+const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
 
 /// Per-broker counters for the studio.
 #[derive(Debug, Default)]
@@ -39,12 +54,21 @@ pub struct BrokerStats {
     pub connections_refused: AtomicU64,
 }
 
+/// The replicas of one topic hosted here, by partition index (`None`: not a replica here).
 pub(crate) struct TopicPartitions {
     pub id: Uuid,
-    pub partitions: Vec<Arc<Partition>>,
-    /// Effective `min.insync.replicas`, kept current by config changes so Produce need not
+    pub partitions: Vec<Option<Arc<Partition>>>,
+    /// Effective `min.insync.replicas`, kept current by reconciliation so Produce need not
     /// resolve the topic's configs on every request.
-    pub min_insync_replicas: std::sync::atomic::AtomicI32,
+    pub min_insync_replicas: AtomicI32,
+    /// The topic image these were last reconciled with (pointer-compared to skip unchanged topics).
+    seen: Arc<TopicImage>,
+}
+
+impl TopicPartitions {
+    pub fn get(&self, index: i32) -> Option<&Arc<Partition>> {
+        usize::try_from(index).ok().and_then(|i| self.partitions.get(i)).and_then(Option::as_ref)
+    }
 }
 
 /// A per-topic failure for admin responses: Kafka error code and Kafka-worded message.
@@ -60,6 +84,12 @@ impl ApiError {
     }
 }
 
+impl From<metadata::ApplyError> for ApiError {
+    fn from(e: metadata::ApplyError) -> Self {
+        ApiError { code: e.code, message: e.message }
+    }
+}
+
 /// One topic of a CreateTopics request (or an auto-creation), as `BrokerState::create_topics` takes it.
 pub(crate) struct NewTopic {
     pub name: String,
@@ -71,21 +101,42 @@ pub(crate) struct NewTopic {
     pub configs: BTreeMap<String, String>,
 }
 
+/// Producer ids this broker may hand out: `[next, end)`.
+struct ProducerIdBlock {
+    next: i64,
+    end: i64,
+}
+
 pub(crate) struct BrokerState {
     pub config: BrokerConfig,
+    pub cluster_id: String,
     /// Host and port advertised in Metadata and FindCoordinator.
     pub advertised_host: String,
     pub advertised_port: i32,
-    metadata: Mutex<MetadataStore>,
+    /// New for every start (Kafka's incarnation id).
+    pub incarnation: Uuid,
+    pub quorum: oxbow_quorum::Quorum,
+    image: watch::Receiver<Arc<MetadataImage>>,
+    /// The metadata index this broker's replicas were last reconciled with.
+    reconciled: watch::Sender<u64>,
+    /// Serialises reconciliation (the reconcile task and admin requests waiting on it).
+    reconcile_lock: Mutex<Option<Arc<MetadataImage>>>,
     topics: RwLock<HashMap<String, Arc<TopicPartitions>>>,
     pub groups: GroupCoordinator,
-    next_producer_id: Mutex<i64>,
+    producer_ids: tokio::sync::Mutex<ProducerIdBlock>,
     /// Permits for fetches that wait for data; see `BrokerConfig::max_parked_fetches`.
     pub parked_fetches: Arc<Semaphore>,
     pub shutdown: watch::Receiver<bool>,
+    /// Set when the broker is killed (a fault): connections drop at once.
+    pub killed: watch::Receiver<bool>,
     pub stats: BrokerStats,
     /// Every partition's open segment files and index mappings, bounded together.
     pub files: Arc<oxbow_log::FileCache>,
+    pub fetchers: ReplicaFetchers,
+    pub faults: Arc<BrokerFaults>,
+    pub events: Arc<EventLog>,
+    /// Heartbeat times, when this broker is the active controller.
+    pub controller: crate::controller::Controller,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -115,87 +166,338 @@ pub(crate) fn validate_topic_name(name: &str) -> std::result::Result<(), String>
     Ok(())
 }
 
+/// Random draws for placement (start broker and shift), from the OS's randomness via UUIDs.
+fn random_usize() -> usize {
+    (Uuid::new_v4().as_u128() as u64) as usize
+}
+
 impl BrokerState {
-    pub fn open(
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
         config: BrokerConfig,
+        cluster_id: String,
         advertised_host: String,
         advertised_port: i32,
+        quorum: oxbow_quorum::Quorum,
+        image: watch::Receiver<Arc<MetadataImage>>,
         shutdown: watch::Receiver<bool>,
+        killed: watch::Receiver<bool>,
         files: Arc<oxbow_log::FileCache>,
-    ) -> Result<BrokerState> {
-        let store = MetadataStore::open(&config.data_dir, config.node_id)?;
-        let image = store.image().clone();
-        let state = BrokerState {
+        faults: Arc<BrokerFaults>,
+        events: Arc<EventLog>,
+    ) -> BrokerState {
+        BrokerState {
             groups: GroupCoordinator::new(&config),
             parked_fetches: Arc::new(Semaphore::new(config.max_parked_fetches)),
-            next_producer_id: Mutex::new(image.producer_id_block_end),
+            producer_ids: tokio::sync::Mutex::new(ProducerIdBlock { next: 0, end: 0 }),
+            cluster_id,
             advertised_host,
             advertised_port,
-            metadata: Mutex::new(store),
+            incarnation: Uuid::new_v4(),
+            quorum,
+            image,
+            reconciled: watch::channel(0).0,
+            reconcile_lock: Mutex::new(None),
             topics: RwLock::new(HashMap::new()),
             shutdown,
+            killed,
+            controller: Default::default(),
             stats: BrokerStats::default(),
             config,
             files,
-        };
-        let started = std::time::Instant::now();
-        let wanted: Vec<(&TopicImage, i32)> =
-            image.topics.values().flat_map(|t| (0..t.partitions).map(move |index| (t, index))).collect();
-        let mut opened = state.open_partitions(&image, &wanted)?.into_iter();
-        for topic in image.topics.values() {
-            let partitions: Vec<Arc<Partition>> = opened.by_ref().take(topic.partitions as usize).collect();
-            debug_assert_eq!(partitions.len(), topic.partitions as usize);
-            let (_, _, min_isr) = state.log_settings_for(&image, &topic.configs);
-            let tp = Arc::new(TopicPartitions { id: topic.id, partitions, min_insync_replicas: min_isr.into() });
-            state.topics.write().unwrap_or_else(|p| p.into_inner()).insert(topic.name.clone(), tp);
+            fetchers: ReplicaFetchers::default(),
+            faults,
+            events,
         }
-        debug_assert!(opened.next().is_none());
-        let opened = wanted.len();
-        tracing::info!(topics = image.topics.len(), partitions = opened, elapsed_ms = started.elapsed().as_millis() as u64, cluster_id = %image.cluster_id, "opened partition logs");
-        Ok(state)
     }
 
     fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
         self.config.data_dir.join(format!("{topic}-{index}"))
     }
 
-    /// Opens partitions `from..topic.partitions` of a topic (all of them for a new topic).
-    fn open_topic(&self, image: &MetadataImage, topic: &TopicImage, from: i32) -> Result<Arc<TopicPartitions>> {
-        let (_, _, min_isr) = self.log_settings_for(image, &topic.configs);
-        let wanted: Vec<(&TopicImage, i32)> = (from..topic.partitions).map(|index| (topic, index)).collect();
-        let partitions = self.open_partitions(image, &wanted)?;
-        Ok(Arc::new(TopicPartitions { id: topic.id, partitions, min_insync_replicas: min_isr.into() }))
+    /// The current metadata image (cheap: a shared pointer).
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.image.borrow().clone()
+    }
+
+    pub fn cluster_id(&self) -> String {
+        self.cluster_id.clone()
+    }
+
+    /// This broker's dynamic configs in `image`.
+    pub fn own_broker_configs<'a>(&self, image: &'a MetadataImage) -> &'a BTreeMap<String, String> {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        image.broker_configs.get(&self.config.node_id).unwrap_or(&EMPTY)
+    }
+
+    /// Where broker `id`'s Kafka listener is, per its registration.
+    pub fn broker_address(&self, id: i32) -> Option<SocketAddr> {
+        let image = self.image();
+        let b = image.brokers.get(&id)?;
+        let ip: std::net::IpAddr = b.host.parse().ok().or_else(|| (b.host == "localhost").then_some(std::net::Ipv4Addr::LOCALHOST.into()))?;
+        Some(SocketAddr::new(ip, u16::try_from(b.port).ok()?))
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<TopicPartitions>> {
+        self.topics.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    /// The replica of `topic`-`index` hosted here, if any.
+    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        self.topic(topic)?.get(index).cloned()
+    }
+
+    /// The partition if this broker leads it; else the code to answer with.
+    pub fn leader_partition(&self, topic: &str, index: i32) -> std::result::Result<Arc<Partition>, i16> {
+        match self.partition(topic, index) {
+            Some(p) if p.is_leader() => Ok(p),
+            Some(_) => Err(codes::NOT_LEADER_OR_FOLLOWER),
+            None => Err(self.missing_partition_code(topic, index)),
+        }
+    }
+
+    /// The broker that coordinates `group`: Kafka maps a group to a `__consumer_offsets`
+    /// partition by `abs(hashCode) % 50`; until that topic exists here (issue 6) the partition
+    /// number picks among the live brokers, in id order. Groups live in memory on their
+    /// coordinator, so a coordinator change starts the group afresh.
+    pub fn group_coordinator(&self, group: &str) -> Option<metadata::BrokerRegistration> {
+        let image = self.image();
+        let live: Vec<_> = image.live_brokers().collect();
+        if live.is_empty() {
+            return None;
+        }
+        let hash = group.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
+        let partition = (hash.unsigned_abs() % 50) as usize;
+        Some(live[partition % live.len()].clone())
+    }
+
+    pub fn is_group_coordinator(&self, group: &str) -> bool {
+        self.group_coordinator(group).is_some_and(|b| b.id == self.config.node_id)
+    }
+
+    /// Why a partition is not served here: unknown to the cluster, or hosted elsewhere.
+    pub fn missing_partition_code(&self, topic: &str, index: i32) -> i16 {
+        match self.image().partition(topic, index) {
+            Some(_) => codes::NOT_LEADER_OR_FOLLOWER,
+            None => codes::UNKNOWN_TOPIC_OR_PARTITION,
+        }
+    }
+
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        topics.values().flat_map(|t| t.partitions.iter().flatten().cloned()).collect()
+    }
+
+    /// Effective `min.insync.replicas` of a topic (1 for an unknown topic).
+    pub fn min_insync_replicas(&self, topic: &str) -> i32 {
+        self.topic(topic).map(|t| t.min_insync_replicas.load(Ordering::Relaxed)).unwrap_or(1)
+    }
+
+    /// The log config, `min.cleanable.dirty.ratio` and `min.insync.replicas` for a topic.
+    fn log_settings_for(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> (oxbow_log::LogConfig, f64, i32) {
+        let resolved = topic_config::resolve_topic(&self.config, self.own_broker_configs(image), &image.cluster_configs, overrides);
+        let eff = topic_config::effective_map(&resolved);
+        let ratio = eff.get("min.cleanable.dirty.ratio").and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.5);
+        let min_isr = eff.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(1);
+        (topic_config::log_config(&self.config, &eff), ratio, min_isr)
+    }
+
+    /// Whether a topic allows unclean leader election.
+    pub fn unclean_election_enabled(&self, image: &MetadataImage, topic: &TopicImage) -> bool {
+        let resolved = topic_config::resolve_topic(&self.config, self.own_broker_configs(image), &image.cluster_configs, &topic.configs);
+        topic_config::effective_map(&resolved).get("unclean.leader.election.enable").is_some_and(|v| v.trim() == "true")
+    }
+
+    // ---- proposing changes ----
+
+    /// Proposes `groups` through the quorum and waits until this broker has reconciled the
+    /// result. One result per group.
+    pub async fn propose(self: &Arc<Self>, groups: Vec<Vec<MetadataRecord>>) -> std::result::Result<CommandResults, ApiError> {
+        let n = groups.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let bytes = serde_json::to_vec(&MetadataCommand { groups }).expect("metadata records serialise");
+        let timeout = Duration::from_millis(PROPOSE_TIMEOUT_MS);
+        let (index, reply) = match tokio::time::timeout(timeout, self.quorum.propose_indexed(bytes)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(ApiError::new(codes::NOT_CONTROLLER, format!("The metadata quorum did not take the change: {e}"))),
+            Err(_) => return Err(ApiError::new(codes::REQUEST_TIMED_OUT, format!("The metadata quorum did not commit the change within {PROPOSE_TIMEOUT_MS} ms"))),
+        };
+        let results: CommandResults = serde_json::from_slice(&reply).map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, format!("bad metadata reply: {e}")))?;
+        assert_eq!(results.len(), n, "one result per proposed group");
+        // Read-your-writes on this broker: wait until the change is applied and reconciled here.
+        let mut rx = self.reconciled.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|r| *r >= index)).await;
+        Ok(results)
+    }
+
+    /// Registers this broker (fenced until the controller sees it caught up).
+    pub async fn register(self: &Arc<Self>) -> std::result::Result<(), ApiError> {
+        let record = MetadataRecord::RegisterBroker {
+            id: self.config.node_id,
+            incarnation: self.incarnation,
+            host: self.advertised_host.clone(),
+            port: self.advertised_port,
+            rack: self.config.rack.clone(),
+        };
+        let results = self.propose(vec![vec![record]]).await?;
+        results.into_iter().next().expect("one group").map_err(ApiError::from)
+    }
+
+    // ---- reconciliation ----
+
+    /// Brings the hosted replicas in line with the current image: opens partitions assigned
+    /// here, sets each replica's role, starts or stops fetchers, removes replicas no longer
+    /// assigned here, and applies config changes. Blocking (opens and deletes files): call it on
+    /// a blocking thread. Topics whose image is unchanged since the last call are skipped.
+    pub fn reconcile(self: &Arc<Self>) {
+        let mut last = lock(&self.reconcile_lock);
+        let image = self.image();
+        if last.as_ref().is_some_and(|l| l.applied == image.applied) {
+            return;
+        }
+        // A (re)started broker replays its local copy of the metadata log first, which may say it
+        // leads partitions it no longer leads. It acts on the image only once its own
+        // registration for this start is applied: that record was committed after everything
+        // before it, so from then on the image is current (KRaft brokers likewise publish only
+        // after catching up with the metadata log).
+        if image.brokers.get(&self.config.node_id).is_none_or(|b| b.incarnation != self.incarnation) {
+            return;
+        }
+        let configs_changed = last.as_ref().is_none_or(|l| l.cluster_configs != image.cluster_configs || self.own_broker_configs(l) != self.own_broker_configs(&image));
+        let me = self.config.node_id;
+        let now = now_ms();
+
+        // Topics gone (deleted, or recreated under a new id).
+        let current: Vec<(String, Arc<TopicPartitions>)> =
+            self.topics.read().unwrap_or_else(|p| p.into_inner()).iter().map(|(n, t)| (n.clone(), t.clone())).collect();
+        for (name, tp) in &current {
+            if image.topics.get(name).is_none_or(|t| t.id != tp.id) {
+                self.remove_topic_replicas(name, tp, image.topics.contains_key(name));
+            }
+        }
+
+        // Partitions to open here.
+        let mut wanted: Vec<(Arc<TopicImage>, i32)> = Vec::new();
+        for t in image.topics.values() {
+            let existing = self.topic(&t.name);
+            if let Some(tp) = &existing {
+                if Arc::ptr_eq(&tp.seen, t) && !configs_changed {
+                    continue;
+                }
+            }
+            for (i, p) in t.partitions.iter().enumerate() {
+                if p.replicas.contains(&me) && existing.as_ref().and_then(|tp| tp.get(i as i32)).is_none() {
+                    wanted.push((t.clone(), i as i32));
+                }
+            }
+        }
+        let opened = self.open_partitions(&image, &wanted);
+        let mut opened_by_topic: HashMap<String, Vec<(i32, Arc<Partition>)>> = HashMap::new();
+        for ((t, index), result) in wanted.iter().zip(opened) {
+            match result {
+                Ok(p) => opened_by_topic.entry(t.name.clone()).or_default().push((*index, p)),
+                Err(e) => tracing::error!(topic = %t.name, partition = index, error = %e, "cannot open a replica assigned to this broker"),
+            }
+        }
+
+        // Roles, fetchers and configs, topic by topic.
+        for t in image.topics.values() {
+            let existing = self.topic(&t.name);
+            let unchanged = existing.as_ref().is_some_and(|tp| Arc::ptr_eq(&tp.seen, t));
+            let fresh = opened_by_topic.remove(&t.name);
+            if unchanged && fresh.is_none() && !configs_changed {
+                continue;
+            }
+            let mut slots: Vec<Option<Arc<Partition>>> = vec![None; t.partitions.len()];
+            if let Some(tp) = &existing {
+                for (i, p) in tp.partitions.iter().enumerate().take(slots.len()) {
+                    slots[i] = p.clone();
+                }
+            }
+            for (i, p) in fresh.into_iter().flatten() {
+                slots[i as usize] = Some(p);
+            }
+            let (lc, ratio, min_isr) = self.log_settings_for(&image, &t.configs);
+            for (i, p) in t.partitions.iter().enumerate() {
+                let Some(part) = slots[i].clone() else { continue };
+                if !p.replicas.contains(&me) {
+                    // Reassigned away from this broker.
+                    self.fetchers.unfollow(&t.name, i as i32);
+                    slots[i] = None;
+                    self.delete_replica(part);
+                    continue;
+                }
+                if existing.as_ref().is_none_or(|tp| !Arc::ptr_eq(&tp.seen, t)) || configs_changed {
+                    let _ = part.with_log(|log| {
+                        log.set_config(lc.clone());
+                        log.set_min_cleanable_dirty_ratio(ratio);
+                    });
+                }
+                let refetch = part.apply_metadata(p, now);
+                if p.leader == me || p.leader == NO_LEADER {
+                    self.fetchers.unfollow(&t.name, i as i32);
+                } else if refetch {
+                    self.fetchers.follow(self, part.clone(), p.leader, p.leader_epoch);
+                }
+            }
+            let hosted = slots.iter().any(Option::is_some);
+            let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
+            if hosted {
+                let tp = TopicPartitions { id: t.id, partitions: slots, min_insync_replicas: AtomicI32::new(min_isr), seen: t.clone() };
+                topics.insert(t.name.clone(), Arc::new(tp));
+            } else {
+                topics.remove(&t.name);
+            }
+        }
+        *last = Some(image.clone());
+        self.reconciled.send_replace(image.applied);
+    }
+
+    fn remove_topic_replicas(&self, name: &str, tp: &TopicPartitions, recreated: bool) {
+        self.topics.write().unwrap_or_else(|p| p.into_inner()).remove(name);
+        self.groups.forget_topic(name);
+        let mut logs = Vec::new();
+        for (i, p) in tp.partitions.iter().enumerate() {
+            if let Some(p) = p {
+                self.fetchers.unfollow(name, i as i32);
+                logs.extend(p.take_log());
+            }
+        }
+        let delete = move || {
+            for log in logs {
+                let dir = log.dir().to_path_buf();
+                if let Err(e) = log.delete() {
+                    tracing::warn!(dir = %dir.display(), error = %e, "could not remove a deleted partition's directory");
+                }
+            }
+        };
+        if recreated {
+            // The same directory names are about to be used again: delete now.
+            delete();
+        } else {
+            // Deleting files can be slow; do it off the reconcile path.
+            std::thread::spawn(delete);
+        }
+        tracing::info!(topic = name, id = %tp.id, "removed the topic's replicas from this broker");
+    }
+
+    fn delete_replica(&self, part: Arc<Partition>) {
+        if let Some(log) = part.take_log() {
+            let dir = log.dir().to_path_buf();
+            if let Err(e) = log.delete() {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove a reassigned replica's directory");
+            }
+        }
     }
 
     /// Opens (recovering as needed) the logs of `wanted`, on up to [`OPEN_THREADS_MAX`] threads;
-    /// returns the partitions in the order asked. The first failure stops the remaining opens and
-    /// is returned (logs already opened are dropped, as a failed sequential open did).
-    fn open_partitions(&self, image: &MetadataImage, wanted: &[(&TopicImage, i32)]) -> Result<Vec<Arc<Partition>>> {
-        // Indices are taken in order and every taken one is filled, so the empty slots (left
-        // after a failure) all come after the failed one: the first error is met before them.
-        let mut out = Vec::with_capacity(wanted.len());
-        for slot in self.open_partitions_with(image, wanted, true) {
-            match slot {
-                Some(Ok(partition)) => out.push(partition),
-                Some(Err(e)) => return Err(e),
-                None => unreachable!("an empty slot before any failed open"),
-            }
+    /// one result per partition, in order.
+    fn open_partitions(&self, image: &MetadataImage, wanted: &[(Arc<TopicImage>, i32)]) -> Vec<Result<Arc<Partition>>> {
+        if wanted.is_empty() {
+            return Vec::new();
         }
-        Ok(out)
-    }
-
-    /// Like `open_partitions`, but every partition is attempted and has its own result.
-    fn open_partitions_each(&self, image: &MetadataImage, wanted: &[(&TopicImage, i32)]) -> Vec<Result<Arc<Partition>>> {
-        self.open_partitions_with(image, wanted, false).into_iter().map(|slot| slot.expect("every open attempted")).collect()
-    }
-
-    /// One slot per wanted partition; with `stop_on_failure`, slots after a failure may be empty.
-    fn open_partitions_with(
-        &self,
-        image: &MetadataImage,
-        wanted: &[(&TopicImage, i32)],
-        stop_on_failure: bool,
-    ) -> Vec<Option<Result<Arc<Partition>>>> {
         // Settings once per topic, not per partition.
         let mut settings: HashMap<&str, (oxbow_log::LogConfig, f64)> = HashMap::new();
         for (topic, _) in wanted {
@@ -213,346 +515,269 @@ impl BrokerState {
                 tracing::warn!(topic = %topic.name, partition = index, bytes = report.truncated_bytes, at = ?report.truncated_at, "recovery truncated a torn or corrupt log tail");
             }
             metadata::write_partition_metadata(&dir, topic.id)?;
-            Ok(Arc::new(Partition::new(&topic.name, index, topic.id, self.config.node_id, log, 0)))
+            Ok(Arc::new(Partition::new(&topic.name, index, self.config.node_id, log)))
         };
         let threads = OPEN_THREADS_MAX.min(wanted.len());
         if threads <= 1 {
-            let mut out = Vec::with_capacity(wanted.len());
-            for &w in wanted {
-                let result = open_one(w);
-                let stop = stop_on_failure && result.is_err();
-                out.push(Some(result));
-                if stop {
-                    break;
-                }
-            }
-            out.resize_with(wanted.len(), || None);
-            return out;
+            return wanted.iter().map(|(t, i)| open_one((t, *i))).collect();
         }
         // Work is handed out by index; each slot is written once, by the thread that took it.
         let next = AtomicUsize::new(0);
-        let failed = std::sync::atomic::AtomicBool::new(false);
         let slots: Vec<Mutex<Option<Result<Arc<Partition>>>>> = wanted.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= wanted.len() || failed.load(Ordering::Relaxed) {
+                    if i >= wanted.len() {
                         break;
                     }
-                    let result = open_one(wanted[i]);
-                    if stop_on_failure && result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
+                    let result = open_one((&wanted[i].0, wanted[i].1));
                     *lock(&slots[i]) = Some(result);
                 });
             }
         });
-        slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
+        slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every open attempted")).collect()
     }
 
-    /// The log config plus the settings the log takes through setters
-    /// (`min.cleanable.dirty.ratio`).
-    fn log_settings_for(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> (oxbow_log::LogConfig, f64, i32) {
-        let resolved = topic_config::resolve_topic(&self.config, &image.broker_configs, &image.cluster_configs, overrides);
-        let eff = topic_config::effective_map(&resolved);
-        let ratio = eff.get("min.cleanable.dirty.ratio").and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.5);
-        let min_isr = eff.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(1);
-        (topic_config::log_config(&self.config, &eff), ratio, min_isr)
-    }
+    // ---- ISR changes (the leader's side of AlterPartition) ----
 
-    /// A consistent copy of the current metadata image.
-    pub fn image(&self) -> MetadataImage {
-        lock(&self.metadata).image().clone()
-    }
-
-    pub fn cluster_id(&self) -> String {
-        lock(&self.metadata).image().cluster_id.clone()
-    }
-
-    pub fn topic(&self, name: &str) -> Option<Arc<TopicPartitions>> {
-        self.topics.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
-    }
-
-    pub fn topic_by_id(&self, id: Uuid) -> Option<(String, Arc<TopicPartitions>)> {
-        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
-        topics.iter().find(|(_, t)| t.id == id).map(|(n, t)| (n.clone(), t.clone()))
-    }
-
-    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
-        let t = self.topic(topic)?;
-        usize::try_from(index).ok().and_then(|i| t.partitions.get(i).cloned())
-    }
-
-    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
-        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
-        topics.values().flat_map(|t| t.partitions.iter().cloned()).collect()
-    }
-
-    /// Effective `min.insync.replicas` of a topic (1 for an unknown topic).
-    pub fn min_insync_replicas(&self, topic: &str) -> i32 {
-        self.topic(topic).map(|t| t.min_insync_replicas.load(Ordering::Relaxed)).unwrap_or(1)
-    }
-
-    /// Live brokers (one today).
-    pub fn live_brokers(&self) -> usize {
-        1
-    }
-
-    /// Validates and (unless `validate_only`) creates a topic. `partitions`/`replication_factor`
-    /// of -1 take the broker defaults. Returns the topic id and the resolved counts.
-    pub fn create_topic(
-        &self,
-        name: &str,
-        partitions: i32,
-        replication_factor: i16,
-        assignments: &[(i32, Vec<i32>)],
-        configs: BTreeMap<String, String>,
-        validate_only: bool,
-    ) -> std::result::Result<(Uuid, i32, i16), ApiError> {
-        let topic = NewTopic { name: name.to_string(), partitions, replication_factor, assignments: assignments.to_vec(), configs };
-        self.create_topics(vec![topic], validate_only).pop().expect("one result per topic")
-    }
-
-    /// Validates and (unless `validate_only`) creates topics, returning one result per topic in
-    /// order. The metadata image is written once for all of them (one atomic, fsynced write before
-    /// any result is returned), not once per topic, and their partitions open together. A topic
-    /// whose partitions cannot be opened is removed again (a second write) and fails alone.
-    pub fn create_topics(&self, topics: Vec<NewTopic>, validate_only: bool) -> Vec<std::result::Result<(Uuid, i32, i16), ApiError>> {
-        let mut md = lock(&self.metadata);
-        let mut results = Vec::with_capacity(topics.len());
-        let mut records = Vec::new();
-        let mut creating: Vec<(usize, String)> = Vec::new();
-        for t in topics {
-            let checked = self.check_new_topic(md.image(), &t, creating.iter().any(|(_, n)| *n == t.name));
-            if let (Ok((id, partitions, _)), false) = (&checked, validate_only) {
-                records.push(MetadataRecord::CreateTopic { name: t.name.clone(), id: *id, partitions: *partitions, configs: t.configs });
-                creating.push((results.len(), t.name));
-            }
-            results.push(checked);
-        }
-        if records.is_empty() {
-            return results;
-        }
-        if let Err(e) = md.apply_all(records) {
-            for (i, _) in &creating {
-                results[*i] = Err(ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()));
-            }
-            return results;
-        }
-        let image = md.image().clone();
-        let wanted: Vec<(&TopicImage, i32)> = creating
-            .iter()
-            .flat_map(|(_, name)| {
-                let t = &image.topics[name];
-                (0..t.partitions).map(move |index| (t, index))
-            })
-            .collect();
-        let mut opened = self.open_partitions_each(&image, &wanted).into_iter();
-        let mut undo = Vec::new();
-        for (i, name) in &creating {
-            let topic = &image.topics[name];
-            let partitions: Vec<_> = opened.by_ref().take(topic.partitions as usize).collect();
-            match partitions.into_iter().collect::<Result<Vec<Arc<Partition>>>>() {
-                Ok(partitions) => {
-                    let (_, _, min_isr) = self.log_settings_for(&image, &topic.configs);
-                    let tp = Arc::new(TopicPartitions { id: topic.id, partitions, min_insync_replicas: min_isr.into() });
-                    self.topics.write().unwrap_or_else(|p| p.into_inner()).insert(name.clone(), tp);
-                    tracing::info!(topic = %name, partitions = topic.partitions, id = %topic.id, "created topic");
+    /// Proposes an ISR change for a partition this broker leads; on refusal the partition may
+    /// propose again. Runs in the background: callers are request handlers and timers.
+    pub fn propose_isr(self: &Arc<Self>, part: Arc<Partition>, proposal: IsrProposal) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let record = MetadataRecord::ChangePartition {
+                topic: part.topic.clone(),
+                partition: part.index,
+                change: PartitionChange { expected_partition_epoch: Some(proposal.partition_epoch), isr: Some(proposal.isr.clone()), ..Default::default() },
+            };
+            match state.propose(vec![vec![record]]).await {
+                Ok(results) if results[0].is_ok() => {}
+                Ok(results) => {
+                    tracing::debug!(topic = %part.topic, partition = part.index, error = ?results[0], "ISR change refused");
+                    part.isr_proposal_failed();
                 }
                 Err(e) => {
-                    tracing::error!(topic = %name, error = %e, "cannot open the new topic's partitions");
-                    undo.push(MetadataRecord::DeleteTopic { name: name.clone() });
-                    results[*i] = Err(ApiError::new(codes::KAFKA_STORAGE_ERROR, e.to_string()));
+                    tracing::debug!(topic = %part.topic, partition = part.index, error = %e.message, "ISR change not committed");
+                    part.isr_proposal_failed();
                 }
             }
+        });
+    }
+
+    /// Leader side of `replica.lag.time.max.ms`: proposes removing followers that fell behind.
+    pub fn isr_shrink_check(self: &Arc<Self>) {
+        let image = self.image();
+        let now = now_ms();
+        let lag_max_ms = self.config.replica_lag_time_max_ms as i64;
+        for p in self.all_partitions() {
+            if let Some(proposal) = p.isr_shrink_check(now, lag_max_ms, |id| image.is_live(id)) {
+                self.propose_isr(p, proposal);
+            }
         }
-        if let Err(e) = md.apply_all(undo) {
-            tracing::error!(error = %e, "cannot remove topics whose partitions failed to open from the metadata image");
+    }
+
+    // ---- admin changes ----
+
+    /// Validates and (unless `validate_only`) creates topics, returning one result per topic in
+    /// order. All the valid topics go to the quorum in one command (one Raft entry), each
+    /// succeeding or failing on its own.
+    pub async fn create_topics(self: &Arc<Self>, topics: Vec<NewTopic>, validate_only: bool) -> Vec<std::result::Result<(Uuid, i32, i16), ApiError>> {
+        let image = self.image();
+        let mut results = Vec::with_capacity(topics.len());
+        let mut groups = Vec::new();
+        let mut slots = Vec::new();
+        let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for t in topics {
+            let checked = self.check_new_topic(&image, &t, taken.contains(&t.name));
+            if let Ok((id, _, _, partitions)) = &checked {
+                taken.insert(t.name.clone());
+                if !validate_only {
+                    groups.push(vec![MetadataRecord::CreateTopic { name: t.name.clone(), id: *id, configs: t.configs, partitions: partitions.clone() }]);
+                    slots.push(results.len());
+                }
+            }
+            results.push(checked.map(|(id, p, rf, _)| (id, p, rf)));
+        }
+        if groups.is_empty() {
+            return results;
+        }
+        match self.propose(groups).await {
+            Ok(applied) => {
+                for (slot, r) in slots.into_iter().zip(applied) {
+                    if let Err(e) = r {
+                        results[slot] = Err(e.into());
+                    }
+                }
+            }
+            Err(e) => {
+                for slot in slots {
+                    results[slot] = Err(e.clone());
+                }
+            }
         }
         results
     }
 
+    pub async fn create_topic(
+        self: &Arc<Self>,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+    ) -> std::result::Result<(Uuid, i32, i16), ApiError> {
+        let topic = NewTopic { name: name.to_string(), partitions, replication_factor, assignments: Vec::new(), configs };
+        self.create_topics(vec![topic], false).await.pop().expect("one result per topic")
+    }
+
+    /// Live brokers as placement candidates.
+    fn candidates(image: &MetadataImage) -> Vec<Candidate> {
+        image.live_brokers().filter(|b| !b.in_controlled_shutdown).map(|b| Candidate { id: b.id, rack: b.rack.clone() }).collect()
+    }
+
     /// Validates one new topic against `image` (and `taken`: its name is already being created
-    /// earlier in the same batch); returns a fresh topic id and the resolved counts.
-    fn check_new_topic(&self, image: &MetadataImage, t: &NewTopic, taken: bool) -> std::result::Result<(Uuid, i32, i16), ApiError> {
+    /// earlier in the same batch); returns a fresh topic id, the resolved counts and the replicas.
+    #[allow(clippy::type_complexity)]
+    fn check_new_topic(&self, image: &MetadataImage, t: &NewTopic, taken: bool) -> std::result::Result<(Uuid, i32, i16, Vec<PartitionImage>), ApiError> {
         let (name, partitions, replication_factor, assignments) = (t.name.as_str(), t.partitions, t.replication_factor, &t.assignments);
         validate_topic_name(name).map_err(|m| ApiError::new(codes::INVALID_TOPIC_EXCEPTION, m))?;
         if taken || image.topics.contains_key(name) {
             return Err(ApiError::new(codes::TOPIC_ALREADY_EXISTS, format!("Topic '{name}' already exists.")));
         }
-        let (partitions, replication_factor) = if !assignments.is_empty() {
+        topic_config::validate_topic_configs(&t.configs).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m))?;
+        if !assignments.is_empty() {
             if partitions != -1 || replication_factor != -1 {
                 return Err(ApiError::new(codes::INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."));
             }
-            let rf = assignments[0].1.len();
-            for (i, (p, replicas)) in assignments.iter().enumerate() {
-                if *p != i as i32 {
-                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "Partitions should be a consecutive 0-based integer sequence"));
-                }
-                if replicas.len() != rf || replicas.is_empty() {
-                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "All partitions should have the same number of replicas"));
-                }
-                if let Some(b) = replicas.iter().find(|b| **b != self.config.node_id) {
-                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Unknown broker id {b} in replica assignment")));
-                }
-            }
-            (assignments.len() as i32, rf as i16)
-        } else {
-            let p = if partitions == -1 { self.config.num_partitions } else { partitions };
-            let rf = if replication_factor == -1 { self.config.default_replication_factor } else { replication_factor };
-            (p, rf)
-        };
+            let replicas = check_assignments(image, assignments.iter().map(|(p, r)| (*p, r.as_slice())), 0)?;
+            let rf = replicas[0].replicas.len() as i16;
+            return Ok((Uuid::new_v4(), replicas.len() as i32, rf, replicas));
+        }
+        let partitions = if partitions == -1 { self.config.num_partitions } else { partitions };
+        let replication_factor = if replication_factor == -1 { self.config.default_replication_factor } else { replication_factor };
         if partitions < 1 {
             return Err(ApiError::new(codes::INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value."));
         }
-        // Bound on the work of one request (a directory and three files per partition); open
-        // descriptors are bounded by the segment file cache, not by this.
-        if partitions > 10_000 {
-            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {partitions} exceeds this broker's limit of 10000.")));
+        if partitions > PARTITIONS_PER_TOPIC_MAX {
+            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {partitions} exceeds this broker's limit of {PARTITIONS_PER_TOPIC_MAX}.")));
         }
         if replication_factor < 1 {
             return Err(ApiError::new(codes::INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0, or -1 to use the default value."));
         }
-        if replication_factor as usize > self.live_brokers() {
-            return Err(ApiError::new(
-                codes::INVALID_REPLICATION_FACTOR,
-                format!("Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only {} broker(s) are registered.", self.live_brokers()),
-            ));
-        }
-        topic_config::validate_topic_configs(&t.configs).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m))?;
-        Ok((Uuid::new_v4(), partitions, replication_factor))
+        let placed = placement::place(&Self::candidates(image), 0, partitions, replication_factor, random_usize(), random_usize())
+            .map_err(|e| ApiError::new(codes::INVALID_REPLICATION_FACTOR, e.0))?;
+        Ok((Uuid::new_v4(), partitions, replication_factor, placed.into_iter().map(PartitionImage::new).collect()))
     }
 
-    pub fn delete_topic(&self, name: &str) -> std::result::Result<Uuid, ApiError> {
-        let mut md = lock(&self.metadata);
-        let Some(t) = md.image().topics.get(name).cloned() else {
+    pub async fn delete_topic(self: &Arc<Self>, name: &str) -> std::result::Result<Uuid, ApiError> {
+        let image = self.image();
+        let Some(t) = image.topics.get(name).cloned() else {
             return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)));
         };
-        md.apply(MetadataRecord::DeleteTopic { name: name.to_string() })
-            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-        let removed = self.topics.write().unwrap_or_else(|p| p.into_inner()).remove(name);
-        drop(md);
-        self.groups.forget_topic(name);
-        if let Some(tp) = removed {
-            let logs: Vec<_> = tp.partitions.iter().filter_map(|p| p.take_log()).collect();
-            // Deleting files can be slow; do it off the request path.
-            std::thread::spawn(move || {
-                for log in logs {
-                    let dir = log.dir().to_path_buf();
-                    if let Err(e) = log.delete() {
-                        tracing::warn!(dir = %dir.display(), error = %e, "could not remove a deleted partition's directory");
-                    }
-                }
-            });
-        }
+        let results = self.propose(vec![vec![MetadataRecord::DeleteTopic { name: name.to_string() }]]).await?;
+        results.into_iter().next().expect("one group")?;
         tracing::info!(topic = name, id = %t.id, "deleted topic");
         Ok(t.id)
     }
 
-    pub fn create_partitions(&self, name: &str, total: i32, validate_only: bool) -> std::result::Result<(), ApiError> {
-        let mut md = lock(&self.metadata);
-        let Some(current) = md.image().topics.get(name).map(|t| t.partitions) else {
+    pub async fn create_partitions(
+        self: &Arc<Self>,
+        name: &str,
+        total: i32,
+        assignments: Option<Vec<Vec<i32>>>,
+        validate_only: bool,
+    ) -> std::result::Result<(), ApiError> {
+        let image = self.image();
+        let Some(topic) = image.topics.get(name) else {
             return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, format!("The topic '{name}' does not exist.")));
         };
+        let current = topic.partition_count();
         if total < current {
             return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Topic currently has {current} partitions, which is higher than the requested {total}.")));
         }
         if total == current {
             return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Topic already has {current} partitions.")));
         }
-        if total > 10_000 {
-            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {total} exceeds this broker's limit of 10000.")));
+        if total > PARTITIONS_PER_TOPIC_MAX {
+            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {total} exceeds this broker's limit of {PARTITIONS_PER_TOPIC_MAX}.")));
         }
+        let added: Vec<PartitionImage> = match assignments {
+            Some(a) => {
+                if a.len() as i32 != total - current {
+                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Increasing the number of partitions by {} but {} assignments provided.", total - current, a.len())));
+                }
+                check_assignments(&image, a.iter().enumerate().map(|(i, r)| (current + i as i32, r.as_slice())), current)?
+            }
+            None => {
+                let rf = topic.replication_factor();
+                placement::place(&Self::candidates(&image), current, total - current, rf, random_usize(), random_usize())
+                    .map_err(|e| ApiError::new(codes::INVALID_REPLICATION_FACTOR, e.0))?
+                    .into_iter()
+                    .map(PartitionImage::new)
+                    .collect()
+            }
+        };
         if validate_only {
             return Ok(());
         }
-        md.apply(MetadataRecord::CreatePartitions { name: name.to_string(), total })
-            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-        let image = md.image().clone();
-        let topic = &image.topics[name];
-        let added = self.open_topic(&image, topic, current).map_err(|e| ApiError::new(codes::KAFKA_STORAGE_ERROR, e.to_string()))?;
-        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = topics.get(name).cloned() {
-            let mut parts = old.partitions.clone();
-            parts.extend(added.partitions.iter().cloned());
-            let min_isr = old.min_insync_replicas.load(Ordering::Relaxed);
-            topics.insert(name.to_string(), Arc::new(TopicPartitions { id: old.id, partitions: parts, min_insync_replicas: min_isr.into() }));
-        }
+        let record = MetadataRecord::CreatePartitions { name: name.to_string(), from: current, added };
+        self.propose(vec![vec![record]]).await?.into_iter().next().expect("one group")?;
         tracing::info!(topic = name, from = current, to = total, "added partitions");
         Ok(())
     }
 
-    /// Replaces a topic's config overrides (validated) and applies them to its live logs.
-    pub fn set_topic_configs(&self, name: &str, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
+    /// Replaces a topic's config overrides (validated).
+    pub async fn set_topic_configs(self: &Arc<Self>, name: &str, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
         topic_config::validate_topic_configs(&configs).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m))?;
-        let mut md = lock(&self.metadata);
-        if !md.image().topics.contains_key(name) {
+        if !self.image().topics.contains_key(name) {
             return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)));
         }
         if validate_only {
             return Ok(());
         }
-        md.apply(MetadataRecord::SetTopicConfigs { name: name.to_string(), configs })
-            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-        let image = md.image().clone();
-        drop(md);
-        self.reconfigure_logs(&image, Some(name));
+        let record = MetadataRecord::SetTopicConfigs { name: name.to_string(), configs };
+        self.propose(vec![vec![record]]).await?.into_iter().next().expect("one group")?;
         Ok(())
     }
 
-    /// Replaces dynamic broker configs (keys are broker names such as `log.retention.ms`).
-    pub fn set_broker_configs(&self, cluster_default: bool, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
+    /// Replaces dynamic broker configs (keys are broker names such as `log.retention.ms`) of
+    /// one broker, or the cluster default (`broker: None`).
+    pub async fn set_broker_configs(self: &Arc<Self>, broker: Option<i32>, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
         for (k, v) in &configs {
-            let def = topic_config::broker_synonym_def(k).ok_or_else(|| {
-                ApiError::new(codes::INVALID_CONFIG, format!("Cannot update these configs dynamically: Set({k})"))
-            })?;
+            let def = topic_config::broker_synonym_def(k).ok_or_else(|| ApiError::new(codes::INVALID_CONFIG, format!("Cannot update these configs dynamically: Set({k})")))?;
             topic_config::validate(def, v).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m.replace(def.name, k)))?;
         }
         if validate_only {
             return Ok(());
         }
-        let mut md = lock(&self.metadata);
-        md.apply(MetadataRecord::SetBrokerConfigs { cluster_default, configs })
-            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-        let image = md.image().clone();
-        drop(md);
-        self.reconfigure_logs(&image, None);
+        let record = MetadataRecord::SetBrokerConfigs { broker, configs };
+        self.propose(vec![vec![record]]).await?.into_iter().next().expect("one group")?;
         Ok(())
     }
 
-    fn reconfigure_logs(&self, image: &MetadataImage, only: Option<&str>) {
-        for t in image.topics.values() {
-            if only.is_some_and(|n| n != t.name) {
-                continue;
+    /// Allocates a new producer id (InitProducerId). This broker takes blocks of
+    /// [`metadata::PRODUCER_ID_BLOCK_SIZE`] ids from the metadata log, so ids are unique across
+    /// the cluster and never reused after a restart.
+    pub async fn allocate_producer_id(self: &Arc<Self>) -> std::result::Result<i64, ApiError> {
+        let mut block = self.producer_ids.lock().await;
+        // Bounded: each failed round means another broker took the block we aimed at, and a
+        // fresh image aims past it.
+        for _ in 0..8 {
+            if block.next < block.end {
+                let id = block.next;
+                block.next += 1;
+                return Ok(id);
             }
-            let (lc, ratio, min_isr) = self.log_settings_for(image, &t.configs);
-            if let Some(tp) = self.topic(&t.name) {
-                tp.min_insync_replicas.store(min_isr, Ordering::Relaxed);
-                for p in &tp.partitions {
-                    let _ = p.with_log(|log| {
-                        log.set_config(lc.clone());
-                        log.set_min_cleanable_dirty_ratio(ratio);
-                    });
-                }
+            let end = self.image().producer_id_block_end + metadata::PRODUCER_ID_BLOCK_SIZE;
+            let record = MetadataRecord::AllocateProducerIds { broker: self.config.node_id, block_end: end };
+            if self.propose(vec![vec![record]]).await?.into_iter().next().expect("one group").is_ok() {
+                *block = ProducerIdBlock { next: end - metadata::PRODUCER_ID_BLOCK_SIZE, end };
             }
         }
+        Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, "Could not allocate a producer id block; try again."))
     }
 
-    /// Allocates a new producer id (InitProducerId). Ids come in persisted blocks.
-    pub fn allocate_producer_id(&self) -> std::result::Result<i64, ApiError> {
-        let mut next = lock(&self.next_producer_id);
-        let mut md = lock(&self.metadata);
-        if *next >= md.image().producer_id_block_end {
-            let end = md.image().producer_id_block_end.max(*next) + metadata::PRODUCER_ID_BLOCK_SIZE;
-            md.apply(MetadataRecord::AllocateProducerIds { block_end: end })
-                .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-        }
-        let id = *next;
-        *next += 1;
-        assert!(id < md.image().producer_id_block_end, "producer ids are handed out only inside an allocated block");
-        Ok(id)
-    }
+    // ---- background work on the hosted logs ----
 
     /// Runs `Log::maintain` on every partition (roll, retention, flush).
     pub fn maintain(&self) {
@@ -598,12 +823,21 @@ impl BrokerState {
     /// with a few filesystem-wide syncs rather than several fsyncs per log. Returns the number
     /// of logs not closed cleanly (their next open recovers them).
     pub fn close_all(&self) -> usize {
+        self.fetchers.shutdown();
         let logs: Vec<oxbow_log::Log> = self.all_partitions().into_iter().filter_map(|p| p.take_log()).collect();
         let failed = oxbow_log::close_many(logs, CLOSE_THREADS_MAX);
         for (dir, e) in &failed {
             tracing::warn!(dir = %dir.display(), error = %e, "closing the log failed");
         }
         failed.len()
+    }
+
+    /// A kill: no checkpoints, no flush; logs are dropped as they are (the next open recovers).
+    pub fn drop_all(&self) {
+        self.fetchers.shutdown();
+        for p in self.all_partitions() {
+            drop(p.take_log());
+        }
     }
 
     /// Writes checkpoints for every partition.
@@ -619,6 +853,36 @@ impl BrokerState {
     }
 }
 
+/// Checks explicit replica assignments (CreateTopics, CreatePartitions): consecutive partitions
+/// from `first`, the same number of distinct, registered replicas each.
+fn check_assignments<'a>(image: &MetadataImage, assignments: impl Iterator<Item = (i32, &'a [i32])>, first: i32) -> std::result::Result<Vec<PartitionImage>, ApiError> {
+    let mut out = Vec::new();
+    let mut rf = None;
+    for (i, (p, replicas)) in assignments.enumerate() {
+        if p != first + i as i32 {
+            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "Partitions should be a consecutive 0-based integer sequence"));
+        }
+        if replicas.is_empty() || rf.is_some_and(|rf| rf != replicas.len()) {
+            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "All partitions should have the same number of replicas"));
+        }
+        rf = Some(replicas.len());
+        let mut distinct = replicas.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() != replicas.len() {
+            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Duplicate brokers not allowed in replica assignment: {replicas:?} for partition id {p}.")));
+        }
+        if let Some(b) = replicas.iter().find(|b| !image.brokers.contains_key(b)) {
+            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Unknown broker id {b} in replica assignment")));
+        }
+        out.push(PartitionImage::new(replicas.to_vec()));
+    }
+    if out.is_empty() {
+        return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "Empty replica assignment"));
+    }
+    Ok(out)
+}
+
 /// Converts an error of a start-up step into the crate error.
 pub(crate) fn data_dir_error(path: &std::path::Path, e: std::io::Error) -> Error {
     Error::DataDir { path: path.to_path_buf(), source: e }
@@ -628,78 +892,4 @@ pub(crate) fn data_dir_error(path: &std::path::Path, e: std::io::Error) -> Error
 pub(crate) fn count_in(stats: &BrokerStats, bytes: u64, records: u64) {
     stats.bytes_in.fetch_add(bytes, Ordering::Relaxed);
     stats.records_in.fetch_add(records, Ordering::Relaxed);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::MetadataExt;
-
-    fn open_state(dir: &std::path::Path) -> BrokerState {
-        let config = BrokerConfig { data_dir: dir.to_path_buf(), ..BrokerConfig::default() };
-        let (_tx, rx) = watch::channel(false);
-        BrokerState::open(config, "127.0.0.1".into(), 9092, rx, oxbow_log::FileCache::new(256, 256)).unwrap()
-    }
-
-    fn one_record() -> bytes::BytesMut {
-        let record = oxbow_log::record::Record {
-            attributes: 0,
-            timestamp_delta: 0,
-            offset_delta: 0,
-            key: None,
-            value: Some(bytes::Bytes::from_static(b"v")),
-            headers: Vec::new(),
-        };
-        let spec = oxbow_log::record::BatchSpec::simple(0, now_ms(), now_ms());
-        bytes::BytesMut::from(&oxbow_log::record::encode_batch(&spec, &[record]).unwrap()[..])
-    }
-
-    fn new_topic(name: &str) -> NewTopic {
-        NewTopic { name: name.into(), partitions: -1, replication_factor: -1, assignments: Vec::new(), configs: BTreeMap::new() }
-    }
-
-    #[test]
-    fn create_topics_writes_the_image_once_and_the_topics_survive_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let image_file = dir.path().join(metadata::METADATA_FILE);
-        {
-            let state = open_state(dir.path());
-            assert!(state.create_topic("existing", 1, 1, &[], BTreeMap::new(), false).is_ok());
-            let writes = lock(&state.metadata).persisted();
-            let inode = std::fs::metadata(&image_file).unwrap().ino();
-
-            let mut batch: Vec<NewTopic> = (0..300).map(|i| new_topic(&format!("t-{i}"))).collect();
-            batch.push(new_topic("existing"));
-            batch.push(new_topic("bad name"));
-            batch.push(NewTopic { partitions: 3, ..new_topic("three") });
-            let results = state.create_topics(batch, false);
-            assert_eq!(results.len(), 303);
-            assert!(results[..300].iter().all(|r| r.is_ok()));
-            assert_eq!(results[300].as_ref().unwrap_err().code, codes::TOPIC_ALREADY_EXISTS);
-            assert_eq!(results[301].as_ref().unwrap_err().code, codes::INVALID_TOPIC_EXCEPTION);
-            assert_eq!(results[302].as_ref().unwrap().1, 3);
-            assert_eq!(lock(&state.metadata).persisted(), writes + 1, "one image write for the whole batch");
-            assert_ne!(std::fs::metadata(&image_file).unwrap().ino(), inode, "the image was replaced");
-
-            // validate_only writes nothing.
-            assert!(state.create_topics(vec![new_topic("dry")], true)[0].is_ok());
-            assert_eq!(lock(&state.metadata).persisted(), writes + 1);
-            assert!(state.topic("dry").is_none());
-
-            for name in ["t-0", "t-299", "three"] {
-                let p = state.partition(name, 0).unwrap();
-                p.append(one_record(), 1, 1, now_ms()).unwrap();
-            }
-            assert_eq!(state.close_all(), 0);
-        }
-        let state = open_state(dir.path());
-        let image = state.image();
-        assert_eq!(image.topics.len(), 302);
-        assert_eq!(image.topics["three"].partitions, 3);
-        for name in ["t-0", "t-299", "three"] {
-            assert_eq!(state.partition(name, 0).unwrap().offsets().unwrap().log_end_offset, 1, "{name}");
-        }
-        assert_eq!(state.partition("t-1", 0).unwrap().offsets().unwrap().log_end_offset, 0);
-        assert!(state.topic("dry").is_none());
-    }
 }

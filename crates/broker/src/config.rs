@@ -70,6 +70,21 @@ pub struct BrokerConfig {
     pub group_initial_rebalance_delay_ms: u64,
     /// `group.max.size` (Kafka default unbounded; ours bounded).
     pub group_max_size: usize,
+    /// `replica.lag.time.max.ms` (Kafka default 30000; ours 10000, so a follower cut off by a
+    /// fault leaves the ISR while a studio user is still watching): a follower not caught up for
+    /// this long is removed from the ISR by its leader.
+    pub replica_lag_time_max_ms: u64,
+    /// `broker.session.timeout.ms` (Kafka default 9000; ours 6000): a broker whose heartbeats
+    /// stop for this long is fenced by the controller, and its leaderships move.
+    pub broker_session_timeout_ms: u64,
+    /// `broker.heartbeat.interval.ms` (Kafka default 2000; ours 500).
+    pub broker_heartbeat_interval_ms: u64,
+    /// `auto.leader.rebalance.enable` (Kafka default true).
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds` in ms (Kafka default 300 s; ours 30 s).
+    pub leader_imbalance_check_interval_ms: u64,
+    /// `leader.imbalance.per.broker.percentage` (Kafka default 10).
+    pub leader_imbalance_per_broker_percentage: u32,
 }
 
 impl Default for BrokerConfig {
@@ -100,6 +115,12 @@ impl Default for BrokerConfig {
             group_max_session_timeout_ms: 1_800_000,
             group_initial_rebalance_delay_ms: 0,
             group_max_size: 1024,
+            replica_lag_time_max_ms: 10_000,
+            broker_session_timeout_ms: 6_000,
+            broker_heartbeat_interval_ms: 500,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_ms: 30_000,
+            leader_imbalance_per_broker_percentage: 10,
         }
     }
 }
@@ -124,6 +145,15 @@ impl BrokerConfig {
         }
         if self.log_open_files_max == Some(0) || self.log_index_maps_max == Some(0) {
             return bad("log_open_files_max and log_index_maps_max must be at least 1".into());
+        }
+        if self.broker_heartbeat_interval_ms == 0 || self.broker_session_timeout_ms <= self.broker_heartbeat_interval_ms {
+            return bad(format!(
+                "broker.session.timeout.ms ({}) must be larger than broker.heartbeat.interval.ms ({}), which must be positive",
+                self.broker_session_timeout_ms, self.broker_heartbeat_interval_ms
+            ));
+        }
+        if self.replica_lag_time_max_ms == 0 {
+            return bad("replica.lag.time.max.ms must be positive".into());
         }
         if self.min_insync_replicas < 1 {
             return bad(format!("min.insync.replicas must be at least 1, got {}", self.min_insync_replicas));

@@ -1,37 +1,50 @@
-//! `oxbow-broker`: a single-node, Kafka-protocol broker that real Kafka clients use unchanged.
+//! `oxbow-broker`: Kafka-protocol brokers that real Kafka clients use unchanged, alone or as an
+//! embedded cluster of several brokers that replicate partitions to each other.
 //!
 //! Layout (see each module's docs):
 //! - [`server`]: TCP listener, connections, frame decoding ([`decode_request_frame`]);
 //! - `apis`: one module per Kafka API and the supported-version table ([`SUPPORTED_APIS`]);
-//! - `metadata`: the metadata image — the single place that changes cluster state (issue 5 swaps
-//!   its store for a Raft log);
-//! - `partition`: a partition replica around an `oxbow_log::Log` (leader/follower roles ready for
-//!   replication);
+//! - `metadata`: the metadata image and the records that change it; `metadata_log`: the state
+//!   machine the metadata quorum (`oxbow-quorum`, Raft; KRaft's design) applies them with;
+//! - `controller`: the active controller's work (heartbeats, fencing, elections, preferred
+//!   leaders) and replica placement;
+//! - `broker`: one broker's shared state, reconciliation of its replicas with the image, admin
+//!   changes proposed to the quorum;
+//! - `partition`: a replica around an `oxbow_log::Log` (leader: followers' progress, ISR, high
+//!   watermark; follower: appends and truncation); `replica`: the fetchers followers copy with;
+//! - `cluster`: several brokers in one process ([`Cluster`]), and the faults a user can inject;
 //! - `coordinator::group`: the classic group coordinator (in memory until issue 6);
-//! - `topic_config`: Kafka's topic configs, validation, DescribeConfigs resolution.
+//! - `topic_config`: Kafka's topic configs, validation, DescribeConfigs resolution;
+//! - `events`: the cluster event timeline; `faults`: the fault switches.
 //!
-//! Public API for the CLI: [`BrokerConfig`], [`Broker::start`], [`BrokerHandle`].
+//! Public API: [`Cluster::start`] with [`ClusterConfig`] (what `oxbow serve` runs), and
+//! [`Broker::start`] for one broker on its own (a cluster of one, for tests and examples);
+//! [`BrokerHandle`], [`Observer`].
 //!
 //! File descriptors: at start the soft `RLIMIT_NOFILE` is raised to the hard limit (logged), and
 //! every partition's log draws its open segment files and index mappings from one
-//! `oxbow_log::FileCache`, bounded by [`BrokerConfig::log_open_files_max`] (default: half the soft
-//! limit, the other half for connections) and [`BrokerConfig::log_index_maps_max`], so the
-//! number of partitions is bounded by disk, not by descriptors or `vm.max_map_count`.
+//! `oxbow_log::FileCache` per broker, bounded by [`BrokerConfig::log_open_files_max`] (default:
+//! half the soft limit, the other half for connections) and [`BrokerConfig::log_index_maps_max`].
 //!
-//! Not here yet: replication and multiple brokers (issue 5), transactions and persistent group
-//! state (issue 6), TLS/SASL, quotas, ACLs.
+//! Not here yet: transactions and persistent group state (issue 6), TLS/SASL, quotas, ACLs.
 
 pub mod alloc_guard;
 mod apis;
 mod batch;
 mod broker;
+mod cluster;
 mod codes;
 mod config;
+mod controller;
 mod coordinator;
 mod error;
+mod events;
+mod faults;
 mod metadata;
+mod metadata_log;
 mod observer;
 mod partition;
+mod replica;
 pub mod server;
 mod topic_config;
 
@@ -40,12 +53,16 @@ mod topic_config;
 static GLOBAL_ALLOCATOR: alloc_guard::GuardedAllocator = alloc_guard::GuardedAllocator;
 
 pub use apis::SUPPORTED as SUPPORTED_APIS;
+pub use cluster::{BrokerStatus, Cluster, ClusterConfig, FaultAction, FaultError, BROKERS_MAX};
 pub use config::BrokerConfig;
 pub use error::{Error, Result};
-pub use observer::{BrokerCounters, FileCacheStats, Observer, PartitionView, SegmentInfo};
+pub use events::{ClusterEvent, TimedEvent};
+pub use cluster::{PartitionReplication, ReplicaLane};
+pub use observer::{BrokerCounters, FileCacheStats, Observer, PartitionMetadataView, PartitionView, ReplicaView, SegmentInfo};
 pub use server::frame::{decode_request_frame, encode_response_frame, encode_response_pieces, DecodedFrame, FrameError, ResponseFrame};
 
 use broker::BrokerState;
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -56,11 +73,45 @@ use tokio::task::JoinHandle;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const SHUTDOWN_DRAIN_MS: u64 = 3_000;
+/// How long a graceful stop waits for the controller to move leaderships away.
+const CONTROLLED_SHUTDOWN_MS: u64 = 5_000;
 /// How often the group coordinator checks session and rebalance timeouts.
 const GROUP_TICK_MS: u64 = 250;
+/// How often the controller role looks at sessions, offline partitions and leader balance.
+const CONTROLLER_TICK_MS: u64 = 250;
+/// The controller quorum's size in a cluster: up to three brokers vote, the rest follow the
+/// metadata log as learners (KRaft deployments run three controllers).
+pub const CONTROLLER_VOTERS_MAX: usize = 3;
 
-/// Entry point: `Broker::start(config).await` returns a running broker.
+/// Entry point for one broker on its own: `Broker::start(config).await`.
 pub struct Broker;
+
+/// What brokers of one embedded cluster share: the cluster id, the metadata quorum's
+/// membership and addresses, the fault switches between them, the event timeline.
+pub(crate) struct BrokerContext {
+    pub cluster_id: String,
+    pub voters: BTreeSet<i32>,
+    pub learners: BTreeSet<i32>,
+    pub quorum_listener: TcpListener,
+    pub quorum_links: Arc<dyn oxbow_quorum::Links>,
+    pub net: Arc<faults::NetFaults>,
+    pub events: Arc<events::EventLog>,
+    pub quorum_timing: QuorumTiming,
+}
+
+/// Raft timings for the metadata quorum.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuorumTiming {
+    pub heartbeat_interval_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+}
+
+impl Default for QuorumTiming {
+    fn default() -> Self {
+        QuorumTiming { heartbeat_interval_ms: 100, election_timeout_min_ms: 500, election_timeout_max_ms: 1000 }
+    }
+}
 
 /// A running broker. Dropping it without `shutdown` leaves the tasks running until the runtime
 /// stops; call [`BrokerHandle::shutdown`] for a clean stop with checkpoints.
@@ -68,21 +119,61 @@ pub struct BrokerHandle {
     local_addr: SocketAddr,
     state: Arc<BrokerState>,
     shutdown_tx: watch::Sender<bool>,
+    kill_tx: watch::Sender<bool>,
     conns: Arc<Semaphore>,
     tasks: Vec<JoinHandle<()>>,
     _lock: DataDirLock,
 }
 
+/// Addresses of a single broker's own quorum: itself.
+struct SelfLinks(std::sync::Mutex<Option<SocketAddr>>);
+
+impl oxbow_quorum::Links for SelfLinks {
+    fn address(&self, _to: oxbow_quorum::NodeId) -> Option<SocketAddr> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn reachable(&self, _from: oxbow_quorum::NodeId, _to: oxbow_quorum::NodeId) -> bool {
+        true
+    }
+}
+
 impl Broker {
-    /// Locks the data dir, binds the listener, recovers every partition, and starts serving.
+    /// Starts one broker that is its own cluster (its own controller quorum of one). Locks the
+    /// data dir, binds the listener, recovers the metadata log and every partition, registers.
     ///
     /// Errors: [`Error::DataDirLocked`] (another Oxbow owns the dir), [`Error::DataDir`]
     /// (cannot create/read it), [`Error::PortInUse`], [`Error::Bind`], [`Error::Config`],
     /// [`Error::Metadata`], [`Error::Log`].
     pub async fn start(config: BrokerConfig) -> Result<BrokerHandle> {
+        let quorum_listener = TcpListener::bind((config.host.as_str(), 0)).await.map_err(|e| Error::Bind { host: config.host.clone(), port: 0, source: e })?;
+        let links = Arc::new(SelfLinks(std::sync::Mutex::new(Some(quorum_listener.local_addr()?))));
+        let cluster_id = cluster::cluster_id_in(&config.data_dir)?;
+        let context = BrokerContext {
+            cluster_id,
+            voters: [config.node_id].into(),
+            learners: BTreeSet::new(),
+            quorum_listener,
+            quorum_links: links,
+            net: Default::default(),
+            events: Default::default(),
+            quorum_timing: QuorumTiming::default(),
+        };
+        let handle = Self::start_in(config, context).await?;
+        handle.wait_ready(Duration::from_secs(30)).await?;
+        Ok(handle)
+    }
+
+    /// Starts one broker of a cluster (see `cluster.rs`).
+    pub(crate) async fn start_in(config: BrokerConfig, context: BrokerContext) -> Result<BrokerHandle> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir).map_err(|e| broker::data_dir_error(&config.data_dir, e))?;
         let lock = DataDirLock::acquire(&config.data_dir)?;
+        if config.data_dir.join("oxbow-metadata.json").exists() {
+            return Err(Error::Config(format!(
+                "{} holds data of an older, single-broker Oxbow (oxbow-metadata.json); this version keeps cluster metadata in a replicated log. Move that directory away or start with another --data-dir",
+                config.data_dir.display()
+            )));
+        }
         let listener = match TcpListener::bind((config.host.as_str(), config.port)).await {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -96,13 +187,7 @@ impl Broker {
             config.log_open_files_max.unwrap_or_else(oxbow_log::open_files_max_default),
             config.log_index_maps_max.unwrap_or_else(oxbow_log::index_maps_max_default),
         );
-        tracing::info!(
-            open_files_max = files.open_files_max(),
-            index_maps_max = files.index_maps_max(),
-            "segment files: at most {} open, {} index files mapped",
-            files.open_files_max(),
-            files.index_maps_max()
-        );
+        tracing::debug!(open_files_max = files.open_files_max(), index_maps_max = files.index_maps_max(), "segment file bounds");
         if let Some(soft) = nofile_soft {
             let wanted = files.open_files_max() as u64 + config.max_connections as u64;
             if wanted > soft {
@@ -114,23 +199,54 @@ impl Broker {
                 );
             }
         }
+        metadata::write_meta_properties(&config.data_dir, config.node_id, &context.cluster_id)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (kill_tx, kill_rx) = watch::channel(false);
         let advertised_host = config.advertised_host.clone().unwrap_or_else(|| local_addr.ip().to_string());
-        let cfg = config.clone();
-        let sd = shutdown_rx.clone();
-        let state = tokio::task::spawn_blocking(move || BrokerState::open(cfg, advertised_host, local_addr.port() as i32, sd, files))
+
+        let (machine, image_rx) = metadata_log::ImageStateMachine::new(context.events.clone());
+        let node = |id: &i32| *id as oxbow_quorum::NodeId;
+        let mut qc = oxbow_quorum::QuorumConfig::new(
+            config.node_id as oxbow_quorum::NodeId,
+            context.voters.iter().map(node).collect(),
+            context.learners.iter().map(node).collect(),
+            config.data_dir.join("metadata-quorum"),
+            context.quorum_listener,
+        );
+        qc.heartbeat_interval_ms = context.quorum_timing.heartbeat_interval_ms;
+        qc.election_timeout_min_ms = context.quorum_timing.election_timeout_min_ms;
+        qc.election_timeout_max_ms = context.quorum_timing.election_timeout_max_ms;
+        let quorum = oxbow_quorum::Quorum::start(qc, Box::new(machine), context.quorum_links.clone())
             .await
-            .map_err(|e| Error::Config(format!("start-up task failed: {e}")))??;
-        let state = Arc::new(state);
+            .map_err(|e| Error::Metadata { path: config.data_dir.join("metadata-quorum"), reason: e.to_string() })?;
+        let faults = Arc::new(faults::BrokerFaults::new(context.net.clone()));
+        let state = Arc::new(BrokerState::new(
+            config.clone(),
+            context.cluster_id.clone(),
+            advertised_host,
+            local_addr.port() as i32,
+            quorum.clone(),
+            image_rx.clone(),
+            shutdown_rx.clone(),
+            kill_rx,
+            files,
+            faults,
+            context.events.clone(),
+        ));
+        quorum.set_ask_handler(Arc::new(controller::AskHandler(Arc::downgrade(&state))));
         let conns = Arc::new(Semaphore::new(config.max_connections));
         let tasks = vec![
             tokio::spawn(server::accept_loop(listener, state.clone(), conns.clone(), shutdown_rx.clone())),
+            tokio::spawn(reconcile_loop(state.clone(), image_rx, shutdown_rx.clone())),
+            tokio::spawn(controller::heartbeat_loop(state.clone())),
+            tokio::spawn(every(state.clone(), Duration::from_millis(CONTROLLER_TICK_MS), shutdown_rx.clone(), |s| Box::pin(async move { controller::tick(&s).await }))),
+            tokio::spawn(every(state.clone(), Duration::from_millis((config.replica_lag_time_max_ms / 4).max(100)), shutdown_rx.clone(), |s| Box::pin(async move { s.isr_shrink_check() }))),
             tokio::spawn(maintenance_loop(state.clone(), shutdown_rx.clone())),
             tokio::spawn(group_tick_loop(state.clone(), shutdown_rx.clone())),
             tokio::spawn(cleaner_loop(state.clone(), shutdown_rx.clone())),
         ];
         tracing::info!(addr = %local_addr, node_id = config.node_id, data_dir = %config.data_dir.display(), "broker listening");
-        Ok(BrokerHandle { local_addr, state, shutdown_tx, conns, tasks, _lock: lock })
+        Ok(BrokerHandle { local_addr, state, shutdown_tx, kill_tx, conns, tasks, _lock: lock })
     }
 }
 
@@ -153,27 +269,135 @@ impl BrokerHandle {
         Observer { state: self.state.clone() }
     }
 
-    /// Stops accepting, lets in-flight requests finish (parked fetches are answered at once,
-    /// parked group joins get COORDINATOR_NOT_AVAILABLE), writes checkpoints and releases the
-    /// data dir lock. Bounded: at most ~3 s waiting for connections, then checkpoints.
+    /// Waits until this broker is registered, unfenced and has reconciled its replicas: ready to
+    /// serve. Errors after `timeout` with what is missing.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let me = self.state.config.node_id;
+        loop {
+            let image = self.state.image();
+            let registered = image.brokers.get(&me).filter(|b| b.incarnation == self.state.incarnation);
+            if registered.is_some_and(|b| !b.fenced) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let why = match registered {
+                    None => "it is not registered with the metadata quorum (no quorum leader? are enough controllers running?)",
+                    Some(_) => "the controller has not unfenced it",
+                };
+                return Err(Error::Config(format!("broker {me} not ready after {} ms: {why}", timeout.as_millis())));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A graceful stop: controlled shutdown (the controller moves leaderships away), then stop
+    /// accepting, let in-flight requests finish (parked fetches are answered at once, parked
+    /// group joins get COORDINATOR_NOT_AVAILABLE), write checkpoints, stop the quorum node and
+    /// release the data dir lock. Bounded: ~5 s for the controller, ~3 s for connections.
     pub async fn shutdown(self) -> Result<()> {
+        self.stop(true).await
+    }
+
+    /// Stops without handing leaderships to other brokers: the whole cluster is stopping.
+    pub async fn shutdown_all(self) -> Result<()> {
+        self.stop(false).await
+    }
+
+    async fn stop(self, hand_off: bool) -> Result<()> {
         let started = std::time::Instant::now();
+        let me = self.state.config.node_id;
+        let others = self.state.image().live_brokers().any(|b| b.id != me);
+        // With nobody to hand leaderships to, a controlled shutdown would only take them offline.
+        if hand_off && others && !self.state.faults.paused() {
+            controller::controlled_shutdown(&self.state, std::time::Instant::now() + Duration::from_millis(CONTROLLED_SHUTDOWN_MS)).await;
+        }
         let _ = self.shutdown_tx.send(true);
+        self.state.faults.set_paused(false);
         self.state.groups.shutdown();
         let max = self.state.config.max_connections as u32;
         match tokio::time::timeout(Duration::from_millis(SHUTDOWN_DRAIN_MS), self.conns.acquire_many(max)).await {
             Ok(_) => {}
             Err(_) => tracing::warn!("shutdown: some connections still busy after {SHUTDOWN_DRAIN_MS} ms; proceeding"),
         }
-        for t in self.tasks {
+        for t in &self.tasks {
             t.abort();
+        }
+        for t in self.tasks {
             let _ = t.await;
         }
         let state = self.state.clone();
         let failed = tokio::task::spawn_blocking(move || state.close_all()).await.unwrap_or(1);
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, failed_checkpoints = failed, "broker stopped");
+        if let Err(e) = self.state.quorum.clone().shutdown().await {
+            tracing::warn!(error = %e, "metadata quorum node did not stop cleanly");
+        }
+        tracing::info!(node_id = self.state.config.node_id, elapsed_ms = started.elapsed().as_millis() as u64, failed_checkpoints = failed, "broker stopped");
         drop(self._lock);
         Ok(())
+    }
+
+    /// A kill (a fault): no controlled shutdown, no checkpoints, no flush; connections drop
+    /// mid-request and the logs are left as a crashed process leaves them (the next start
+    /// recovers them). The data dir lock is released so the broker can be started again.
+    pub fn kill(self) {
+        let _ = self.kill_tx.send(true);
+        let _ = self.shutdown_tx.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.state.quorum.clone().kill();
+        self.state.drop_all();
+        tracing::warn!(node_id = self.state.config.node_id, "broker killed");
+        drop(self._lock);
+    }
+
+    /// Pause (a fault): the broker keeps its connections but answers nothing, fetches nothing
+    /// and its quorum node goes silent, until [`BrokerHandle::resume`].
+    pub fn pause(&self) {
+        self.state.faults.set_paused(true);
+        self.state.quorum.pause();
+    }
+
+    pub fn resume(&self) {
+        self.state.quorum.resume();
+        self.state.faults.set_paused(false);
+    }
+
+    pub fn paused(&self) -> bool {
+        self.state.faults.paused()
+    }
+
+    /// Slow disk (a fault): every append waits `delay_ms` first (0 undoes it).
+    pub fn set_disk_delay_ms(&self, delay_ms: u64) {
+        self.state.faults.set_disk_delay_ms(delay_ms);
+    }
+}
+
+/// Reconciles the replicas with every new image (coalescing bursts: the watch holds only the
+/// latest), on a blocking thread because it opens and deletes files.
+async fn reconcile_loop(state: Arc<BrokerState>, mut image: watch::Receiver<Arc<metadata::MetadataImage>>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || st.reconcile()).await;
+        tokio::select! {
+            changed = image.changed() => if changed.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Runs `work` every `period` until shutdown.
+async fn every<F>(state: Arc<BrokerState>, period: Duration, mut shutdown: watch::Receiver<bool>, work: F)
+where
+    F: Fn(Arc<BrokerState>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+{
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+        state.faults.wait_running().await;
+        work(state.clone()).await;
     }
 }
 

@@ -1,247 +1,395 @@
-//! The metadata image: the one place that changes cluster state.
+//! The metadata image and the records that change it: the cluster's state as a replicated log
+//! (KRaft's design).
 //!
-//! Cluster id, brokers, topics (name, topic id, partition count, per-topic config overrides),
-//! dynamic broker configs and the producer-id block are changed only by applying a
-//! [`MetadataRecord`] to the [`MetadataStore`]. Today the store persists the whole image as one
-//! JSON document (`DATA_DIR/oxbow-metadata.json`, written to a temp file, fsynced, then renamed),
-//! because a single node has nobody to replicate to. Issue 5 replaces the store with a
-//! Raft-replicated metadata log (KRaft's design) that applies the same records in the same order,
-//! so callers do not change: they build a record, `apply` it, and react to the new image. Several
-//! records that belong together (the topics of one CreateTopics request) go through `apply_all`,
-//! which writes the image once for all of them.
+//! Every change to cluster state — a broker registering or being fenced, a topic created, a
+//! partition's leader or ISR changing, configs, producer-id blocks — is a [`MetadataRecord`].
+//! Records travel in [`MetadataCommand`]s through the controller quorum (`oxbow-quorum`, Raft);
+//! every broker applies the committed commands in the same order to its own [`MetadataImage`]
+//! with [`MetadataImage::apply`], so all brokers converge on the same image. Applying is pure
+//! and deterministic: it reads nothing but the image and the record (the applying log index is
+//! the only outside input), which is what makes replaying the log on any broker safe.
 //!
-//! It deliberately does not open logs or touch partitions: the broker reconciles partitions
-//! with the image after each applied record.
+//! A command is a list of groups; each group applies atomically (all its records or none) and
+//! gets its own result, so one CreateTopics request for 500 topics is one Raft entry whose
+//! topics succeed or fail one by one, while "fence broker 2 and move its leaderships" cannot
+//! half-happen.
 //!
-//! File format (version 1), a JSON object:
-//! `{"version":1,"cluster_id":"<22-char base64url uuid>","node_id":1,"topics":{"name":{"id":"<uuid>",
-//! "partitions":N,"configs":{"k":"v"}}},"broker_configs":{..},"cluster_configs":{..},
-//! "producer_id_block_end":N,"applied":N}`. `DATA_DIR/meta.properties` is also written in Kafka's
-//! format (cluster.id, node.id) for tools that look for it.
+//! Records are checked when applied, not only when proposed: a proposer builds records from its
+//! own, possibly slightly stale, image, and the check at apply time (topic still absent, partition
+//! epoch unchanged — Kafka's INVALID_UPDATE_VERSION) turns a lost race into a clear error rather
+//! than a wrong state.
+//!
+//! What it deliberately does not do: open logs or touch partitions (each broker reconciles its
+//! partitions with the image after applying), decide placements or elections (the controller
+//! module proposes those), or persist anything (the quorum keeps the log and snapshots; a
+//! snapshot is this image serialised).
 
-use crate::{Error, Result};
+use crate::codes;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use uuid::Uuid;
 
-pub(crate) const METADATA_FILE: &str = "oxbow-metadata.json";
-const FORMAT_VERSION: u32 = 1;
-/// Producer ids are handed out in blocks; only the end of the current block is persisted, so a
-/// restart skips the unused rest of a block (as Kafka's ProducerIdManager does) and never reuses one.
+/// Producer ids are handed out in blocks; a broker asks for a block when it has used its own, so
+/// a restart skips the unused rest of a block (as Kafka's ProducerIdManager does) and never
+/// reuses an id.
 pub(crate) const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
 
-#[derive(Clone, Debug, PartialEq)]
+/// No leader (Kafka's `LeaderConstants.NO_LEADER`).
+pub const NO_LEADER: i32 = -1;
+
+/// A broker as the cluster knows it (Kafka's RegisterBrokerRecord plus fencing state).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRegistration {
+    pub id: i32,
+    /// New for every start of the broker (Kafka's incarnation id).
+    pub incarnation: Uuid,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+    /// The log index of the registration (Kafka's broker epoch).
+    pub epoch: u64,
+    /// A fenced broker leads nothing and is in no ISR; new brokers start fenced until they have
+    /// caught up with the metadata log.
+    pub fenced: bool,
+    /// Set while the broker's controlled shutdown moves leadership away from it.
+    pub in_controlled_shutdown: bool,
+}
+
+/// One partition's replica set and leadership (Kafka's PartitionRecord).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionImage {
+    /// Assignment order; the first is the preferred leader.
+    pub replicas: Vec<i32>,
+    /// In-sync replicas, never empty while the partition exists (KRaft keeps the last member
+    /// when no replica is left, so that replica can come back as a clean leader).
+    pub isr: Vec<i32>,
+    /// [`NO_LEADER`] when offline.
+    pub leader: i32,
+    /// Bumped on every leader change; followers fence stale leaders with it.
+    pub leader_epoch: i32,
+    /// Bumped on every change of this partition; AlterPartition must name the current one.
+    pub partition_epoch: i32,
+    /// During a reassignment: replicas being added (already in `replicas`) and being removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding: Vec<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing: Vec<i32>,
+}
+
+impl PartitionImage {
+    /// A new partition led by its first replica with every replica in sync.
+    pub fn new(replicas: Vec<i32>) -> PartitionImage {
+        assert!(!replicas.is_empty(), "a partition has at least one replica");
+        let mut isr = replicas.clone();
+        isr.sort_unstable(); // ISRs are kept sorted so equal sets compare equal
+        PartitionImage { leader: replicas[0], isr, replicas, leader_epoch: 0, partition_epoch: 0, adding: Vec::new(), removing: Vec::new() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopicImage {
     pub name: String,
     pub id: Uuid,
-    pub partitions: i32,
     pub configs: BTreeMap<String, String>,
+    pub partitions: Vec<PartitionImage>,
 }
 
-#[derive(Clone, Debug)]
+impl TopicImage {
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.len() as i32
+    }
+
+    pub fn replication_factor(&self) -> i16 {
+        self.partitions.first().map(|p| (p.replicas.len() - p.adding.len()) as i16).unwrap_or(0)
+    }
+}
+
+/// The cluster state every broker holds a copy of. Topics sit behind `Arc` so that a new image
+/// per applied command copies pointers, not partitions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetadataImage {
-    pub cluster_id: String,
-    pub node_id: i32,
-    pub topics: BTreeMap<String, TopicImage>,
-    /// Dynamic configs for this broker (`kafka-configs --entity-type brokers --entity-name 1`).
-    pub broker_configs: BTreeMap<String, String>,
+    pub brokers: BTreeMap<i32, BrokerRegistration>,
+    pub topics: BTreeMap<String, Arc<TopicImage>>,
+    /// Dynamic per-broker configs (`kafka-configs --entity-type brokers --entity-name 1`).
+    pub broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
     /// Dynamic cluster-wide broker defaults (`--entity-default`).
     pub cluster_configs: BTreeMap<String, String>,
-    /// Producer ids below this are allocated (or skipped).
+    /// Producer ids below this are allocated (to some broker) or skipped.
     pub producer_id_block_end: i64,
-    /// How many records have been applied; a Raft log's offset takes this role later.
+    /// The log index of the last command applied.
     pub applied: u64,
 }
 
+/// What should change in one partition. `None` fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionChange {
+    /// Applies only if the partition is still at this epoch (AlterPartition's check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_partition_epoch: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isr: Option<Vec<i32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<Vec<i32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adding: Option<Vec<i32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removing: Option<Vec<i32>>,
+}
+
 /// A change to the cluster state. Every mutation is one of these.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
 pub enum MetadataRecord {
-    CreateTopic { name: String, id: Uuid, partitions: i32, configs: BTreeMap<String, String> },
+    /// A broker (re)starts: it is registered fenced, with a new incarnation.
+    RegisterBroker { id: i32, incarnation: Uuid, host: String, port: i32, rack: Option<String> },
+    FenceBroker { id: i32 },
+    UnfenceBroker { id: i32 },
+    /// The broker asked to shut down; leadership moves away (separate records) and it is fenced.
+    BeginControlledShutdown { id: i32 },
+    CreateTopic { name: String, id: Uuid, configs: BTreeMap<String, String>, partitions: Vec<PartitionImage> },
     DeleteTopic { name: String },
-    CreatePartitions { name: String, total: i32 },
+    /// Adds partitions to a topic that has exactly `from` of them.
+    CreatePartitions { name: String, from: i32, added: Vec<PartitionImage> },
+    ChangePartition { topic: String, partition: i32, change: PartitionChange },
     /// Replaces a topic's overrides with `configs`.
     SetTopicConfigs { name: String, configs: BTreeMap<String, String> },
-    /// Replaces dynamic broker configs: this broker's (`cluster_default` false) or the cluster default.
-    SetBrokerConfigs { cluster_default: bool, configs: BTreeMap<String, String> },
-    /// Allocates producer ids up to (excluding) `block_end`.
-    AllocateProducerIds { block_end: i64 },
+    /// Replaces dynamic broker configs: one broker's, or the cluster default (`broker: None`).
+    SetBrokerConfigs { broker: Option<i32>, configs: BTreeMap<String, String> },
+    /// Gives `broker` the producer ids from the current block end up to (excluding) `block_end`.
+    AllocateProducerIds { broker: i32, block_end: i64 },
 }
 
-#[derive(Serialize, Deserialize)]
-struct TopicFile {
-    id: String,
-    partitions: i32,
-    #[serde(default)]
-    configs: BTreeMap<String, String>,
+/// What one Raft entry carries: groups of records, each applied atomically.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetadataCommand {
+    pub groups: Vec<Vec<MetadataRecord>>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct ImageFile {
-    version: u32,
-    cluster_id: String,
-    node_id: i32,
-    topics: BTreeMap<String, TopicFile>,
-    #[serde(default)]
-    broker_configs: BTreeMap<String, String>,
-    #[serde(default)]
-    cluster_configs: BTreeMap<String, String>,
-    producer_id_block_end: i64,
-    applied: u64,
+/// Why a group was not applied: a Kafka error code and a Kafka-worded message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyError {
+    pub code: i16,
+    pub message: String,
 }
 
-/// The single-node store: the image plus the file it lives in.
-pub struct MetadataStore {
-    path: PathBuf,
-    image: MetadataImage,
-    /// Times the image was written since open (tests check that batches write once).
-    persisted: u64,
+impl ApplyError {
+    fn new(code: i16, message: impl Into<String>) -> ApplyError {
+        ApplyError { code, message: message.into() }
+    }
 }
 
-impl MetadataStore {
-    /// Loads the image from `data_dir`, or creates a new cluster there.
-    pub fn open(data_dir: &Path, node_id: i32) -> Result<MetadataStore> {
-        let path = data_dir.join(METADATA_FILE);
-        let md_err = |reason: String| Error::Metadata { path: path.clone(), reason };
-        let image = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let f: ImageFile = serde_json::from_slice(&bytes).map_err(|e| md_err(format!("cannot parse: {e}")))?;
-                if f.version != FORMAT_VERSION {
-                    return Err(md_err(format!("unsupported format version {}", f.version)));
-                }
-                let mut topics = BTreeMap::new();
-                for (name, t) in f.topics {
-                    let id = Uuid::parse_str(&t.id).map_err(|e| md_err(format!("topic {name}: bad id {}: {e}", t.id)))?;
-                    topics.insert(name.clone(), TopicImage { name, id, partitions: t.partitions, configs: t.configs });
-                }
-                if f.node_id != node_id {
-                    tracing::warn!(stored = f.node_id, configured = node_id, "node id differs from the one stored in the data dir; using the configured one");
-                }
-                MetadataImage {
-                    cluster_id: f.cluster_id,
-                    node_id,
-                    topics,
-                    broker_configs: f.broker_configs,
-                    cluster_configs: f.cluster_configs,
-                    producer_id_block_end: f.producer_id_block_end,
-                    applied: f.applied,
-                }
+/// The state machine's answer to one command: a result per group.
+pub type CommandResults = Vec<Result<(), ApplyError>>;
+
+impl MetadataImage {
+    /// Applies a committed command at log `index`: each group atomically, in order. The image
+    /// after is the same on every broker that applies the same commands.
+    pub fn apply(&mut self, index: u64, command: &MetadataCommand) -> CommandResults {
+        assert!(index > self.applied || self.applied == 0, "commands apply in log order: {index} after {}", self.applied);
+        let mut results = Vec::with_capacity(command.groups.len());
+        for group in &command.groups {
+            let mut next = self.clone();
+            let result = group.iter().try_for_each(|record| next.apply_record(index, record));
+            if result.is_ok() {
+                *self = next;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => MetadataImage {
-                cluster_id: base64url_uuid(Uuid::new_v4()),
-                node_id,
-                topics: BTreeMap::new(),
-                broker_configs: BTreeMap::new(),
-                cluster_configs: BTreeMap::new(),
-                producer_id_block_end: 0,
-                applied: 0,
-            },
-            Err(e) => return Err(Error::DataDir { path: path.clone(), source: e }),
-        };
-        let store = MetadataStore { path, image, persisted: 0 };
-        store.persist(&store.image)?;
-        write_meta_properties(data_dir, &store.image)?;
-        Ok(store)
-    }
-
-    pub fn image(&self) -> &MetadataImage {
-        &self.image
-    }
-
-    /// Times the image file was written since this store was opened.
-    #[cfg(test)]
-    pub(crate) fn persisted(&self) -> u64 {
-        self.persisted
-    }
-
-    /// Applies one record: checks it against the current image, persists the new image, and only
-    /// then makes it current. A failed write leaves the old image in force.
-    pub fn apply(&mut self, record: MetadataRecord) -> Result<()> {
-        self.apply_all(vec![record])
-    }
-
-    /// Applies records in order as one change: each is checked against the image the previous
-    /// ones produced, the result is persisted once (one atomic write, so a crash keeps all of
-    /// them or none), and only then made current. Any failure leaves the old image in force.
-    pub fn apply_all(&mut self, records: Vec<MetadataRecord>) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
+            results.push(result);
         }
-        let mut next = self.image.clone();
-        for record in records {
-            self.apply_to(&mut next, record)?;
-        }
-        self.persist(&next)?;
-        self.persisted += 1;
-        self.image = next;
-        Ok(())
+        self.applied = index;
+        results
     }
 
-    fn apply_to(&self, next: &mut MetadataImage, record: MetadataRecord) -> Result<()> {
-        let bad = |m: String| Err(Error::Metadata { path: self.path.clone(), reason: m });
+    fn apply_record(&mut self, index: u64, record: &MetadataRecord) -> Result<(), ApplyError> {
         match record {
-            MetadataRecord::CreateTopic { name, id, partitions, configs } => {
-                if next.topics.contains_key(&name) {
-                    return bad(format!("topic {name} already exists"));
+            MetadataRecord::RegisterBroker { id, incarnation, host, port, rack } => {
+                self.brokers.insert(
+                    *id,
+                    BrokerRegistration {
+                        id: *id,
+                        incarnation: *incarnation,
+                        host: host.clone(),
+                        port: *port,
+                        rack: rack.clone(),
+                        epoch: index,
+                        fenced: true,
+                        in_controlled_shutdown: false,
+                    },
+                );
+            }
+            MetadataRecord::FenceBroker { id } => self.broker_mut(*id)?.fenced = true,
+            MetadataRecord::UnfenceBroker { id } => {
+                let b = self.broker_mut(*id)?;
+                b.fenced = false;
+                b.in_controlled_shutdown = false;
+            }
+            MetadataRecord::BeginControlledShutdown { id } => self.broker_mut(*id)?.in_controlled_shutdown = true,
+            MetadataRecord::CreateTopic { name, id, configs, partitions } => {
+                if self.topics.contains_key(name) {
+                    return Err(ApplyError::new(codes::TOPIC_ALREADY_EXISTS, format!("Topic '{name}' already exists.")));
                 }
-                assert!(partitions >= 1, "a topic has at least one partition");
-                next.topics.insert(name.clone(), TopicImage { name, id, partitions, configs });
+                if self.topics.values().any(|t| t.id == *id) {
+                    return Err(ApplyError::new(codes::TOPIC_ALREADY_EXISTS, format!("Topic id {id} is already in use.")));
+                }
+                if partitions.is_empty() {
+                    return Err(ApplyError::new(codes::INVALID_PARTITIONS, "A topic has at least one partition."));
+                }
+                for p in partitions {
+                    self.check_partition(name, p)?;
+                }
+                let topic = TopicImage { name: name.clone(), id: *id, configs: configs.clone(), partitions: partitions.clone() };
+                self.topics.insert(name.clone(), Arc::new(topic));
             }
             MetadataRecord::DeleteTopic { name } => {
-                if next.topics.remove(&name).is_none() {
-                    return bad(format!("topic {name} does not exist"));
+                if self.topics.remove(name).is_none() {
+                    return Err(unknown_topic(name));
                 }
             }
-            MetadataRecord::CreatePartitions { name, total } => match next.topics.get_mut(&name) {
-                Some(t) if total > t.partitions => t.partitions = total,
-                Some(t) => return bad(format!("topic {name} has {} partitions, cannot go to {total}", t.partitions)),
-                None => return bad(format!("topic {name} does not exist")),
-            },
-            MetadataRecord::SetTopicConfigs { name, configs } => match next.topics.get_mut(&name) {
-                Some(t) => t.configs = configs,
-                None => return bad(format!("topic {name} does not exist")),
-            },
-            MetadataRecord::SetBrokerConfigs { cluster_default, configs } => {
-                if cluster_default {
-                    next.cluster_configs = configs;
-                } else {
-                    next.broker_configs = configs;
+            MetadataRecord::CreatePartitions { name, from, added } => {
+                let current = self.topics.get(name).ok_or_else(|| unknown_topic(name))?.partition_count();
+                if current != *from {
+                    return Err(ApplyError::new(
+                        codes::INVALID_PARTITIONS,
+                        format!("Topic '{name}' has {current} partitions now, not {from}; another request changed it first."),
+                    ));
                 }
+                for p in added {
+                    self.check_partition(name, p)?;
+                }
+                self.topic_mut(name)?.partitions.extend(added.iter().cloned());
             }
-            MetadataRecord::AllocateProducerIds { block_end } => {
-                assert!(block_end > next.producer_id_block_end, "producer id blocks only move forward");
-                next.producer_id_block_end = block_end;
+            MetadataRecord::ChangePartition { topic, partition, change } => self.change_partition(topic, *partition, change)?,
+            MetadataRecord::SetTopicConfigs { name, configs } => self.topic_mut(name)?.configs = configs.clone(),
+            MetadataRecord::SetBrokerConfigs { broker, configs } => match broker {
+                Some(id) if configs.is_empty() => {
+                    self.broker_configs.remove(id);
+                }
+                Some(id) => {
+                    self.broker_configs.insert(*id, configs.clone());
+                }
+                None => self.cluster_configs = configs.clone(),
+            },
+            MetadataRecord::AllocateProducerIds { broker, block_end } => {
+                if *block_end <= self.producer_id_block_end {
+                    return Err(ApplyError::new(
+                        codes::UNKNOWN_SERVER_ERROR,
+                        format!("producer id block for broker {broker} ends at {block_end}, below the allocated end {}", self.producer_id_block_end),
+                    ));
+                }
+                self.producer_id_block_end = *block_end;
             }
         }
-        next.applied += 1;
         Ok(())
     }
 
-    fn persist(&self, image: &MetadataImage) -> Result<()> {
-        let file = ImageFile {
-            version: FORMAT_VERSION,
-            cluster_id: image.cluster_id.clone(),
-            node_id: image.node_id,
-            topics: image
-                .topics
-                .iter()
-                .map(|(n, t)| (n.clone(), TopicFile { id: t.id.to_string(), partitions: t.partitions, configs: t.configs.clone() }))
-                .collect(),
-            broker_configs: image.broker_configs.clone(),
-            cluster_configs: image.cluster_configs.clone(),
-            producer_id_block_end: image.producer_id_block_end,
-            applied: image.applied,
-        };
-        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| Error::Metadata { path: self.path.clone(), reason: e.to_string() })?;
-        write_atomically(&self.path, &bytes)
+    fn broker_mut(&mut self, id: i32) -> Result<&mut BrokerRegistration, ApplyError> {
+        self.brokers.get_mut(&id).ok_or_else(|| ApplyError::new(codes::BROKER_NOT_AVAILABLE, format!("Broker {id} is not registered.")))
     }
+
+    fn topic_mut(&mut self, name: &str) -> Result<&mut TopicImage, ApplyError> {
+        self.topics.get_mut(name).map(Arc::make_mut).ok_or_else(|| unknown_topic(name))
+    }
+
+    /// A partition record must name distinct, registered replicas; its leader and ISR must be
+    /// among them.
+    fn check_partition(&self, topic: &str, p: &PartitionImage) -> Result<(), ApplyError> {
+        let bad = |m: String| Err(ApplyError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Partition of topic '{topic}': {m}")));
+        if p.replicas.is_empty() {
+            return bad("no replicas".into());
+        }
+        let mut seen = p.replicas.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        if seen.len() != p.replicas.len() {
+            return bad(format!("duplicate replicas in {:?}", p.replicas));
+        }
+        if let Some(b) = p.replicas.iter().find(|b| !self.brokers.contains_key(b)) {
+            return bad(format!("broker {b} is not registered"));
+        }
+        if p.leader != NO_LEADER && !p.replicas.contains(&p.leader) {
+            return bad(format!("leader {} is not a replica of {:?}", p.leader, p.replicas));
+        }
+        if p.isr.is_empty() || p.isr.iter().any(|b| !p.replicas.contains(b)) {
+            return bad(format!("ISR {:?} is empty or not within replicas {:?}", p.isr, p.replicas));
+        }
+        Ok(())
+    }
+
+    fn change_partition(&mut self, topic: &str, index: i32, change: &PartitionChange) -> Result<(), ApplyError> {
+        let current = self
+            .topics
+            .get(topic)
+            .ok_or_else(|| unknown_topic(topic))?
+            .partitions
+            .get(usize::try_from(index).unwrap_or(usize::MAX))
+            .cloned()
+            .ok_or_else(|| ApplyError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, format!("Partition {topic}-{index} does not exist.")))?;
+        if let Some(expected) = change.expected_partition_epoch {
+            if expected != current.partition_epoch {
+                return Err(ApplyError::new(
+                    codes::INVALID_UPDATE_VERSION,
+                    format!("Partition {topic}-{index} is at partition epoch {}, not {expected}.", current.partition_epoch),
+                ));
+            }
+        }
+        let mut next = current.clone();
+        if let Some(r) = &change.replicas {
+            next.replicas = r.clone();
+        }
+        if let Some(a) = &change.adding {
+            next.adding = a.clone();
+        }
+        if let Some(r) = &change.removing {
+            next.removing = r.clone();
+        }
+        if let Some(isr) = &change.isr {
+            next.isr = isr.clone();
+        }
+        if let Some(leader) = change.leader {
+            next.leader = leader;
+        }
+        self.check_partition(topic, &next)?;
+        if next == current {
+            return Ok(());
+        }
+        if next.leader != current.leader {
+            next.leader_epoch += 1;
+        }
+        next.partition_epoch += 1;
+        self.topic_mut(topic)?.partitions[index as usize] = next;
+        Ok(())
+    }
+
+    /// Registered brokers that are not fenced, in id order.
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerRegistration> {
+        self.brokers.values().filter(|b| !b.fenced)
+    }
+
+    pub fn is_live(&self, id: i32) -> bool {
+        self.brokers.get(&id).is_some_and(|b| !b.fenced)
+    }
+
+    pub fn partition(&self, topic: &str, index: i32) -> Option<&PartitionImage> {
+        self.topics.get(topic)?.partitions.get(usize::try_from(index).ok()?)
+    }
+
+    pub fn topic_by_id(&self, id: Uuid) -> Option<&Arc<TopicImage>> {
+        self.topics.values().find(|t| t.id == id)
+    }
+}
+
+fn unknown_topic(name: &str) -> ApplyError {
+    ApplyError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, format!("Topic '{name}' does not exist."))
 }
 
 /// Writes `bytes` to `path` via a temp file in the same directory, fsync, rename, fsync dir.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> crate::Result<()> {
     let tmp = path.with_extension("tmp");
-    let io = |e: std::io::Error| Error::DataDir { path: path.to_path_buf(), source: e };
+    let io = |e: std::io::Error| crate::Error::DataDir { path: path.to_path_buf(), source: e };
     {
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
         f.write_all(bytes).map_err(io)?;
@@ -256,12 +404,14 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn write_meta_properties(data_dir: &Path, image: &MetadataImage) -> Result<()> {
-    let text = format!(
-        "#\n#Written by Oxbow\nversion=1\nnode.id={}\ncluster.id={}\n",
-        image.node_id, image.cluster_id
-    );
-    write_atomically(&data_dir.join("meta.properties"), text.as_bytes())
+/// Kafka's `meta.properties` in a broker's data dir, for tools that look for it.
+pub(crate) fn write_meta_properties(data_dir: &Path, node_id: i32, cluster_id: &str) -> crate::Result<()> {
+    let text = format!("#\n#Written by Oxbow\nversion=1\nnode.id={node_id}\ncluster.id={cluster_id}\n");
+    let path = data_dir.join("meta.properties");
+    if std::fs::read_to_string(&path).map(|s| s == text).unwrap_or(false) {
+        return Ok(());
+    }
+    write_atomically(&path, text.as_bytes())
 }
 
 /// Kafka's `Uuid.toString()`: URL-safe base64 of the 16 bytes, without padding (22 chars).
@@ -284,7 +434,7 @@ pub(crate) fn base64url_nopad(bytes: &[u8]) -> String {
 }
 
 /// Kafka's `partition.metadata` file in each partition directory.
-pub(crate) fn write_partition_metadata(dir: &Path, topic_id: Uuid) -> Result<()> {
+pub(crate) fn write_partition_metadata(dir: &Path, topic_id: Uuid) -> crate::Result<()> {
     let path = dir.join("partition.metadata");
     let text = format!("version: 0\ntopic_id: {}\n", base64url_uuid(topic_id));
     if std::fs::read_to_string(&path).map(|s| s == text).unwrap_or(false) {
@@ -305,24 +455,130 @@ mod tests {
         assert_eq!(base64url_uuid(Uuid::new_v4()).len(), 22);
     }
 
-    #[test]
-    fn image_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let id = Uuid::new_v4();
-        let cluster;
-        {
-            let mut s = MetadataStore::open(dir.path(), 1).unwrap();
-            cluster = s.image().cluster_id.clone();
-            s.apply(MetadataRecord::CreateTopic { name: "t".into(), id, partitions: 2, configs: [("retention.ms".to_string(), "5".to_string())].into() }).unwrap();
-            s.apply(MetadataRecord::CreatePartitions { name: "t".into(), total: 3 }).unwrap();
-            assert!(s.apply(MetadataRecord::CreatePartitions { name: "t".into(), total: 3 }).is_err());
-            s.apply(MetadataRecord::AllocateProducerIds { block_end: 1000 }).unwrap();
+    fn register(id: i32) -> MetadataRecord {
+        MetadataRecord::RegisterBroker { id, incarnation: Uuid::from_u128(id as u128), host: "127.0.0.1".into(), port: 9091 + id, rack: None }
+    }
+
+    fn cmd(groups: Vec<Vec<MetadataRecord>>) -> MetadataCommand {
+        MetadataCommand { groups }
+    }
+
+    fn three_brokers() -> MetadataImage {
+        let mut image = MetadataImage::default();
+        let results = image.apply(1, &cmd(vec![vec![register(1), register(2), register(3)]]));
+        assert_eq!(results, vec![Ok(())]);
+        image
+    }
+
+    fn create(name: &str, replicas: Vec<Vec<i32>>) -> MetadataRecord {
+        MetadataRecord::CreateTopic {
+            name: name.into(),
+            id: Uuid::new_v4(),
+            configs: BTreeMap::new(),
+            partitions: replicas.into_iter().map(PartitionImage::new).collect(),
         }
-        let s = MetadataStore::open(dir.path(), 1).unwrap();
-        assert_eq!(s.image().cluster_id, cluster);
-        let t = &s.image().topics["t"];
-        assert_eq!((t.id, t.partitions), (id, 3));
-        assert_eq!(t.configs["retention.ms"], "5");
-        assert_eq!(s.image().producer_id_block_end, 1000);
+    }
+
+    /// Data-driven: each case applies one command to a fresh image holding topic `t` (replicas
+    /// [1,2,3]) and checks the per-group results and the partition afterwards.
+    fn check(groups: Vec<Vec<MetadataRecord>>, want_codes: &[i16], want: impl Fn(&PartitionImage)) {
+        let mut image = three_brokers();
+        image.apply(2, &cmd(vec![vec![create("t", vec![vec![1, 2, 3]])]]));
+        let results = image.apply(3, &cmd(groups));
+        let got: Vec<i16> = results.iter().map(|r| r.as_ref().err().map(|e| e.code).unwrap_or(codes::NONE)).collect();
+        assert_eq!(got, want_codes, "{results:?}");
+        want(image.partition("t", 0).unwrap());
+        assert_eq!(image.applied, 3);
+    }
+
+    fn change(c: PartitionChange) -> MetadataRecord {
+        MetadataRecord::ChangePartition { topic: "t".into(), partition: 0, change: c }
+    }
+
+    #[test]
+    fn partition_changes_bump_epochs_and_check_the_expected_one() {
+        // A leader change bumps both epochs.
+        check(vec![vec![change(PartitionChange { leader: Some(2), isr: Some(vec![2, 3]), ..Default::default() })]], &[codes::NONE], |p| {
+            assert_eq!((p.leader, p.leader_epoch, p.partition_epoch, p.isr.clone()), (2, 1, 1, vec![2, 3]));
+        });
+        // An ISR change alone bumps only the partition epoch.
+        check(vec![vec![change(PartitionChange { expected_partition_epoch: Some(0), isr: Some(vec![1]), ..Default::default() })]], &[codes::NONE], |p| {
+            assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (1, 0, 1));
+        });
+        // A stale partition epoch is refused, and the partition is untouched.
+        check(vec![vec![change(PartitionChange { expected_partition_epoch: Some(7), isr: Some(vec![1]), ..Default::default() })]], &[codes::INVALID_UPDATE_VERSION], |p| {
+            assert_eq!((p.isr.clone(), p.partition_epoch), (vec![1, 2, 3], 0));
+        });
+        // A leader outside the replicas, an empty ISR: refused.
+        check(
+            vec![
+                vec![change(PartitionChange { leader: Some(9), ..Default::default() })],
+                vec![change(PartitionChange { isr: Some(vec![]), ..Default::default() })],
+            ],
+            &[codes::INVALID_REPLICA_ASSIGNMENT, codes::INVALID_REPLICA_ASSIGNMENT],
+            |p| assert_eq!(p.partition_epoch, 0),
+        );
+        // A change to the same state is a no-op (no epoch bump).
+        check(vec![vec![change(PartitionChange { leader: Some(1), ..Default::default() })]], &[codes::NONE], |p| {
+            assert_eq!((p.leader_epoch, p.partition_epoch), (0, 0));
+        });
+        // Groups are atomic: the second group fails as a whole, the first stays applied.
+        check(
+            vec![
+                vec![change(PartitionChange { isr: Some(vec![1, 2]), ..Default::default() })],
+                vec![change(PartitionChange { leader: Some(3), ..Default::default() }), MetadataRecord::DeleteTopic { name: "nope".into() }],
+            ],
+            &[codes::NONE, codes::UNKNOWN_TOPIC_OR_PARTITION],
+            |p| assert_eq!((p.leader, p.isr.clone(), p.partition_epoch), (1, vec![1, 2], 1)),
+        );
+    }
+
+    #[test]
+    fn topics_and_brokers() {
+        let mut image = three_brokers();
+        assert!(image.brokers.values().all(|b| b.fenced && b.epoch == 1), "brokers register fenced");
+        let results = image.apply(
+            2,
+            &cmd(vec![
+                vec![create("a", vec![vec![1, 2], vec![2, 3]])],
+                vec![create("a", vec![vec![1]])],
+                vec![create("b", vec![vec![4]])],
+                vec![create("c", vec![vec![1, 1]])],
+                vec![MetadataRecord::UnfenceBroker { id: 2 }],
+            ]),
+        );
+        let codes_got: Vec<i16> = results.iter().map(|r| r.as_ref().err().map(|e| e.code).unwrap_or(0)).collect();
+        assert_eq!(codes_got, vec![0, codes::TOPIC_ALREADY_EXISTS, codes::INVALID_REPLICA_ASSIGNMENT, codes::INVALID_REPLICA_ASSIGNMENT, 0]);
+        assert_eq!(image.live_brokers().map(|b| b.id).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(image.topics["a"].replication_factor(), 2);
+
+        let results = image.apply(
+            3,
+            &cmd(vec![
+                vec![MetadataRecord::CreatePartitions { name: "a".into(), from: 1, added: vec![PartitionImage::new(vec![3])] }],
+                vec![MetadataRecord::CreatePartitions { name: "a".into(), from: 2, added: vec![PartitionImage::new(vec![3, 1])] }],
+                vec![MetadataRecord::AllocateProducerIds { broker: 1, block_end: 1000 }],
+                vec![MetadataRecord::AllocateProducerIds { broker: 2, block_end: 1000 }],
+            ]),
+        );
+        assert!(results[0].is_err() && results[1].is_ok() && results[2].is_ok() && results[3].is_err(), "{results:?}");
+        assert_eq!(image.topics["a"].partition_count(), 3);
+        assert_eq!(image.producer_id_block_end, 1000);
+
+        // Re-registering (a restart) takes a new epoch and fences again.
+        image.apply(4, &cmd(vec![vec![register(2)]]));
+        assert_eq!((image.brokers[&2].epoch, image.brokers[&2].fenced), (4, true));
+    }
+
+    #[test]
+    fn image_round_trips_through_json_as_snapshots_do() {
+        let mut image = three_brokers();
+        image.apply(2, &cmd(vec![vec![create("a", vec![vec![1, 2, 3]])], vec![MetadataRecord::SetBrokerConfigs { broker: Some(1), configs: [("log.retention.ms".to_string(), "5".to_string())].into() }]]));
+        let bytes = serde_json::to_vec(&image).unwrap();
+        let back: MetadataImage = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, image);
+        let c = cmd(vec![vec![change(PartitionChange { leader: Some(2), ..Default::default() })]]);
+        let back: MetadataCommand = serde_json::from_slice(&serde_json::to_vec(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
     }
 }

@@ -1,5 +1,6 @@
-//! The observer API: a read-only inside view of one running broker — segments, log end offsets and
-//! byte/record counters that no Kafka protocol request exposes. The studio draws partition strips
+//! The observer API: a read-only inside view of one running broker — segments, log end offsets,
+//! replica roles, followers' progress and byte/record counters that no Kafka protocol request
+//! exposes. The studio draws partition strips
 //! and throughput charts from it, and only in embedded mode.
 //!
 //! What it deliberately does not do: change anything, or hand out broker structures. Every call
@@ -7,7 +8,7 @@
 //! may poll it several times a second without slowing produce or fetch.
 
 use crate::broker::BrokerState;
-use crate::partition::Partition;
+use crate::partition::{Partition, Role};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -24,11 +25,32 @@ pub struct BrokerCounters {
     pub connections_refused: u64,
 }
 
-/// One partition's log and counters at one instant.
+/// A follower's progress as its leader sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaView {
+    pub broker: i32,
+    /// -1 until the follower fetched in this leader's epoch.
+    pub log_end_offset: i64,
+    /// When it last fetched / was last caught up with the leader's log end (ms since the epoch; -1: never).
+    pub last_fetch_ms: i64,
+    pub last_caught_up_ms: i64,
+}
+
+/// One partition replica's log, role and counters at one instant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PartitionView {
     pub topic: String,
     pub partition: i32,
+    /// Whether this broker leads the partition (else it follows `leader`).
+    pub is_leader: bool,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    /// The ISR as this leader has it (empty on a follower).
+    pub isr: Vec<i32>,
+    /// Followers' progress (leaders only).
+    pub followers: Vec<ReplicaView>,
+    /// Records this replica removed from its tail as a divergent follower.
+    pub records_truncated: u64,
     pub log_start_offset: i64,
     pub high_watermark: i64,
     pub log_end_offset: i64,
@@ -39,6 +61,21 @@ pub struct PartitionView {
     pub bytes_in: u64,
     pub records_in: u64,
     pub bytes_out: u64,
+}
+
+/// One partition as this broker's copy of the metadata image has it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionMetadataView {
+    pub topic: String,
+    pub partition: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// -1 when offline.
+    pub leader: i32,
+    pub leader_epoch: i32,
+    /// A reassignment in progress: replicas being added and removed.
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
 }
 
 /// A cheap, cloneable handle on a running broker's inside view. It stays valid after the broker
@@ -83,9 +120,46 @@ impl Observer {
     /// The partitions of one topic (empty for an unknown topic), in partition order.
     pub fn topic_partitions(&self, topic: &str) -> Vec<PartitionView> {
         match self.state.topic(topic) {
-            Some(partitions) => Self::views(partitions.partitions.clone()),
+            Some(partitions) => Self::views(partitions.partitions.iter().flatten().cloned().collect()),
             None => Vec::new(),
         }
+    }
+
+    /// Every partition of `topic` (all topics for `None`) as the metadata image has it.
+    pub fn metadata_partitions(&self, topic: Option<&str>) -> Vec<PartitionMetadataView> {
+        let image = self.state.image();
+        image
+            .topics
+            .values()
+            .filter(|t| topic.is_none_or(|n| n == t.name))
+            .flat_map(|t| {
+                t.partitions.iter().enumerate().map(|(i, p)| PartitionMetadataView {
+                    topic: t.name.clone(),
+                    partition: i as i32,
+                    replicas: p.replicas.clone(),
+                    isr: p.isr.clone(),
+                    leader: p.leader,
+                    leader_epoch: p.leader_epoch,
+                    adding: p.adding.clone(),
+                    removing: p.removing.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The active controller (the broker leading the metadata quorum), if any.
+    pub fn controller_id(&self) -> Option<i32> {
+        self.state.quorum.status().leader.map(|id| id as i32)
+    }
+
+    /// Registered brokers and whether each is fenced.
+    pub fn registered_brokers(&self) -> Vec<(i32, bool)> {
+        self.state.image().brokers.values().map(|b| (b.id, b.fenced)).collect()
+    }
+
+    /// Partitions per leader broker this broker's fetchers follow.
+    pub fn following(&self) -> std::collections::BTreeMap<i32, usize> {
+        self.state.fetchers.following()
     }
 
     fn views(partitions: Vec<Arc<Partition>>) -> Vec<PartitionView> {
@@ -96,11 +170,30 @@ impl Observer {
     }
 
     fn view(partition: &Partition) -> Option<PartitionView> {
-        let offsets = partition.offsets().ok()?;
+        let snapshot = partition.snapshot().ok()?;
+        let offsets = snapshot.offsets;
         let (segments, size_bytes) = partition.with_log(|log| (log.segments(), log.size_bytes())).ok()?;
+        let (is_leader, leader, isr, followers) = match snapshot.role {
+            Role::Leader(ls) => (
+                true,
+                self_id(partition),
+                ls.isr.clone(),
+                ls.followers
+                    .iter()
+                    .map(|(id, f)| ReplicaView { broker: *id, log_end_offset: f.log_end_offset, last_fetch_ms: f.last_fetch_ms, last_caught_up_ms: f.last_caught_up_ms })
+                    .collect(),
+            ),
+            Role::Follower { leader } => (false, leader, Vec::new(), Vec::new()),
+        };
         Some(PartitionView {
             topic: partition.topic.clone(),
             partition: partition.index,
+            is_leader,
+            leader,
+            leader_epoch: offsets.leader_epoch,
+            isr,
+            followers,
+            records_truncated: partition.stats.records_truncated.load(Relaxed),
             log_start_offset: offsets.log_start_offset,
             high_watermark: offsets.high_watermark,
             log_end_offset: offsets.log_end_offset,
@@ -111,4 +204,8 @@ impl Observer {
             bytes_out: partition.stats.bytes_out.load(Relaxed),
         })
     }
+}
+
+fn self_id(partition: &Partition) -> i32 {
+    partition.leader_id()
 }

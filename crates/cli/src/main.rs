@@ -1,10 +1,12 @@
 //! `oxbow`: the command-line entry point.
 //!
-//! `oxbow serve` runs the embedded stack (today: the Kafka-compatible broker) until SIGINT/SIGTERM;
-//! `oxbow bench` measures it against Apache Kafka.
+//! `oxbow serve` runs the embedded stack (a cluster of Kafka-compatible brokers and the studio)
+//! until SIGINT/SIGTERM; `oxbow fault` injects faults into a running one; `oxbow bench` measures
+//! it against Apache Kafka.
 //! This crate only parses flags, wires services together and prints the ready lines that tests and
 //! tools wait for; every behaviour lives in the library crates.
 
+mod fault;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run the embedded Kafka-compatible broker until interrupted.
     Serve(serve::ServeArgs),
+    /// Inject or undo a fault on a broker of the running `oxbow serve` that owns --data-dir:
+    /// stop, start, kill, pause, resume, isolate, heal, slow-disk
+    Fault(fault::FaultArgs),
     /// Measure Oxbow against Apache Kafka on this machine with the same librdkafka load; report ratios.
     Bench(oxbow_bench::BenchArgs),
 }
@@ -30,6 +35,7 @@ fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Fault(args) => fault::run(args),
         // Runs on the main thread: the bench ties its broker subprocesses' lifetime to this thread.
         Command::Bench(args) => oxbow_bench::run(args),
     };

@@ -28,7 +28,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let stack = Stack::start(config).await?;
         // Both ready lines go out once both listen, kafka first; a studio port in use has already
         // stopped the broker inside `Stack::start`, so no `ready kafka` line is left behind.
-        if let Some(addr) = stack.kafka_addr() {
+        for addr in stack.kafka_addrs() {
             print_ready(&format!("ready kafka {addr}"))?;
         }
         print_ready(&format!("ready studio {}", stack.studio().url_with_token()))?;

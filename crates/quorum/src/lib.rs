@@ -85,6 +85,13 @@ pub trait StateMachine: Send + 'static {
     fn restore(&mut self, snapshot: &[u8]) -> std::result::Result<(), String>;
 }
 
+/// Answers [`Quorum::ask_leader`] questions on the leader: the application's side channel to
+/// whichever node leads (KRaft brokers send their heartbeats to the active controller this way).
+/// Questions and answers are opaque bytes; nothing is replicated.
+pub trait AskHandler: Send + Sync + 'static {
+    fn ask(&self, request: Vec<u8>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>> + Send>>;
+}
+
 /// How nodes find and reach each other: supplied by the caller (the cluster owner), consulted on
 /// every connect / RPC.
 pub trait Links: Send + Sync + 'static {

@@ -105,6 +105,7 @@ struct Inner {
     listener_task: Mutex<Option<JoinHandle<()>>>,
     handle: tokio::runtime::Handle,
     timing: Timing,
+    ask: AskSlot,
     // Last: dropping the runtime ends every task above.
     runtime: Mutex<RuntimeGuard>,
 }
@@ -260,8 +261,9 @@ impl Quorum {
         let mut guard = RuntimeGuard(Some(runtime));
         // Move the socket to the node's runtime: it must not depend on the caller's.
         let listener = listener.into_std()?;
+        let ask: AskSlot = Arc::new(Mutex::new(None));
         let parts = match handle
-            .spawn(setup(settings, listener, state_machine, links))
+            .spawn(setup(settings, listener, state_machine, links, ask.clone()))
             .await
         {
             Ok(Ok(parts)) => parts,
@@ -285,6 +287,7 @@ impl Quorum {
             listener_task: Mutex::new(Some(parts.listener_task)),
             handle,
             timing,
+            ask,
             runtime: Mutex::new(guard),
         };
         Ok(Quorum {
@@ -319,6 +322,27 @@ impl Quorum {
                 .handle
                 .spawn(async move { proposer.run(command).await }),
         );
+        match (&mut task.0).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Shutdown),
+        }
+    }
+
+    /// Installs the handler that answers [`Quorum::ask_leader`] while this node leads.
+    pub fn set_ask_handler(&self, handler: Arc<dyn crate::AskHandler>) {
+        *self.inner.ask.lock().unwrap_or_else(|p| p.into_inner()) = Some(handler);
+    }
+
+    /// Sends `request` to the application's handler on the current leader (this node's own when
+    /// it leads) and returns the answer. Follows leader changes a bounded number of times within
+    /// the proposal timeout. Nothing is replicated: the leader's handler decides what to do.
+    pub async fn ask_leader(&self, request: Vec<u8>) -> Result<Vec<u8>> {
+        if request.len() > MAX_COMMAND_BYTES {
+            return Err(Error::CommandTooLarge { len: request.len(), max: MAX_COMMAND_BYTES });
+        }
+        let proposer = self.inner.proposer();
+        let ask = self.inner.ask.clone();
+        let mut task = AbortOnDrop(self.inner.handle.spawn(async move { proposer.ask(request, ask).await }));
         match (&mut task.0).await {
             Ok(result) => result,
             Err(_) => Err(Error::Shutdown),
@@ -414,6 +438,7 @@ async fn setup(
     listener: std::net::TcpListener,
     state_machine: Box<dyn StateMachine>,
     links: Arc<dyn Links>,
+    ask: AskSlot,
 ) -> Result<Parts> {
     let id = settings.node_id;
     claim_dir(&settings.dir, id)?;
@@ -457,7 +482,7 @@ async fn setup(
 
     let listener = TcpListener::from_std(listener)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let handler = Arc::new(NodeHandler { raft: raft.clone() });
+    let handler = Arc::new(NodeHandler { raft: raft.clone(), ask: ask.clone() });
     let listener_task = tokio::spawn(transport.clone().serve(listener, handler, stop_rx));
 
     if pristine && settings.voters.contains(&id) {
@@ -628,6 +653,14 @@ async fn learner_loop(id: NodeId, raft: Raft, learners: BTreeSet<NodeId>, timing
 /// Answers the transport's inbound requests.
 struct NodeHandler {
     raft: Raft,
+    ask: AskSlot,
+}
+
+/// The application's ask handler, installed after start (it usually needs the running node).
+type AskSlot = Arc<Mutex<Option<Arc<dyn crate::AskHandler>>>>;
+
+fn installed(slot: &AskSlot) -> Option<Arc<dyn crate::AskHandler>> {
+    slot.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 impl Handler for NodeHandler {
@@ -656,6 +689,16 @@ impl Handler for NodeHandler {
                 tracing::debug!(from, bytes = command.0.len(), "forwarded proposal");
                 let wait = Duration::from_millis(timeout_ms).min(MAX_FORWARD_WAIT);
                 ResponseBody::Forward(write_here(&self.raft, command, Instant::now() + wait).await)
+            }
+            RequestBody::Ask { request } => {
+                let m = self.raft.metrics().borrow().clone();
+                if m.state != ServerState::Leader {
+                    return ResponseBody::Ask(crate::transport::AskReply::NotLeader { leader: m.current_leader });
+                }
+                match installed(&self.ask) {
+                    Some(handler) => ResponseBody::Ask(crate::transport::AskReply::Answered(Payload(handler.ask(request.0).await))),
+                    None => ResponseBody::Ask(crate::transport::AskReply::NoHandler),
+                }
             }
         }
     }
@@ -698,6 +741,49 @@ struct Proposer {
 }
 
 impl Proposer {
+    /// One question to the leader's ask handler, following leader changes.
+    async fn ask(&self, request: Vec<u8>, local: AskSlot) -> Result<Vec<u8>> {
+        let deadline = Instant::now() + self.timing.propose;
+        let timeout_ms = self.timing.propose.as_millis() as u64;
+        if tokio::time::timeout_at(deadline, self.transport.wait_resumed()).await.is_err() {
+            return Err(Error::Timeout { what: "question from a paused node", timeout_ms });
+        }
+        let request = Payload(request);
+        let mut last_error = None;
+        for attempt in 0..MAX_PROPOSE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep_until(deadline.min(Instant::now() + self.timing.heartbeat)).await;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let leader = self.wait_for_leader(deadline.min(now + self.timing.election_max * 2)).await?;
+            if leader == self.id {
+                match installed(&local) {
+                    Some(handler) => return Ok(handler.ask(request.0).await),
+                    None => {
+                        last_error = Some(Error::Raft("no ask handler installed on the leader".into()));
+                        continue;
+                    }
+                }
+            }
+            let remaining = deadline.min(now + self.timing.hop()).saturating_duration_since(now);
+            match self.transport.call(leader, RequestBody::Ask { request: request.clone() }, Class::Forward, remaining).await {
+                Ok(ResponseBody::Ask(crate::transport::AskReply::Answered(answer))) => return Ok(answer.0),
+                Ok(ResponseBody::Ask(crate::transport::AskReply::NotLeader { leader: known })) => {
+                    last_error = Some(Error::NotLeader { node: leader, leader: known });
+                }
+                Ok(ResponseBody::Ask(crate::transport::AskReply::NoHandler)) => {
+                    last_error = Some(Error::Raft(format!("node {leader} has no ask handler installed")));
+                }
+                Ok(_) => last_error = Some(Error::Transport(format!("node {leader} answered a question with something else"))),
+                Err(e) => last_error = Some(Error::Unreachable { node: leader, reason: format!("{e:?}") }),
+            }
+        }
+        Err(last_error.unwrap_or(Error::Timeout { what: "question to the leader", timeout_ms }))
+    }
+
     async fn run(&self, command: Vec<u8>) -> Result<(u64, Vec<u8>)> {
         let timeout_ms = self.timing.propose.as_millis() as u64;
         let deadline = Instant::now() + self.timing.propose;

@@ -92,6 +92,10 @@ pub(crate) enum RequestBody {
         command: Payload,
         timeout_ms: u64,
     },
+    /// A question for the application on the leader (see `Quorum::ask_leader`).
+    Ask {
+        request: Payload,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -100,6 +104,16 @@ pub(crate) enum ResponseBody {
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
     Snapshot(Result<SnapshotResponse<NodeId>, Fatal<NodeId>>),
     Forward(ForwardReply),
+    Ask(AskReply),
+}
+
+/// The leader's answer to an [`RequestBody::Ask`].
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum AskReply {
+    Answered(Payload),
+    NotLeader { leader: Option<NodeId> },
+    /// The application has not installed its handler (yet).
+    NoHandler,
 }
 
 /// The leader's answer to a forwarded proposal.

@@ -1406,6 +1406,11 @@ impl Studio {
         Ok(self.profiles())
     }
 
+    /// The embedded cluster's inside view while the built-in profile is active.
+    pub(crate) fn inside_view(&self) -> Option<Arc<dyn InsideView>> {
+        self.connection().inside.clone()
+    }
+
     pub fn metrics(&self) -> MetricsSeries {
         let inside = self.connection().inside.is_some();
         self.inner.metrics.series(inside)

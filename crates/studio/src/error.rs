@@ -23,6 +23,9 @@ pub enum Error {
     /// The cluster could not be reached or did not answer in time.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller may not do this (a fault from another machine).
+    #[error("{0}")]
+    Forbidden(String),
     /// A feature that needs something absent here (e.g. the inside view on an external cluster).
     #[error("{0}")]
     NotSupported(String),
@@ -57,6 +60,7 @@ impl Error {
         match self {
             Error::BadInput { .. } => (400, 40001),
             Error::NotFound(_) => (404, 40401),
+            Error::Forbidden(_) => (403, 40302),
             Error::Conflict(_) => (409, 40901),
             Error::Kafka { kafka_error, .. } => {
                 let status = kafka_status(kafka_error);

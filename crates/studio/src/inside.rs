@@ -66,12 +66,19 @@ pub trait InsideView: Send + Sync {
 
     /// One entry per broker of the embedded cluster.
     fn brokers(&self) -> Vec<BrokerSnapshot>;
+
+    /// The embedded cluster itself, for the replication view and the fault API (`None` for a
+    /// single broker without them).
+    fn cluster(&self) -> Option<Arc<Cluster>> {
+        None
+    }
 }
 
 // ---- The embedded broker's side: `InsideView` over its read-only observer API (plain snapshots;
 // the studio never touches broker structures).
 
-use oxbow_broker::{Observer, PartitionView};
+use oxbow_broker::{Cluster, Observer, PartitionView};
+use std::sync::Arc;
 
 pub struct BrokerInsideView {
     observer: Observer,
@@ -137,5 +144,65 @@ impl InsideView for BrokerInsideView {
             // overview falls back to summing partitions itself when this is None.
             data_size_bytes: None,
         }]
+    }
+}
+
+/// The embedded cluster's inside view: each partition as its leader sees it (a follower's view
+/// when the partition has no running leader), and one entry per running broker.
+pub struct ClusterInsideView {
+    cluster: Arc<Cluster>,
+}
+
+impl ClusterInsideView {
+    pub fn new(cluster: Arc<Cluster>) -> ClusterInsideView {
+        ClusterInsideView { cluster }
+    }
+
+    fn leader_views(&self, views: impl Iterator<Item = PartitionView>) -> Vec<PartitionSnapshot> {
+        let mut best: std::collections::BTreeMap<(String, i32), PartitionView> = Default::default();
+        for v in views {
+            let key = (v.topic.clone(), v.partition);
+            match best.get(&key) {
+                Some(current) if current.is_leader || !v.is_leader => {}
+                _ => {
+                    best.insert(key, v);
+                }
+            }
+        }
+        best.into_values().map(snapshot).collect()
+    }
+}
+
+impl InsideView for ClusterInsideView {
+    fn partitions(&self) -> Vec<PartitionSnapshot> {
+        let observers = self.cluster.observers();
+        self.leader_views(observers.values().flat_map(|o| o.partitions()))
+    }
+
+    fn topic_partitions(&self, topic: &str) -> Vec<PartitionSnapshot> {
+        let observers = self.cluster.observers();
+        self.leader_views(observers.values().flat_map(|o| o.topic_partitions(topic)))
+    }
+
+    fn cluster(&self) -> Option<Arc<Cluster>> {
+        Some(self.cluster.clone())
+    }
+
+    fn brokers(&self) -> Vec<BrokerSnapshot> {
+        self.cluster
+            .observers()
+            .iter()
+            .map(|(id, o)| {
+                let counters = o.counters();
+                BrokerSnapshot {
+                    broker_id: *id,
+                    bytes_in_total: counters.bytes_in,
+                    records_in_total: counters.records_in,
+                    bytes_out_total: counters.bytes_out,
+                    requests_total: counters.requests,
+                    data_size_bytes: None,
+                }
+            })
+            .collect()
     }
 }

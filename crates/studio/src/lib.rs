@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod partitioner;
 pub mod profiles;
+pub mod replication;
 pub mod stack;
 
 pub use commands::{Studio, StudioOptions, TailEvent, TailHandle, TailRequest};
@@ -29,4 +30,4 @@ pub use error::{Error, Result};
 pub use http::{StudioConfig, StudioHandle};
 pub use inside::{BrokerSnapshot, InsideView, PartitionSnapshot, SegmentSnapshot};
 pub use profiles::{default_profiles_path, StoredProfile};
-pub use stack::{default_data_dir, ClusterConfig, DataDir, Stack, StackArgs, StackConfig};
+pub use stack::{default_data_dir, ClusterConfig, DataDir, RuntimeInfo, Stack, StackArgs, StackConfig, RUNTIME_FILE};

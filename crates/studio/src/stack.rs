@@ -4,7 +4,7 @@
 //! cannot drift apart.
 //!
 //! Deliberately not here: flag parsing, ready lines and signal handling (the callers' business),
-//! and any reaching into the broker beyond its API boundary (`Broker::start`, `BrokerHandle`,
+//! and any reaching into the broker beyond its API boundary (`Cluster::start`, `Cluster`,
 //! `Observer`).
 
 use crate::{Error, InsideView, Result, Studio, StudioConfig, StudioHandle};
@@ -30,16 +30,18 @@ pub enum ClusterConfig {
         data_dir: DataDir,
         /// Kafka listener address; loopback unless the user means to expose the broker.
         host: String,
-        /// 0 = any free port.
+        /// The first broker's port; broker N takes `kafka_port + N - 1`. 0 = any free port.
         kafka_port: u16,
+        /// Number of brokers (each its own listener, data dir and quorum node).
+        brokers: usize,
         /// Kafka's `auto.create.topics.enable`.
         auto_create_topics: bool,
         /// Kafka's `num.partitions` for auto-created topics.
         num_partitions: i32,
         /// Kafka's `log.retention.check.interval.ms`; `None` keeps the broker's default.
         retention_check_interval_ms: Option<u64>,
-        /// Kafka's `broker.rack`, advertised in Metadata and DescribeCluster.
-        rack: Option<String>,
+        /// Kafka's `broker.rack` by broker id, advertised in Metadata and DescribeCluster.
+        racks: std::collections::BTreeMap<i32, String>,
     },
     /// Run no broker: the studio connects to an existing cluster.
     External { bootstrap_servers: String },
@@ -77,8 +79,9 @@ pub struct StackArgs {
     #[arg(long, env = "OXBOW_KAFKA_PORT", default_value_t = 9092)]
     pub kafka_port: u16,
 
-    /// Number of brokers in the embedded cluster
-    #[arg(long, env = "OXBOW_BROKERS", default_value_t = 1)]
+    /// Number of brokers in the embedded cluster (ports --kafka-port, +1, +2, …; the first
+    /// three also form the controller quorum)
+    #[arg(long, env = "OXBOW_BROKERS", default_value_t = 3)]
     pub brokers: u32,
 
     /// Create a topic when a client asks for its metadata (Kafka's auto.create.topics.enable)
@@ -111,7 +114,9 @@ pub struct StackArgs {
     #[arg(long, env = "OXBOW_RETENTION_CHECK_INTERVAL_MS", value_parser = clap::value_parser!(u64).range(100..))]
     pub retention_check_interval_ms: Option<u64>,
 
-    /// The embedded broker's rack (Kafka's broker.rack), shown by Metadata and DescribeCluster
+    /// Racks of the embedded brokers (Kafka's broker.rack), shown by Metadata and DescribeCluster
+    /// and used to place replicas in different racks: one name for every broker, or a
+    /// comma-separated list, one per broker in id order (e.g. a,b,c)
     #[arg(long, env = "OXBOW_RACK")]
     pub rack: Option<String>,
 }
@@ -120,14 +125,37 @@ impl StackArgs {
     /// The config these flags describe; `studio_port_default` applies when `--studio-port` is
     /// not given. Errors name the flag that is wrong.
     pub fn to_config(&self, studio_port_default: u16) -> Result<StackConfig> {
-        if self.brokers != 1 {
-            // Multi-broker clusters (replication, elections) are tracked by their own issue;
-            // refuse plainly rather than pretend.
+        let brokers_max = oxbow_broker::BROKERS_MAX as u32;
+        if self.brokers < 1 || self.brokers > brokers_max {
             return Err(Error::bad_input(
                 "--brokers",
-                format!("{}: only a single broker is supported so far", self.brokers),
+                format!("{}: must be between 1 and {brokers_max}", self.brokers),
             ));
         }
+        let racks = match &self.rack {
+            None => Default::default(),
+            Some(list) => {
+                let names: Vec<&str> = list.split(',').map(str::trim).collect();
+                if names.iter().any(|n| n.is_empty()) {
+                    return Err(Error::bad_input("--rack", format!("{list:?}: empty rack name")));
+                }
+                if names.len() != 1 && names.len() != self.brokers as usize {
+                    return Err(Error::bad_input(
+                        "--rack",
+                        format!(
+                            "{list:?}: give one rack for every broker or exactly {} (one per broker)",
+                            self.brokers
+                        ),
+                    ));
+                }
+                (1..=self.brokers as i32)
+                    .map(|id| {
+                        let name = if names.len() == 1 { names[0] } else { names[id as usize - 1] };
+                        (id, name.to_string())
+                    })
+                    .collect()
+            }
+        };
         if self.num_partitions < 1 {
             return Err(Error::bad_input(
                 "--num-partitions",
@@ -157,10 +185,11 @@ impl StackArgs {
                 data_dir,
                 host: self.host.clone(),
                 kafka_port: self.kafka_port,
+                brokers: self.brokers as usize,
                 auto_create_topics: self.auto_create_topics,
                 num_partitions: self.num_partitions,
                 retention_check_interval_ms: self.retention_check_interval_ms,
-                rack: self.rack.clone(),
+                racks,
             }
         };
         Ok(StackConfig {
@@ -172,6 +201,35 @@ impl StackArgs {
     }
 }
 
+/// The file in an embedded stack's data dir that tells `oxbow fault` (and other local tools)
+/// where this stack's studio API is and its token. Written when the stack starts (readable by
+/// its user only), removed when it stops; the data dir lock means one stack per dir.
+pub const RUNTIME_FILE: &str = "oxbow-studio.json";
+
+/// What [`RUNTIME_FILE`] holds.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RuntimeInfo {
+    /// The studio's address, e.g. `127.0.0.1:8080`.
+    pub studio_addr: String,
+    pub token: String,
+    pub pid: u32,
+}
+
+fn write_runtime_file(dir: &Path, studio: &StudioHandle) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let addr = studio.local_addr();
+    let host = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+    let info = RuntimeInfo { studio_addr: SocketAddr::new(host, addr.port()).to_string(), token: studio.token().to_string(), pid: std::process::id() };
+    let path = dir.join(RUNTIME_FILE);
+    let tmp = dir.join(format!("{RUNTIME_FILE}.tmp"));
+    let io = |source| Error::Io { what: format!("writing {}", path.display()), source };
+    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp).map_err(io)?;
+    f.write_all(&serde_json::to_vec_pretty(&info).expect("runtime info serialises")).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(())
+}
+
 /// The platform's per-user data directory + `/oxbow` (e.g. `~/.local/share/oxbow` on Linux).
 pub fn default_data_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|dir| dir.join("oxbow"))
@@ -179,7 +237,8 @@ pub fn default_data_dir() -> Option<PathBuf> {
 
 /// A running stack.
 pub struct Stack {
-    broker: Option<oxbow_broker::BrokerHandle>,
+    cluster: Option<Arc<oxbow_broker::Cluster>>,
+    kafka_addrs: Vec<SocketAddr>,
     studio: StudioHandle,
     data_dir: Option<PathBuf>,
     // Dropped after the broker has closed its logs (see `shutdown`): removes an ephemeral dir.
@@ -195,7 +254,8 @@ impl Stack {
             ClusterConfig::External { bootstrap_servers } => {
                 let studio = start_studio(&config, &bootstrap_servers, false, None).await?;
                 Ok(Stack {
-                    broker: None,
+                    cluster: None,
+                    kafka_addrs: Vec::new(),
                     studio,
                     data_dir: None,
                     _ephemeral_dir: None,
@@ -205,10 +265,11 @@ impl Stack {
                 data_dir,
                 host,
                 kafka_port,
+                brokers,
                 auto_create_topics,
                 num_partitions,
                 retention_check_interval_ms,
-                rack,
+                racks,
             } => {
                 if num_partitions < 1 {
                     return Err(Error::bad_input(
@@ -230,32 +291,47 @@ impl Stack {
                     }
                 };
                 let defaults = oxbow_broker::BrokerConfig::default();
-                let broker_config = oxbow_broker::BrokerConfig {
+                let base = oxbow_broker::BrokerConfig {
                     host,
                     port: kafka_port,
                     data_dir: path.clone(),
                     auto_create_topics_enable: auto_create_topics,
                     num_partitions,
-                    rack,
                     log_retention_check_interval_ms: retention_check_interval_ms
                         .unwrap_or(defaults.log_retention_check_interval_ms),
                     ..defaults
                 };
-                let broker = oxbow_broker::Broker::start(broker_config).await?;
+                let cluster = Arc::new(
+                    oxbow_broker::Cluster::start(oxbow_broker::ClusterConfig {
+                        brokers,
+                        base,
+                        racks,
+                    })
+                    .await?,
+                );
+                let kafka_addrs: Vec<SocketAddr> =
+                    cluster.addresses().await.into_values().collect();
                 let inside: Arc<dyn InsideView> =
-                    Arc::new(crate::inside::BrokerInsideView::new(broker.observer()));
-                let bootstrap = broker.local_addr().to_string();
-                match start_studio(&config, &bootstrap, true, Some(inside)).await {
+                    Arc::new(crate::inside::ClusterInsideView::new(cluster.clone()));
+                let bootstrap = kafka_addrs
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let started = match start_studio(&config, &bootstrap, true, Some(inside)).await {
+                    Ok(studio) => write_runtime_file(&path, &studio).map(|()| studio),
+                    Err(error) => Err(error),
+                };
+                match started {
                     Ok(studio) => Ok(Stack {
-                        broker: Some(broker),
+                        cluster: Some(cluster),
+                        kafka_addrs,
                         studio,
                         data_dir: Some(path),
                         _ephemeral_dir: ephemeral_dir,
                     }),
                     Err(error) => {
-                        if let Err(stop_error) = broker.shutdown().await {
-                            tracing::warn!(error = %stop_error, "stopping the broker after the studio failed to start");
-                        }
+                        cluster.shutdown().await;
                         Err(error)
                     }
                 }
@@ -263,9 +339,19 @@ impl Stack {
         }
     }
 
-    /// The embedded broker's Kafka listener (`None` for an external cluster).
+    /// The first embedded broker's Kafka listener (`None` for an external cluster).
     pub fn kafka_addr(&self) -> Option<SocketAddr> {
-        self.broker.as_ref().map(|broker| broker.local_addr())
+        self.kafka_addrs.first().copied()
+    }
+
+    /// Every embedded broker's Kafka listener at start, in broker id order.
+    pub fn kafka_addrs(&self) -> &[SocketAddr] {
+        &self.kafka_addrs
+    }
+
+    /// The embedded cluster, for the fault API (`None` for an external cluster).
+    pub fn cluster(&self) -> Option<&Arc<oxbow_broker::Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// The embedded broker's data directory (`None` for an external cluster).
@@ -286,17 +372,21 @@ impl Stack {
     /// within `timeout_ms_max`; an ephemeral data dir is removed last.
     pub async fn shutdown(self, timeout_ms_max: u64) -> Result<()> {
         let Stack {
-            broker,
+            cluster,
+            kafka_addrs: _,
             studio,
-            data_dir: _,
+            data_dir,
             _ephemeral_dir,
         } = self;
         let stopping = async {
             studio.shutdown().await;
-            match broker {
-                Some(broker) => broker.shutdown().await.map_err(Error::from),
-                None => Ok(()),
+            if let Some(cluster) = cluster {
+                cluster.shutdown().await;
             }
+            if let Some(dir) = &data_dir {
+                let _ = std::fs::remove_file(dir.join(RUNTIME_FILE));
+            }
+            Ok(())
         };
         match tokio::time::timeout(Duration::from_millis(timeout_ms_max), stopping).await {
             Ok(result) => result,

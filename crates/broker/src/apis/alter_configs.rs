@@ -10,18 +10,19 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use std::collections::BTreeMap;
 
-/// Which broker config set a broker resource name addresses: `Some(true)` cluster default.
-pub(crate) fn broker_scope(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
+/// Which broker config set a broker resource name addresses: `None` the cluster default (""),
+/// `Some(id)` a registered broker's own.
+pub(crate) fn broker_scope(ctx: &Ctx, name: &str) -> Result<Option<i32>, ApiError> {
     if name.is_empty() {
-        Ok(true)
-    } else if name == ctx.broker.config.node_id.to_string() {
-        Ok(false)
-    } else {
-        Err(ApiError::new(codes::INVALID_REQUEST, format!("Unexpected broker id, expected {} or empty string, but received {name}", ctx.broker.config.node_id)))
+        return Ok(None);
+    }
+    match name.parse::<i32>() {
+        Ok(id) if ctx.broker.image().brokers.contains_key(&id) => Ok(Some(id)),
+        _ => Err(ApiError::new(codes::INVALID_REQUEST, format!("Unexpected broker id, expected a registered broker id or empty string, but received {name}"))),
     }
 }
 
-pub(crate) fn handle(ctx: &Ctx, _version: i16, req: AlterConfigsRequest) -> AlterConfigsResponse {
+pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: AlterConfigsRequest) -> AlterConfigsResponse {
     let b = &ctx.broker;
     let mut resp = AlterConfigsResponse::default();
     for res in req.resources {
@@ -42,8 +43,11 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: AlterConfigsRequest) -> Alte
         let result = match err {
             Some(e) => Err(e),
             None => match res.resource_type {
-                RESOURCE_TOPIC => b.set_topic_configs(&name, configs, req.validate_only),
-                RESOURCE_BROKER => broker_scope(ctx, &name).and_then(|cluster| b.set_broker_configs(cluster, configs, req.validate_only)),
+                RESOURCE_TOPIC => b.set_topic_configs(&name, configs, req.validate_only).await,
+                RESOURCE_BROKER => match broker_scope(ctx, &name) {
+                    Ok(broker) => b.set_broker_configs(broker, configs, req.validate_only).await,
+                    Err(e) => Err(e),
+                },
                 other => Err(ApiError::new(codes::INVALID_REQUEST, format!("AlterConfigs is only supported for topics and brokers, but resource type is {other}"))),
             },
         };

@@ -10,7 +10,7 @@ use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, Cr
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use std::collections::{BTreeMap, HashMap};
 
-pub(crate) fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> CreateTopicsResponse {
+pub(crate) async fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let b = &ctx.broker;
     let mut resp = CreateTopicsResponse::default();
     let mut counts: HashMap<String, usize> = HashMap::new();
@@ -58,7 +58,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> Creat
         batch.push(NewTopic { name, partitions: t.num_partitions, replication_factor: t.replication_factor, assignments, configs });
         resp.topics.push(r);
     }
-    let results = b.create_topics(batch, req.validate_only);
+    let results = b.create_topics(batch, req.validate_only).await;
     let image = if version >= 5 { Some(b.image()) } else { None };
     for ((slot, configs), result) in pending.into_iter().zip(results) {
         let r = std::mem::take(&mut resp.topics[slot]);
@@ -68,7 +68,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) -> Creat
                 if let Some(image) = &image {
                     r.num_partitions = partitions;
                     r.replication_factor = rf;
-                    let resolved = topic_config::resolve_topic(&b.config, &image.broker_configs, &image.cluster_configs, &configs);
+                    let resolved = topic_config::resolve_topic(&b.config, b.own_broker_configs(image), &image.cluster_configs, &configs);
                     r.configs = Some(
                         resolved
                             .iter()

@@ -17,10 +17,13 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: DeleteRecordsRequest) -> Del
             let mut pr = DeleteRecordsPartitionResult::default();
             pr.partition_index = p.partition_index;
             pr.low_watermark = -1;
-            let Some(part) = b.partition(&name, p.partition_index) else {
-                pr.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION;
-                tr.partitions.push(pr);
-                continue;
+            let part = match b.leader_partition(&name, p.partition_index) {
+                Ok(part) => part,
+                Err(code) => {
+                    pr.error_code = code;
+                    tr.partitions.push(pr);
+                    continue;
+                }
             };
             let result = part.offsets().and_then(|o| {
                 let target = if p.offset == -1 { o.high_watermark } else { p.offset };

@@ -1,5 +1,6 @@
-//! DeleteTopics (key 20): by name (v1–v5) and by name or topic id (v6). The partitions' logs are
-//! closed at once and their directories removed in the background.
+//! DeleteTopics (key 20): by name (v1–v5) and by name or topic id (v6). The deletion goes through
+//! the metadata log; every broker then closes its replicas' logs and removes their directories in
+//! the background.
 
 use super::{s, Ctx};
 use crate::codes;
@@ -7,7 +8,7 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 use uuid::Uuid;
 
-pub(crate) fn handle(ctx: &Ctx, version: i16, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub(crate) async fn handle(ctx: &Ctx, version: i16, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
     let b = &ctx.broker;
     let mut resp = DeleteTopicsResponse::default();
     let targets: Vec<(Option<String>, Uuid)> = if version >= 6 {
@@ -19,7 +20,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: DeleteTopicsRequest) -> Delet
         let mut r = DeletableTopicResult::default();
         let resolved = match (&name, id.is_nil()) {
             (Some(n), _) => Some(n.clone()),
-            (None, false) => b.topic_by_id(id).map(|(n, _)| n),
+            (None, false) => b.image().topic_by_id(id).map(|t| t.name.clone()),
             (None, true) => None,
         };
         let Some(n) = resolved else {
@@ -35,7 +36,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: DeleteTopicsRequest) -> Delet
             continue;
         };
         r.name = Some(TopicName(s(n.clone())));
-        match b.delete_topic(&n) {
+        match b.delete_topic(&n).await {
             Ok(tid) => {
                 if version >= 6 {
                     r.topic_id = tid;

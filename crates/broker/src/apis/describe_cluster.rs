@@ -1,6 +1,7 @@
-//! DescribeCluster (key 60): cluster id, controller (this broker), brokers.
+//! DescribeCluster (key 60): cluster id, the active controller (the broker leading the metadata
+//! quorum), and the unfenced brokers with their racks.
 
-use super::metadata::CLUSTER_AUTHORIZED_OPERATIONS;
+use super::metadata::{controller_id, CLUSTER_AUTHORIZED_OPERATIONS};
 use super::{s, Ctx};
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
@@ -9,16 +10,22 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: DescribeClusterRequest) -> De
     let b = &ctx.broker;
     let mut resp = DescribeClusterResponse::default();
     if version >= 1 {
-        resp.endpoint_type = 1; // brokers; this broker is also its own controller
+        resp.endpoint_type = 1; // brokers
     }
     resp.cluster_id = s(b.cluster_id());
-    resp.controller_id = BrokerId(b.config.node_id);
-    let mut br = DescribeClusterBroker::default();
-    br.broker_id = BrokerId(b.config.node_id);
-    br.host = s(b.advertised_host.clone());
-    br.port = b.advertised_port;
-    br.rack = b.config.rack.clone().map(s);
-    resp.brokers = vec![br];
+    resp.controller_id = BrokerId(controller_id(ctx));
+    resp.brokers = b
+        .image()
+        .live_brokers()
+        .map(|r| {
+            let mut br = DescribeClusterBroker::default();
+            br.broker_id = BrokerId(r.id);
+            br.host = s(r.host.clone());
+            br.port = r.port;
+            br.rack = r.rack.clone().map(s);
+            br
+        })
+        .collect();
     if req.include_cluster_authorized_operations {
         resp.cluster_authorized_operations = CLUSTER_AUTHORIZED_OPERATIONS;
     }

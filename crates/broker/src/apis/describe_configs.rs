@@ -67,7 +67,7 @@ fn broker_entries(ctx: &Ctx, cluster_default_only: bool) -> Vec<Entry> {
     let none = Default::default();
     let resolved = topic_config::resolve_topic(
         &b.config,
-        if cluster_default_only { &none } else { &image.broker_configs },
+        if cluster_default_only { &none } else { b.own_broker_configs(&image) },
         &image.cluster_configs,
         &none,
     );
@@ -109,7 +109,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: DescribeConfigsRequest) -> De
                 let image = b.image();
                 match image.topics.get(&name) {
                     None => Err((codes::UNKNOWN_TOPIC_OR_PARTITION, format!("Topic {name} does not exist."))),
-                    Some(t) => Ok(topic_config::resolve_topic(&b.config, &image.broker_configs, &image.cluster_configs, &t.configs)
+                    Some(t) => Ok(topic_config::resolve_topic(&b.config, b.own_broker_configs(&image), &image.cluster_configs, &t.configs)
                         .into_iter()
                         .map(|r| Entry {
                             name: r.def.name.to_string(),

@@ -11,11 +11,18 @@
 //! `session_id` 0, so clients keep sending full fetches; an incremental request (non-zero session
 //! or epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND. Topic ids are used from v13. No transactions
 //! yet, so `read_committed` sees the same data (LSO = HW) and aborted transactions are empty.
-//! Follower fetching (replica id >= 0) arrives with replication (issue 5).
+//!
+//! A fetch from a follower (replica id >= 0; v15+ in `replica_state`) reads up to the log end
+//! instead of the high watermark and reports the follower's progress to the partition, which
+//! advances the high watermark and may propose the follower for the ISR. A follower whose link
+//! to this broker is cut (a fault) has its connection closed, as a network partition would.
+//! Consumers fetch only from leaders (no KIP-392 follower fetching): a follower replica answers
+//! NOT_LEADER_OR_FOLLOWER.
 
 use super::Ctx;
 use crate::codes;
-use crate::partition::Partition;
+use crate::broker::now_ms;
+use crate::partition::{IsrProposal, Partition};
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
@@ -46,20 +53,38 @@ struct Wanted {
     unknown_code: i16,
 }
 
-pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchResponse {
+/// A fetching follower: its broker id and whether the controller has it unfenced.
+#[derive(Clone, Copy)]
+struct Follower {
+    id: i32,
+    live: bool,
+}
+
+/// Answers a fetch; `None` closes the connection (a follower whose link is cut).
+pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option<FetchResponse> {
     let b = &ctx.broker;
     let mut resp = FetchResponse::default();
+    let replica_id = if version >= 15 { req.replica_state.replica_id.0 } else { req.replica_id.0 };
+    let follower = (replica_id >= 0).then(|| Follower { id: replica_id, live: b.image().is_live(replica_id) });
+    if let Some(f) = follower {
+        if !b.faults.reachable(b.config.node_id, f.id) {
+            return None;
+        }
+    }
     if version >= 7 && (req.session_epoch > 0 || (req.session_id != 0 && req.session_epoch != -1)) {
         resp.error_code = codes::FETCH_SESSION_ID_NOT_FOUND;
-        return resp;
+        return Some(resp);
     }
     // Topics in request order; (name, id) as the response must echo them.
     let mut topics: Vec<(TopicName, Uuid)> = Vec::new();
     let mut wanted: Vec<Wanted> = Vec::new();
     for t in &req.topics {
         let (name, id, tp, unknown) = if version >= 13 {
-            match b.topic_by_id(t.topic_id) {
-                Some((n, tp)) => (n, t.topic_id, Some(tp), codes::NONE),
+            match b.image().topic_by_id(t.topic_id).map(|t| t.name.clone()) {
+                Some(n) => {
+                    let tp = b.topic(&n);
+                    (n, t.topic_id, tp, codes::NOT_LEADER_OR_FOLLOWER)
+                }
                 None => (String::new(), t.topic_id, None, codes::UNKNOWN_TOPIC_ID),
             }
         } else {
@@ -70,8 +95,8 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchR
         };
         topics.push((t.topic.clone(), id));
         for p in &t.partitions {
-            let part = tp.as_ref().and_then(|tp| usize::try_from(p.partition).ok().and_then(|i| tp.partitions.get(i).cloned()));
-            let _ = &name;
+            let part = tp.as_ref().and_then(|tp| tp.get(p.partition).cloned());
+            let unknown_code = if part.is_none() && !name.is_empty() { b.missing_partition_code(&name, p.partition) } else { unknown };
             wanted.push(Wanted {
                 topic_index: topics.len() - 1,
                 partition: p.partition,
@@ -79,7 +104,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchR
                 partition_max_bytes: p.partition_max_bytes,
                 current_leader_epoch: if version >= 9 { p.current_leader_epoch } else { -1 },
                 part,
-                unknown_code: if tp.is_none() { unknown } else { codes::UNKNOWN_TOPIC_OR_PARTITION },
+                unknown_code,
             });
         }
     }
@@ -96,6 +121,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchR
     let reserve_bytes = wanted_bytes.min(max_bytes).min(FETCH_BUFFER_RETAIN_MAX_BYTES);
     let mut shutdown = b.shutdown.clone();
     let mut permit = None;
+    let mut proposals: Vec<(Arc<Partition>, IsrProposal)> = Vec::new();
     let parts = loop {
         // Register before reading so an append between the read and the wait is not missed.
         let notify = Arc::new(Notify::new());
@@ -114,7 +140,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchR
         // The previous round's records are dropped by now, so this reclaims the whole buffer.
         buffer.clear();
         buffer.reserve(reserve_bytes);
-        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes, &mut buffer);
+        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes, &mut buffer, follower, &mut proposals);
         if !waiting || total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
             break parts;
         }
@@ -125,6 +151,9 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchR
         }
     };
     drop(permit);
+    for (part, proposal) in proposals {
+        b.propose_isr(part, proposal);
+    }
 
     let mut out: Vec<FetchableTopicResponse> = topics
         .iter()
@@ -151,7 +180,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> FetchR
         *ctx.fetch_buffer.lock().unwrap_or_else(|p| p.into_inner()) = buffer;
     }
     resp.responses = out;
-    resp
+    Some(resp)
 }
 
 fn error_data(partition: i32, code: i16) -> PartitionData {
@@ -167,7 +196,15 @@ fn error_data(partition: i32, code: i16) -> PartitionData {
 
 /// Reads every wanted partition once. Returns the partition data, total record bytes, and
 /// whether any partition had an error (Kafka answers at once then).
-fn read_all(version: i16, isolation_level: i8, wanted: &[Wanted], max_bytes: usize, buffer: &mut bytes::BytesMut) -> (Vec<PartitionData>, usize, bool) {
+fn read_all(
+    version: i16,
+    isolation_level: i8,
+    wanted: &[Wanted],
+    max_bytes: usize,
+    buffer: &mut bytes::BytesMut,
+    follower: Option<Follower>,
+    proposals: &mut Vec<(Arc<Partition>, IsrProposal)>,
+) -> (Vec<PartitionData>, usize, bool) {
     let mut total = 0usize;
     let mut errors = false;
     let mut out = Vec::with_capacity(wanted.len());
@@ -197,6 +234,13 @@ fn read_all(version: i16, isolation_level: i8, wanted: &[Wanted], max_bytes: usi
                     last_stable_offset: o.high_watermark,
                     log_start_offset: o.log_start_offset,
                 })
+            })
+        } else if let Some(f) = follower {
+            part.read_for_follower(f.id, w.fetch_offset, limit.max(1), buffer, f.live, now_ms()).map(|(read, proposal)| {
+                if let Some(p) = proposal {
+                    proposals.push((part.clone(), p));
+                }
+                read
             })
         } else {
             part.read(w.fetch_offset, limit.max(1), buffer)

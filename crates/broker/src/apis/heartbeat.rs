@@ -5,6 +5,10 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
 pub(crate) fn handle(ctx: &Ctx, _version: i16, req: HeartbeatRequest) -> HeartbeatResponse {
     let mut resp = HeartbeatResponse::default();
-    resp.error_code = ctx.broker.groups.heartbeat(&req.group_id, &req.member_id, req.generation_id);
+    resp.error_code = if ctx.broker.is_group_coordinator(&req.group_id) {
+        ctx.broker.groups.heartbeat(&req.group_id, &req.member_id, req.generation_id)
+    } else {
+        crate::codes::NOT_COORDINATOR
+    };
     resp
 }

@@ -17,7 +17,7 @@ const DELETE: i8 = 1;
 const APPEND: i8 = 2;
 const SUBTRACT: i8 = 3;
 
-pub(crate) fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
+pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
     let b = &ctx.broker;
     let mut resp = IncrementalAlterConfigsResponse::default();
     for res in req.resources {
@@ -25,7 +25,7 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfigsReque
         r.resource_type = res.resource_type;
         r.resource_name = res.resource_name.clone();
         let name = res.resource_name.to_string();
-        let result = (|| -> Result<(), ApiError> {
+        let planned = (|| -> Result<(Option<Option<i32>>, BTreeMap<String, String>), ApiError> {
             let mut seen = HashSet::new();
             for c in &res.configs {
                 if !seen.insert(c.name.to_string()) {
@@ -33,19 +33,26 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfigsReque
                 }
             }
             let image = b.image();
-            let (scope_cluster, mut current, effective): (Option<bool>, BTreeMap<String, String>, BTreeMap<String, String>) = match res.resource_type {
+            let (scope_cluster, mut current, effective): (Option<Option<i32>>, BTreeMap<String, String>, BTreeMap<String, String>) = match res.resource_type {
                 RESOURCE_TOPIC => {
                     let t = image.topics.get(&name).ok_or_else(|| ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)))?;
-                    let resolved = topic_config::resolve_topic(&b.config, &image.broker_configs, &image.cluster_configs, &t.configs);
+                    let resolved = topic_config::resolve_topic(&b.config, b.own_broker_configs(&image), &image.cluster_configs, &t.configs);
                     let eff = resolved.iter().map(|r| (r.def.name.to_string(), r.value.clone())).collect();
                     (None, t.configs.clone(), eff)
                 }
                 RESOURCE_BROKER => {
-                    let cluster = broker_scope(ctx, &name)?;
-                    let cur = if cluster { image.cluster_configs.clone() } else { image.broker_configs.clone() };
-                    let resolved = topic_config::resolve_topic(&b.config, &image.broker_configs, &image.cluster_configs, &BTreeMap::new());
+                    let broker = broker_scope(ctx, &name)?;
+                    let cur = match broker {
+                        None => image.cluster_configs.clone(),
+                        Some(id) => image.broker_configs.get(&id).cloned().unwrap_or_default(),
+                    };
+                    let own = match broker {
+                        None => BTreeMap::new(),
+                        Some(id) => image.broker_configs.get(&id).cloned().unwrap_or_default(),
+                    };
+                    let resolved = topic_config::resolve_topic(&b.config, &own, &image.cluster_configs, &BTreeMap::new());
                     let eff = resolved.iter().filter_map(|r| r.def.synonym.map(|syn| (syn.to_string(), r.value.clone()))).collect();
-                    (Some(cluster), cur, eff)
+                    (Some(broker), cur, eff)
                 }
                 other => return Err(ApiError::new(codes::INVALID_REQUEST, format!("IncrementalAlterConfigs is only supported for topics and brokers, but resource type is {other}"))),
             };
@@ -89,11 +96,13 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfigsReque
                     op => return Err(ApiError::new(codes::INVALID_REQUEST, format!("Unknown config operation {op} for config key: {key}"))),
                 }
             }
-            match scope_cluster {
-                None => b.set_topic_configs(&name, current, req.validate_only),
-                Some(cluster) => b.set_broker_configs(cluster, current, req.validate_only),
-            }
+            Ok((scope_cluster, current))
         })();
+        let result = match planned {
+            Err(e) => Err(e),
+            Ok((None, current)) => b.set_topic_configs(&name, current, req.validate_only).await,
+            Ok((Some(broker), current)) => b.set_broker_configs(broker, current, req.validate_only).await,
+        };
         match result {
             Ok(()) => tracing::info!(resource = %name, resource_type = res.resource_type, validate_only = req.validate_only, "incrementally altered configs"),
             Err(e) => {

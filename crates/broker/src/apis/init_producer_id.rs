@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::codes;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
-pub(crate) fn handle(ctx: &Ctx, _version: i16, req: InitProducerIdRequest) -> InitProducerIdResponse {
+pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: InitProducerIdRequest) -> InitProducerIdResponse {
     let mut resp = InitProducerIdResponse::default();
     resp.producer_id = ProducerId(-1);
     resp.producer_epoch = -1;
@@ -19,7 +19,7 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: InitProducerIdRequest) -> In
         resp.error_code = codes::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
         return resp;
     }
-    match ctx.broker.allocate_producer_id() {
+    match ctx.broker.allocate_producer_id().await {
         Ok(id) => {
             resp.producer_id = ProducerId(id);
             resp.producer_epoch = 0;

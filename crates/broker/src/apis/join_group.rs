@@ -22,9 +22,13 @@ pub(crate) async fn handle(ctx: &Ctx, header: &RequestHeader, req: JoinGroupRequ
         protocols: req.protocols.iter().map(|p| (p.name.to_string(), p.metadata.clone())).collect(),
         require_known_member_id: version >= 4 && req.group_instance_id.is_none(),
     };
-    let result = match ctx.broker.groups.join(jr) {
+    let result = if !ctx.broker.is_group_coordinator(&jr.group_id) {
+        JoinResult { error: codes::NOT_COORDINATOR, generation_id: -1, ..Default::default() }
+    } else {
+        match ctx.broker.groups.join(jr) {
         JoinOutcome::Done(r) => r,
         JoinOutcome::Wait(rx) => rx.await.unwrap_or(JoinResult { error: codes::UNKNOWN_MEMBER_ID, generation_id: -1, ..Default::default() }),
+        }
     };
     let mut resp = JoinGroupResponse::default();
     resp.error_code = result.error;

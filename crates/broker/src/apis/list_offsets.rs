@@ -16,14 +16,12 @@ pub(crate) const LATEST_TIERED: i64 = -5;
 
 /// Kafka's leader epoch check: a client ahead of us is UNKNOWN_LEADER_EPOCH, behind is FENCED.
 pub(crate) fn check_leader_epoch(requested: i32, current: i32) -> i16 {
-    const FENCED_LEADER_EPOCH: i16 = 74;
-    const UNKNOWN_LEADER_EPOCH: i16 = 75;
     if requested < 0 || requested == current {
         codes::NONE
     } else if requested > current {
-        UNKNOWN_LEADER_EPOCH
+        codes::UNKNOWN_LEADER_EPOCH
     } else {
-        FENCED_LEADER_EPOCH
+        codes::FENCED_LEADER_EPOCH
     }
 }
 
@@ -39,10 +37,14 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListOffsetsRequest) -> ListOf
             pr.partition_index = p.partition_index;
             pr.timestamp = -1;
             pr.offset = -1;
-            let Some(part) = b.partition(&name, p.partition_index) else {
-                pr.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION;
-                tr.partitions.push(pr);
-                continue;
+            // Kafka answers ListOffsets only on the leader (followers are for debugging tools).
+            let part = match b.leader_partition(&name, p.partition_index) {
+                Ok(part) => part,
+                Err(code) => {
+                    pr.error_code = code;
+                    tr.partitions.push(pr);
+                    continue;
+                }
             };
             let offsets = match part.offsets() {
                 Ok(o) => o,

@@ -2,12 +2,16 @@
 //! topic ids; auto-creates requested topics when `auto.create.topics.enable` and the request
 //! allows it (Kafka auto-creates on Metadata only, never on Produce).
 //!
-//! Auto-created topics are answered ready (error NONE, leaders set) rather than with Kafka's
-//! transient LEADER_NOT_AVAILABLE, since a single broker has its partitions open immediately.
+//! Everything comes from this broker's copy of the metadata image: the unfenced brokers (as
+//! KRaft lists them), each partition's leader, epoch, replicas, ISR and offline replicas (fenced
+//! ones). A partition without a leader is LEADER_NOT_AVAILABLE. The controller id is the broker
+//! whose quorum node leads the metadata log. An auto-created topic is answered once the creation
+//! is committed and applied here.
 
 use super::{s, Ctx};
 use crate::broker::validate_topic_name;
 use crate::codes;
+use crate::metadata::{BrokerRegistration, NO_LEADER};
 use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use std::collections::BTreeMap;
@@ -20,31 +24,35 @@ pub(crate) const TOPIC_AUTHORIZED_OPERATIONS: i32 = (1 << 3) | (1 << 4) | (1 << 
 /// DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
 pub(crate) const CLUSTER_AUTHORIZED_OPERATIONS: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
-pub(crate) fn broker_entry(ctx: &Ctx) -> MetadataResponseBroker {
+fn broker_entry(r: &BrokerRegistration) -> MetadataResponseBroker {
     let mut b = MetadataResponseBroker::default();
-    b.node_id = BrokerId(ctx.broker.config.node_id);
-    b.host = s(ctx.broker.advertised_host.clone());
-    b.port = ctx.broker.advertised_port;
-    b.rack = ctx.broker.config.rack.clone().map(s);
+    b.node_id = BrokerId(r.id);
+    b.host = s(r.host.clone());
+    b.port = r.port;
+    b.rack = r.rack.clone().map(s);
     b
 }
 
-pub(crate) fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataResponse {
+/// The active controller's broker id, or -1 while the quorum has no leader.
+pub(crate) fn controller_id(ctx: &Ctx) -> i32 {
+    ctx.broker.quorum.status().leader.map(|id| id as i32).unwrap_or(-1)
+}
+
+pub(crate) async fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataResponse {
     let b = &ctx.broker;
-    let node = b.config.node_id;
     let mut resp = MetadataResponse::default();
-    resp.brokers = vec![broker_entry(ctx)];
     resp.cluster_id = Some(s(b.cluster_id()));
-    resp.controller_id = BrokerId(node);
+    resp.controller_id = BrokerId(controller_id(ctx));
     if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
         resp.cluster_authorized_operations = CLUSTER_AUTHORIZED_OPERATIONS;
     }
     let allow_auto_create = b.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
 
     // (name or None, id) requested, or every topic.
+    let mut image = b.image();
     let requested: Vec<(Option<String>, Uuid)> = match &req.topics {
-        None => b.image().topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
-        Some(ts) if ts.is_empty() && version == 0 => b.image().topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
+        None => image.topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
+        Some(ts) if ts.is_empty() && version == 0 => image.topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
         Some(ts) => ts.iter().map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id)).collect(),
     };
 
@@ -56,8 +64,8 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataR
         }
         let name = match name {
             Some(n) => n,
-            None => match b.topic_by_id(id) {
-                Some((n, _)) => n,
+            None => match image.topic_by_id(id) {
+                Some(t) => t.name.clone(),
                 None => {
                     t.error_code = codes::UNKNOWN_TOPIC_ID;
                     if version >= 10 {
@@ -72,7 +80,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataR
             continue;
         }
         t.name = Some(TopicName(s(name.clone())));
-        let mut tp = b.topic(&name);
+        let mut tp = image.topics.get(&name).cloned();
         if tp.is_none() {
             if let Err(msg) = validate_topic_name(&name) {
                 tracing::debug!(topic = %name, "metadata for an invalid topic name: {msg}");
@@ -81,7 +89,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataR
                 continue;
             }
             if allow_auto_create {
-                match b.create_topic(&name, -1, -1, &[], BTreeMap::new(), false) {
+                match b.create_topic(&name, -1, -1, BTreeMap::new()).await {
                     Ok(_) => tracing::info!(topic = %name, "auto-created topic on metadata request"),
                     Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => {}
                     Err(e) => {
@@ -90,7 +98,8 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataR
                         continue;
                     }
                 }
-                tp = b.topic(&name);
+                image = b.image();
+                tp = image.topics.get(&name).cloned();
             }
         }
         let Some(tp) = tp else {
@@ -104,17 +113,23 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataR
         t.partitions = tp
             .partitions
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 let mut mp = MetadataResponsePartition::default();
-                mp.partition_index = p.index;
-                mp.leader_id = BrokerId(p.leader_id());
-                mp.leader_epoch = p.leader_epoch();
-                mp.replica_nodes = vec![BrokerId(node)];
-                mp.isr_nodes = p.isr().into_iter().map(BrokerId).collect();
+                mp.partition_index = i as i32;
+                mp.error_code = if p.leader == NO_LEADER { codes::LEADER_NOT_AVAILABLE } else { codes::NONE };
+                mp.leader_id = BrokerId(p.leader);
+                mp.leader_epoch = p.leader_epoch;
+                mp.replica_nodes = p.replicas.iter().copied().map(BrokerId).collect();
+                mp.isr_nodes = p.isr.iter().copied().map(BrokerId).collect();
+                if version >= 5 {
+                    mp.offline_replicas = p.replicas.iter().copied().filter(|r| !image.is_live(*r)).map(BrokerId).collect();
+                }
                 mp
             })
             .collect();
         resp.topics.push(t);
     }
+    resp.brokers = image.live_brokers().map(broker_entry).collect();
     resp
 }

@@ -5,7 +5,7 @@
 //! the frame decoder refuses anything outside them. The floors follow Apache Kafka 4.x (KIP-896
 //! dropped older versions); ceilings are what this broker can honour. Not advertised on purpose:
 //! SASL (no authentication yet), transactions (issue 6), DescribeTopicPartitions (tools fall back
-//! to Metadata), KIP-848 consumer groups (issue 6), replication-internal APIs (issue 5),
+//! to Metadata), KIP-848 consumer groups (issue 6), 
 //! Produce v13 (topic ids only).
 
 use crate::broker::BrokerState;
@@ -14,6 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use std::sync::Arc;
 
 pub(crate) mod alter_configs;
+pub(crate) mod alter_partition_reassignments;
 pub(crate) mod api_versions;
 pub(crate) mod create_partitions;
 pub(crate) mod create_topics;
@@ -23,6 +24,7 @@ pub(crate) mod describe_cluster;
 pub(crate) mod describe_configs;
 pub(crate) mod describe_groups;
 pub(crate) mod describe_log_dirs;
+pub(crate) mod elect_leaders;
 pub(crate) mod fetch;
 pub(crate) mod find_coordinator;
 pub(crate) mod heartbeat;
@@ -32,6 +34,7 @@ pub(crate) mod join_group;
 pub(crate) mod leave_group;
 pub(crate) mod list_groups;
 pub(crate) mod list_offsets;
+pub(crate) mod list_partition_reassignments;
 pub(crate) mod metadata;
 pub(crate) mod offset_commit;
 pub(crate) mod offset_fetch;
@@ -66,6 +69,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 2),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 1),
+    (ApiKey::ListPartitionReassignments, 0, 0),
 ];
 
 /// The supported version range of an API, if it is supported at all.
@@ -108,24 +114,30 @@ pub(crate) async fn dispatch(ctx: &Ctx, header: &RequestHeader, request: Request
     let v = header.request_api_version;
     Reply::Send(match request {
         RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(ctx, v, r)),
-        RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(ctx, v, r)),
-        RequestKind::Produce(r) => match produce::handle(ctx, v, r) {
+        RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(ctx, v, r).await),
+        RequestKind::Produce(r) => match produce::handle(ctx, v, r).await {
             produce::ProduceReply::Respond(resp) => ResponseKind::Produce(resp),
             produce::ProduceReply::Nothing => return Reply::Nothing,
             produce::ProduceReply::Close => return Reply::Close,
         },
-        RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(ctx, v, r).await),
+        RequestKind::Fetch(r) => match fetch::handle(ctx, v, r).await {
+            Some(resp) => ResponseKind::Fetch(resp),
+            None => return Reply::Close,
+        },
         RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(list_offsets::handle(ctx, v, r)),
-        RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(create_topics::handle(ctx, v, r)),
-        RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(delete_topics::handle(ctx, v, r)),
-        RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(create_partitions::handle(ctx, v, r)),
-        RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, v, r)),
+        RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(create_topics::handle(ctx, v, r).await),
+        RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(delete_topics::handle(ctx, v, r).await),
+        RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(create_partitions::handle(ctx, v, r).await),
+        RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, v, r).await),
         RequestKind::OffsetForLeaderEpoch(r) => ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(ctx, v, r)),
         RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(describe_configs::handle(ctx, v, r)),
-        RequestKind::AlterConfigs(r) => ResponseKind::AlterConfigs(alter_configs::handle(ctx, v, r)),
-        RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(incremental_alter_configs::handle(ctx, v, r)),
+        RequestKind::AlterConfigs(r) => ResponseKind::AlterConfigs(alter_configs::handle(ctx, v, r).await),
+        RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(incremental_alter_configs::handle(ctx, v, r).await),
         RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(delete_records::handle(ctx, v, r)),
         RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(describe_cluster::handle(ctx, v, r)),
+        RequestKind::AlterPartitionReassignments(r) => ResponseKind::AlterPartitionReassignments(alter_partition_reassignments::handle(ctx, v, r).await),
+        RequestKind::ListPartitionReassignments(r) => ResponseKind::ListPartitionReassignments(list_partition_reassignments::handle(ctx, v, r)),
+        RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(elect_leaders::handle(ctx, v, r).await),
         RequestKind::DescribeLogDirs(r) => ResponseKind::DescribeLogDirs(describe_log_dirs::handle(ctx, v, r)),
         RequestKind::FindCoordinator(r) => ResponseKind::FindCoordinator(find_coordinator::handle(ctx, v, r)),
         RequestKind::JoinGroup(r) => ResponseKind::JoinGroup(join_group::handle(ctx, header, r).await),

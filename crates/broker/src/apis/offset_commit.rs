@@ -37,7 +37,12 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: OffsetCommitRequest) -> Offse
         }
         codes_out.push(row);
     }
-    match b.groups.commit(&req.group_id, &req.member_id, req.generation_id_or_member_epoch, to_commit) {
+    let committed = if b.is_group_coordinator(&req.group_id) {
+        b.groups.commit(&req.group_id, &req.member_id, req.generation_id_or_member_epoch, to_commit)
+    } else {
+        Err(codes::NOT_COORDINATOR)
+    };
+    match committed {
         Ok(results) => {
             for ((ti, pi), code) in slots.into_iter().zip(results) {
                 codes_out[ti][pi] = code;

@@ -1,6 +1,8 @@
-//! OffsetForLeaderEpoch (key 23): the end offset of a leader epoch. One broker has only ever had
-//! epoch 0 for each partition, so epoch 0 ends at the log end offset and any later epoch is
-//! undefined (-1/-1) as in Kafka. Issue 5 brings per-epoch history (leader-epoch checkpoint).
+//! OffsetForLeaderEpoch (key 23): where a leader epoch ends in this replica's log (Kafka's
+//! `LeaderEpochFileCache.endOffsetFor` through `oxbow_log::Log::end_offset_for_epoch`): the
+//! largest epoch at or below the one asked for, and the start of the next one (the log end for
+//! the current epoch). Followers ask it after a leader change to find and cut a divergent tail
+//! (KIP-101, KIP-279). Only a leader answers, as in Kafka (v3+ names the asking replica).
 
 use super::list_offsets::check_leader_epoch;
 use super::Ctx;
@@ -20,17 +22,26 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: OffsetForLeaderEpochRequest)
             e.partition = p.partition;
             e.leader_epoch = -1;
             e.end_offset = -1;
-            match b.partition(&name, p.partition).map(|part| part.offsets()) {
-                None => e.error_code = codes::UNKNOWN_TOPIC_OR_PARTITION,
-                Some(Err(err)) => e.error_code = err.code,
-                Some(Ok(o)) => {
-                    let check = check_leader_epoch(p.current_leader_epoch, o.leader_epoch);
-                    if check != codes::NONE {
-                        e.error_code = check;
-                    } else if p.leader_epoch >= 0 && p.leader_epoch <= o.leader_epoch {
-                        e.leader_epoch = o.leader_epoch;
-                        e.end_offset = o.log_end_offset;
+            let Some(part) = b.partition(&name, p.partition) else {
+                e.error_code = b.missing_partition_code(&name, p.partition);
+                tr.partitions.push(e);
+                continue;
+            };
+            if !part.is_leader() {
+                e.error_code = codes::NOT_LEADER_OR_FOLLOWER;
+                tr.partitions.push(e);
+                continue;
+            }
+            let check = check_leader_epoch(p.current_leader_epoch, part.leader_epoch());
+            if check != codes::NONE {
+                e.error_code = check;
+            } else {
+                match part.with_log(|log| log.end_offset_for_epoch(p.leader_epoch)) {
+                    Ok((epoch, end)) => {
+                        e.leader_epoch = epoch;
+                        e.end_offset = end;
                     }
+                    Err(err) => e.error_code = err.code,
                 }
             }
             tr.partitions.push(e);

@@ -4,8 +4,11 @@
 //! Not supported yet: transactional produce (issue 6) — rejected with INVALID_TXN_STATE and a
 //! message. Produce to a missing topic never auto-creates (Kafka auto-creates on Metadata only).
 //! An acks=0 request that fails on any partition closes the connection, as Kafka does.
-//! acks=-1 returns right after the append: on one broker the ISR is {self}; with
-//! `min.insync.replicas` above the ISR size the partition answers NOT_ENOUGH_REPLICAS as Kafka does.
+//! acks=-1 is checked against `min.insync.replicas` before the append (NOT_ENOUGH_REPLICAS) and
+//! then waits until the high watermark covers the records (every ISR member has them) or the
+//! request's timeout passes (REQUEST_TIMED_OUT), as Kafka's DelayedProduce; the partitions of one
+//! request wait together. A partition led elsewhere answers NOT_LEADER_OR_FOLLOWER, so clients
+//! refresh metadata and follow the leader.
 
 use super::{s, Ctx};
 use crate::broker::{count_in, now_ms};
@@ -36,11 +39,15 @@ pub(crate) enum ProduceReply {
     Close,
 }
 
-pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceReply {
+pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceReply {
     let b = &ctx.broker;
     let acks = req.acks;
+    let timeout = std::time::Duration::from_millis(req.timeout_ms.clamp(0, 300_000) as u64);
+    b.faults.disk_delay().await;
     let now = now_ms();
     let mut resp = ProduceResponse::default();
+    // acks=all: (topic index, partition index in response, partition, offset after the records, min ISR).
+    let mut waits = Vec::new();
     for topic in req.topic_data {
         let name = topic.name.to_string();
         let mut tr = TopicProduceResponse::default();
@@ -53,7 +60,8 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceRep
                 continue;
             }
             let Some(part) = b.partition(&name, idx) else {
-                tr.partition_responses.push(error_partition(version, idx, codes::UNKNOWN_TOPIC_OR_PARTITION, Some(codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION).into())));
+                let code = b.missing_partition_code(&name, idx);
+                tr.partition_responses.push(error_partition(version, idx, code, Some(codes::default_message(code).into())));
                 continue;
             };
             let Some(records) = pd.records else {
@@ -80,6 +88,9 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceRep
                     if version >= 5 {
                         p.log_start_offset = out.log_start_offset;
                     }
+                    if acks == -1 {
+                        waits.push((resp.responses.len(), tr.partition_responses.len(), part.clone(), out.last_offset + 1, min_isr));
+                    }
                     tr.partition_responses.push(p);
                 }
                 Err(e) => {
@@ -90,6 +101,16 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceRep
         }
         resp.responses.push(tr);
     }
+    if !waits.is_empty() {
+        let outcomes = futures_join_all(waits.iter().map(|(_, _, part, required, min_isr)| part.wait_replicated(*required, *min_isr, timeout))).await;
+        for ((t, p, _, _, _), outcome) in waits.iter().zip(outcomes) {
+            if let Err(e) = outcome {
+                let pr = &mut resp.responses[*t].partition_responses[*p];
+                tracing::debug!(partition = pr.index, code = e.code, "acks=all produce failed: {}", e.message);
+                *pr = error_partition(version, pr.index, e.code, Some(e.message));
+            }
+        }
+    }
     if acks == 0 {
         let failed = resp.responses.iter().flat_map(|t| t.partition_responses.iter()).any(|p| p.error_code != codes::NONE);
         if failed {
@@ -99,4 +120,28 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceRep
         return ProduceReply::Nothing;
     }
     ProduceReply::Respond(resp)
+}
+
+/// Waits for all of `futures`, concurrently, keeping their order.
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future completed")).collect()
 }

@@ -92,6 +92,8 @@ pub(crate) async fn serve(state: Arc<BrokerState>, mut stream: TcpStream, peer: 
                 (Reply::Send(ResponseKind::ApiVersions(apis::api_versions::unsupported_version_response())), 0, correlation_id)
             }
             Ok(DecodedFrame::Request { header, request }) => {
+                // A paused broker (a fault the user injected) holds every request unanswered.
+                state.faults.wait_running().await;
                 state.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let v = header.request_api_version;
                 let c = header.correlation_id;

@@ -27,8 +27,13 @@ pub(crate) async fn accept_loop(listener: TcpListener, state: Arc<BrokerState>, 
                     let _ = stream.set_nodelay(true);
                     let st = state.clone();
                     let sd = shutdown.clone();
+                    let mut killed = state.killed.clone();
                     tokio::spawn(async move {
-                        connection::serve(st, stream, peer, sd).await;
+                        // A killed broker drops its connections mid-request, as a dead process would.
+                        tokio::select! {
+                            _ = connection::serve(st, stream, peer, sd) => {}
+                            _ = killed.wait_for(|k| *k) => {}
+                        }
                         drop(permit);
                     });
                 }

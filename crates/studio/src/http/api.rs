@@ -18,6 +18,9 @@ pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{delete, get, post, put};
     axum::Router::new()
         .route("/api/openapi.json", get(openapi_json))
+        .route("/api/replication", get(replication))
+        .route("/api/events", get(cluster_events))
+        .route("/api/faults", post(fault))
         .route("/api/cluster", get(cluster))
         .route("/api/metrics", get(metrics))
         .route("/api/charts/throughput.svg", get(throughput_svg))
@@ -50,7 +53,7 @@ pub fn routes() -> axum::Router<AppState> {
     paths(
         cluster, metrics, throughput_svg, list_topics, create_topic, topic_detail, delete_topic, topic_configs,
         alter_topic_configs, add_partitions, topic_offsets, browse_messages, produce, partitioner, list_profiles,
-        save_profile, delete_profile, set_active_profile, openapi_json
+        save_profile, delete_profile, set_active_profile, openapi_json, replication, cluster_events, fault
     ),
     components(schemas(Scope, Decoder, FilterIn, Encoding, Theme, ErrorBody)),
     modifiers(&BearerSecurity),
@@ -145,6 +148,46 @@ async fn list_topics(
             .list_topics(query.text("search"), include_internal)
             .await?,
     ))
+}
+
+/// The embedded cluster's replication: per partition one lane per replica, and every broker's
+/// fault state (embedded cluster only).
+#[utoipa::path(get, path = "/api/replication", tag = "replication",
+    params(("topic" = Option<String>, Query, description = "Only this topic's partitions")),
+    responses((status = 200, body = crate::replication::ReplicationView), (status = 401, body = ErrorBody),
+              (status = 501, description = "Not the embedded cluster", body = ErrorBody)))]
+async fn replication(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<crate::replication::ReplicationView>> {
+    Ok(Json(state.studio.replication(query.text("topic")).await?))
+}
+
+/// The cluster's event timeline after `since` (leader and ISR changes, truncations, controller
+/// changes, fencing, faults), oldest first.
+#[utoipa::path(get, path = "/api/events", tag = "replication",
+    params(("since" = Option<u64>, Query, description = "Only events with a larger seq (default 0: every kept event)")),
+    responses((status = 200, body = Vec<crate::replication::ClusterEventView>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 501, body = ErrorBody)))]
+async fn cluster_events(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<Vec<crate::replication::ClusterEventView>>> {
+    let since = query.parse::<u64>("since", "an event sequence number")?.unwrap_or(0);
+    Ok(Json(state.studio.cluster_events(since)?))
+}
+
+/// Injects or undoes a fault on one broker of the embedded cluster. Only from loopback: a
+/// studio bound to another address still refuses faults from other machines.
+#[utoipa::path(post, path = "/api/faults", tag = "replication", request_body = crate::replication::FaultRequest,
+    responses((status = 200, body = crate::replication::BrokerFaultState), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, description = "Not from loopback", body = ErrorBody),
+              (status = 404, description = "No such broker", body = ErrorBody),
+              (status = 409, description = "Impossible in the broker's state (e.g. stopping a stopped broker)", body = ErrorBody),
+              (status = 501, body = ErrorBody), (status = 503, description = "The broker could not start", body = ErrorBody)))]
+async fn fault(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ApiJson(request): ApiJson<crate::replication::FaultRequest>,
+) -> ApiResult<Json<crate::replication::BrokerFaultState>> {
+    if !peer.ip().is_loopback() {
+        return Err(ApiError(Error::Forbidden(format!("faults are accepted only from this machine, not from {}", peer.ip()))));
+    }
+    Ok(Json(state.studio.fault(request).await?))
 }
 
 /// Creates a topic (Kafka's validation errors come back as 4xx with `kafka_error`).

@@ -166,7 +166,7 @@ impl Studio {
         let app = router(state, shutdown_rx.clone());
         let mut stop = shutdown_rx;
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
+            let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|stopped| *stopped).await;
                 })
