@@ -73,6 +73,7 @@ class Broker:
         self.extra_args = tuple(extra_args)
         self.proc: subprocess.Popen | None = None
         self.bootstrap: str | None = None
+        self.bootstraps: list[str] = []  # every broker's address (Oxbow runs three by default)
         self.starts = 0
         self.controllable = True
         self._log_path: Path | None = None
@@ -117,8 +118,12 @@ class Broker:
                     out.write(line)
                     out.flush()
                     m = READY_RE.match(line)
-                    if m and not found:
+                    if m:
                         found.append(m.group(1))
+                        # Oxbow prints one line per broker, then `ready studio`; Kafka one line.
+                        if self.kind != "oxbow":
+                            ready.set()
+                    if line.startswith("ready studio"):
                         ready.set()
             ready.set()
 
@@ -130,6 +135,7 @@ class Broker:
             why = f"exited with {code}" if code is not None else f"printed no ready line within {timeout:.0f} s"
             pytest.fail(f"{self.kind} broker {why}\n--- log ---\n{self.log_tail()}", pytrace=False)
         self.bootstrap = found[0]
+        self.bootstraps = list(found)
         return self.bootstrap
 
     def stop(self, timeout: float = 15.0) -> tuple[int | None, float]:

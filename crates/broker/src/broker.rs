@@ -61,6 +61,9 @@ pub(crate) struct TopicPartitions {
     /// Effective `min.insync.replicas`, kept current by reconciliation so Produce need not
     /// resolve the topic's configs on every request.
     pub min_insync_replicas: AtomicI32,
+    /// Replicas of this topic throttled on this broker as leader / as follower (KIP-73).
+    pub leader_throttled: topic_config::ThrottledReplicas,
+    pub follower_throttled: topic_config::ThrottledReplicas,
     /// The topic image these were last reconciled with (pointer-compared to skip unchanged topics).
     seen: Arc<TopicImage>,
 }
@@ -101,6 +104,15 @@ pub(crate) struct NewTopic {
     pub configs: BTreeMap<String, String>,
 }
 
+/// A hosted topic's settings from its effective configs.
+struct TopicSettings {
+    log: oxbow_log::LogConfig,
+    min_cleanable_dirty_ratio: f64,
+    min_insync_replicas: i32,
+    leader_throttled: topic_config::ThrottledReplicas,
+    follower_throttled: topic_config::ThrottledReplicas,
+}
+
 /// Producer ids this broker may hand out: `[next, end)`.
 struct ProducerIdBlock {
     next: i64,
@@ -137,6 +149,7 @@ pub(crate) struct BrokerState {
     pub events: Arc<EventLog>,
     /// Heartbeat times, when this broker is the active controller.
     pub controller: crate::controller::Controller,
+    pub throttle: crate::replica::throttle::Throttle,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -202,6 +215,7 @@ impl BrokerState {
             shutdown,
             killed,
             controller: Default::default(),
+            throttle: Default::default(),
             stats: BrokerStats::default(),
             config,
             files,
@@ -295,11 +309,35 @@ impl BrokerState {
 
     /// The log config, `min.cleanable.dirty.ratio` and `min.insync.replicas` for a topic.
     fn log_settings_for(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> (oxbow_log::LogConfig, f64, i32) {
+        let s = self.topic_settings(image, overrides);
+        (s.log, s.min_cleanable_dirty_ratio, s.min_insync_replicas)
+    }
+
+    /// Everything a hosted topic needs from its effective configs.
+    fn topic_settings(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> TopicSettings {
         let resolved = topic_config::resolve_topic(&self.config, self.own_broker_configs(image), &image.cluster_configs, overrides);
         let eff = topic_config::effective_map(&resolved);
-        let ratio = eff.get("min.cleanable.dirty.ratio").and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.5);
-        let min_isr = eff.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(1);
-        (topic_config::log_config(&self.config, &eff), ratio, min_isr)
+        let me = self.config.node_id;
+        let list = |name: &str| topic_config::ThrottledReplicas::parse(eff.get(name).map(String::as_str).unwrap_or(""), me);
+        TopicSettings {
+            min_cleanable_dirty_ratio: eff.get("min.cleanable.dirty.ratio").and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.5),
+            min_insync_replicas: eff.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(1),
+            leader_throttled: list("leader.replication.throttled.replicas"),
+            follower_throttled: list("follower.replication.throttled.replicas"),
+            log: topic_config::log_config(&self.config, &eff),
+        }
+    }
+
+    /// This broker's replication throttle rates (its dynamic config, else the cluster default).
+    fn throttle_rates(&self, image: &MetadataImage) -> (u64, u64) {
+        let rate = |name: &str| {
+            self.own_broker_configs(image)
+                .get(name)
+                .or_else(|| image.cluster_configs.get(name))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(crate::replica::throttle::UNTHROTTLED)
+        };
+        (rate("leader.replication.throttled.rate"), rate("follower.replication.throttled.rate"))
     }
 
     /// Whether a topic allows unclean leader election.
@@ -419,7 +457,8 @@ impl BrokerState {
             for (i, p) in fresh.into_iter().flatten() {
                 slots[i as usize] = Some(p);
             }
-            let (lc, ratio, min_isr) = self.log_settings_for(&image, &t.configs);
+            let settings = self.topic_settings(&image, &t.configs);
+            let (lc, ratio, min_isr) = (settings.log.clone(), settings.min_cleanable_dirty_ratio, settings.min_insync_replicas);
             for (i, p) in t.partitions.iter().enumerate() {
                 let Some(part) = slots[i].clone() else { continue };
                 if !p.replicas.contains(&me) {
@@ -445,11 +484,22 @@ impl BrokerState {
             let hosted = slots.iter().any(Option::is_some);
             let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
             if hosted {
-                let tp = TopicPartitions { id: t.id, partitions: slots, min_insync_replicas: AtomicI32::new(min_isr), seen: t.clone() };
+                let tp = TopicPartitions {
+                    id: t.id,
+                    partitions: slots,
+                    min_insync_replicas: AtomicI32::new(min_isr),
+                    leader_throttled: settings.leader_throttled,
+                    follower_throttled: settings.follower_throttled,
+                    seen: t.clone(),
+                };
                 topics.insert(t.name.clone(), Arc::new(tp));
             } else {
                 topics.remove(&t.name);
             }
+        }
+        if configs_changed {
+            let (leader, follower) = self.throttle_rates(&image);
+            self.throttle.set_rates(leader, follower);
         }
         *last = Some(image.clone());
         self.reconciled.send_replace(image.applied);
@@ -744,7 +794,7 @@ impl BrokerState {
     /// one broker, or the cluster default (`broker: None`).
     pub async fn set_broker_configs(self: &Arc<Self>, broker: Option<i32>, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
         for (k, v) in &configs {
-            let def = topic_config::broker_synonym_def(k).ok_or_else(|| ApiError::new(codes::INVALID_CONFIG, format!("Cannot update these configs dynamically: Set({k})")))?;
+            let def = topic_config::broker_dynamic_def(k).ok_or_else(|| ApiError::new(codes::INVALID_CONFIG, format!("Cannot update these configs dynamically: Set({k})")))?;
             topic_config::validate(def, v).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m.replace(def.name, k)))?;
         }
         if validate_only {

@@ -434,7 +434,8 @@ impl Partition {
         Ok(records)
     }
 
-    /// A follower's fetch at the leader: reads up to the log end offset, records the follower's
+    /// A follower's fetch at the leader: reads up to the log end offset (nothing for
+    /// `max_bytes` 0: a throttled replica), records the follower's
     /// progress (its fetch offset is its log end offset), advances the high watermark, and says
     /// whether the follower should now join the ISR. `follower_live` is whether the controller
     /// has it unfenced (a fenced broker never joins).
@@ -484,7 +485,7 @@ impl Partition {
         self.advance_high_watermark(st);
         self.publish(st);
         let log = st.log.as_ref().ok_or_else(deleted)?;
-        let records = self.read_log(log, fetch_offset, max_bytes, leo, scratch)?;
+        let records = if max_bytes == 0 { Bytes::new() } else { self.read_log(log, fetch_offset, max_bytes, leo, scratch)? };
         let read = FetchRead { records, high_watermark: st.high_watermark, last_stable_offset: st.high_watermark, log_start_offset: log.log_start_offset() };
         if st.high_watermark > before {
             // Consumers parked at the old high watermark can read now. (Only the waiters lock is

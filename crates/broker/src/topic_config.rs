@@ -131,6 +131,53 @@ pub(crate) static TOPIC_CONFIGS: &[ConfigDef] = &[
         "Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort."),
 ];
 
+/// Dynamic broker configs that no topic config stands for: the replication throttles
+/// (KIP-73; `kafka-reassign-partitions --throttle` sets them and `--verify` clears them).
+pub(crate) static BROKER_ONLY_CONFIGS: &[ConfigDef] = &[
+    def!("follower.replication.throttled.rate", Long, LONG_MAX, Some("follower.replication.throttled.rate"), Check::AtLeast(0),
+        "The rate in bytes/s at which this broker's followers copy the replicas listed in follower.replication.throttled.replicas."),
+    def!("leader.replication.throttled.rate", Long, LONG_MAX, Some("leader.replication.throttled.rate"), Check::AtLeast(0),
+        "The rate in bytes/s at which this broker serves followers of the replicas listed in leader.replication.throttled.replicas."),
+    def!("replica.alter.log.dirs.io.max.bytes.per.second", Long, LONG_MAX, Some("replica.alter.log.dirs.io.max.bytes.per.second"), Check::AtLeast(0),
+        "The rate of moving replicas between a broker's log dirs. An Oxbow broker has one log dir, so nothing moves between them."),
+];
+
+/// A config a broker resource may set dynamically: a topic config's broker synonym, or a
+/// broker-only one.
+pub(crate) fn broker_dynamic_def(name: &str) -> Option<&'static ConfigDef> {
+    broker_synonym_def(name).or_else(|| BROKER_ONLY_CONFIGS.iter().find(|d| d.name == name))
+}
+
+/// The replicas a `*.replication.throttled.replicas` value throttles on `broker`: every one
+/// (`*`), or the partitions listed as `PARTITION:BROKER`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ThrottledReplicas {
+    pub all: bool,
+    pub partitions: std::collections::BTreeSet<i32>,
+}
+
+impl ThrottledReplicas {
+    pub fn parse(value: &str, broker: i32) -> ThrottledReplicas {
+        let mut out = ThrottledReplicas::default();
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if item == "*" {
+                out.all = true;
+            } else if let Some((p, b)) = item.split_once(':') {
+                if b.trim().parse::<i32>() == Ok(broker) {
+                    if let Ok(p) = p.trim().parse::<i32>() {
+                        out.partitions.insert(p);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn contains(&self, partition: i32) -> bool {
+        self.all || self.partitions.contains(&partition)
+    }
+}
+
 pub(crate) fn topic_def(name: &str) -> Option<&'static ConfigDef> {
     TOPIC_CONFIGS.iter().find(|d| d.name == name)
 }

@@ -89,6 +89,25 @@ fn broker_entries(ctx: &Ctx, cluster_default_only: bool) -> Vec<Entry> {
             synonyms: r.synonyms.clone(),
         });
     }
+    // Broker-only dynamic configs (the replication throttles).
+    let own = b.own_broker_configs(&image);
+    for def in topic_config::BROKER_ONLY_CONFIGS {
+        let mut synonyms = Vec::new();
+        if !cluster_default_only {
+            if let Some(v) = own.get(def.name) {
+                synonyms.push((def.name.to_string(), v.clone(), source::DYNAMIC_BROKER_CONFIG));
+            }
+        }
+        if let Some(v) = image.cluster_configs.get(def.name) {
+            synonyms.push((def.name.to_string(), v.clone(), source::DYNAMIC_DEFAULT_BROKER_CONFIG));
+        }
+        if cluster_default_only && synonyms.is_empty() {
+            continue;
+        }
+        synonyms.push((def.name.to_string(), def.default.to_string(), source::DEFAULT_CONFIG));
+        let (value, src) = (synonyms[0].1.clone(), synonyms[0].2);
+        out.push(Entry { name: def.name.to_string(), value, source: src, read_only: false, ty: def.ty, doc: def.doc, synonyms });
+    }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }

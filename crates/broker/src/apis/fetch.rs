@@ -51,6 +51,8 @@ struct Wanted {
     /// `None`: unknown topic (UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID).
     part: Option<Arc<Partition>>,
     unknown_code: i16,
+    /// A follower fetch of a replica this leader throttles (`leader.replication.throttled.*`).
+    throttled: bool,
 }
 
 /// A fetching follower: its broker id and whether the controller has it unfenced.
@@ -97,6 +99,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
         for p in &t.partitions {
             let part = tp.as_ref().and_then(|tp| tp.get(p.partition).cloned());
             let unknown_code = if part.is_none() && !name.is_empty() { b.missing_partition_code(&name, p.partition) } else { unknown };
+            let throttled = follower.is_some() && tp.as_ref().is_some_and(|tp| tp.leader_throttled.contains(p.partition));
             wanted.push(Wanted {
                 topic_index: topics.len() - 1,
                 partition: p.partition,
@@ -105,6 +108,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
                 current_leader_epoch: if version >= 9 { p.current_leader_epoch } else { -1 },
                 part,
                 unknown_code,
+                throttled,
             });
         }
     }
@@ -140,7 +144,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
         // The previous round's records are dropped by now, so this reclaims the whole buffer.
         buffer.clear();
         buffer.reserve(reserve_bytes);
-        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes, &mut buffer, follower, &mut proposals);
+        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes, &mut buffer, follower, &mut proposals, &b.throttle);
         if !waiting || total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
             break parts;
         }
@@ -204,6 +208,7 @@ fn read_all(
     buffer: &mut bytes::BytesMut,
     follower: Option<Follower>,
     proposals: &mut Vec<(Arc<Partition>, IsrProposal)>,
+    throttle: &crate::replica::throttle::Throttle,
 ) -> (Vec<PartitionData>, usize, bool) {
     let mut total = 0usize;
     let mut errors = false;
@@ -236,9 +241,16 @@ fn read_all(
                 })
             })
         } else if let Some(f) = follower {
-            part.read_for_follower(f.id, w.fetch_offset, limit.max(1), buffer, f.live, now_ms()).map(|(read, proposal)| {
+            // A throttled replica gets no records while the leader's bucket is empty, but its
+            // progress still counts (the fetch offset is its log end).
+            let held_back = w.throttled && !throttle.leader_may_send();
+            let read_max = if held_back { 0 } else { limit.max(1) };
+            part.read_for_follower(f.id, w.fetch_offset, read_max, buffer, f.live, now_ms()).map(|(read, proposal)| {
                 if let Some(p) = proposal {
                     proposals.push((part.clone(), p));
+                }
+                if w.throttled {
+                    throttle.leader_sent(read.records.len() as u64);
                 }
                 read
             })

@@ -60,7 +60,7 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
                 let key = c.name.to_string();
                 let def = match scope_cluster {
                     None => topic_config::topic_def(&key),
-                    Some(_) => topic_config::broker_synonym_def(&key),
+                    Some(_) => topic_config::broker_dynamic_def(&key),
                 };
                 let Some(def) = def else {
                     return Err(ApiError::new(codes::INVALID_CONFIG, format!("Unknown config name: {key}")));

@@ -307,8 +307,17 @@ async fn fetch_round(
     req.session_epoch = -1;
     let mut by_topic: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
     let mut asked: HashMap<Key, (Arc<Partition>, i32, i64)> = HashMap::new();
+    let mut throttled: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    let follower_may_fetch = state.throttle.follower_may_fetch();
     for (key, part, epoch, _) in ready {
         let Ok(o) = part.offsets() else { continue };
+        if state.topic(&key.0).is_some_and(|tp| tp.follower_throttled.contains(key.1)) {
+            // KIP-73 on the follower side: a throttled replica sits out while the bucket is empty.
+            if !follower_may_fetch {
+                continue;
+            }
+            throttled.insert(key.clone());
+        }
         let mut p = FetchPartition::default();
         p.partition = key.1;
         p.current_leader_epoch = *epoch;
@@ -318,6 +327,11 @@ async fn fetch_round(
         p.partition_max_bytes = PARTITION_FETCH_MAX_BYTES;
         by_topic.entry(key.0.as_str()).or_default().push(p);
         asked.insert(key.clone(), (part.clone(), *epoch, o.log_end_offset));
+    }
+    if by_topic.is_empty() {
+        // Everything is throttled right now: wait a moment rather than spin.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        return Ok(());
     }
     for (topic, partitions) in by_topic {
         let mut t = FetchTopic::default();
@@ -339,6 +353,9 @@ async fn fetch_round(
             match p.error_code {
                 codes::NONE => {
                     let records = p.records.map(|r| BytesMut::from(&r[..])).unwrap_or_default();
+                    if throttled.contains(&key) {
+                        state.throttle.follower_fetched(records.len() as u64);
+                    }
                     if let Err(e) = part.append_as_follower(records, p.high_watermark, p.log_start_offset, now_ms()) {
                         tracing::warn!(topic = %topic, partition = p.partition_index, error = %e.message, "appending replicated records failed");
                         set_aside(targets, &key, *epoch);
