@@ -119,7 +119,14 @@ def test_topic_create_list_detail_delete(studio: Studio):
     assert [p["partition"] for p in d["partitions"]] == [0, 1, 2]
     assert d["configs_summary"]["retention.ms"] == "3600000"
     p0 = d["partitions"][0]
-    assert p0["leader"] in (1, 2, 3) and p0["isr"] == [p0["leader"]] and p0["log_end_offset"] == 0 and p0["segments"]
+    assert p0["leader"] in (1, 2, 3) and p0["isr"] == [p0["leader"]]
+    # The hosting broker opens the new replica as it applies the creation (a moment after the
+    # broker that took the request): its offsets and segments then show.
+    deadline = time.monotonic() + 15
+    while p0["log_end_offset"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        p0 = studio.get(f"/api/topics/{name}").json()["partitions"][0]
+    assert p0["log_end_offset"] == 0 and p0["segments"]
     r = studio.post("/api/topics", {"name": name, "partitions": 1})
     assert r.status_code == 409
     assert error_of(r)["kafka_error"] == "TOPIC_ALREADY_EXISTS"

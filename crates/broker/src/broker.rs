@@ -289,6 +289,15 @@ impl BrokerState {
         self.group_coordinator(group).is_some_and(|b| b.id == self.config.node_id)
     }
 
+    /// The current leader of a partition and its epoch, with the leader's registration, for
+    /// KIP-951's hints in NOT_LEADER_OR_FOLLOWER answers (`None` when unknown or offline).
+    pub fn leader_hint(&self, topic: &str, index: i32) -> Option<(i32, i32, metadata::BrokerRegistration)> {
+        let image = self.image();
+        let p = image.partition(topic, index)?;
+        let reg = image.brokers.get(&p.leader).filter(|b| !b.fenced)?.clone();
+        Some((p.leader, p.leader_epoch, reg))
+    }
+
     /// Why a partition is not served here: unknown to the cluster, or hosted elsewhere.
     pub fn missing_partition_code(&self, topic: &str, index: i32) -> i16 {
         match self.image().partition(topic, index) {
@@ -368,6 +377,14 @@ impl BrokerState {
         let mut rx = self.reconciled.subscribe();
         let _ = tokio::time::timeout(timeout, rx.wait_for(|r| *r >= index)).await;
         Ok(results)
+    }
+
+    pub fn subscribe_reconciled(&self) -> watch::Receiver<u64> {
+        self.reconciled.subscribe()
+    }
+
+    pub fn reconciled_index(&self) -> u64 {
+        *self.reconciled.borrow()
     }
 
     /// Registers this broker (fenced until the controller sees it caught up).
@@ -652,6 +669,20 @@ impl BrokerState {
         if groups.is_empty() {
             return results;
         }
+        let replicas: Vec<i32> = {
+            let mut all: Vec<i32> = groups
+                .iter()
+                .flatten()
+                .filter_map(|r| match r {
+                    MetadataRecord::CreateTopic { partitions, .. } => Some(partitions.iter().flat_map(|p| p.replicas.iter().copied())),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        };
         match self.propose(groups).await {
             Ok(applied) => {
                 for (slot, r) in slots.into_iter().zip(applied) {
@@ -659,6 +690,8 @@ impl BrokerState {
                         results[slot] = Err(e.into());
                     }
                 }
+                // As the CreateTopics answer goes out, the new partitions' brokers serve them.
+                crate::controller::wait_for_brokers(self, replicas, self.reconciled_index()).await;
             }
             Err(e) => {
                 for slot in slots {
@@ -770,8 +803,12 @@ impl BrokerState {
         if validate_only {
             return Ok(());
         }
+        let mut replicas: Vec<i32> = added.iter().flat_map(|p| p.replicas.iter().copied()).collect();
+        replicas.sort_unstable();
+        replicas.dedup();
         let record = MetadataRecord::CreatePartitions { name: name.to_string(), from: current, added };
         self.propose(vec![vec![record]]).await?.into_iter().next().expect("one group")?;
+        crate::controller::wait_for_brokers(self, replicas, self.reconciled_index()).await;
         tracing::info!(topic = name, from = current, to = total, "added partitions");
         Ok(())
     }

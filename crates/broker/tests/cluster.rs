@@ -150,6 +150,12 @@ async fn acks_all_survives_a_killed_leader_and_replicas_stay_identical() {
     // A follower is not the leader: Kafka's NOT_LEADER_OR_FOLLOWER sends clients to the leader.
     let follower = *replicas.iter().find(|r| **r != leader).unwrap();
     assert_eq!(produce_once(&cluster, follower, "t", -1, &["x"]).await, 6);
+    // KIP-951 (Produce v10+): the refusal names the leader, its epoch and its endpoint.
+    let mut c = conn(&cluster, follower).await;
+    let ResponseKind::Produce(p) = c.call(produce_req("t", 0, -1, batch(&["x"], -1, -1)), ApiKey::Produce, 12).await else { panic!() };
+    let pr = &p.responses[0].partition_responses[0];
+    assert_eq!((pr.error_code, pr.current_leader.leader_id.0, pr.current_leader.leader_epoch), (6, leader, epoch));
+    assert_eq!(p.node_endpoints.iter().map(|e| (e.node_id.0, e.port)).collect::<Vec<_>>(), vec![(leader, cluster.addresses().await[&leader].port() as i32)]);
     eventually("every replica has the 10 records and the high watermark", || async {
         let o = replica_offsets(&cluster, "t");
         (o.len() == 3 && o.values().all(|(leo, hw, _)| *leo == 10 && *hw == 10)).then_some(())

@@ -184,7 +184,42 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
         *ctx.fetch_buffer.lock().unwrap_or_else(|p| p.into_inner()) = buffer;
     }
     resp.responses = out;
+    if version >= 12 {
+        add_leader_hints(b, version, &mut resp);
+    }
     Some(resp)
+}
+
+/// KIP-951: NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH answers name the current leader and
+/// epoch (v12+) and carry its endpoint (v16+), so consumers move without a metadata round trip.
+fn add_leader_hints(b: &crate::broker::BrokerState, version: i16, resp: &mut FetchResponse) {
+    use kafka_protocol::messages::fetch_response::{LeaderIdAndEpoch, NodeEndpoint};
+    use kafka_protocol::messages::BrokerId;
+    let image = b.image();
+    let mut endpoints: Vec<NodeEndpoint> = Vec::new();
+    for t in &mut resp.responses {
+        let topic = if version >= 13 { image.topic_by_id(t.topic_id).map(|x| x.name.clone()) } else { Some(t.topic.to_string()) };
+        let Some(topic) = topic else { continue };
+        for p in &mut t.partitions {
+            if p.error_code != codes::NOT_LEADER_OR_FOLLOWER && p.error_code != codes::FENCED_LEADER_EPOCH {
+                continue;
+            }
+            let Some((leader, epoch, reg)) = b.leader_hint(&topic, p.partition_index) else { continue };
+            let mut hint = LeaderIdAndEpoch::default();
+            hint.leader_id = BrokerId(leader);
+            hint.leader_epoch = epoch;
+            p.current_leader = hint;
+            if version >= 16 && !endpoints.iter().any(|e| e.node_id.0 == leader) {
+                let mut e = NodeEndpoint::default();
+                e.node_id = BrokerId(leader);
+                e.host = super::s(reg.host);
+                e.port = reg.port;
+                e.rack = reg.rack.map(super::s);
+                endpoints.push(e);
+            }
+        }
+    }
+    resp.node_endpoints = endpoints;
 }
 
 fn error_data(partition: i32, code: i16) -> PartitionData {

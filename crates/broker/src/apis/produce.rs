@@ -111,6 +111,9 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
             }
         }
     }
+    if version >= 10 {
+        add_leader_hints(b, &mut resp);
+    }
     if acks == 0 {
         let failed = resp.responses.iter().flat_map(|t| t.partition_responses.iter()).any(|p| p.error_code != codes::NONE);
         if failed {
@@ -144,4 +147,35 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
     })
     .await;
     out.into_iter().map(|o| o.expect("every future completed")).collect()
+}
+
+/// KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and epoch, and
+/// the response carries that leader's endpoint, so the client can retry there without a
+/// metadata round trip.
+fn add_leader_hints(b: &crate::broker::BrokerState, resp: &mut ProduceResponse) {
+    use kafka_protocol::messages::produce_response::{LeaderIdAndEpoch, NodeEndpoint};
+    use kafka_protocol::messages::BrokerId;
+    let mut endpoints: Vec<NodeEndpoint> = Vec::new();
+    for t in &mut resp.responses {
+        let topic = t.name.to_string();
+        for p in &mut t.partition_responses {
+            if p.error_code != codes::NOT_LEADER_OR_FOLLOWER {
+                continue;
+            }
+            let Some((leader, epoch, reg)) = b.leader_hint(&topic, p.index) else { continue };
+            let mut hint = LeaderIdAndEpoch::default();
+            hint.leader_id = BrokerId(leader);
+            hint.leader_epoch = epoch;
+            p.current_leader = hint;
+            if !endpoints.iter().any(|e| e.node_id.0 == leader) {
+                let mut e = NodeEndpoint::default();
+                e.node_id = BrokerId(leader);
+                e.host = s(reg.host);
+                e.port = reg.port;
+                e.rack = reg.rack.map(s);
+                endpoints.push(e);
+            }
+        }
+    }
+    resp.node_endpoints = endpoints;
 }

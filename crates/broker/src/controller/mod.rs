@@ -42,7 +42,20 @@ pub(crate) struct Heartbeat {
     pub incarnation: Uuid,
     /// The metadata log index this broker has applied.
     pub applied: u64,
+    /// The metadata log index this broker's replicas are reconciled with (KRaft brokers report
+    /// their metadata offset the same way); a broker heartbeats as soon as it moves.
+    #[serde(default)]
+    pub reconciled: u64,
     pub want_shutdown: bool,
+}
+
+/// What travels over the quorum's ask channel to the active controller.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) enum ControllerRequest {
+    Heartbeat(Heartbeat),
+    /// Answers once every listed broker has reported reconciling `index` (or the timeout
+    /// passes): CreateTopics waits so that the new partitions are served when it answers.
+    AwaitReconciled { brokers: Vec<i32>, index: u64, timeout_ms: u64 },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -65,6 +78,9 @@ impl HeartbeatReply {
 #[derive(Default)]
 pub(crate) struct Controller {
     last_heartbeat: Mutex<HashMap<i32, Instant>>,
+    /// Reconciled metadata index per broker, from heartbeats; `reported` wakes waiters.
+    reconciled: Mutex<HashMap<i32, u64>>,
+    reported: tokio::sync::Notify,
     /// The quorum term in which this controller became active (None: not active).
     active_term: Mutex<Option<u64>>,
     last_rebalance: Mutex<Option<Instant>>,
@@ -81,10 +97,13 @@ impl oxbow_quorum::AskHandler for AskHandler {
     fn ask(&self, request: Vec<u8>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>> + Send>> {
         let state = self.0.clone();
         Box::pin(async move {
-            let reply = match (state.upgrade(), serde_json::from_slice::<Heartbeat>(&request)) {
+            let reply = match (state.upgrade(), serde_json::from_slice::<ControllerRequest>(&request)) {
                 (None, _) => HeartbeatReply::error(codes::NOT_CONTROLLER, "this broker is stopping"),
-                (_, Err(e)) => HeartbeatReply::error(codes::INVALID_REQUEST, format!("bad heartbeat: {e}")),
-                (Some(state), Ok(hb)) => heartbeat(&state, hb).await,
+                (_, Err(e)) => HeartbeatReply::error(codes::INVALID_REQUEST, format!("bad controller request: {e}")),
+                (Some(state), Ok(ControllerRequest::Heartbeat(hb))) => heartbeat(&state, hb).await,
+                (Some(state), Ok(ControllerRequest::AwaitReconciled { brokers, index, timeout_ms })) => {
+                    await_reconciled(&state, &brokers, index, timeout_ms).await
+                }
             };
             serde_json::to_vec(&reply).expect("reply serialises")
         })
@@ -112,6 +131,8 @@ async fn heartbeat(state: &Arc<BrokerState>, hb: Heartbeat) -> HeartbeatReply {
         return HeartbeatReply::error(codes::STALE_BROKER_EPOCH, format!("broker {} registered again since", hb.broker));
     }
     lock(&state.controller.last_heartbeat).insert(hb.broker, Instant::now());
+    lock(&state.controller.reconciled).insert(hb.broker, hb.reconciled);
+    state.controller.reported.notify_waiters();
     if hb.want_shutdown {
         if !reg.fenced {
             let mut group = vec![MetadataRecord::BeginControlledShutdown { id: hb.broker }];
@@ -139,6 +160,44 @@ async fn heartbeat(state: &Arc<BrokerState>, hb: Heartbeat) -> HeartbeatReply {
         }
     }
     HeartbeatReply { error: None, fenced: reg.fenced, shutdown_ready: false }
+}
+
+/// Longest a CreateTopics waits for the new partitions' brokers.
+const AWAIT_RECONCILED_MS_MAX: u64 = 10_000;
+
+async fn await_reconciled(state: &Arc<BrokerState>, brokers: &[i32], index: u64, timeout_ms: u64) -> HeartbeatReply {
+    if !is_active(state) {
+        return HeartbeatReply::error(codes::NOT_CONTROLLER, "this broker is not the active controller");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms.min(AWAIT_RECONCILED_MS_MAX));
+    loop {
+        // Register before checking, so a report between the check and the wait is not missed.
+        let reported = state.controller.reported.notified();
+        let done = {
+            let r = lock(&state.controller.reconciled);
+            let image = state.image();
+            // A broker that is not live will not report; waiting for it would only time out.
+            brokers.iter().all(|b| !image.is_live(*b) || r.get(b).is_some_and(|i| *i >= index))
+        };
+        if done {
+            return HeartbeatReply { error: None, fenced: false, shutdown_ready: false };
+        }
+        if tokio::time::timeout_at(deadline, reported).await.is_err() {
+            return HeartbeatReply::error(codes::REQUEST_TIMED_OUT, "brokers did not report the change in time");
+        }
+    }
+}
+
+/// Waits (bounded) until `brokers` have reconciled metadata `index`, through the controller.
+pub(crate) async fn wait_for_brokers(state: &Arc<BrokerState>, brokers: Vec<i32>, index: u64) {
+    let request = ControllerRequest::AwaitReconciled { brokers, index, timeout_ms: AWAIT_RECONCILED_MS_MAX };
+    let bytes = serde_json::to_vec(&request).expect("request serialises");
+    let wait = Duration::from_millis(AWAIT_RECONCILED_MS_MAX + 2_000);
+    if let Ok(Ok(reply)) = tokio::time::timeout(wait, state.quorum.ask_leader(bytes)).await {
+        if let Ok(HeartbeatReply { error: Some((_, message)), .. }) = serde_json::from_slice::<HeartbeatReply>(&reply) {
+            tracing::debug!(index, "waiting for brokers to apply a change: {message}");
+        }
+    }
 }
 
 fn unclean(state: &BrokerState, image: &MetadataImage, topic: &str) -> bool {
@@ -254,6 +313,7 @@ async fn rebalance_preferred(state: &Arc<BrokerState>) {
 pub(crate) async fn heartbeat_loop(state: Arc<BrokerState>) {
     let every = Duration::from_millis(state.config.broker_heartbeat_interval_ms);
     let mut shutdown = state.shutdown.clone();
+    let mut reconciled = state.subscribe_reconciled();
     let mut registered = false;
     loop {
         state.faults.wait_running().await;
@@ -278,14 +338,16 @@ pub(crate) async fn heartbeat_loop(state: Arc<BrokerState>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
+            // Report a reconciled change at once (waiting creators hear of it sooner).
+            _ = reconciled.changed() => {}
             _ = shutdown.changed() => return,
         }
     }
 }
 
 pub(crate) async fn send_heartbeat(state: &Arc<BrokerState>, want_shutdown: bool) -> Result<HeartbeatReply, String> {
-    let hb = Heartbeat { broker: state.config.node_id, incarnation: state.incarnation, applied: state.image().applied, want_shutdown };
-    let bytes = serde_json::to_vec(&hb).expect("heartbeat serialises");
+    let hb = Heartbeat { broker: state.config.node_id, incarnation: state.incarnation, applied: state.image().applied, reconciled: state.reconciled_index(), want_shutdown };
+    let bytes = serde_json::to_vec(&ControllerRequest::Heartbeat(hb)).expect("heartbeat serialises");
     let timeout = Duration::from_millis(state.config.broker_heartbeat_interval_ms.max(1000) * 2);
     let reply = tokio::time::timeout(timeout, state.quorum.ask_leader(bytes)).await.map_err(|_| "timed out".to_string())?.map_err(|e| e.to_string())?;
     serde_json::from_slice(&reply).map_err(|e| format!("bad heartbeat reply: {e}"))

@@ -163,12 +163,15 @@ async fn replication(State(state): State<AppState>, query: ApiQuery) -> ApiResul
 /// The cluster's event timeline after `since` (leader and ISR changes, truncations, controller
 /// changes, fencing, faults), oldest first.
 #[utoipa::path(get, path = "/api/events", tag = "replication",
-    params(("since" = Option<u64>, Query, description = "Only events with a larger seq (default 0: every kept event)")),
+    params(("since" = Option<i64>, Query, description = "Only events with a larger seq (default 0: every kept event)", minimum = 0)),
     responses((status = 200, body = Vec<crate::replication::ClusterEventView>), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 501, body = ErrorBody)))]
 async fn cluster_events(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<Vec<crate::replication::ClusterEventView>>> {
-    let since = query.parse::<u64>("since", "an event sequence number")?.unwrap_or(0);
-    Ok(Json(state.studio.cluster_events(since)?))
+    let since = query.parse::<i64>("since", "an event sequence number")?.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError(Error::bad_input("since", format!("{since}: an event sequence number is at least 0"))));
+    }
+    Ok(Json(state.studio.cluster_events(since as u64)?))
 }
 
 /// Injects or undoes a fault on one broker of the embedded cluster. Only from loopback: a
