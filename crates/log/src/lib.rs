@@ -462,7 +462,12 @@ impl Log {
             }
         }
         let entries = epochs.entries().len();
-        tracing::info!(dir = %self.dir.display(), entries, "rebuilt the leader epoch cache from the log");
+        // A new, empty log has no file yet and nothing to rebuild: not worth a line per partition.
+        if entries > 0 {
+            tracing::info!(dir = %self.dir.display(), entries, "rebuilt the leader epoch cache from the log");
+        } else {
+            tracing::debug!(dir = %self.dir.display(), "no leader epochs in the log");
+        }
         Ok(epochs)
     }
 

@@ -55,6 +55,13 @@ struct Wanted {
     throttled: bool,
 }
 
+/// What a read needs when a follower fetches: who, where ISR proposals go, the leader throttle.
+struct ReplicaRead<'a> {
+    follower: Option<Follower>,
+    proposals: &'a mut Vec<(Arc<Partition>, IsrProposal)>,
+    throttle: &'a crate::replica::throttle::Throttle,
+}
+
 /// A fetching follower: its broker id and whether the controller has it unfenced.
 #[derive(Clone, Copy)]
 struct Follower {
@@ -144,7 +151,8 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
         // The previous round's records are dropped by now, so this reclaims the whole buffer.
         buffer.clear();
         buffer.reserve(reserve_bytes);
-        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes, &mut buffer, follower, &mut proposals, &b.throttle);
+        let mut replica = ReplicaRead { follower, proposals: &mut proposals, throttle: &b.throttle };
+        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes, &mut buffer, &mut replica);
         if !waiting || total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
             break parts;
         }
@@ -241,10 +249,9 @@ fn read_all(
     wanted: &[Wanted],
     max_bytes: usize,
     buffer: &mut bytes::BytesMut,
-    follower: Option<Follower>,
-    proposals: &mut Vec<(Arc<Partition>, IsrProposal)>,
-    throttle: &crate::replica::throttle::Throttle,
+    replica: &mut ReplicaRead<'_>,
 ) -> (Vec<PartitionData>, usize, bool) {
+    let (follower, throttle) = (replica.follower, replica.throttle);
     let mut total = 0usize;
     let mut errors = false;
     let mut out = Vec::with_capacity(wanted.len());
@@ -282,7 +289,7 @@ fn read_all(
             let read_max = if held_back { 0 } else { limit.max(1) };
             part.read_for_follower(f.id, w.fetch_offset, read_max, buffer, f.live, now_ms()).map(|(read, proposal)| {
                 if let Some(p) = proposal {
-                    proposals.push((part.clone(), p));
+                    replica.proposals.push((part.clone(), p));
                 }
                 if w.throttled {
                     throttle.leader_sent(read.records.len() as u64);

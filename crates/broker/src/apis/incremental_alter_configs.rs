@@ -17,6 +17,10 @@ const DELETE: i8 = 1;
 const APPEND: i8 = 2;
 const SUBTRACT: i8 = 3;
 
+/// Which configs a resource changes: `None` a topic's, `Some(None)` the cluster-wide broker
+/// defaults, `Some(Some(id))` one broker's.
+type Scope = Option<Option<i32>>;
+
 pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
     let b = &ctx.broker;
     let mut resp = IncrementalAlterConfigsResponse::default();
@@ -25,7 +29,7 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
         r.resource_type = res.resource_type;
         r.resource_name = res.resource_name.clone();
         let name = res.resource_name.to_string();
-        let planned = (|| -> Result<(Option<Option<i32>>, BTreeMap<String, String>), ApiError> {
+        let planned = (|| -> Result<(Scope, BTreeMap<String, String>), ApiError> {
             let mut seen = HashSet::new();
             for c in &res.configs {
                 if !seen.insert(c.name.to_string()) {
@@ -33,7 +37,7 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
                 }
             }
             let image = b.image();
-            let (scope_cluster, mut current, effective): (Option<Option<i32>>, BTreeMap<String, String>, BTreeMap<String, String>) = match res.resource_type {
+            let (scope_cluster, mut current, effective): (Scope, BTreeMap<String, String>, BTreeMap<String, String>) = match res.resource_type {
                 RESOURCE_TOPIC => {
                     let t = image.topics.get(&name).ok_or_else(|| ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)))?;
                     let resolved = topic_config::resolve_topic(&b.config, b.own_broker_configs(&image), &image.cluster_configs, &t.configs);

@@ -59,7 +59,7 @@ pub fn place(
     let mut out = Vec::with_capacity(partitions.max(0) as usize);
     for p in first_partition.max(0)..first_partition.max(0) + partitions.max(0) {
         let p = p as usize;
-        if p > 0 && p % n == 0 {
+        if p > 0 && p.is_multiple_of(n) {
             shift += 1;
         }
         let first = (p + start) % n;
