@@ -16,9 +16,13 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn start(dir: &std::path::Path, brokers: usize) -> Cluster {
+    start_with(dir, brokers, |_| {}).await
+}
+
+async fn start_with(dir: &std::path::Path, brokers: usize, adjust: impl FnOnce(&mut BrokerConfig)) -> Cluster {
     // RUST_LOG=oxbow_broker=info shows what the brokers decide when a test fails.
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
-    let base = BrokerConfig {
+    let mut base = BrokerConfig {
         port: 0,
         data_dir: dir.to_path_buf(),
         replica_lag_time_max_ms: 1_500,
@@ -27,6 +31,7 @@ async fn start(dir: &std::path::Path, brokers: usize) -> Cluster {
         auto_leader_rebalance_enable: false,
         ..Default::default()
     };
+    adjust(&mut base);
     Cluster::start(ClusterConfig { brokers, base, racks: BTreeMap::new() }).await.expect("cluster starts")
 }
 
@@ -344,5 +349,25 @@ async fn reassignment_copies_the_data_and_preferred_election_restores_the_leader
     assert_eq!(partition_state(&cluster, 1, "r").await.0, 3);
     let ResponseKind::ElectLeaders(resp) = call(&cluster, 1, RequestKind::ElectLeaders(req), ApiKey::ElectLeaders, 2).await else { panic!() };
     assert_eq!(resp.replica_election_results[0].partition_result[0].error_code, 84, "ELECTION_NOT_NEEDED");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn automatic_rebalance_gives_preferred_leaders_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_with(dir.path(), 3, |c| {
+        c.auto_leader_rebalance_enable = true;
+        c.leader_imbalance_check_interval_ms = 500;
+    })
+    .await;
+    let mut c = conn(&cluster, 3).await;
+    assert_eq!(create(&mut c, "pref", -1, -1, Some(vec![1, 2, 3]), &[]).await, 0);
+    cluster.fault(1, FaultAction::Stop).await.unwrap();
+    assert_eq!(partition_state(&cluster, 3, "pref").await.0, 2, "a controlled stop hands leadership to 2");
+    cluster.fault(1, FaultAction::Start).await.unwrap();
+    // No ElectLeaders: the controller's imbalance check moves it back once 1 is in sync again.
+    eventually("broker 1 leads again", || async { (partition_state(&cluster, 3, "pref").await.0 == 1).then_some(()) }).await;
+    let events = cluster.events_since(0);
+    assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::LeaderChanged { topic, from: 2, to: 1, .. } if topic == "pref")), "{events:#?}");
     cluster.shutdown().await;
 }
