@@ -29,7 +29,9 @@ def desktop_app(tauri_driver, desktop_bin, kafka_port, *args):
     """The app launched through tauri-driver; at the end its window is closed and the app must exit."""
     capabilities = {
         "alwaysMatch": {
-            "tauri:options": {"application": str(desktop_bin), "args": ["--kafka-port", str(kafka_port), *args]}
+            # One broker: this tests the desktop shell, not the cluster (three brokers would also
+            # need the two ports after kafka_port free).
+            "tauri:options": {"application": str(desktop_bin), "args": ["--kafka-port", str(kafka_port), "--brokers", "1", *args]}
         }
     }
     session = Session(tauri_driver, capabilities)
@@ -192,7 +194,7 @@ def test_the_native_menu_opens_the_connection_form_and_quits_cleanly(tauri_drive
             pass
         wait_until_gone(kafka_port)
     # Quit stopped the broker cleanly: each log's checkpoint says so.
-    checkpoint = (tmp_path / "data" / "quit-check-0" / "oxbow.checkpoint").read_text()
+    checkpoint = (tmp_path / "data" / "broker-1" / "quit-check-0" / "oxbow.checkpoint").read_text()
     assert "clean-shutdown 1" in checkpoint.splitlines(), checkpoint
 
 
@@ -201,7 +203,7 @@ def test_a_stack_that_cannot_start_says_why_in_the_window(tauri_driver, desktop_
     data_dir = tmp_path / "data"
     oxbow = pathlib.Path(os.environ.get("OXBOW_BIN", pathlib.Path(desktop_bin).parent / "oxbow"))
     serve = subprocess.Popen(
-        [str(oxbow), "serve", "--data-dir", str(data_dir), "--kafka-port", "0", "--studio-port", "0"],
+        [str(oxbow), "serve", "--data-dir", str(data_dir), "--kafka-port", "0", "--studio-port", "0", "--brokers", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
