@@ -313,6 +313,8 @@ impl BrokerHandle {
             controller::controlled_shutdown(&self.state, std::time::Instant::now() + Duration::from_millis(CONTROLLED_SHUTDOWN_MS)).await;
         }
         let _ = self.shutdown_tx.send(true);
+        // A paused broker that is stopped stops for real: nothing may stay held.
+        self.state.quorum.resume();
         self.state.faults.set_paused(false);
         self.state.groups.shutdown();
         let max = self.state.config.max_connections as u32;

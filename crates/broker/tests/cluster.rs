@@ -371,3 +371,25 @@ async fn automatic_rebalance_gives_preferred_leaders_back() {
     assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::LeaderChanged { topic, from: 2, to: 1, .. } if topic == "pref")), "{events:#?}");
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paused_broker_is_fenced_and_a_paused_one_can_still_be_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start(dir.path(), 3).await;
+    let mut c = conn(&cluster, 1).await;
+    assert_eq!(create(&mut c, "p", -1, -1, Some(vec![2, 1, 3]), &[]).await, 0);
+    cluster.fault(2, FaultAction::Pause).await.unwrap();
+    // Connected but silent: its heartbeats stop, the controller fences it and moves its leadership.
+    let (leader, ..) = eventually("leadership leaves the paused broker", || async {
+        let s = partition_state(&cluster, 1, "p").await;
+        (s.0 != 2 && s.0 > 0 && !s.3.contains(&2)).then_some(s)
+    })
+    .await;
+    assert_eq!(leader, 1);
+    assert_eq!(produce(&cluster, 1, "p", -1, &["while-paused"]).await, 0);
+    cluster.fault(2, FaultAction::Resume).await.unwrap();
+    eventually("the resumed broker rejoins the ISR", || async { (partition_state(&cluster, 1, "p").await.3.len() == 3).then_some(()) }).await;
+    cluster.fault(2, FaultAction::Pause).await.unwrap();
+    assert_eq!(cluster.fault(2, FaultAction::Stop).await.unwrap().state, "stopped");
+    cluster.shutdown().await;
+}
