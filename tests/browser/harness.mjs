@@ -1,6 +1,6 @@
 // Test harness: starts a real `oxbow serve --ephemeral` and Debian's chromium (never a downloaded browser).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,10 @@ export function oxbowBin() {
 }
 
 /**
- * Starts `oxbow serve` on free ports and resolves once both ready lines are printed. Each call is a
- * cluster of its own (its own data and profiles file); `extraArgs` go after the harness's own flags.
+ * Starts `oxbow serve` on free ports and resolves once the `ready studio` line is printed (after one
+ * `ready kafka` line per broker: three by default). Each call is a cluster of its own (its own data and
+ * profiles file); `extraArgs` go after the harness's own flags. `kafka` is one broker's address (for
+ * bootstrapping a client), `kafkaAll` every broker's, in the order printed.
  */
 export function startServe({ timeoutMs = 90_000, extraArgs = [] } = {}) {
   const bin = oxbowBin();
@@ -37,6 +39,7 @@ export function startServe({ timeoutMs = 90_000, extraArgs = [] } = {}) {
   return new Promise((resolvePromise, reject) => {
     let out = '';
     let kafka = null;
+    let kafkaAll = [];
     let studio = null;
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
@@ -48,12 +51,15 @@ export function startServe({ timeoutMs = 90_000, extraArgs = [] } = {}) {
     });
     child.stdout.on('data', (d) => {
       out += d.toString();
-      for (const line of out.split('\n')) {
+      kafkaAll = [];
+      // Complete lines only: a chunk may end inside one.
+      for (const line of out.split('\n').slice(0, -1)) {
         const k = line.match(/^ready kafka (\S+)/);
-        if (k) kafka = k[1];
+        if (k) kafkaAll.push(k[1]);
         const s = line.match(/^ready studio (http:\/\/\S+)/);
         if (s) studio = s[1];
       }
+      kafka = kafkaAll[0] ?? null;
       if (kafka && studio) {
         clearTimeout(timer);
         const u = new URL(studio);
@@ -61,6 +67,7 @@ export function startServe({ timeoutMs = 90_000, extraArgs = [] } = {}) {
         resolvePromise({
           child,
           kafka,
+          kafkaAll,
           readyUrl: studio,
           origin: u.origin,
           token,
@@ -121,8 +128,17 @@ export function kcatProduce(broker, topic, lines, { keyed = false, headers = [],
   if (r.status !== 0) throw new Error(`kcat failed (${r.status}): ${r.stderr}`);
 }
 
-export function freshArtifacts() {
-  rmSync(ARTIFACTS, { recursive: true, force: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  return ARTIFACTS;
+/**
+ * Empties a suite's screenshot folder and returns it: `sub` (e.g. `replication`) is a subfolder of the
+ * artifacts folder; without it the suite owns the files at the top (subfolders of other suites are kept, so
+ * the order the runner picks does not matter).
+ */
+export function freshArtifacts(sub = null) {
+  const dir = sub ? join(ARTIFACTS, sub) : ARTIFACTS;
+  if (sub) rmSync(dir, { recursive: true, force: true });
+  else if (existsSync(dir)) {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (!e.isDirectory()) rmSync(join(dir, e.name), { force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }

@@ -578,6 +578,15 @@ describe('oxbow studio in a browser', { timeout: 600_000 }, () => {
       }, 15_000);
       await shot(page, '16b-topics-second-cluster');
 
+      // An external cluster has no inside view: the replication view says so, the overview has no offline tile.
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Replication' }).click();
+      await page.getByRole('heading', { name: 'Only for the embedded cluster' }).waitFor({ timeout: 15_000 });
+      await shot(page, '16c-replication-external');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cluster' }).click();
+      await page.getByTestId('broker-count').waitFor();
+      await page.waitForTimeout(1000);
+      assert.equal(await page.getByTestId('offline-count').count(), 0, 'no offline count without the inside view');
+
       // And back: the first cluster's topic again, not the second one's.
       await page.goto(`${serve.origin}/#/profiles`);
       await page.getByRole('button', { name: `Switch to ${builtin}` }).click();

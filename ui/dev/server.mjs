@@ -109,6 +109,8 @@ const server = createServer(async (req, res) => {
       return send(res, 200, { results, sent: results.length });
     }
   }
+  // The stand-in has no replicas to show: the replication view's notice for clusters without an inside view.
+  if (path === '/api/replication' || path === '/api/events' || path === '/api/faults') return send(res, 501, { error_code: 50101, message: 'the dev stand-in has no replication view', kafka_error: null });
   if (path === '/api/partitioner') { const k = u.searchParams.get('key') ?? ''; const n = Number(u.searchParams.get('partitions') ?? 1); return send(res, 200, { partitions: n, key_size: k.length, java_murmur2: k.length % n, librdkafka_consistent_random: (k.length * 7) % n, note: 'dev stand-in numbers' }); }
   if (path === '/api/profiles' && m === 'GET') return send(res, 200, { active: 'embedded', profiles: [{ name: 'embedded', bootstrap_servers: '127.0.0.1:9092', security_protocol: 'PLAINTEXT', sasl_mechanism: null, username: null, has_password: false, ca_file: null, active: true, builtin: true }, { name: 'staging', bootstrap_servers: 'kafka-staging:9093', security_protocol: 'SASL_SSL', sasl_mechanism: 'SCRAM-SHA-512', username: 'alice', has_password: true, ca_file: '/etc/ssl/ca.pem', active: false, builtin: false }] });
   return err(res, 404, `No API at ${path}`);

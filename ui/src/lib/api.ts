@@ -4,8 +4,8 @@
 import { resolveToken, TOKEN_KEY, wsUrl } from './token';
 import { normalizeDetail } from './types';
 import type {
-  ApiErrorBody, Cluster, ConfigEntry, Metrics, MessagesPage, PartitionerResult, ProduceRequest,
-  ProduceResult, Profile, RawTopicDetail, TopicSummary, WsIn,
+  ApiErrorBody, BrokerFaultState, Cluster, ClusterEvent, ConfigEntry, FaultRequest, Metrics, MessagesPage,
+  PartitionerResult, ProduceRequest, ProduceResult, Profile, RawTopicDetail, ReplicationView, TopicSummary, WsIn,
 } from './types';
 
 declare global {
@@ -197,7 +197,23 @@ export const api = {
   addProfile: (p: Record<string, unknown>) => json<Profile>('POST', '/api/profiles', { body: p }),
   deleteProfile: (name: string) => json<void>('DELETE', `/api/profiles/${enc(name)}`),
   activateProfile: (name: string) => json<unknown>('PUT', '/api/profiles/active', { body: { name } }),
+  /** The embedded cluster's replicas and brokers (501 for an external cluster: no inside view). */
+  replication: (topic: string | null = null, signal?: AbortSignal) =>
+    json<ReplicationView>('GET', '/api/replication', { query: { topic }, signal }),
+  /**
+   * The brokers' fault states alone: the replication view of a topic name Kafka never allows (`*`), so no
+   * partitions come back and the studio does not build every partition's lanes.
+   */
+  replicationBrokers: async (signal?: AbortSignal) => (await api.replication('*', signal)).brokers,
+  /** Cluster timeline events after `since`, oldest first. */
+  events: (since = 0, signal?: AbortSignal) => json<ClusterEvent[]>('GET', '/api/events', { query: { since }, signal }),
+  fault: (req: FaultRequest) => json<BrokerFaultState>('POST', '/api/faults', { body: req }),
 };
+
+/** Whether an error says the cluster has no inside view (an external cluster): 501 Not Implemented. */
+export function isNotEmbedded(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 501;
+}
 
 // ---- WebSocket: one connection, many subscriptions ----
 // The client sends each subscription with its own id; the studio answers `{"type":"subscribed","id":N}`

@@ -1,7 +1,7 @@
 // Hash routing (`#/topics/orders/messages`): works from `/`, from any path, and inside a desktop window.
 
 export interface Route {
-  page: 'cluster' | 'topics' | 'topic' | 'profiles' | 'notfound';
+  page: 'cluster' | 'topics' | 'topic' | 'replication' | 'profiles' | 'notfound';
   topic: string | null;
   tab: 'partitions' | 'messages' | 'produce' | 'configs';
 }
@@ -18,6 +18,7 @@ export function parseRoute(hash: string): Route {
   const none: Route = { page: 'cluster', topic: null, tab: 'partitions' };
   if (parts.length === 0 || parts[0] === 'cluster') return none;
   if (parts[0] === 'profiles') return { ...none, page: 'profiles' };
+  if (parts[0] === 'replication' && parts.length <= 2) return { ...none, page: 'replication', topic: parts[1] ?? null };
   if (parts[0] === 'topics') {
     if (parts.length === 1) return { ...none, page: 'topics' };
     const tab = parts[2] ?? 'partitions';
@@ -30,6 +31,11 @@ export function parseRoute(hash: string): Route {
 
 export function topicHref(name: string, tab?: Route['tab']): string {
   return `#/topics/${encodeURIComponent(name)}${tab && tab !== 'partitions' ? '/' + tab : ''}`;
+}
+
+/** The replication view, of one topic or (without one) of the whole cluster. */
+export function replicationHref(topic?: string | null): string {
+  return topic ? `#/replication/${encodeURIComponent(topic)}` : '#/replication';
 }
 
 export const router = $state({ route: parseRoute(typeof location === 'undefined' ? '' : location.hash) });

@@ -207,3 +207,70 @@ export function normalizeDetail(d: RawTopicDetail): TopicDetail {
     })),
   };
 }
+
+// ---- Replication view (embedded cluster only: `GET /api/replication`, `/api/events`, `POST /api/faults`) ----
+
+export type BrokerRunState = 'running' | 'paused' | 'stopped' | 'killed';
+
+export interface BrokerFaultState {
+  id: number;
+  state: BrokerRunState | string;
+  kafka_address: string | null;
+  disk_delay_ms: number;
+  /** Brokers whose replication links to this one are cut (both ways). */
+  cut_from: number[];
+  controller_voter: boolean;
+  controller?: boolean;
+}
+
+export interface ReplicaLane {
+  broker: number;
+  is_leader: boolean;
+  in_isr: boolean;
+  running: boolean;
+  fenced: boolean;
+  adding: boolean;
+  removing: boolean;
+  log_end_offset: number | null;
+  log_start_offset: number | null;
+  high_watermark: number | null;
+  lag_records: number | null;
+  lag_ms: number | null;
+  leader_epoch: number | null;
+  records_truncated: number;
+}
+
+export interface PartitionReplication {
+  topic: string;
+  partition: number;
+  /** -1 when the partition is offline. */
+  leader: number;
+  leader_epoch: number;
+  high_watermark: number | null;
+  isr: number[];
+  offline: boolean;
+  under_replicated: boolean;
+  replicas: ReplicaLane[];
+}
+
+export interface ReplicationView {
+  controller_id: number | null;
+  brokers: BrokerFaultState[];
+  partitions: PartitionReplication[];
+}
+
+export interface ClusterEvent {
+  seq: number;
+  time_ms: number;
+  kind: string;
+  detail: Record<string, unknown>;
+}
+
+export type FaultAction = 'stop' | 'start' | 'kill' | 'pause' | 'resume' | 'isolate' | 'heal' | 'slow-disk';
+
+export interface FaultRequest {
+  broker: number;
+  action: FaultAction;
+  peer?: number;
+  delay_ms?: number;
+}
