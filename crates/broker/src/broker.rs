@@ -752,15 +752,42 @@ impl BrokerState {
         Ok((Uuid::new_v4(), partitions, replication_factor, placed.into_iter().map(PartitionImage::new).collect()))
     }
 
-    pub async fn delete_topic(self: &Arc<Self>, name: &str) -> std::result::Result<Uuid, ApiError> {
+    /// Deletes topics, one result per name in order; all of them in one metadata command (one
+    /// group per topic), as CreateTopics does.
+    pub async fn delete_topics(self: &Arc<Self>, names: &[String]) -> Vec<std::result::Result<Uuid, ApiError>> {
         let image = self.image();
-        let Some(t) = image.topics.get(name).cloned() else {
-            return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)));
-        };
-        let results = self.propose(vec![vec![MetadataRecord::DeleteTopic { name: name.to_string() }]]).await?;
-        results.into_iter().next().expect("one group")?;
-        tracing::info!(topic = name, id = %t.id, "deleted topic");
-        Ok(t.id)
+        let mut results: Vec<std::result::Result<Uuid, ApiError>> = Vec::with_capacity(names.len());
+        let mut groups = Vec::new();
+        let mut slots = Vec::new();
+        for name in names {
+            match image.topics.get(name) {
+                None => results.push(Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)))),
+                Some(t) => {
+                    slots.push(results.len());
+                    groups.push(vec![MetadataRecord::DeleteTopic { name: name.clone() }]);
+                    results.push(Ok(t.id));
+                }
+            }
+        }
+        if groups.is_empty() {
+            return results;
+        }
+        match self.propose(groups).await {
+            Ok(applied) => {
+                for (slot, r) in slots.into_iter().zip(applied) {
+                    match r {
+                        Err(e) => results[slot] = Err(e.into()),
+                        Ok(()) => tracing::info!(topic = %names[slot], "deleted topic"),
+                    }
+                }
+            }
+            Err(e) => {
+                for slot in slots {
+                    results[slot] = Err(e.clone());
+                }
+            }
+        }
+        results
     }
 
     pub async fn create_partitions(

@@ -168,10 +168,13 @@ impl Studio {
         self.inside_view().and_then(|v| v.cluster()).ok_or_else(not_embedded)
     }
 
-    /// The replication view of `topic` (every topic for `None`).
-    pub async fn replication(&self, topic: Option<&str>) -> Result<ReplicationView> {
+    /// The replication view of `topic` (every topic for `None`); only the brokers with
+    /// `brokers_only`.
+    pub async fn replication(&self, topic: Option<&str>, brokers_only: bool) -> Result<ReplicationView> {
         let cluster = self.cluster()?;
-        let partitions = {
+        let partitions = if brokers_only {
+            Vec::new()
+        } else {
             let cluster = cluster.clone();
             let topic = topic.map(str::to_string);
             tokio::task::spawn_blocking(move || cluster.replication(topic.as_deref()))

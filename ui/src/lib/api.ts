@@ -200,11 +200,9 @@ export const api = {
   /** The embedded cluster's replicas and brokers (501 for an external cluster: no inside view). */
   replication: (topic: string | null = null, signal?: AbortSignal) =>
     json<ReplicationView>('GET', '/api/replication', { query: { topic }, signal }),
-  /**
-   * The brokers' fault states alone: the replication view of a topic name Kafka never allows (`*`), so no
-   * partitions come back and the studio does not build every partition's lanes.
-   */
-  replicationBrokers: async (signal?: AbortSignal) => (await api.replication('*', signal)).brokers,
+  /** The brokers' fault states alone (`brokers_only`): no partition lanes are built. */
+  replicationBrokers: async (signal?: AbortSignal) =>
+    (await json<ReplicationView>('GET', '/api/replication', { query: { brokers_only: 'true' }, signal })).brokers,
   /** Cluster timeline events after `since`, oldest first. */
   events: (since = 0, signal?: AbortSignal) => json<ClusterEvent[]>('GET', '/api/events', { query: { since }, signal }),
   fault: (req: FaultRequest) => json<BrokerFaultState>('POST', '/api/faults', { body: req }),

@@ -16,6 +16,8 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: DeleteTopicsRequest) ->
     } else {
         req.topic_names.iter().map(|n| (Some(n.to_string()), Uuid::nil())).collect()
     };
+    // Names resolved first (by id for v6), then every known topic deleted in one metadata command.
+    let mut rows: Vec<(DeletableTopicResult, Option<String>)> = Vec::new();
     for (name, id) in targets {
         let mut r = DeletableTopicResult::default();
         let resolved = match (&name, id.is_nil()) {
@@ -32,20 +34,27 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: DeleteTopicsRequest) ->
             if version >= 5 {
                 r.error_message = Some(s(codes::default_message(r.error_code)));
             }
-            resp.responses.push(r);
+            rows.push((r, None));
             continue;
         };
         r.name = Some(TopicName(s(n.clone())));
-        match b.delete_topic(&n).await {
-            Ok(tid) => {
-                if version >= 6 {
-                    r.topic_id = tid;
+        rows.push((r, Some(n)));
+    }
+    let names: Vec<String> = rows.iter().filter_map(|(_, n)| n.clone()).collect();
+    let mut outcomes = b.delete_topics(&names).await.into_iter();
+    for (mut r, name) in rows {
+        if name.is_some() {
+            match outcomes.next().expect("one outcome per name") {
+                Ok(tid) => {
+                    if version >= 6 {
+                        r.topic_id = tid;
+                    }
                 }
-            }
-            Err(e) => {
-                r.error_code = e.code;
-                if version >= 5 {
-                    r.error_message = Some(s(e.message));
+                Err(e) => {
+                    r.error_code = e.code;
+                    if version >= 5 {
+                        r.error_message = Some(s(e.message));
+                    }
                 }
             }
         }

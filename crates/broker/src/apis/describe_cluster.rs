@@ -1,5 +1,5 @@
-//! DescribeCluster (key 60): cluster id, the active controller (the broker leading the metadata
-//! quorum), and the unfenced brokers with their racks.
+//! DescribeCluster (key 60): cluster id, a controller for admin requests (this broker, as in
+//! KRaft; see `metadata::controller_id`), and the unfenced brokers with their racks.
 
 use super::metadata::{controller_id, CLUSTER_AUTHORIZED_OPERATIONS};
 use super::{s, Ctx};

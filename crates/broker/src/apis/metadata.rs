@@ -4,8 +4,8 @@
 //!
 //! Everything comes from this broker's copy of the metadata image: the unfenced brokers (as
 //! KRaft lists them), each partition's leader, epoch, replicas, ISR and offline replicas (fenced
-//! ones). A partition without a leader is LEADER_NOT_AVAILABLE. The controller id is the broker
-//! whose quorum node leads the metadata log. An auto-created topic is answered once the creation
+//! ones). A partition without a leader is LEADER_NOT_AVAILABLE. The controller id is this
+//! broker (see `controller_id`). An auto-created topic is answered once the creation
 //! is committed and applied here.
 
 use super::{s, Ctx};
@@ -33,9 +33,14 @@ fn broker_entry(r: &BrokerRegistration) -> MetadataResponseBroker {
     b
 }
 
-/// The active controller's broker id, or -1 while the quorum has no leader.
+/// The "controller" clients are told about: as in KRaft, where the controller quorum is not
+/// reachable by clients and every broker takes admin requests (here: proposes them to the
+/// metadata quorum), this is a live broker — the one answering, which the client just reached.
+/// A client that sends admin requests to a cached controller id so never waits on a dead broker
+/// after the active controller fails (librdkafka waits for its controller until the request
+/// times out). The real active controller is in the studio's replication view.
 pub(crate) fn controller_id(ctx: &Ctx) -> i32 {
-    ctx.broker.quorum.status().leader.map(|id| id as i32).unwrap_or(-1)
+    ctx.broker.config.node_id
 }
 
 pub(crate) async fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataResponse {

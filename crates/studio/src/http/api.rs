@@ -153,11 +153,13 @@ async fn list_topics(
 /// The embedded cluster's replication: per partition one lane per replica, and every broker's
 /// fault state (embedded cluster only).
 #[utoipa::path(get, path = "/api/replication", tag = "replication",
-    params(("topic" = Option<String>, Query, description = "Only this topic's partitions")),
-    responses((status = 200, body = crate::replication::ReplicationView), (status = 401, body = ErrorBody),
-              (status = 501, description = "Not the embedded cluster", body = ErrorBody)))]
+    params(("topic" = Option<String>, Query, description = "Only this topic's partitions"),
+           ("brokers_only" = Option<bool>, Query, description = "Only the brokers' states, no partitions (cheap to poll)")),
+    responses((status = 200, body = crate::replication::ReplicationView), (status = 400, description = "brokers_only is not true or false", body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 501, description = "Not the embedded cluster", body = ErrorBody)))]
 async fn replication(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<crate::replication::ReplicationView>> {
-    Ok(Json(state.studio.replication(query.text("topic")).await?))
+    let brokers_only = query.parse::<bool>("brokers_only", "true or false")?.unwrap_or(false);
+    Ok(Json(state.studio.replication(query.text("topic"), brokers_only).await?))
 }
 
 /// The cluster's event timeline after `since` (leader and ISR changes, truncations, controller
