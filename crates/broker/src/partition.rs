@@ -528,15 +528,19 @@ impl Partition {
         }
     }
 
-    /// Appends batches fetched from the leader and takes its high watermark (capped at our log
-    /// end). Returns the new log end offset.
-    pub fn append_as_follower(&self, records: BytesMut, leader_high_watermark: i64, leader_log_start_offset: i64, now_ms: i64) -> Result<i64, PartitionError> {
+    /// Appends batches fetched from the leader of `fetched_epoch` and takes its high watermark
+    /// (capped at our log end). Returns the new log end offset.
+    ///
+    /// A fetch answered in an older epoch than the replica is in now is refused: a fetch may be
+    /// in flight to a former leader when the metadata moves the partition to a new one, and the
+    /// former leader may have written records the new one never had (they would survive the
+    /// truncation that already ran for the new epoch). Checked under the partition lock, where
+    /// role changes happen, as Kafka's fetcher checks the partition's current epoch.
+    pub fn append_as_follower(&self, records: BytesMut, leader_high_watermark: i64, leader_log_start_offset: i64, fetched_epoch: i32, now_ms: i64) -> Result<i64, PartitionError> {
         let size = records.len() as u64;
         let mut st = lock(&self.state);
         let st = &mut *st;
-        if matches!(st.role, Role::Leader(_)) {
-            return Err(PartitionError::new(codes::NOT_LEADER_OR_FOLLOWER, "this replica leads the partition; it does not follow"));
-        }
+        check_follower_epoch(st, fetched_epoch)?;
         let log = st.log.as_mut().ok_or_else(deleted)?;
         let out = log.append_as_follower(records, now_ms).map_err(|e| PartitionError::from_log(&e))?;
         let leo = log.log_end_offset();
@@ -561,14 +565,13 @@ impl Partition {
         Ok(leo)
     }
 
-    /// Follower only: drops every offset at or after `offset` (a divergent tail). Returns the
-    /// number of offsets removed.
-    pub fn truncate_to(&self, offset: i64, now_ms: i64) -> Result<i64, PartitionError> {
+    /// Follower only: drops every offset at or after `offset` (a divergent tail), as worked out
+    /// with the leader of `fetched_epoch` (refused if the replica has moved on since). Returns
+    /// the number of offsets removed.
+    pub fn truncate_to(&self, offset: i64, fetched_epoch: i32, now_ms: i64) -> Result<i64, PartitionError> {
         let mut st = lock(&self.state);
         let st = &mut *st;
-        if matches!(st.role, Role::Leader(_)) {
-            return Err(PartitionError::new(codes::NOT_LEADER_OR_FOLLOWER, "a leader never truncates its own log"));
-        }
+        check_follower_epoch(st, fetched_epoch)?;
         let log = st.log.as_mut().ok_or_else(deleted)?;
         let before = log.log_end_offset();
         let leo = log.truncate_to(offset, now_ms).map_err(|e| PartitionError::from_log(&e))?;
@@ -581,9 +584,10 @@ impl Partition {
 
     /// Follower only: the leader no longer has our fetch offset (its log start moved past our
     /// end): start over, empty, at `offset` (Kafka's truncateFullyAndStartAt).
-    pub fn restart_at(&self, offset: i64, now_ms: i64) -> Result<(), PartitionError> {
+    pub fn restart_at(&self, offset: i64, fetched_epoch: i32, now_ms: i64) -> Result<(), PartitionError> {
         let mut st = lock(&self.state);
         let st = &mut *st;
+        check_follower_epoch(st, fetched_epoch)?;
         let log = st.log.as_mut().ok_or_else(deleted)?;
         log.truncate_fully_and_start_at(offset, now_ms).map_err(|e| PartitionError::from_log(&e))?;
         st.high_watermark = offset;
@@ -612,6 +616,20 @@ impl Partition {
         self.wake_fetchers();
         log
     }
+}
+
+/// A follower's write must come from its current leader epoch (see `append_as_follower`).
+fn check_follower_epoch(st: &State, fetched_epoch: i32) -> Result<(), PartitionError> {
+    if matches!(st.role, Role::Leader(_)) {
+        return Err(PartitionError::new(codes::NOT_LEADER_OR_FOLLOWER, "this replica leads the partition; it does not follow"));
+    }
+    if fetched_epoch != st.leader_epoch {
+        return Err(PartitionError::new(
+            codes::FENCED_LEADER_EPOCH,
+            format!("fetched in leader epoch {fetched_epoch}, but the replica is in epoch {} now", st.leader_epoch),
+        ));
+    }
+    Ok(())
 }
 
 fn offsets_of(st: &State, log: &oxbow_log::Log) -> Offsets {

@@ -241,7 +241,7 @@ async fn truncate_round(
                 let now = now_ms();
                 let leo = part.offsets().map(|o| o.log_end_offset).unwrap_or(-1);
                 if offset < leo {
-                    match part.truncate_to(offset, now) {
+                    match part.truncate_to(offset, epoch, now) {
                         Ok(removed) => {
                             tracing::info!(topic = %key.0, partition = key.1, from = leo, to = offset, removed, leader_epoch, "truncated a divergent log tail");
                             state.events.record(crate::events::ClusterEvent::Truncated { topic: key.0.clone(), partition: key.1, broker: state.config.node_id, from: leo, to: offset });
@@ -356,15 +356,22 @@ async fn fetch_round(
                     if throttled.contains(&key) {
                         state.throttle.follower_fetched(records.len() as u64);
                     }
-                    if let Err(e) = part.append_as_follower(records, p.high_watermark, p.log_start_offset, now_ms()) {
-                        tracing::warn!(topic = %topic, partition = p.partition_index, error = %e.message, "appending replicated records failed");
-                        set_aside(targets, &key, *epoch);
+                    match part.append_as_follower(records, p.high_watermark, p.log_start_offset, *epoch, now_ms()) {
+                        Ok(_) => {}
+                        // A leader change overtook this fetch: the new epoch's fetcher takes over.
+                        Err(e) if e.code == codes::FENCED_LEADER_EPOCH => {
+                            tracing::debug!(topic = %topic, partition = p.partition_index, "dropped a fetch answered in a superseded leader epoch")
+                        }
+                        Err(e) => {
+                            tracing::warn!(topic = %topic, partition = p.partition_index, error = %e.message, "appending replicated records failed");
+                            set_aside(targets, &key, *epoch);
+                        }
                     }
                 }
                 codes::OFFSET_OUT_OF_RANGE if p.log_start_offset > *fetch_offset => {
                     // The leader's log starts after our end (retention, DeleteRecords): start over there.
                     tracing::info!(topic = %topic, partition = p.partition_index, at = p.log_start_offset, "leader's log starts past ours; restarting the replica there");
-                    if let Err(e) = part.restart_at(p.log_start_offset, now_ms()) {
+                    if let Err(e) = part.restart_at(p.log_start_offset, *epoch, now_ms()) {
                         tracing::warn!(topic = %topic, partition = p.partition_index, error = %e.message, "restarting the replica failed");
                         set_aside(targets, &key, *epoch);
                     }
