@@ -16,6 +16,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN="$ROOT/scripts/kafka-run-class.sh"
+# shellcheck source=kafka-common.sh
+source "$ROOT/scripts/kafka-common.sh"
 
 die() { echo "apache-kafka: $*" >&2; exit 1; }
 usage() { sed -n '2,16p' "$0" >&2; exit 2; }
@@ -43,12 +45,9 @@ done
 
 "$ROOT/scripts/fetch-kafka.sh"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-[[ "$port" == 0 ]] && port="$(free_port)"
-[[ "$cport" == 0 ]] && cport="$(free_port)"
-[[ "$port" != "$cport" ]] || cport="$(free_port)"
+[[ "$port" == 0 ]] && port="$(kafka_free_port)"
+[[ "$cport" == 0 ]] && cport="$(kafka_free_port)"
+[[ "$port" != "$cport" ]] || cport="$(kafka_free_port)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/apache-kafka.XXXXXX")"
 child=""
@@ -90,10 +89,7 @@ PROPS
 for kv in "${extra[@]+"${extra[@]}"}"; do echo "$kv" >> "$conf"; done
 
 if [[ ! -f "$data_dir/meta.properties" ]]; then
-  cluster_id="$(python3 -c 'import base64,uuid
-while True:
-    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    if not s.startswith("-"): print(s); break')"
+  cluster_id="$(kafka_new_cluster_id)"
   "$RUN" kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$conf" >&2 \
     || die "formatting $data_dir failed"
 fi
@@ -111,33 +107,9 @@ on_signal() {
 }
 trap on_signal TERM INT
 
-# Ready = the broker answers a Metadata request listing itself (the port alone opens before requests are served).
-probe() {
-  python3 - "$port" <<'PY'
-import socket, struct, sys
-port = int(sys.argv[1])
-try:
-    s = socket.create_connection(("127.0.0.1", port), timeout=1)
-    s.settimeout(2)
-    client = b"oxbow-ready-probe"
-    # Metadata v1 request: api_key 3, version 1, correlation id 1, client id; body: topics = [] (none).
-    body = struct.pack(">hhih", 3, 1, 1, len(client)) + client + struct.pack(">i", 0)
-    s.sendall(struct.pack(">i", len(body)) + body)
-    buf = b""
-    while len(buf) < 12:
-        chunk = s.recv(4096)
-        if not chunk:
-            sys.exit(1)
-        buf += chunk
-    _size, corr, brokers = struct.unpack(">iii", buf[:12])
-    sys.exit(0 if corr == 1 and brokers >= 1 else 1)
-except OSError:
-    sys.exit(1)
-PY
-}
-
+# Ready = the broker answers a Metadata request listing itself (kafka_probe, kafka-common.sh).
 deadline=$((SECONDS + ready_timeout))
-until probe; do
+until kafka_probe "$port"; do
   if ! kill -0 "$child" 2>/dev/null; then
     wait "$child" || true
     die "Kafka exited before it was ready"

@@ -16,17 +16,18 @@
 #   KAFKA_JVM_OPTS        default: fast start-up flags for short-lived tools
 #   KAFKA_LOG4J_CONFIG    Log4j 2 config file (default scripts/kafka-dist/log4j2-tools.properties)
 #   KAFKA_LOG_LEVEL       root log level of the default configs (default WARN)
+#   KAFKA_LIBS            directory of Kafka jars to use instead of .cache/kafka/libs
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LIBS="$ROOT/.cache/kafka/libs"
+LIBS="${KAFKA_LIBS:-$ROOT/.cache/kafka/libs}"
 
 if [[ $# -lt 1 ]]; then
-  sed -n '2,20p' "$0" >&2
+  sed -n '2,21p' "$0" >&2
   exit 2
 fi
 if ! compgen -G "$LIBS/kafka_2.13-*.jar" >/dev/null; then
-  echo "kafka-run-class: no Kafka jars in .cache/kafka/libs; run scripts/fetch-kafka.sh first" >&2
+  echo "kafka-run-class: no Kafka jars in $LIBS; run scripts/fetch-kafka.sh first (or set KAFKA_LIBS)" >&2
   exit 1
 fi
 

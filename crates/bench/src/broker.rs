@@ -1,4 +1,5 @@
-//! The brokers under test, as subprocesses: start, wait for ready, measure, stop.
+//! The brokers under test, as subprocesses: start, wait for ready, measure, stop; and the
+//! replication group's clusters ([`Cluster`]), which can also kill one of their brokers.
 //!
 //! Both brokers get the same treatment: their own process group (so a terminal's Ctrl-C reaches
 //! only the bench, which then stops them in order), a temporary data directory removed at exit,
@@ -43,7 +44,7 @@ impl Flavor {
 
 /// How to start a broker.
 pub enum Launch {
-    /// `<bin> serve --ephemeral --kafka-port 0`.
+    /// `<bin> serve --ephemeral --kafka-port 0 --brokers 1 --studio-port 0`.
     Oxbow { bin: PathBuf },
     /// `scripts/apache-kafka.sh start --port P --data-dir D` (the repo's one way to start Kafka).
     KafkaScript { script: PathBuf },
@@ -83,11 +84,18 @@ impl Broker {
             Launch::Oxbow { bin } => {
                 let mut command = Command::new(bin);
                 // Oxbow's own --ephemeral dir is used; ours stays empty but keeps both paths alike.
-                command.args(["serve", "--ephemeral", "--kafka-port", "0"]);
-                if std::env::var_os("RUST_LOG").is_none() {
-                    // Same log level as the Kafka script's default (WARN): logging is not measured.
-                    command.env("RUST_LOG", "warn");
-                }
+                // One broker, as Kafka here is one node (`serve` runs 3 by default); the studio on
+                // any free port, so a busy 8080 cannot stop the bench.
+                command.args([
+                    "serve",
+                    "--ephemeral",
+                    "--kafka-port",
+                    "0",
+                    "--brokers",
+                    "1",
+                ]);
+                command.args(["--studio-port", "0"]);
+                quiet_oxbow(&mut command);
                 (command, None)
             }
             Launch::KafkaScript { script } => {
@@ -130,26 +138,8 @@ impl Broker {
             }
         };
         let needs_ready_line = !matches!(launch, Launch::KafkaJars { .. });
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log));
-        // Own process group: Ctrl-C in the terminal reaches only the bench, and stop() can signal
-        // the launcher and the JVM it started together.
-        command.process_group(0);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec here.
-        unsafe {
-            command.pre_exec(|| {
-                // If the bench dies without unwinding (SIGKILL), the direct child goes with it.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
         let launched = Instant::now();
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("starting {}", flavor.name()))?;
-        let lines = spawn_stdout_reader(&mut child)?;
+        let (child, lines) = spawn_in_own_group(&mut command, log, flavor)?;
         // From here on, an early return drops the half-started broker properly.
         let mut broker = Broker {
             bootstrap: String::new(),
@@ -199,7 +189,7 @@ impl Broker {
             }
             match lines.recv_timeout(Duration::from_millis(PROBE_INTERVAL_MS)) {
                 Ok(line) => {
-                    if let Some(address) = line.trim().strip_prefix("ready kafka ") {
+                    if let Some(address) = ready_kafka_address(&line) {
                         broker.ready_line_ms = launched.elapsed().as_secs_f64() * 1e3;
                         ready_line = Some(address.to_string());
                     }
@@ -260,21 +250,62 @@ impl Broker {
 
     /// Stops the broker: SIGTERM to its process group, then SIGKILL after STOP_TIMEOUT_MS.
     pub fn stop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            kill_group(self.child.id(), libc::SIGKILL); // Reap anything the launcher left behind.
-            return;
-        }
-        kill_group(self.child.id(), libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_millis(STOP_TIMEOUT_MS);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        kill_group(self.child.id(), libc::SIGKILL);
-        let _ = self.child.wait();
+        stop_group(&mut self.child, STOP_TIMEOUT_MS);
     }
+}
+
+/// Oxbow logs at WARN unless RUST_LOG says otherwise: the Kafka scripts' default level, and
+/// logging is not what is measured.
+fn quiet_oxbow(command: &mut Command) {
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
+}
+
+/// Spawns `command` with stdout piped to a reader thread (see [`spawn_stdout_reader`]), stderr to
+/// `log`, in its own process group: Ctrl-C in the terminal reaches only the bench, and
+/// [`stop_group`] can signal a launcher and the JVMs it started together.
+fn spawn_in_own_group(
+    command: &mut Command,
+    log: std::fs::File,
+    flavor: Flavor,
+) -> Result<(Child, mpsc::Receiver<String>)> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log));
+    command.process_group(0);
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec here.
+    unsafe {
+        command.pre_exec(|| {
+            // If the bench dies without unwinding (SIGKILL), the direct child goes with it.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {}", flavor.name()))?;
+    let lines = spawn_stdout_reader(&mut child)?;
+    Ok((child, lines))
+}
+
+/// SIGTERM to `child`'s process group, SIGKILL after `timeout_ms`, then reaps the child.
+fn stop_group(child: &mut Child, timeout_ms: u64) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        kill_group(child.id(), libc::SIGKILL); // Reap anything the launcher left behind.
+        return;
+    }
+    kill_group(child.id(), libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_group(child.id(), libc::SIGKILL);
+    let _ = child.wait();
 }
 
 impl Launch {
@@ -428,4 +459,353 @@ fn spawn_stdout_reader(child: &mut Child) -> Result<mpsc::Receiver<String>> {
             }
         })?;
     Ok(receiver)
+}
+
+/// `ready kafka HOST:PORT` → `HOST:PORT`, the line both `oxbow serve` and the Kafka scripts print
+/// per broker once it serves requests.
+pub fn ready_kafka_address(line: &str) -> Option<&str> {
+    let address = line.trim().strip_prefix("ready kafka ")?.trim();
+    (!address.is_empty()).then_some(address)
+}
+
+/// Broker start-up after formatting, for a whole cluster: three JVMs on two cores take longer.
+const READY_TIMEOUT_CLUSTER_MS: u64 = 240_000;
+/// Stopping a cluster: every node's controlled shutdown, one of them possibly without a quorum.
+const STOP_TIMEOUT_CLUSTER_MS: u64 = 30_000;
+/// `oxbow fault kill` answers once the broker is down; it bounds itself at 60 s.
+const FAULT_COMMAND_TIMEOUT_MS: u64 = 70_000;
+
+/// How to start a multi-broker cluster for the replication phases.
+pub enum ClusterLaunch {
+    /// `<bin> serve --brokers N --data-dir DIR --kafka-port 0 --studio-port 0`; one process, one
+    /// broker per id, killed one at a time with `<bin> fault kill ID --data-dir DIR`.
+    Oxbow { bin: PathBuf },
+    /// `scripts/apache-kafka-cluster.sh start --brokers N --data-dir DIR`: one JVM per node, each
+    /// killed with SIGKILL by the pid the script leaves in DIR/node-ID/pid. `libs` (--kafka-libs)
+    /// goes to the script as KAFKA_LIBS.
+    Kafka {
+        script: PathBuf,
+        libs: Option<PathBuf>,
+    },
+}
+
+impl ClusterLaunch {
+    pub fn flavor(&self) -> Flavor {
+        match self {
+            ClusterLaunch::Oxbow { .. } => Flavor::Oxbow,
+            ClusterLaunch::Kafka { .. } => Flavor::Kafka,
+        }
+    }
+}
+
+/// A running cluster. Dropping it stops every broker and removes the data directory.
+pub struct Cluster {
+    pub flavor: Flavor,
+    /// Kafka addresses in broker id order (ids 1, 2, 3, …).
+    pub addresses: Vec<String>,
+    /// Launch → every broker answers Metadata listing all of them.
+    pub ready_ms: f64,
+    /// The processes doing the brokers' work, for CPU readings: Oxbow's one process, or each
+    /// Kafka node's JVM in node id order.
+    pub pids: Vec<u32>,
+    oxbow_bin: Option<PathBuf>,
+    child: Child,
+    data_dir: tempfile::TempDir,
+}
+
+/// What killing a broker took.
+#[derive(Clone, Copy, Debug)]
+pub struct Killed {
+    /// When the kill was done: SIGKILL sent (Kafka), or `oxbow fault kill` answered (Oxbow).
+    pub at: Instant,
+    /// From issuing the kill to `at`: the `oxbow fault` round trip; about nothing for a signal.
+    pub command_ms: f64,
+}
+
+impl Cluster {
+    pub fn start(
+        launch: &ClusterLaunch,
+        brokers: u32,
+        log_dir: &Path,
+        stop: &Stop,
+    ) -> Result<Cluster> {
+        let flavor = launch.flavor();
+        let data_dir = tempfile::Builder::new()
+            .prefix(&format!("oxbow-bench-{}-cluster-", flavor.name()))
+            .tempdir()
+            .context("creating a temporary data directory")?;
+        let log_path = log_dir.join(format!("{}-cluster.stderr.log", flavor.name()));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let brokers_arg = brokers.to_string();
+        let (mut command, oxbow_bin) = match launch {
+            ClusterLaunch::Oxbow { bin } => {
+                let mut command = Command::new(bin);
+                command.args(["serve", "--brokers", &brokers_arg, "--kafka-port", "0"]);
+                command.args(["--studio-port", "0", "--data-dir"]);
+                command.arg(data_dir.path());
+                quiet_oxbow(&mut command);
+                (command, Some(bin.clone()))
+            }
+            ClusterLaunch::Kafka { script, libs } => {
+                let mut command = Command::new("bash");
+                command
+                    .arg(script)
+                    .args(["start", "--brokers", &brokers_arg, "--data-dir"]);
+                command.arg(data_dir.path());
+                if let Some(libs) = libs {
+                    command.env("KAFKA_LIBS", libs);
+                }
+                (command, None)
+            }
+        };
+        let launched = Instant::now();
+        let (child, lines) = spawn_in_own_group(&mut command, log, flavor)?;
+        let mut cluster = Cluster {
+            flavor,
+            addresses: Vec::new(),
+            ready_ms: 0.0,
+            pids: Vec::new(),
+            oxbow_bin,
+            child,
+            data_dir,
+        };
+        let deadline = launched + Duration::from_millis(READY_TIMEOUT_CLUSTER_MS);
+        // Bounded by the deadline; each turn waits at most 100 ms for a line.
+        while cluster.addresses.len() < brokers as usize {
+            stop.check()?;
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} cluster not ready after {} s; see {}",
+                    flavor.name(),
+                    READY_TIMEOUT_CLUSTER_MS / 1000,
+                    log_path.display()
+                );
+            }
+            if let Some(status) = cluster.child.try_wait()? {
+                bail!(
+                    "{} cluster exited before it was ready ({status}); see {}",
+                    flavor.name(),
+                    log_path.display()
+                );
+            }
+            match lines.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    if let Some(address) = ready_kafka_address(&line) {
+                        cluster.addresses.push(address.to_string());
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => bail!(
+                    "{} cluster closed stdout before printing its ready lines; see {}",
+                    flavor.name(),
+                    log_path.display()
+                ),
+            }
+        }
+        // Ready as the Kafka cluster script defines it: every broker answers a Metadata request
+        // listing all of them (registered with the controller), so the first CreateTopics with
+        // replication factor `brokers` finds them all.
+        for address in &cluster.addresses {
+            let port: u16 = address
+                .rsplit(':')
+                .next()
+                .and_then(|port| port.parse().ok())
+                .with_context(|| format!("ready line address {address}"))?;
+            // Bounded by the deadline; each turn is one probe (≤ 1 s) and a short sleep.
+            while probe::metadata_brokers(port).unwrap_or(0) < brokers as i32 {
+                stop.check()?;
+                if Instant::now() >= deadline {
+                    bail!(
+                        "{} broker {address} does not list all {brokers} brokers after {} s; see {}",
+                        flavor.name(),
+                        READY_TIMEOUT_CLUSTER_MS / 1000,
+                        log_path.display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(PROBE_INTERVAL_MS));
+            }
+        }
+        cluster.ready_ms = launched.elapsed().as_secs_f64() * 1e3;
+        cluster.pids = match flavor {
+            Flavor::Oxbow => vec![cluster.child.id()],
+            Flavor::Kafka => (1..=brokers)
+                .map(|id| kafka_node_pid(cluster.data_dir.path(), id))
+                .collect::<Result<_>>()?,
+        };
+        Ok(cluster)
+    }
+
+    /// Every broker's address, comma-separated: a client's bootstrap list.
+    pub fn bootstrap(&self) -> String {
+        self.addresses.join(",")
+    }
+
+    /// Kills broker `broker_id` at once, without any shutdown work: `oxbow fault kill` for Oxbow,
+    /// SIGKILL to the node's JVM for Kafka. Returns when the kill is done.
+    pub fn kill(&self, broker_id: i32) -> Result<Killed> {
+        let issued = Instant::now();
+        match (self.flavor, &self.oxbow_bin) {
+            (Flavor::Oxbow, Some(bin)) => {
+                let output = run_bounded(
+                    Command::new(bin)
+                        .args(["fault", "kill", &broker_id.to_string(), "--data-dir"])
+                        .arg(self.data_dir.path())
+                        .env("RUST_LOG", "warn"),
+                    Duration::from_millis(FAULT_COMMAND_TIMEOUT_MS),
+                )?;
+                let at = Instant::now();
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                if !output.status.success() {
+                    bail!(
+                        "oxbow fault kill {broker_id} failed ({}): {}",
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    );
+                }
+                match parse_fault_line(&stdout) {
+                    Some((id, state)) if id == broker_id && state == "killed" => {}
+                    _ => bail!(
+                        "oxbow fault kill {broker_id}: unexpected answer {:?}",
+                        stdout.trim()
+                    ),
+                }
+                Ok(Killed {
+                    at,
+                    command_ms: at.duration_since(issued).as_secs_f64() * 1e3,
+                })
+            }
+            _ => {
+                let index = usize::try_from(broker_id - 1)
+                    .ok()
+                    .filter(|index| *index < self.pids.len())
+                    .with_context(|| format!("no Kafka node {broker_id} in this cluster"))?;
+                let pid = self.pids[index];
+                // SAFETY: plain syscall on a pid this cluster's script started and still holds.
+                let sent = unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                let at = Instant::now();
+                if sent != 0 {
+                    bail!(
+                        "SIGKILL to Kafka node {broker_id} (pid {pid}): {}",
+                        std::io::Error::last_os_error()
+                    );
+                }
+                Ok(Killed {
+                    at,
+                    command_ms: at.duration_since(issued).as_secs_f64() * 1e3,
+                })
+            }
+        }
+    }
+
+    /// Stops every broker: SIGTERM to the process group, SIGKILL after STOP_TIMEOUT_CLUSTER_MS.
+    pub fn stop(&mut self) {
+        stop_group(&mut self.child, STOP_TIMEOUT_CLUSTER_MS);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The JVM pid scripts/apache-kafka-cluster.sh left in DIR/node-ID/pid, checked to be a running
+/// Kafka server (a stale file must not make the bench kill an unrelated process).
+fn kafka_node_pid(data_dir: &Path, node_id: u32) -> Result<u32> {
+    let path = data_dir.join(format!("node-{node_id}/pid"));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading Kafka node {node_id}'s pid file {}", path.display()))?;
+    let pid = parse_pid(&text).with_context(|| format!("{}: not a pid", path.display()))?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !String::from_utf8_lossy(&cmdline).contains("kafka.Kafka") {
+        bail!(
+            "pid {pid} from {} is not a running Kafka server",
+            path.display()
+        );
+    }
+    Ok(pid)
+}
+
+/// A pid file's content: one positive number, surrounding whitespace allowed.
+pub fn parse_pid(text: &str) -> Option<u32> {
+    text.trim().parse::<u32>().ok().filter(|pid| *pid > 0)
+}
+
+/// `oxbow fault`'s answer, e.g. `broker 2 killed` → (2, "killed"); the first line that parses.
+pub fn parse_fault_line(output: &str) -> Option<(i32, &str)> {
+    output.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        if words.next()? != "broker" {
+            return None;
+        }
+        let id = words.next()?.parse().ok()?;
+        Some((id, words.next()?))
+    })
+}
+
+/// Runs `command` to completion with its output captured, killing it after `timeout`.
+fn run_bounded(command: &mut Command, timeout: Duration) -> Result<std::process::Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting the fault command")?;
+    let deadline = Instant::now() + timeout;
+    // Bounded by the deadline. The answer is one short line, far below a pipe's buffer, so the
+    // child cannot block on a full pipe while we poll.
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(child.wait_with_output()?);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("the fault command took over {} s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ready_lines() {
+        assert_eq!(
+            ready_kafka_address("ready kafka 127.0.0.1:9092\n"),
+            Some("127.0.0.1:9092")
+        );
+        assert_eq!(
+            ready_kafka_address("  ready kafka 127.0.0.1:1 "),
+            Some("127.0.0.1:1")
+        );
+        assert_eq!(ready_kafka_address("ready studio http://x"), None);
+        assert_eq!(ready_kafka_address("ready kafka "), None);
+        assert_eq!(ready_kafka_address("node 1 pid 2"), None);
+    }
+
+    #[test]
+    fn reads_pid_files() {
+        assert_eq!(parse_pid("12345\n"), Some(12345));
+        assert_eq!(parse_pid(" 7 "), Some(7));
+        assert_eq!(parse_pid("0"), None);
+        assert_eq!(parse_pid(""), None);
+        assert_eq!(parse_pid("12 34"), None);
+        assert_eq!(parse_pid("-5"), None);
+    }
+
+    #[test]
+    fn reads_fault_answers() {
+        assert_eq!(parse_fault_line("broker 2 killed\n"), Some((2, "killed")));
+        assert_eq!(
+            parse_fault_line("warning\nbroker 3 running at 127.0.0.1:5\n"),
+            Some((3, "running"))
+        );
+        assert_eq!(parse_fault_line("broker x killed"), None);
+        assert_eq!(parse_fault_line("broker 2"), None);
+        assert_eq!(parse_fault_line(""), None);
+    }
 }

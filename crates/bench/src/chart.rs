@@ -219,6 +219,7 @@ mod tests {
             p999_ms: 20.0 / scale,
             max_ms: 30.0,
         }));
+        target.replication = Some(crate::report::tests::replication(scale));
         target
     }
 

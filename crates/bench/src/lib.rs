@@ -1,10 +1,11 @@
 //! `oxbow bench`: Oxbow side by side with Apache Kafka, driven by one librdkafka load generator.
 //!
 //! The bench starts each broker itself as a subprocess — Oxbow as `<oxbow> serve --ephemeral
-//! --kafka-port 0`, Apache Kafka 4.x (KRaft, one combined node, default settings) through the
-//! repo's `scripts/apache-kafka.sh` — one after the other (start-up and idle RSS are measured
-//! alone), then runs each timed phase on one broker at a time, alternating which goes first, so
-//! a drift in other load on the machine affects both sides alike. It measures:
+//! --kafka-port 0 --brokers 1` (one broker, like the Kafka it is compared with), Apache Kafka 4.x
+//! (KRaft, one combined node, default settings) through the repo's `scripts/apache-kafka.sh` —
+//! one after the other (start-up and idle RSS are measured alone), then runs each timed phase on
+//! one broker at a time, alternating which goes first, so a drift in other load on the machine
+//! affects both sides alike. It measures:
 //!
 //! - start-up: broker process start → first Metadata request answered;
 //! - RSS (VmRSS of the broker process; for Kafka the JVM) idle after start-up, and peak while
@@ -14,7 +15,16 @@
 //! - consume records/s: a fixture topic (written untimed, batches closed by size, so both brokers
 //!   hold the same batches) read back from the beginning by partition assignment;
 //! - end-to-end latency p50/p99/p99.9 at a fixed rate (receive time − scheduled send time);
-//! - the load generator's own ceiling against librdkafka's in-process mock cluster.
+//! - the load generator's own ceiling against librdkafka's in-process mock cluster;
+//! - replication (unless --skip-replication), after the single brokers are stopped: Oxbow as
+//!   `serve --brokers 3 --data-dir TMP` and Kafka as a 3-node KRaft cluster
+//!   (`scripts/apache-kafka-cluster.sh`, three JVMs), both with Oxbow's failure-detection timing
+//!   (broker.session.timeout.ms=6000, broker.heartbeat.interval.ms=500,
+//!   replica.lag.time.max.ms=10000); on 6-partition RF 3 topics with min.insync.replicas=2:
+//!   100 B acks=all produce throughput, end-to-end latency at the fixed rate, and the failover
+//!   time — partition 0's leader killed (`oxbow fault kill` / SIGKILL of the node's JVM) while an
+//!   idempotent acks=all producer sends to it every 5 ms, measured from the kill to the first
+//!   acknowledgement of a record sent after it.
 //!
 //! It prints a table (figures, Oxbow/Kafka ratios, the goals, met or not), and writes
 //! `bench.json` and `bench.png` to `--out`. It is a benchmark, not a test: nothing here asserts
@@ -31,10 +41,10 @@ mod procfs;
 mod report;
 
 use anyhow::{bail, Context, Result};
-use broker::{Broker, Launch};
+use broker::{Broker, Cluster, ClusterLaunch, Launch};
 use load::{ProduceSpec, ThroughputResult};
 use oxbow_client::{Admin, ConnectionProfile, TopicSpec};
-use report::{Report, TargetReport};
+use report::{ReplicationReport, Report, TargetReport};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -79,6 +89,10 @@ pub struct BenchArgs {
     /// Where bench.json, bench.png and the brokers' logs go
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
+
+    /// Leave out the replication group (3-broker clusters, RF 3, acks=all, leader failover)
+    #[arg(long)]
+    pub skip_replication: bool,
 }
 
 /// What one run does, after --quick is applied.
@@ -96,7 +110,38 @@ pub struct Plan {
     /// Records in the consume fixture, per record size.
     pub consume_records: Vec<u64>,
     pub latency_record_bytes: usize,
+    /// The replication group; None with --skip-replication.
+    pub replication: Option<ReplicationPlan>,
 }
+
+/// The replication group: both brokers as 3-broker clusters on this machine, one topic setting.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ReplicationPlan {
+    pub brokers: u32,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub min_insync_replicas: i32,
+    /// Record size of the acks=all produce phase (the latency phase uses latency_record_bytes).
+    pub record_bytes: usize,
+    /// Before the kill, records are acknowledged for this long.
+    pub failover_warmup_s: u64,
+    /// The phase gives up when no record sent after the kill is acknowledged within this.
+    pub failover_recovery_timeout_s: u64,
+    /// Sending goes on this long after the first post-kill acknowledgement.
+    pub failover_tail_ms: u64,
+    pub failover_send_interval_ms: u64,
+    /// Failure-detection timing of both clusters (Oxbow's defaults; the Kafka cluster script sets
+    /// the same), so the failover figures compare like with like.
+    pub cluster_timing: Vec<(String, String)>,
+}
+
+/// Oxbow's defaults for failure detection, given to the Kafka cluster too (see
+/// scripts/apache-kafka-cluster.sh): fencing a killed broker waits for the session timeout.
+pub const CLUSTER_TIMING: &[(&str, &str)] = &[
+    ("broker.session.timeout.ms", "6000"),
+    ("broker.heartbeat.interval.ms", "500"),
+    ("replica.lag.time.max.ms", "10000"),
+];
 
 impl Plan {
     fn from_args(args: &BenchArgs) -> Plan {
@@ -117,6 +162,21 @@ impl Plan {
             // 1 KiB records: a quarter as many, so the fixture stays near a GiB.
             consume_records: vec![records.max(1), (records / 4).max(1)],
             latency_record_bytes: 100,
+            replication: (!args.skip_replication).then(|| ReplicationPlan {
+                brokers: 3,
+                partitions: 6,
+                replication_factor: 3,
+                min_insync_replicas: 2,
+                record_bytes: 100,
+                failover_warmup_s: if args.quick { 1 } else { 3 },
+                failover_recovery_timeout_s: 60,
+                failover_tail_ms: if args.quick { 300 } else { 1_000 },
+                failover_send_interval_ms: load::FAILOVER_SEND_INTERVAL_MS,
+                cluster_timing: CLUSTER_TIMING
+                    .iter()
+                    .map(|(key, value)| (key.to_string(), value.to_string()))
+                    .collect(),
+            }),
         }
     }
 }
@@ -200,6 +260,12 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         settings_line(load::LATENCY_PRODUCER_SETTINGS)
     );
     println!("  consumer: {}", settings_line(load::CONSUMER_SETTINGS));
+    if plan.replication.is_some() {
+        println!(
+            "  failover producer: {}",
+            settings_line(load::FAILOVER_PRODUCER_SETTINGS)
+        );
+    }
 
     println!("measuring the load generator's ceiling (librdkafka mock cluster, in-process)…");
     let ceiling = load::ceiling(
@@ -219,9 +285,9 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
     // while the phases alternate between them; the idle one costs the other little CPU.
     let mut targets = Vec::new();
     let mut failed = Vec::new();
-    for launch in [oxbow_launch, kafka_launch].into_iter().flatten() {
+    for launch in [&oxbow_launch, &kafka_launch].into_iter().flatten() {
         stop.check()?;
-        match start_target(&launch, plan, &args.out, &runtime, stop)? {
+        match start_target(launch, plan, &args.out, &runtime, stop)? {
             Ok(target) => targets.push(target),
             Err(report) => failed.push(report),
         }
@@ -233,6 +299,28 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         println!("{}: stopping", target.name());
         target.broker.stop();
         reports.push(target.report);
+    }
+    // The clusters run after the single brokers are gone, so neither competes with them.
+    if let Some(replication) = &plan.replication {
+        let mut launches = Vec::new();
+        if let Some(Launch::Oxbow { bin }) = &oxbow_launch {
+            launches.push(Ok(ClusterLaunch::Oxbow { bin: bin.clone() }));
+        }
+        if kafka_launch.is_some() {
+            launches.push(kafka_cluster_launch(args, root.as_deref()));
+        }
+        for (flavor, result) in
+            run_replication(&launches, plan, replication, &args.out, &runtime, stop)?
+        {
+            let index = match reports.iter().position(|r| r.flavor == flavor) {
+                Some(index) => index,
+                None => {
+                    reports.push(TargetReport::new(flavor));
+                    reports.len() - 1
+                }
+            };
+            reports[index].replication = Some(result);
+        }
     }
     reports.sort_by_key(|report| report.flavor != broker::Flavor::Oxbow);
     let report = Report::new(
@@ -281,24 +369,7 @@ fn repo_root() -> Option<PathBuf> {
 /// Kafka through the repo's script (which fetches the jars when missing), unless --kafka-libs
 /// names other jars or the script is not there: then the bench starts Kafka's JVM itself.
 fn kafka_launch(args: &BenchArgs, root: Option<&Path>) -> Result<Launch> {
-    let default_libs = root.map(|root| root.join(".cache/kafka/libs"));
-    let libs = match (&args.kafka_libs, &default_libs) {
-        (Some(libs), Some(default)) => {
-            let same = libs
-                .canonicalize()
-                .ok()
-                .zip(default.canonicalize().ok())
-                .is_some_and(|(a, b)| a == b);
-            if same {
-                None
-            } else {
-                Some(libs.clone())
-            }
-        }
-        (Some(libs), None) => Some(libs.clone()),
-        (None, _) => None,
-    };
-    let Some(libs) = libs else {
+    let Some(libs) = custom_kafka_libs(args, root) else {
         let Some(root) = root else {
             bail!("scripts/apache-kafka.sh not found above the working directory: run from the Oxbow repo, pass --kafka-libs, or --skip-kafka");
         };
@@ -322,6 +393,49 @@ fn kafka_launch(args: &BenchArgs, root: Option<&Path>) -> Result<Launch> {
         .map(|root| root.join("scripts/kafka-dist/log4j2-server.properties"))
         .filter(|path| path.is_file());
     Ok(Launch::KafkaJars { libs, log4j_config })
+}
+
+/// The Kafka cluster is always started by scripts/apache-kafka-cluster.sh (three JVMs, their
+/// storage formatted with one cluster id); --kafka-libs reaches it as KAFKA_LIBS. The error, as a
+/// string, goes into the report.
+fn kafka_cluster_launch(
+    args: &BenchArgs,
+    root: Option<&Path>,
+) -> std::result::Result<ClusterLaunch, (broker::Flavor, String)> {
+    let script = root
+        .map(|root| root.join("scripts/apache-kafka-cluster.sh"))
+        .filter(|script| script.is_file())
+        .ok_or_else(|| {
+            (
+                broker::Flavor::Kafka,
+                "scripts/apache-kafka-cluster.sh not found above the working directory: run from the Oxbow repo".to_string(),
+            )
+        })?;
+    Ok(ClusterLaunch::Kafka {
+        script,
+        libs: custom_kafka_libs(args, root),
+    })
+}
+
+/// --kafka-libs, unless it names the repo's own .cache/kafka/libs (which the scripts use).
+fn custom_kafka_libs(args: &BenchArgs, root: Option<&Path>) -> Option<PathBuf> {
+    let default_libs = root.map(|root| root.join(".cache/kafka/libs"));
+    match (&args.kafka_libs, &default_libs) {
+        (Some(libs), Some(default)) => {
+            let same = libs
+                .canonicalize()
+                .ok()
+                .zip(default.canonicalize().ok())
+                .is_some_and(|(a, b)| a == b);
+            if same {
+                None
+            } else {
+                Some(libs.clone())
+            }
+        }
+        (Some(libs), None) => Some(libs.clone()),
+        (None, _) => None,
+    }
 }
 
 /// Kafka's version from the jar name (kafka_2.13-VERSION.jar), for the report.
@@ -391,25 +505,38 @@ impl Drop for RssSampler {
     }
 }
 
-/// CPU cores a process used over a phase, from /proc CPU time.
+/// CPU cores processes used together over a phase, from /proc CPU time.
 struct CpuMeter {
-    pid: String,
-    cpu_s: f64,
+    /// Each process with its CPU seconds at the start.
+    pids: Vec<(String, f64)>,
     at: Instant,
 }
 
 impl CpuMeter {
     fn start(pid: u32) -> CpuMeter {
-        let pid = pid.to_string();
-        let cpu_s = procfs::cpu_s(&pid).unwrap_or(0.0);
+        CpuMeter::start_all(&[pid])
+    }
+    /// A cluster's processes (Kafka: one JVM per node); one that is gone counts as idle since.
+    fn start_all(pids: &[u32]) -> CpuMeter {
+        let pids = pids
+            .iter()
+            .map(|pid| {
+                let pid = pid.to_string();
+                let cpu_s = procfs::cpu_s(&pid).unwrap_or(0.0);
+                (pid, cpu_s)
+            })
+            .collect();
         CpuMeter {
-            pid,
-            cpu_s,
+            pids,
             at: Instant::now(),
         }
     }
     fn cores(&self) -> f64 {
-        let used_s = procfs::cpu_s(&self.pid).unwrap_or(self.cpu_s) - self.cpu_s;
+        let used_s: f64 = self
+            .pids
+            .iter()
+            .map(|(pid, start)| procfs::cpu_s(pid).unwrap_or(*start) - start)
+            .sum();
         used_s / self.at.elapsed().as_secs_f64().max(1e-9)
     }
 }
@@ -433,11 +560,7 @@ impl Target {
         name: &str,
         partitions: i32,
     ) -> Result<()> {
-        let mut spec = TopicSpec::new(name, partitions);
-        spec.replication_factor = Some(1);
-        runtime
-            .block_on(self.admin.create_topic(&spec))
-            .with_context(|| format!("creating topic {name}"))
+        create_topic(&self.admin, runtime, &topic_spec(name, partitions, None))
     }
 
     /// Deleting frees the disk between phases; a failure here changes no figure.
@@ -491,28 +614,85 @@ fn start_target(
         report,
     };
 
-    // Warm-up, untimed: the first consumer makes Kafka create __consumer_offsets (librdkafka looks
-    // up the reader's group coordinator), which must not land inside a timed phase.
-    let warmup = target
-        .create_topic(runtime, "bench-warmup", plan.partitions)
-        .and_then(|()| {
-            let spec = ProduceSpec {
-                settings: load::PRODUCER_SETTINGS,
-                topic: "bench-warmup",
-                value_size: 100,
-                acks: "1",
-                duration: Duration::from_secs(10),
-                records_max: 1_000,
-            };
-            load::produce(&target.profile, &spec, stop)?;
-            load::consume(&target.profile, "bench-warmup", stop)
-        });
+    warm_up(
+        target.name(),
+        &target.profile,
+        &target.admin,
+        runtime,
+        &topic_spec("bench-warmup", plan.partitions, None),
+        "1",
+        stop,
+    )?;
+    Ok(Ok(target))
+}
+
+/// The spec of a bench topic: replication factor 1 on a single broker, or the replication plan's
+/// factor and min.insync.replicas on a cluster.
+fn topic_spec(name: &str, partitions: i32, replication: Option<&ReplicationPlan>) -> TopicSpec {
+    let mut spec = TopicSpec::new(name, partitions);
+    match replication {
+        None => spec.replication_factor = Some(1),
+        Some(plan) => {
+            spec.replication_factor = Some(plan.replication_factor);
+            spec.configs = vec![(
+                "min.insync.replicas".to_string(),
+                plan.min_insync_replicas.to_string(),
+            )];
+        }
+    }
+    spec
+}
+
+fn create_topic(admin: &Admin, runtime: &tokio::runtime::Runtime, spec: &TopicSpec) -> Result<()> {
+    runtime
+        .block_on(admin.create_topic(spec))
+        .with_context(|| format!("creating topic {}", spec.name))
+}
+
+/// Untimed warm-up on the topic `spec` (deleted afterwards): the first consumer makes Kafka create
+/// __consumer_offsets (librdkafka looks up the reader's group coordinator), which must not land
+/// inside a timed phase. A failure is printed, not fatal; only a stop request ends the bench.
+fn warm_up(
+    name: &str,
+    profile: &ConnectionProfile,
+    admin: &Admin,
+    runtime: &tokio::runtime::Runtime,
+    spec: &TopicSpec,
+    acks: &str,
+    stop: &Stop,
+) -> Result<()> {
+    let warmup = create_topic(admin, runtime, spec).and_then(|()| {
+        let produce = ProduceSpec {
+            settings: load::PRODUCER_SETTINGS,
+            topic: &spec.name,
+            value_size: 100,
+            acks,
+            duration: Duration::from_secs(10),
+            records_max: 1_000,
+        };
+        load::produce(profile, &produce, stop)?;
+        load::consume(profile, &spec.name, stop)
+    });
     if let Err(error) = warmup {
         stop.check()?;
-        println!("{}: warm-up failed (continuing): {error:#}", target.name());
+        println!("{name}: warm-up failed (continuing): {error:#}");
     }
-    target.delete_topic(runtime, "bench-warmup");
-    Ok(Ok(target))
+    let _ = runtime.block_on(admin.delete_topic(&spec.name));
+    Ok(())
+}
+
+/// Which broker runs first in phase `phase_index`: alternating, see [`run_phases`].
+fn order(phase_index: usize, count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..count).collect();
+    if phase_index % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
+/// Between phases, so the previous one's background work (flushes, deletes) settles.
+fn pause(plan: &Plan) -> Duration {
+    Duration::from_millis(if plan.settle_s > 1 { 1_000 } else { 300 })
 }
 
 /// The timed phases, each run on every broker before the next phase starts. The order of the
@@ -524,15 +704,8 @@ fn run_phases(
     runtime: &tokio::runtime::Runtime,
     stop: &Stop,
 ) -> Result<()> {
-    let pause = Duration::from_millis(if plan.settle_s > 1 { 1_000 } else { 300 });
+    let pause = pause(plan);
     let mut phase_index = 0usize;
-    let order = |phase_index: usize, count: usize| -> Vec<usize> {
-        let mut order: Vec<usize> = (0..count).collect();
-        if phase_index % 2 == 1 {
-            order.reverse();
-        }
-        order
-    };
 
     let samplers: Vec<RssSampler> = targets
         .iter()
@@ -675,4 +848,237 @@ fn finish_phase(
         Err(error) => println!("{target_name}: {label}: failed: {error:#}"),
     }
     Ok(report::Phase::new(name, result, broker_cores))
+}
+
+/// One cluster under test in the replication group, between its start and its stop.
+struct ClusterTarget {
+    cluster: Cluster,
+    profile: ConnectionProfile,
+    admin: Admin,
+    report: ReplicationReport,
+}
+
+impl ClusterTarget {
+    fn name(&self) -> &'static str {
+        self.cluster.flavor.name()
+    }
+}
+
+/// The replication group: each broker kind as a cluster of `replication.brokers`, started one
+/// after the other (the single brokers are stopped by then), then the same phases as above,
+/// alternating which cluster goes first: acks=all produce and end-to-end latency on RF 3 topics
+/// with min.insync.replicas=2, and last (it leaves a broker dead) the leader failover. A cluster
+/// that does not start, or a phase that fails, is reported; only a stop request ends the bench.
+fn run_replication(
+    launches: &[std::result::Result<ClusterLaunch, (broker::Flavor, String)>],
+    plan: &Plan,
+    replication: &ReplicationPlan,
+    out: &Path,
+    runtime: &tokio::runtime::Runtime,
+    stop: &Stop,
+) -> Result<Vec<(broker::Flavor, ReplicationReport)>> {
+    let mut done = Vec::new();
+    let mut targets = Vec::new();
+    println!(
+        "replication ({} brokers, RF {}, min.insync.replicas={}, acks=all); both clusters: {}",
+        replication.brokers,
+        replication.replication_factor,
+        replication.min_insync_replicas,
+        settings_line(CLUSTER_TIMING)
+    );
+    for launch in launches {
+        stop.check()?;
+        let launch = match launch {
+            Ok(launch) => launch,
+            Err((flavor, error)) => {
+                println!("{} cluster: not started: {error}", flavor.name());
+                done.push((*flavor, ReplicationReport::failed(error.clone())));
+                continue;
+            }
+        };
+        let flavor = launch.flavor();
+        println!(
+            "{} cluster: starting {} brokers…",
+            flavor.name(),
+            replication.brokers
+        );
+        let cluster = match Cluster::start(launch, replication.brokers, out, stop) {
+            Ok(cluster) => cluster,
+            Err(error) => {
+                stop.check()?;
+                println!("{} cluster: failed to start: {error:#}", flavor.name());
+                done.push((
+                    flavor,
+                    ReplicationReport::failed(format!("start: {error:#}")),
+                ));
+                continue;
+            }
+        };
+        println!(
+            "{} cluster: ready at {} after {:.0} ms (pids {:?})",
+            flavor.name(),
+            cluster.bootstrap(),
+            cluster.ready_ms,
+            cluster.pids
+        );
+        let profile = ConnectionProfile::plaintext(
+            cluster.bootstrap(),
+            format!("oxbow-bench-{}-cluster", flavor.name()),
+        );
+        let admin = Admin::new(&profile, Duration::from_secs(30))?;
+        let target = ClusterTarget {
+            report: ReplicationReport {
+                ready_ms: Some(cluster.ready_ms),
+                ..ReplicationReport::default()
+            },
+            cluster,
+            profile,
+            admin,
+        };
+        stop.sleep(Duration::from_secs(plan.settle_s))?;
+        warm_up(
+            target.name(),
+            &target.profile,
+            &target.admin,
+            runtime,
+            &topic_spec(
+                "bench-repl-warmup",
+                replication.partitions,
+                Some(replication),
+            ),
+            "all",
+            stop,
+        )?;
+        targets.push(target);
+    }
+    let result = replication_phases(&mut targets, plan, replication, runtime, stop);
+    for mut target in targets {
+        println!("{} cluster: stopping", target.name());
+        target.cluster.stop();
+        done.push((target.cluster.flavor, target.report));
+    }
+    result?;
+    Ok(done)
+}
+
+fn replication_phases(
+    targets: &mut [ClusterTarget],
+    plan: &Plan,
+    replication: &ReplicationPlan,
+    runtime: &tokio::runtime::Runtime,
+    stop: &Stop,
+) -> Result<()> {
+    let pause = pause(plan);
+    let size = replication.record_bytes;
+    for index in order(0, targets.len()) {
+        stop.check()?;
+        let target = &mut targets[index];
+        let topic = "bench-repl-produce";
+        let spec = topic_spec(topic, replication.partitions, Some(replication));
+        let created = create_topic(&target.admin, runtime, &spec);
+        let cpu = CpuMeter::start_all(&target.cluster.pids);
+        let result = created.and_then(|()| {
+            let spec = ProduceSpec {
+                settings: load::PRODUCER_SETTINGS,
+                topic,
+                value_size: size,
+                acks: "all",
+                duration: Duration::from_secs(plan.produce_duration_s),
+                records_max: plan.produce_records_max,
+            };
+            load::produce(&target.profile, &spec, stop)
+        });
+        let phase = finish_phase(
+            &format!("{} cluster", target.name()),
+            &cpu,
+            stop,
+            &format!(
+                "produce {size} B acks=all, RF {}",
+                replication.replication_factor
+            ),
+            format!("{size}b-acks-all"),
+            result,
+        )?;
+        target.report.produce = Some(phase);
+        let _ = runtime.block_on(target.admin.delete_topic(topic));
+        stop.sleep(pause)?;
+    }
+
+    for index in order(1, targets.len()) {
+        stop.check()?;
+        let target = &mut targets[index];
+        let topic = "bench-repl-latency";
+        let spec = topic_spec(topic, replication.partitions, Some(replication));
+        let result = create_topic(&target.admin, runtime, &spec).and_then(|()| {
+            load::latency(
+                &target.profile,
+                topic,
+                plan.latency_record_bytes,
+                plan.latency_rate_per_s,
+                Duration::from_secs(plan.latency_warmup_s),
+                Duration::from_secs(plan.latency_duration_s),
+                stop,
+            )
+        });
+        stop.check()?;
+        match &result {
+            Ok(r) => println!(
+                "{} cluster: latency at {} records/s, RF {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back)",
+                target.name(), r.rate_per_s, replication.replication_factor, r.p50_ms, r.p99_ms, r.p999_ms, r.received_records, r.measured_records
+            ),
+            Err(error) => println!("{} cluster: latency: failed: {error:#}", target.name()),
+        }
+        target.report.latency = Some(result.map_err(|error| format!("{error:#}")));
+        let _ = runtime.block_on(target.admin.delete_topic(topic));
+        stop.sleep(pause)?;
+    }
+
+    // Last: it leaves one broker of each cluster dead.
+    for index in order(2, targets.len()) {
+        stop.check()?;
+        let target = &mut targets[index];
+        let topic = "bench-repl-failover";
+        let spec = topic_spec(topic, replication.partitions, Some(replication));
+        let failover = load::FailoverSpec {
+            topic,
+            warmup: Duration::from_secs(replication.failover_warmup_s),
+            recovery_timeout: Duration::from_secs(replication.failover_recovery_timeout_s),
+            tail: Duration::from_millis(replication.failover_tail_ms),
+        };
+        let cluster = &target.cluster;
+        let result = create_topic(&target.admin, runtime, &spec).and_then(|()| {
+            load::failover(
+                &target.profile,
+                &failover,
+                |leader| {
+                    let killed = cluster.kill(leader)?;
+                    Ok((killed.at, killed.command_ms))
+                },
+                stop,
+            )
+        });
+        stop.check()?;
+        match &result {
+            Ok(r) => println!(
+                "{} cluster: failover: killed broker {} (partition 0's leader; kill took {:.1} ms), new leader {} in metadata {}: first ack of a record sent after the kill {}, of any record {}; in flight at the kill {} ({} succeeded, {} failed); {} sent, {} acked, {} failed, {} unresolved",
+                target.name(),
+                r.killed_broker,
+                r.kill_command_ms,
+                r.new_leader.map_or("?".to_string(), |l| l.to_string()),
+                r.leader_moved_ms.map_or("never".to_string(), |ms| format!("after {ms:.0} ms")),
+                r.counts.failover_ms.map_or("never".to_string(), |ms| format!("after {ms:.0} ms")),
+                r.counts.first_ack_after_kill_ms.map_or("never".to_string(), |ms| format!("after {ms:.0} ms")),
+                r.counts.in_flight_at_kill,
+                r.counts.in_flight_succeeded,
+                r.counts.in_flight_failed,
+                r.counts.records_sent,
+                r.counts.records_acked,
+                r.counts.records_failed,
+                r.counts.records_unresolved,
+            ),
+            Err(error) => println!("{} cluster: failover: failed: {error:#}", target.name()),
+        }
+        target.report.failover = Some(result.map_err(|error| format!("{error:#}")));
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 use crate::Stop;
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
+use oxbow_client::rdkafka::client::Client;
 use oxbow_client::rdkafka::config::ClientConfig;
 use oxbow_client::rdkafka::error::KafkaError;
 use oxbow_client::rdkafka::producer::{
@@ -16,7 +17,7 @@ use oxbow_client::rdkafka::types::RDKafkaErrorCode;
 use oxbow_client::rdkafka::{ClientContext, Message};
 use oxbow_client::{ConnectionProfile, PartitionReader, StartOffset};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Producer settings shared by every produce phase and both brokers (printed in the report).
@@ -396,9 +397,33 @@ pub fn latency(
     stop: &Stop,
 ) -> Result<LatencyResult> {
     assert!(value_size >= STAMP_BYTES && rate_per_s > 0);
-    let reader = reader_from_beginning(profile, topic, Duration::from_millis(METADATA_TIMEOUT_MS))?;
     let producer = producer(profile, LATENCY_PRODUCER_SETTINGS, "all")?;
     let partitions = partition_count(&producer, topic)? as u64;
+    // One unmeasured record (flag 0) per partition, acknowledged, before the reader starts: on a
+    // cluster, a just-created topic reaches each broker a moment apart, and a reader whose first
+    // offset lookup lands on a broker that does not know the partition yet fails. An acknowledged
+    // acks=all record shows the partition's leader (and its in-sync followers) serve it.
+    let settle_deadline = Instant::now() + Duration::from_millis(METADATA_TIMEOUT_MS);
+    let unmeasured = vec![0u8; value_size];
+    for partition in 0..partitions {
+        let record = BaseRecord::to(topic)
+            .payload(&unmeasured[..])
+            .partition(partition as i32);
+        send_blocking(&producer, record, settle_deadline)?;
+    }
+    producer
+        .flush(settle_deadline.saturating_duration_since(Instant::now()))
+        .context("waiting for the first record of every partition")?;
+    if let Some(error) = producer
+        .context()
+        .first_error
+        .lock()
+        .expect("not poisoned")
+        .take()
+    {
+        bail!("the first record of a partition failed: {error}");
+    }
+    let reader = reader_from_beginning(profile, topic, Duration::from_millis(METADATA_TIMEOUT_MS))?;
 
     let epoch = Instant::now();
     let consumer_ready = Arc::new(AtomicBool::new(false));
@@ -574,4 +599,522 @@ pub fn ceiling(
         produce_records_per_s: produced.records_per_s,
         consume_records_per_s: consumed.records_per_s,
     })
+}
+
+/// The failover producer: acks=all and idempotent (a retried record is written once), a short
+/// retry back-off so a retry follows the new leader soon after it is known, and a message timeout
+/// far above any failover, so a record is retried until it lands instead of failing. Each record
+/// goes out on its own (no linger): one every FAILOVER_SEND_INTERVAL_MS.
+pub const FAILOVER_PRODUCER_SETTINGS: &[(&str, &str)] = &[
+    ("acks", "all"),
+    ("enable.idempotence", "true"),
+    ("max.in.flight.requests.per.connection", "5"),
+    ("linger.ms", "0"),
+    ("retry.backoff.ms", "50"),
+    ("retry.backoff.max.ms", "50"),
+    ("message.timeout.ms", "300000"),
+    ("compression.type", "none"),
+    // A short periodic refresh (the default is 5 min, besides librdkafka's own triggers) makes
+    // the client see a new leader soon after the cluster names it: the figure is the cluster's.
+    ("topic.metadata.refresh.interval.ms", "200"),
+];
+
+/// One record to partition 0 this often, before and after the kill.
+pub const FAILOVER_SEND_INTERVAL_MS: u64 = 5;
+const FAILOVER_RECORD_BYTES: usize = 100;
+
+/// What happened to each record of the failover phase, on the phase's own clock (ns since its
+/// start). Pure bookkeeping: the producer loop feeds it, [`FailoverLog::summary`] reads it.
+#[derive(Debug, Default)]
+pub struct FailoverLog {
+    /// Send time of record `index`.
+    sent_ns: Vec<u64>,
+    /// Delivery report of record `index`: when it came and whether the record was written.
+    delivered: Vec<Option<Delivery>>,
+    acked: u64,
+    failed: u64,
+    first_error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Delivery {
+    at_ns: u64,
+    ok: bool,
+}
+
+impl FailoverLog {
+    /// Records a send at `at_ns`; returns the record's index (its delivery opaque).
+    pub fn sent(&mut self, at_ns: u64) -> usize {
+        self.sent_ns.push(at_ns);
+        self.delivered.push(None);
+        self.sent_ns.len() - 1
+    }
+
+    /// Records record `index`'s delivery report at `at_ns`. A second report for one record (never
+    /// expected from librdkafka) or an unknown index is ignored.
+    pub fn delivered(&mut self, index: usize, at_ns: u64, result: Result<(), String>) {
+        let Some(slot) = self.delivered.get_mut(index) else {
+            return;
+        };
+        if slot.is_some() {
+            return;
+        }
+        *slot = Some(Delivery {
+            at_ns,
+            ok: result.is_ok(),
+        });
+        match result {
+            Ok(()) => self.acked += 1,
+            Err(error) => {
+                self.failed += 1;
+                self.first_error.get_or_insert(error);
+            }
+        }
+    }
+
+    pub fn acked(&self) -> u64 {
+        self.acked
+    }
+
+    /// The first successful delivery of a record sent at or after `kill_ns`: (index, at_ns).
+    pub fn first_success_sent_after(&self, kill_ns: u64) -> Option<(usize, u64)> {
+        // Sends are in time order: start at the first record sent at or after the kill.
+        let start = self.sent_ns.partition_point(|&sent| sent < kill_ns);
+        self.delivered[start..]
+            .iter()
+            .enumerate()
+            .filter_map(|(offset, delivery)| match delivery {
+                Some(d) if d.ok => Some((start + offset, d.at_ns)),
+                _ => None,
+            })
+            .min_by_key(|&(_, at_ns)| at_ns)
+    }
+
+    /// The figures of the phase, for a kill done at `kill_ns`.
+    pub fn summary(&self, kill_ns: u64) -> FailoverCounts {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let mut counts = FailoverCounts {
+            failover_ms: self
+                .first_success_sent_after(kill_ns)
+                .map(|(_, at_ns)| ms(at_ns.saturating_sub(kill_ns))),
+            first_ack_after_kill_ms: None,
+            records_sent: self.sent_ns.len() as u64,
+            records_acked: self.acked,
+            records_failed: self.failed,
+            records_unresolved: 0,
+            in_flight_at_kill: 0,
+            in_flight_succeeded: 0,
+            in_flight_failed: 0,
+            first_error: self.first_error.clone(),
+        };
+        for (&sent_ns, delivery) in self.sent_ns.iter().zip(&self.delivered) {
+            match delivery {
+                None => counts.records_unresolved += 1,
+                Some(d) => {
+                    if d.ok && d.at_ns >= kill_ns {
+                        let after = ms(d.at_ns - kill_ns);
+                        if counts
+                            .first_ack_after_kill_ms
+                            .is_none_or(|first| after < first)
+                        {
+                            counts.first_ack_after_kill_ms = Some(after);
+                        }
+                    }
+                }
+            }
+            // In flight at the kill: sent before it, and not yet answered when it happened.
+            let answered_before_kill = delivery.is_some_and(|d| d.at_ns < kill_ns);
+            if sent_ns < kill_ns && !answered_before_kill {
+                counts.in_flight_at_kill += 1;
+                match delivery {
+                    Some(d) if d.ok => counts.in_flight_succeeded += 1,
+                    Some(_) => counts.in_flight_failed += 1,
+                    None => {}
+                }
+            }
+        }
+        counts
+    }
+}
+
+/// The record counts and times of a failover, from [`FailoverLog::summary`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FailoverCounts {
+    /// Kill → the first acknowledgement of a record sent after the kill: the figure compared.
+    pub failover_ms: Option<f64>,
+    /// Kill → the first acknowledgement of any record (one in flight at the kill, retried).
+    pub first_ack_after_kill_ms: Option<f64>,
+    pub records_sent: u64,
+    pub records_acked: u64,
+    pub records_failed: u64,
+    /// Sent, but without a delivery report when the phase ended.
+    pub records_unresolved: u64,
+    /// Sent before the kill and not yet acknowledged (or failed) when it happened.
+    pub in_flight_at_kill: u64,
+    pub in_flight_succeeded: u64,
+    pub in_flight_failed: u64,
+    pub first_error: Option<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailoverResult {
+    /// The broker killed: partition 0's leader just before the kill.
+    pub killed_broker: i32,
+    /// Partition 0's leader once a record sent after the kill was acknowledged.
+    pub new_leader: Option<i32>,
+    /// Time taken by the kill itself (`oxbow fault kill`'s round trip; ~0 for SIGKILL), before
+    /// the kill instant the figures count from.
+    pub kill_command_ms: f64,
+    /// Kill → the first metadata response (polled every LEADER_WATCH_INTERVAL_MS by a separate
+    /// client) naming another leader for partition 0: the cluster's side of the failover.
+    pub leader_moved_ms: Option<f64>,
+    pub send_interval_ms: u64,
+    #[serde(flatten)]
+    pub counts: FailoverCounts,
+}
+
+struct FailoverContext {
+    epoch: Instant,
+    log: Mutex<FailoverLog>,
+}
+
+impl ClientContext for FailoverContext {}
+
+impl ProducerContext for FailoverContext {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, index: usize) {
+        let at_ns = self.epoch.elapsed().as_nanos() as u64;
+        let result = match result {
+            Ok(_) => Ok(()),
+            Err((error, _)) => Err(error.to_string()),
+        };
+        self.log
+            .lock()
+            .expect("not poisoned")
+            .delivered(index, at_ns, result);
+    }
+}
+
+/// How long the failover phase runs around the kill.
+#[derive(Clone, Copy, Debug)]
+pub struct FailoverSpec<'a> {
+    pub topic: &'a str,
+    /// Records acknowledged steadily this long before the kill.
+    pub warmup: Duration,
+    /// Give up waiting for an acknowledgement of a post-kill record after this long.
+    pub recovery_timeout: Duration,
+    /// Keep sending this long after the first post-kill acknowledgement.
+    pub tail: Duration,
+}
+
+/// Partition 0's leader and its replica and in-sync replica counts, from a fresh metadata request.
+fn partition_zero<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<(i32, usize, usize)> {
+    let metadata = client
+        .fetch_metadata(Some(topic), timeout)
+        .context("metadata for the failover topic")?;
+    let partition = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .and_then(|t| t.partitions().iter().find(|p| p.id() == 0))
+        .with_context(|| format!("{topic} has no partition 0"))?;
+    Ok((
+        partition.leader(),
+        partition.replicas().len(),
+        partition.isr().len(),
+    ))
+}
+
+/// How often the leader watcher asks for metadata after the kill.
+const LEADER_WATCH_INTERVAL_MS: u64 = 20;
+const LEADER_WATCH_TIMEOUT_MS: u64 = 1_000;
+
+/// Polls partition 0's leader through `client` (not the producer, whose metadata cache it would
+/// otherwise refresh) until it is a broker other than `killed`; returns when a response said so.
+/// Ends with None when `done` is set or at `deadline`.
+fn watch_leader<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    killed: i32,
+    done: &AtomicBool,
+    deadline: Instant,
+) -> Option<Instant> {
+    // Bounded by the deadline; each turn waits at most a request timeout plus the interval.
+    while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+        let timeout = Duration::from_millis(LEADER_WATCH_TIMEOUT_MS);
+        if let Ok((leader, _, _)) = partition_zero(client, topic, timeout) {
+            if leader >= 0 && leader != killed {
+                return Some(Instant::now());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(LEADER_WATCH_INTERVAL_MS));
+    }
+    None
+}
+
+/// Sends a record to partition 0 of `topic` every FAILOVER_SEND_INTERVAL_MS; after the warm-up,
+/// finds the partition's leader, calls `kill(leader)` on another thread (the sends go on), and
+/// measures from the instant it returns (the kill done) to the first acknowledgement of a record
+/// sent after it. Then keeps sending for `tail`, waits for every outstanding delivery report, and
+/// counts. Meanwhile the other thread watches the metadata for the new leader.
+pub fn failover<K>(
+    profile: &ConnectionProfile,
+    spec: &FailoverSpec<'_>,
+    kill: K,
+    stop: &Stop,
+) -> Result<FailoverResult>
+where
+    K: FnOnce(i32) -> Result<(Instant, f64)> + Send,
+{
+    let mut config: ClientConfig = profile.client_config();
+    for (key, value) in FAILOVER_PRODUCER_SETTINGS {
+        config.set(*key, *value);
+    }
+    let epoch = Instant::now();
+    let producer: BaseProducer<FailoverContext> = config
+        .create_with_context(FailoverContext {
+            epoch,
+            log: Mutex::new(FailoverLog::default()),
+        })
+        .context("creating the failover producer")?;
+    let watcher: BaseProducer = profile
+        .client_config()
+        .create()
+        .context("creating the metadata watcher")?;
+    let metadata_timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
+    // Every replica in sync before the kill, so the new leader is a full copy (bounded wait).
+    let sync_deadline = Instant::now() + metadata_timeout;
+    loop {
+        stop.check()?;
+        let (leader, replicas, isr) =
+            partition_zero(watcher.client(), spec.topic, metadata_timeout)?;
+        if leader >= 0 && isr == replicas {
+            break;
+        }
+        if Instant::now() >= sync_deadline {
+            bail!(
+                "{} partition 0: leader {leader}, {isr} of {replicas} replicas in sync after {} s",
+                spec.topic,
+                METADATA_TIMEOUT_MS / 1000
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ns = |at: Instant| at.saturating_duration_since(epoch).as_nanos() as u64;
+    let value = [0x5au8; FAILOVER_RECORD_BYTES];
+    let interval = Duration::from_millis(FAILOVER_SEND_INTERVAL_MS);
+    let started = Instant::now();
+    // Without a single acknowledgement by then, the leader is never killed and the phase fails.
+    let kill_deadline = started + spec.warmup + spec.recovery_timeout;
+    let watch_done = AtomicBool::new(false);
+
+    std::thread::scope(|scope| -> Result<FailoverResult> {
+        let mut kill = Some(kill);
+        // The kill's outcome comes over the channel at once; the thread then watches the leader.
+        let (killed_sender, killed_receiver) = mpsc::channel::<Result<(Instant, f64)>>();
+        let mut killer: Option<std::thread::ScopedJoinHandle<'_, Option<Instant>>> = None;
+        let mut killed_broker = -1;
+        let mut killed: Option<(Instant, f64)> = None;
+        let mut recovered_at: Option<Instant> = None;
+        let mut next_send = started;
+        let result = (|| -> Result<()> {
+            // Bounded: by kill_deadline until the kill, then by the kill + recovery_timeout (+ tail
+            // once recovered); every turn sleeps in poll until the next send at most.
+            loop {
+                stop.check()?;
+                let now = Instant::now();
+                if now >= next_send {
+                    let index = producer
+                        .context()
+                        .log
+                        .lock()
+                        .expect("not poisoned")
+                        .sent(ns(now));
+                    let record: BaseRecord<'_, [u8], [u8], usize> =
+                        BaseRecord::with_opaque_to(spec.topic, index)
+                            .payload(&value[..])
+                            .partition(0);
+                    if let Err((error, _)) = producer.send(record) {
+                        producer
+                            .context()
+                            .log
+                            .lock()
+                            .expect("not poisoned")
+                            .delivered(
+                                index,
+                                ns(Instant::now()),
+                                Err(format!("enqueueing: {error}")),
+                            );
+                    }
+                    next_send += interval;
+                }
+                if let Some(kill) = kill.take_if(|_| {
+                    now >= started + spec.warmup
+                        && producer.context().log.lock().expect("not poisoned").acked() > 0
+                }) {
+                    let (leader, _, _) =
+                        partition_zero(watcher.client(), spec.topic, metadata_timeout)?;
+                    if leader < 0 {
+                        bail!("{} partition 0 has no leader to kill", spec.topic);
+                    }
+                    killed_broker = leader;
+                    let sender = killed_sender.clone();
+                    let (watcher, watch_done) = (&watcher, &watch_done);
+                    killer = Some(scope.spawn(move || {
+                        let outcome = kill(leader);
+                        let ok = outcome.is_ok();
+                        let _ = sender.send(outcome);
+                        if !ok {
+                            return None;
+                        }
+                        let deadline = Instant::now() + spec.recovery_timeout;
+                        watch_leader(watcher.client(), spec.topic, leader, watch_done, deadline)
+                    }));
+                }
+                if killed.is_none() {
+                    // Checked before the receive: a thread that finished has sent, if it ever will.
+                    let finished = killer.as_ref().is_some_and(|h| h.is_finished());
+                    match killed_receiver.try_recv() {
+                        Ok(outcome) => {
+                            let outcome = outcome
+                                .with_context(|| format!("killing broker {killed_broker}"))?;
+                            killed = Some(outcome);
+                        }
+                        Err(_) if finished => bail!("the kill thread ended without an answer"),
+                        Err(_) => {}
+                    }
+                }
+                if let Some((kill_at, _)) = killed {
+                    if recovered_at.is_none() {
+                        let log = producer.context().log.lock().expect("not poisoned");
+                        if log.first_success_sent_after(ns(kill_at)).is_some() {
+                            recovered_at = Some(now);
+                        }
+                    }
+                    match recovered_at {
+                        Some(at) if now >= at + spec.tail => return Ok(()),
+                        None if now >= kill_at + spec.recovery_timeout => return Ok(()),
+                        _ => {}
+                    }
+                } else if killer.is_none() && now >= kill_deadline {
+                    return Ok(());
+                }
+                producer.poll(next_send.saturating_duration_since(Instant::now()));
+            }
+        })();
+        // The watcher gives up now if it has not seen the new leader; the scope joins it.
+        watch_done.store(true, Ordering::Relaxed);
+        let leader_moved_at = killer
+            .take()
+            .and_then(|handle| handle.join().ok().flatten());
+        result?;
+        if killed.is_none() {
+            if let Ok(outcome) = killed_receiver.try_recv() {
+                killed = Some(outcome.with_context(|| format!("killing broker {killed_broker}"))?);
+            }
+        }
+        let Some((kill_at, command_ms)) = killed else {
+            bail!(
+                "no record was acknowledged within {} s; the leader was not killed",
+                (spec.warmup + spec.recovery_timeout).as_secs()
+            );
+        };
+        // Outstanding records: retried until acknowledged (the message timeout is long).
+        let _ = producer.flush(Duration::from_millis(FLUSH_TIMEOUT_MS));
+        let new_leader = partition_zero(watcher.client(), spec.topic, metadata_timeout)
+            .ok()
+            .map(|(leader, _, _)| leader)
+            .filter(|leader| *leader >= 0);
+        let counts = producer
+            .context()
+            .log
+            .lock()
+            .expect("not poisoned")
+            .summary(ns(kill_at));
+        Ok(FailoverResult {
+            killed_broker,
+            new_leader,
+            kill_command_ms: command_ms,
+            leader_moved_ms: leader_moved_at
+                .map(|at| at.saturating_duration_since(kill_at).as_secs_f64() * 1e3),
+            send_interval_ms: FAILOVER_SEND_INTERVAL_MS,
+            counts,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn failover_counts_from_the_kill() {
+        let mut log = FailoverLog::default();
+        // Sent every 5 ms from 0 to 40 ms; the kill at 12 ms.
+        let sends: Vec<usize> = (0..9).map(|i| log.sent(i * 5 * MS)).collect();
+        let kill_ns = 12 * MS;
+        log.delivered(sends[0], 2 * MS, Ok(())); // acked before the kill
+        log.delivered(sends[1], 7 * MS, Ok(())); // acked before the kill
+        log.delivered(sends[2], 600 * MS, Ok(())); // in flight at the kill (sent 10 ms), retried
+        log.delivered(sends[3], 610 * MS, Ok(())); // sent 15 ms, after the kill
+        log.delivered(sends[4], 605 * MS, Ok(())); // sent 20 ms, first post-kill record acked
+        log.delivered(sends[5], 620 * MS, Err("Local: Message timed out".into()));
+        log.delivered(sends[6], 630 * MS, Ok(()));
+        log.delivered(sends[6], 640 * MS, Err("duplicate report".into())); // ignored
+        log.delivered(99, 640 * MS, Ok(())); // unknown index, ignored
+                                             // sends[7] and sends[8]: no report.
+        assert_eq!(log.first_success_sent_after(kill_ns), Some((4, 605 * MS)));
+        let counts = log.summary(kill_ns);
+        assert_eq!(
+            counts,
+            FailoverCounts {
+                failover_ms: Some(593.0),
+                first_ack_after_kill_ms: Some(588.0),
+                records_sent: 9,
+                records_acked: 6,
+                records_failed: 1,
+                records_unresolved: 2,
+                in_flight_at_kill: 1,
+                in_flight_succeeded: 1,
+                in_flight_failed: 0,
+                first_error: Some("Local: Message timed out".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn failover_in_flight_records_that_fail_or_stay_open() {
+        let mut log = FailoverLog::default();
+        let a = log.sent(0);
+        let b = log.sent(MS);
+        let _c = log.sent(2 * MS); // never answered
+        log.delivered(a, 50 * MS, Err("broker down".into()));
+        log.delivered(b, 3 * MS, Ok(()));
+        let counts = log.summary(10 * MS);
+        assert_eq!(counts.in_flight_at_kill, 2); // a (failed after the kill) and the open one
+        assert_eq!(counts.in_flight_succeeded, 0);
+        assert_eq!(counts.in_flight_failed, 1);
+        assert_eq!(counts.records_unresolved, 1);
+        // Nothing sent after the kill: no failover figure.
+        assert_eq!(counts.failover_ms, None);
+        assert_eq!(counts.first_ack_after_kill_ms, None);
+    }
+
+    #[test]
+    fn failover_record_sent_at_the_kill_instant_counts_as_after() {
+        let mut log = FailoverLog::default();
+        let before = log.sent(9 * MS);
+        let at = log.sent(10 * MS);
+        log.delivered(before, 12 * MS, Ok(()));
+        log.delivered(at, 15 * MS, Ok(()));
+        assert_eq!(log.first_success_sent_after(10 * MS), Some((1, 15 * MS)));
+        assert_eq!(log.summary(10 * MS).failover_ms, Some(5.0));
+        assert_eq!(log.summary(10 * MS).first_ack_after_kill_ms, Some(2.0));
+    }
 }

@@ -20,10 +20,16 @@ pub fn free_port() -> Result<u16> {
 /// True when a broker on 127.0.0.1:`port` answers Metadata v1 (no topics) listing at least one
 /// broker. Any error — refused, reset, timeout, short read — means "not yet".
 pub fn metadata_answers(port: u16) -> bool {
-    metadata_request(port).unwrap_or(false)
+    metadata_brokers(port).is_some_and(|brokers| brokers >= 1)
 }
 
-fn metadata_request(port: u16) -> std::io::Result<bool> {
+/// How many brokers the broker on 127.0.0.1:`port` lists in its Metadata v1 answer; None on any
+/// error. A cluster member lists its peers once they registered with the controller.
+pub fn metadata_brokers(port: u16) -> Option<i32> {
+    metadata_request(port).ok().flatten()
+}
+
+fn metadata_request(port: u16) -> std::io::Result<Option<i32>> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let timeout = Duration::from_millis(PROBE_TIMEOUT_MS);
     let mut stream = TcpStream::connect_timeout(&address, timeout)?;
@@ -49,5 +55,5 @@ fn metadata_request(port: u16) -> std::io::Result<bool> {
     stream.read_exact(&mut head)?;
     let correlation_id = i32::from_be_bytes(head[4..8].try_into().expect("4 bytes"));
     let brokers = i32::from_be_bytes(head[8..12].try_into().expect("4 bytes"));
-    Ok(correlation_id == CORRELATION_ID && brokers >= 1)
+    Ok((correlation_id == CORRELATION_ID).then_some(brokers))
 }

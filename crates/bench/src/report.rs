@@ -1,7 +1,7 @@
 //! Results, ratios against the goals, and the stdout table.
 
 use crate::broker::Flavor;
-use crate::load::{CeilingResult, LatencyResult, ThroughputResult};
+use crate::load::{CeilingResult, FailoverResult, LatencyResult, ThroughputResult};
 use crate::Plan;
 use std::fmt::Write as _;
 
@@ -40,6 +40,38 @@ pub struct TargetReport {
     pub produce: Vec<Phase<ThroughputResult>>,
     pub consume: Vec<Phase<ThroughputResult>>,
     pub latency: Option<Result<LatencyResult, String>>,
+    /// The replication group (a cluster of this broker kind); None when it did not run.
+    pub replication: Option<ReplicationReport>,
+}
+
+/// What the replication group measured on one cluster.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ReplicationReport {
+    /// Set when the cluster could not be started; the other fields are then empty.
+    pub error: Option<String>,
+    /// Launch → every broker's ready line.
+    pub ready_ms: Option<f64>,
+    /// acks=all produce on the RF 3 topic; CPU is the whole cluster's.
+    pub produce: Option<Phase<ThroughputResult>>,
+    pub latency: Option<Result<LatencyResult, String>>,
+    pub failover: Option<Result<FailoverResult, String>>,
+}
+
+impl ReplicationReport {
+    pub fn failed(error: String) -> ReplicationReport {
+        ReplicationReport {
+            error: Some(error),
+            ..ReplicationReport::default()
+        }
+    }
+
+    fn latency(&self) -> Option<&LatencyResult> {
+        self.latency.as_ref().and_then(|r| r.as_ref().ok())
+    }
+
+    fn failover(&self) -> Option<&FailoverResult> {
+        self.failover.as_ref().and_then(|r| r.as_ref().ok())
+    }
 }
 
 impl TargetReport {
@@ -56,6 +88,7 @@ impl TargetReport {
             produce: Vec::new(),
             consume: Vec::new(),
             latency: None,
+            replication: None,
         }
     }
 
@@ -138,6 +171,7 @@ pub struct Report {
     pub producer_settings: Vec<(String, String)>,
     pub latency_producer_settings: Vec<(String, String)>,
     pub consumer_settings: Vec<(String, String)>,
+    pub failover_producer_settings: Vec<(String, String)>,
     pub generator_ceiling: Result<CeilingResult, String>,
     pub metrics: Vec<Metric>,
     pub targets: Vec<TargetReport>,
@@ -238,6 +272,55 @@ impl Report {
             None,
             &|t| latency(t).map(|l| (l.p999_ms, None)),
         );
+        if let Some(replication) = &plan.replication {
+            let rf = replication.replication_factor;
+            let size = replication.record_bytes;
+            fn group(target: &TargetReport) -> Option<&ReplicationReport> {
+                target.replication.as_ref()
+            }
+            let name = format!("{size}b-acks-all");
+            push(
+                format!("replication_produce_{size}b_acks_all"),
+                format!("RF {rf}: produce {size} B acks=all"),
+                Unit::RecordsPerS,
+                Some(Goal::AtLeast(2.0)),
+                &|t| {
+                    let phase = group(t)?.produce.as_ref()?;
+                    throughput(std::slice::from_ref(phase), &name)
+                },
+            );
+            for (key, quantile, goal) in [
+                ("p50", "p50", None),
+                ("p99", "p99", Some(Goal::AtMost(0.5))),
+                ("p999", "p99.9", None),
+            ] {
+                push(
+                    format!("replication_latency_{key}"),
+                    format!(
+                        "RF {rf}: e2e latency {quantile} @{}/s",
+                        plan.latency_rate_per_s
+                    ),
+                    Unit::Ms,
+                    goal,
+                    &|t| {
+                        let l = group(t)?.latency()?;
+                        let value = match key {
+                            "p50" => l.p50_ms,
+                            "p99" => l.p99_ms,
+                            _ => l.p999_ms,
+                        };
+                        Some((value, None))
+                    },
+                );
+            }
+            push(
+                "replication_failover".into(),
+                format!("RF {rf}: leader kill -> first ack"),
+                Unit::Ms,
+                None,
+                &|t| Some((group(t)?.failover()?.counts.failover_ms?, None)),
+            );
+        }
         push(
             "startup".into(),
             "start-up to first Metadata".into(),
@@ -275,6 +358,7 @@ impl Report {
             producer_settings: owned(crate::load::PRODUCER_SETTINGS),
             latency_producer_settings: owned(crate::load::LATENCY_PRODUCER_SETTINGS),
             consumer_settings: owned(crate::load::CONSUMER_SETTINGS),
+            failover_producer_settings: owned(crate::load::FAILOVER_PRODUCER_SETTINGS),
             generator_ceiling,
             metrics,
             targets,
@@ -345,6 +429,21 @@ impl Report {
                     }
                 }
             }
+            let replication_produce = target.replication.as_ref().and_then(|r| r.produce.as_ref());
+            if let Some(phase) = replication_produce {
+                if let Ok(r) = &phase.result {
+                    cells.push(format!(
+                        "RF {} produce {} (cluster) {:.2}/{:.2}",
+                        self.plan
+                            .replication
+                            .as_ref()
+                            .map_or(3, |p| p.replication_factor),
+                        phase.name,
+                        phase.broker_cpu_cores,
+                        r.generator_cpu_cores
+                    ));
+                }
+            }
             if !cells.is_empty() {
                 let _ = writeln!(out, "  {}: {}", target.flavor.name(), cells.join(", "));
             }
@@ -371,6 +470,77 @@ impl Report {
             }
             Err(error) => {
                 let _ = writeln!(out, "load generator ceiling: not measured: {error}");
+            }
+        }
+        if let Some(replication) = &self.plan.replication {
+            let timing: Vec<String> = replication
+                .cluster_timing
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "replication: {} brokers per cluster on this machine, topics RF {} min.insync.replicas={}; both clusters: {}",
+                replication.brokers,
+                replication.replication_factor,
+                replication.min_insync_replicas,
+                timing.join(" ")
+            );
+            let _ = writeln!(
+                out,
+                "  failover: one idempotent acks=all record to partition 0 every {} ms; partition 0's leader killed (oxbow fault kill / SIGKILL of the node's JVM); figure = kill -> first ack of a record sent after it",
+                replication.failover_send_interval_ms
+            );
+            for target in &self.targets {
+                let Some(result) = target
+                    .replication
+                    .as_ref()
+                    .and_then(ReplicationReport::failover)
+                else {
+                    continue;
+                };
+                let c = &result.counts;
+                let _ = writeln!(
+                    out,
+                    "  {}: killed broker {}, new leader {} in metadata {}; first ack of any record {}; in flight at the kill {} ({} succeeded, {} failed); {} sent, {} acked, {} failed, {} unresolved; kill took {:.1} ms{}",
+                    target.flavor.name(),
+                    result.killed_broker,
+                    result.new_leader.map_or("?".to_string(), |l| l.to_string()),
+                    result.leader_moved_ms.map_or("never".to_string(), |ms| format!("after {ms:.0} ms")),
+                    c.first_ack_after_kill_ms.map_or("never".to_string(), |ms| format!("after {ms:.0} ms")),
+                    c.in_flight_at_kill,
+                    c.in_flight_succeeded,
+                    c.in_flight_failed,
+                    c.records_sent,
+                    c.records_acked,
+                    c.records_failed,
+                    c.records_unresolved,
+                    result.kill_command_ms,
+                    c.first_error.as_ref().map_or(String::new(), |e| format!("; first error: {e}"))
+                );
+            }
+        }
+        for target in &self.targets {
+            if let Some(replication) = &target.replication {
+                let name = target.flavor.name();
+                if let Some(error) = &replication.error {
+                    let _ = writeln!(out, "{name} cluster: {error}");
+                }
+                if let Some(Err(error)) = replication.produce.as_ref().map(|p| &p.result) {
+                    let _ = writeln!(out, "{name} cluster produce: {error}");
+                }
+                if let Some(Err(error)) = &replication.latency {
+                    let _ = writeln!(out, "{name} cluster latency: {error}");
+                }
+                match &replication.failover {
+                    Some(Err(error)) => {
+                        let _ = writeln!(out, "{name} cluster failover: {error}");
+                    }
+                    Some(Ok(r)) if r.counts.failover_ms.is_none() => {
+                        let _ = writeln!(out, "{name} cluster failover: no record sent after the kill was acknowledged");
+                    }
+                    _ => {}
+                }
             }
         }
         for target in &self.targets {
@@ -442,5 +612,147 @@ fn figure(unit: Unit, value: Option<f64>, mb_per_s: Option<f64>) -> String {
             }
         }
         Unit::Bytes => format!("{:.1} MiB", value / (1024.0 * 1024.0)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::load::{FailoverCounts, FailoverResult};
+
+    /// Replication-group results; a larger `scale` is a faster broker.
+    pub(crate) fn replication(scale: f64) -> ReplicationReport {
+        let records_per_s = 100_000.0 * scale;
+        let produce = ThroughputResult {
+            records: 1,
+            bytes: 1,
+            elapsed_s: 1.0,
+            records_per_s,
+            mb_per_s: records_per_s * 100.0 / 1e6,
+            generator_cpu_cores: 0.5,
+        };
+        ReplicationReport {
+            error: None,
+            ready_ms: Some(1000.0),
+            produce: Some(Phase::new("100b-acks-all".into(), Ok(produce), 1.0)),
+            latency: Some(Ok(LatencyResult {
+                rate_per_s: 5000,
+                measured_records: 1,
+                received_records: 1,
+                p50_ms: 10.0 / scale,
+                p99_ms: 40.0 / scale,
+                p999_ms: 80.0 / scale,
+                max_ms: 100.0,
+            })),
+            failover: Some(Ok(FailoverResult {
+                killed_broker: 2,
+                new_leader: Some(3),
+                kill_command_ms: 1.0,
+                leader_moved_ms: Some(6500.0 / scale),
+                send_interval_ms: 5,
+                counts: FailoverCounts {
+                    failover_ms: Some(7000.0 / scale),
+                    first_ack_after_kill_ms: Some(6900.0 / scale),
+                    records_sent: 100,
+                    records_acked: 100,
+                    records_failed: 0,
+                    records_unresolved: 0,
+                    in_flight_at_kill: 5,
+                    in_flight_succeeded: 5,
+                    in_flight_failed: 0,
+                    first_error: None,
+                },
+            })),
+        }
+    }
+
+    fn plan(extra: &[&str]) -> Plan {
+        let args = ["t", "--quick"].iter().chain(extra);
+        Plan::from_args(
+            &<crate::BenchArgs as clap::FromArgMatches>::from_arg_matches(
+                &<crate::BenchArgs as clap::Args>::augment_args(clap::Command::new("t"))
+                    .get_matches_from(args),
+            )
+            .expect("valid args"),
+        )
+    }
+
+    fn metric<'a>(report: &'a Report, key: &str) -> &'a Metric {
+        report
+            .metrics
+            .iter()
+            .find(|m| m.key == key)
+            .unwrap_or_else(|| panic!("no metric {key}"))
+    }
+
+    #[test]
+    fn replication_rows_have_ratios_and_goals() {
+        let mut oxbow = TargetReport::new(Flavor::Oxbow);
+        oxbow.replication = Some(replication(2.5));
+        let mut kafka = TargetReport::new(Flavor::Kafka);
+        kafka.replication = Some(replication(1.0));
+        let report = Report::new(plan(&[]), Err("-".into()), vec![oxbow, kafka], None);
+
+        let produce = metric(&report, "replication_produce_100b_acks_all");
+        assert!((produce.ratio.expect("ratio") - 2.5).abs() < 1e-9);
+        assert_eq!(produce.met, Some(true)); // >= 2x
+        assert_eq!(produce.oxbow_mb_per_s, Some(25.0));
+        let p99 = metric(&report, "replication_latency_p99");
+        assert!((p99.ratio.expect("ratio") - 0.4).abs() < 1e-9);
+        assert_eq!(p99.met, Some(true)); // <= 0.5x
+        assert!(metric(&report, "replication_latency_p50").goal.is_none());
+        let failover = metric(&report, "replication_failover");
+        assert_eq!(failover.oxbow, Some(2800.0));
+        assert_eq!(failover.kafka, Some(7000.0));
+        assert!(failover.goal.is_none());
+
+        let table = report.table();
+        assert!(table.contains("RF 3: produce 100 B acks=all"));
+        assert!(table.contains("RF 3: leader kill -> first ack"));
+        assert!(table.contains("broker.session.timeout.ms=6000"));
+        assert!(table.contains("kafka: killed broker 2, new leader 3"));
+        let json = serde_json::to_value(&report).expect("serializes");
+        let failover = &json["targets"][1]["replication"]["failover"]["Ok"];
+        assert_eq!(failover["failover_ms"], 7000.0);
+        assert_eq!(failover["in_flight_succeeded"], 5);
+    }
+
+    #[test]
+    fn missing_sides_and_skipped_group() {
+        // Kafka's cluster did not start: Oxbow's figures stay, no ratio, goal n/a.
+        let mut oxbow = TargetReport::new(Flavor::Oxbow);
+        oxbow.replication = Some(replication(1.0));
+        let mut kafka = TargetReport::new(Flavor::Kafka);
+        kafka.replication = Some(ReplicationReport::failed("start: boom".into()));
+        let report = Report::new(plan(&[]), Err("-".into()), vec![oxbow, kafka], None);
+        let produce = metric(&report, "replication_produce_100b_acks_all");
+        assert!(produce.oxbow.is_some() && produce.kafka.is_none());
+        assert_eq!((produce.ratio, produce.met), (None, None));
+        assert!(report.table().contains("kafka cluster: start: boom"));
+
+        let skipped = plan(&["--skip-replication"]);
+        assert!(skipped.replication.is_none());
+        let report = Report::new(skipped, Err("-".into()), Vec::new(), None);
+        assert!(!report
+            .metrics
+            .iter()
+            .any(|m| m.key.starts_with("replication")));
+    }
+
+    #[test]
+    fn quick_plan_runs_replication_briefly() {
+        let quick = plan(&[]).replication.expect("on by default");
+        assert_eq!(
+            (
+                quick.brokers,
+                quick.replication_factor,
+                quick.min_insync_replicas
+            ),
+            (3, 3, 2)
+        );
+        assert_eq!(quick.failover_warmup_s, 1);
+        assert!(quick
+            .cluster_timing
+            .contains(&("broker.session.timeout.ms".to_string(), "6000".to_string())));
     }
 }
