@@ -142,3 +142,23 @@ export function freshArtifacts(sub = null) {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/** Polls `fn` until it returns something truthy (errors count as not yet), or fails naming `what`. */
+export async function until(what, fn, timeoutMs = 30_000, everyMs = 250) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  // Bounded by the deadline.
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+/** The number in a cell's text ("1,234 records" → 1234). */
+export const num = (s) => Number(String(s).replace(/[^\d-]/g, ''));

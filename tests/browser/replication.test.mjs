@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freshArtifacts, launchBrowser, startServe } from './harness.mjs';
+import { freshArtifacts, launchBrowser, num, startServe, until } from './harness.mjs';
 
 const TOPIC = `repl-e2e-${Date.now().toString(36)}`;
 const SOLO = `${TOPIC}-solo`;
@@ -19,22 +19,6 @@ async function shot(p, name) {
   await p.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
 }
 
-async function until(what, fn, timeoutMs = 30_000, everyMs = 250) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
-
-const num = (s) => Number(String(s).replace(/[^\d-]/g, ''));
 
 async function api(path, init = {}) {
   return fetch(serve.origin + path, { ...init, headers: { Authorization: `Bearer ${serve.token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) } });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freshArtifacts, kcatProduce, launchBrowser, ROOT, startServe } from './harness.mjs';
+import { freshArtifacts, kcatProduce, launchBrowser, num, ROOT, startServe, until } from './harness.mjs';
 
 const TOPIC = `browser-e2e-${Date.now().toString(36)}`;
 const KEYS = ['user-0', 'user-1', 'user-2', 'user-3', 'user-4'];
@@ -25,22 +25,6 @@ async function shot(p, name) {
   await p.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
 }
 
-async function until(what, fn, timeoutMs = 30_000, everyMs = 250) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
-
-const num = (s) => Number(String(s).replace(/[^\d-]/g, ''));
 
 // Many topics in one CreateTopics (or DeleteTopics) request, through confluent-kafka in the repository's
 // .venv (scripts/setup-test-deps.sh): kcat cannot create topics, and one request keeps it quick.

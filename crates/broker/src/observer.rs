@@ -176,7 +176,7 @@ impl Observer {
         let (is_leader, leader, isr, followers) = match snapshot.role {
             Role::Leader(ls) => (
                 true,
-                self_id(partition),
+                partition.leader_id(),
                 ls.isr.clone(),
                 ls.followers
                     .iter()
@@ -204,8 +204,4 @@ impl Observer {
             bytes_out: partition.stats.bytes_out.load(Relaxed),
         })
     }
-}
-
-fn self_id(partition: &Partition) -> i32 {
-    partition.leader_id()
 }

@@ -28,7 +28,6 @@ use bytes::{Bytes, BytesMut};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 /// A follower's progress as its leader sees it.
@@ -313,8 +312,9 @@ impl Partition {
     }
 
     /// Appends as leader. `required_acks` -1 checks `min_insync_replicas` against the ISR first
-    /// (Kafka rejects with NOT_ENOUGH_REPLICAS before writing).
-    pub fn append(&self, records: BytesMut, required_acks: i16, min_insync_replicas: i32, now_ms: i64) -> Result<oxbow_log::AppendOutcome, PartitionError> {
+    /// (Kafka rejects with NOT_ENOUGH_REPLICAS before writing). Returns the outcome and the
+    /// leader epoch the records were written in (what [`Partition::wait_replicated`] waits in).
+    pub fn append(&self, records: BytesMut, required_acks: i16, min_insync_replicas: i32, now_ms: i64) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
         let size = records.len() as u64;
         let outcome = {
             let mut st = lock(&self.state);
@@ -339,8 +339,9 @@ impl Partition {
             })?;
             self.advance_high_watermark(st);
             self.publish(st);
-            out
+            (out, st.leader_epoch)
         };
+        let (outcome, epoch) = outcome;
         if !outcome.duplicate {
             self.stats.bytes_in.fetch_add(size, Ordering::Relaxed);
             self.stats.batches_in.fetch_add(1, Ordering::Relaxed);
@@ -348,21 +349,17 @@ impl Partition {
             self.stats.records_in.fetch_add(records, Ordering::Relaxed);
             self.wake_fetchers();
         }
-        Ok(outcome)
+        Ok((outcome, epoch))
     }
 
     /// acks=all: waits until the high watermark reaches `required_offset` (the offset after the
-    /// appended records), as Kafka's DelayedProduce does. Then the ISR must still hold
+    /// records appended in leader epoch `epoch`), as Kafka's DelayedProduce does. Then the ISR must still hold
     /// `min_insync_replicas` members, else NOT_ENOUGH_REPLICAS_AFTER_APPEND (the records are
     /// written and replicated to the ISR, but fewer copies exist than asked for). Losing the
     /// leadership meanwhile answers NOT_LEADER_OR_FOLLOWER; the deadline REQUEST_TIMED_OUT.
-    pub async fn wait_replicated(&self, required_offset: i64, min_insync_replicas: i32, timeout: Duration) -> Result<(), PartitionError> {
+    pub async fn wait_replicated(&self, required_offset: i64, epoch: i32, min_insync_replicas: i32, deadline: tokio::time::Instant) -> Result<(), PartitionError> {
         let mut rx = self.progress.subscribe();
-        let epoch = rx.borrow().leading_epoch;
-        if epoch < 0 {
-            return Err(not_leader(&self.topic, self.index));
-        }
-        let waited = tokio::time::timeout(timeout, rx.wait_for(|p| p.leading_epoch != epoch || p.high_watermark >= required_offset)).await;
+        let waited = tokio::time::timeout_at(deadline, rx.wait_for(|p| p.leading_epoch != epoch || p.high_watermark >= required_offset)).await;
         let p = match waited {
             Err(_) => {
                 return Err(PartitionError::new(

@@ -42,11 +42,12 @@ pub(crate) enum ProduceReply {
 pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> ProduceReply {
     let b = &ctx.broker;
     let acks = req.acks;
-    let timeout = std::time::Duration::from_millis(req.timeout_ms.clamp(0, 300_000) as u64);
+    // One deadline for the whole request: its partitions' acks=all waits overlap in time.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(req.timeout_ms.clamp(0, 300_000) as u64);
     b.faults.disk_delay().await;
     let now = now_ms();
     let mut resp = ProduceResponse::default();
-    // acks=all: (topic index, partition index in response, partition, offset after the records, min ISR).
+    // acks=all: (topic index, partition index in response, partition, offset after the records, leader epoch they were written in, min ISR).
     let mut waits = Vec::new();
     for topic in req.topic_data {
         let name = topic.name.to_string();
@@ -76,7 +77,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
             }
             let size = records.len() as u64;
             match part.append(BytesMut::from(&records[..]), acks, min_isr, now) {
-                Ok(out) => {
+                Ok((out, epoch)) => {
                     if !out.duplicate {
                         count_in(&b.stats, size, (out.last_offset - out.base_offset + 1).max(0) as u64);
                     }
@@ -89,7 +90,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
                         p.log_start_offset = out.log_start_offset;
                     }
                     if acks == -1 {
-                        waits.push((resp.responses.len(), tr.partition_responses.len(), part.clone(), out.last_offset + 1, min_isr));
+                        waits.push((resp.responses.len(), tr.partition_responses.len(), part.clone(), out.last_offset + 1, epoch, min_isr));
                     }
                     tr.partition_responses.push(p);
                 }
@@ -102,9 +103,10 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
         resp.responses.push(tr);
     }
     if !waits.is_empty() {
-        let outcomes = futures_join_all(waits.iter().map(|(_, _, part, required, min_isr)| part.wait_replicated(*required, *min_isr, timeout))).await;
-        for ((t, p, _, _, _), outcome) in waits.iter().zip(outcomes) {
-            if let Err(e) = outcome {
+        // Waited one after the other against the shared deadline: the request answers when the
+        // slowest partition is replicated (or the deadline passes), as if waited together.
+        for (t, p, part, required, epoch, min_isr) in &waits {
+            if let Err(e) = part.wait_replicated(*required, *epoch, *min_isr, deadline).await {
                 let pr = &mut resp.responses[*t].partition_responses[*p];
                 tracing::debug!(partition = pr.index, code = e.code, "acks=all produce failed: {}", e.message);
                 *pr = error_partition(version, pr.index, e.code, Some(e.message));
@@ -123,30 +125,6 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
         return ProduceReply::Nothing;
     }
     ProduceReply::Respond(resp)
-}
-
-/// Waits for all of `futures`, concurrently, keeping their order.
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(|o| o.expect("every future completed")).collect()
 }
 
 /// KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and epoch, and
