@@ -170,7 +170,7 @@ def test_the_native_menu_opens_the_connection_form_and_quits_cleanly(tauri_drive
         "alwaysMatch": {
             "tauri:options": {
                 "application": str(desktop_bin),
-                "args": ["--kafka-port", str(kafka_port), "--data-dir", str(tmp_path / "data")],
+                "args": ["--kafka-port", str(kafka_port), "--brokers", "1", "--data-dir", str(tmp_path / "data")],
             }
         }
     }
