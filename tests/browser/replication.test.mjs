@@ -8,6 +8,7 @@ import { freshArtifacts, launchBrowser, num, startServe, until } from './harness
 
 const TOPIC = `repl-e2e-${Date.now().toString(36)}`;
 const SOLO = `${TOPIC}-solo`;
+const LOSS = `${TOPIC}-loss`;
 
 let serve;
 let artifacts;
@@ -257,6 +258,53 @@ describe('replication view in a browser', { timeout: 300_000 }, () => {
       await api('/api/faults', { method: 'POST', body: JSON.stringify({ broker: only, action: 'start' }) });
     }
     await until('the partition back online', async () => (await page.getByTestId('offline-0').count()) === 0 && (await leaderOf()) === String(only), 30_000);
+  }));
+
+  it('shows acks=1 losing records the followers never had when their leader dies', shooting('acks1-loss', async () => {
+    const created = await api('/api/topics', { method: 'POST', body: JSON.stringify({ name: LOSS, partitions: 1, replication_factor: 3, configs: {} }) });
+    assert.equal(created.status, 201, await created.text());
+    await page.goto(`${serve.origin}/#/replication/${LOSS}`);
+    await until('three running replicas in the ISR', async () => {
+      for (const b of [1, 2, 3]) {
+        const l = await laneOf(b);
+        if (!l.running || !l.isr) return false;
+      }
+      return true;
+    }, 30_000);
+    const leader = Number(await leaderOf());
+    const panel = page.getByRole('region', { name: 'Produce and durability' });
+
+    await until('the unclean setting loaded', async () => (await panel.getByTestId('unclean').textContent()).trim() === 'false', 10_000);
+    await panel.getByLabel('Allow unclean leader election').check();
+    await panel.getByText('Unclean leader election is on').waitFor({ timeout: 30_000 });
+    assert.equal((await panel.getByTestId('unclean').textContent()).trim(), 'true');
+
+    await page.getByRole('button', { name: `Isolate broker ${leader}`, exact: true }).click();
+    await until('the leader cut from the others', async () => (await page.getByTestId(`broker-${leader}`).textContent()).includes('cut'), 10_000);
+    await panel.getByLabel('acks=1').check();
+    await panel.getByTestId('acks-meaning').getByText(/the leader answers as soon as it has written/).waitFor();
+    await panel.getByLabel('Records to produce').fill('3');
+    await panel.getByRole('button', { name: 'Produce 3 records with acks=1' }).click();
+    await panel.getByRole('status').filter({ hasText: 'acknowledged by the leader alone' }).waitFor({ timeout: 30_000 });
+    const write = panel.getByTestId('acked-write').first();
+    await until('the write on the leader only', async () => /3 records only on the leader/.test(await write.textContent()), 10_000);
+    await until('the leader at log end 3', async () => (await laneOf(leader)).leo === 3, 10_000);
+    await shot(page, '09-acks1-leader-only');
+
+    await page.getByRole('button', { name: `Kill broker ${leader}`, exact: true }).click();
+    await until('a new leader', async () => {
+      const l = await leaderOf();
+      return l !== 'none' && Number(l) !== leader;
+    }, 30_000);
+    await until('the write reported lost', async () => /^3 records lost/.test((await write.getByTestId('fate').textContent()).trim()), 15_000);
+    await page.getByRole('button', { name: `Start broker ${leader}`, exact: true }).click();
+    await until('the broker running', async () => (await page.getByTestId(`broker-state-${leader}`).textContent()).trim() === 'running', 30_000);
+    await page.getByRole('button', { name: `Heal broker ${leader}`, exact: true }).click();
+    await timeline().getByText(`Broker ${leader} truncated ${LOSS}-0 from 3 to 0 (3 records dropped)`).first().waitFor({ timeout: 30_000 });
+    await until('the returning replica truncated to the new leader', async () => (await laneOf(leader)).leo === 0, 15_000);
+    assert.match(await write.getByTestId('fate').textContent(), /^3 records lost/);
+    await write.scrollIntoViewIfNeeded();
+    await shot(page, '10-acks1-lost');
   }));
 
   it('raised no uncaught errors', () => {

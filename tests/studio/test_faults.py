@@ -117,3 +117,60 @@ def test_slow_disk_and_cut_links_show_in_the_broker_states(cluster):
     assert all(b["cut_from"] == [] and b["disk_delay_ms"] == 0 for b in brokers.values())
     out = fault_cli(data, "slow-disk", "2")
     assert out.returncode != 0 and "--delay-ms" in out.stderr
+
+
+def values_from(studio, topic, offset):
+    r = studio.get(f"/api/topics/{topic}/messages?scope=offset&offset={offset}&partitions=0&limit=100&value_decoder=string")
+    assert r.status_code == 200, r.text
+    return [(m["offset"], m["value"]["decoded"]) for m in r.json()["messages"]]
+
+
+def test_acks_1_loses_a_record_the_followers_never_had(cluster):
+    # The lesson of the produce panel: with acks=1 the leader acknowledges before any follower has the
+    # record, so when that leader dies the record dies with it, and the returning broker truncates it.
+    studio, data = cluster
+    topic = unique("acks1")
+    r = studio.post("/api/topics", {"name": topic, "partitions": 1, "replication_factor": 3,
+                                    "configs": {"min.insync.replicas": "1", "unclean.leader.election.enable": "true"}})
+    assert r.status_code == 201, r.text
+    r = studio.post(f"/api/topics/{topic}/messages", {"key": "k", "value": "kept", "count": 5})
+    assert r.status_code == 200 and r.json()["acks"] == "all", r.text
+    before = eventually("every replica at offset 5", lambda: (lambda p: p if all(l["log_end_offset"] == 5 for l in p["replicas"]) else None)(partition(studio, topic)))
+    leader = before["leader"]
+
+    assert fault_cli(data, "isolate", str(leader)).returncode == 0  # followers can no longer fetch
+    r = studio.post(f"/api/topics/{topic}/messages", {"key": "k", "value": "acked-by-the-leader-only", "count": 3, "acks": "1"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["acks"] == "1" and [x["offset"] for x in body["results"]] == [5, 6, 7]
+    p = partition(studio, topic)
+    leos = {l["broker"]: l["log_end_offset"] for l in p["replicas"]}
+    assert leos[leader] == 8 and all(v == 5 for b, v in leos.items() if b != leader), leos
+    assert p["high_watermark"] == 5, "the followers never had offsets 5-7, so they are not committed"
+
+    assert fault_cli(data, "kill", str(leader)).returncode == 0
+    after = eventually("a new leader", lambda: (lambda p: p if p["leader"] not in (leader, -1) else None)(partition(studio, topic)))
+    r = studio.post(f"/api/topics/{topic}/messages", {"key": "k", "value": "after", "count": 2})
+    assert r.status_code == 200 and [x["offset"] for x in r.json()["results"]] == [5, 6], r.text
+
+    assert fault_cli(data, "start", str(leader)).returncode == 0
+    assert fault_cli(data, "heal", str(leader)).returncode == 0
+    back = eventually("the old leader truncated and caught up", lambda: (lambda p: p if all(l["log_end_offset"] == 7 and l["running"] for l in p["replicas"]) and len(p["isr"]) == 3 else None)(partition(studio, topic)))
+    assert back["leader_epoch"] > before["leader_epoch"]
+    events = studio.get("/api/events").json()
+    assert any(e["kind"] == "truncated" and e["detail"]["topic"] == topic and e["detail"]["broker"] == leader
+               and e["detail"]["from"] == 8 and e["detail"]["to"] == 5 for e in events), events
+    assert values_from(studio, topic, 0) == [(i, "kept") for i in range(5)] + [(5, "after"), (6, "after")]
+    assert after["leader_epoch"] > before["leader_epoch"]
+
+
+def test_produce_acks_is_checked(cluster):
+    studio, _ = cluster
+    topic = unique("acks")
+    assert studio.post("/api/topics", {"name": topic, "partitions": 1, "replication_factor": 1}).status_code == 201
+    r = studio.post(f"/api/topics/{topic}/messages", {"value": "x", "acks": "2"})
+    assert r.status_code == 400 and "acks" in r.json()["message"], r.text
+    r = studio.post(f"/api/topics/{topic}/messages", {"value": "x", "acks": "0", "count": 3})
+    assert r.status_code == 200, r.text
+    assert r.json()["acks"] == "0" and [x["offset"] for x in r.json()["results"]] == [-1, -1, -1]
+    assert eventually("the acks=0 records arrive", lambda: len(values_from(studio, topic, 0)) == 3)

@@ -96,7 +96,7 @@ struct Connection {
     profile: StoredProfile,
     client_profile: oxbow_client::ConnectionProfile,
     admin: Admin,
-    producer: Producer,
+    producers: Producers,
     offsets: OffsetLookup,
     /// Only for the embedded cluster's built-in profile.
     inside: Option<Arc<dyn InsideView>>,
@@ -113,24 +113,14 @@ impl Connection {
         let ctx = "connecting";
         let admin = Admin::new(&client_profile, Duration::from_millis(ADMIN_TIMEOUT_MS))
             .map_err(|e| Error::from_client(e, ctx))?;
-        let producer = Producer::new(
-            &client_profile,
-            &[
-                ("acks", "all"),
-                ("linger.ms", "5"),
-                ("message.timeout.ms", "15000"),
-                ("queue.buffering.max.messages", "200000"),
-            ],
-            Duration::from_secs(5),
-        )
-        .map_err(|e| Error::from_client(e, ctx))?;
+        let producers = Producers::new(&client_profile).map_err(|e| Error::from_client(e, ctx))?;
         let offsets =
             OffsetLookup::new(&client_profile, &[]).map_err(|e| Error::from_client(e, ctx))?;
         Ok(Connection {
             profile,
             client_profile,
             admin,
-            producer,
+            producers,
             offsets,
             inside,
             generation,
@@ -143,6 +133,43 @@ impl Connection {
         } else {
             Mode::External
         }
+    }
+}
+
+/// The studio's producers, one per `acks` setting: `all` (the default) made on connect, the others
+/// on first use, since most sessions never ask for them.
+struct Producers {
+    profile: oxbow_client::ConnectionProfile,
+    made: Mutex<HashMap<ProduceAcks, Arc<Producer>>>,
+}
+
+impl Producers {
+    fn new(profile: &oxbow_client::ConnectionProfile) -> oxbow_client::Result<Producers> {
+        let producers = Producers {
+            profile: profile.clone(),
+            made: Mutex::new(HashMap::new()),
+        };
+        producers.get(ProduceAcks::All)?;
+        Ok(producers)
+    }
+
+    fn get(&self, acks: ProduceAcks) -> oxbow_client::Result<Arc<Producer>> {
+        let mut made = self.made.lock().expect("not poisoned");
+        if let Some(producer) = made.get(&acks) {
+            return Ok(producer.clone());
+        }
+        let producer = Arc::new(Producer::new(
+            &self.profile,
+            &[
+                ("acks", acks.as_kafka()),
+                ("linger.ms", "5"),
+                ("message.timeout.ms", "15000"),
+                ("queue.buffering.max.messages", "200000"),
+            ],
+            Duration::from_secs(5),
+        )?);
+        made.insert(acks, producer.clone());
+        Ok(producer)
     }
 }
 
@@ -1276,9 +1303,14 @@ impl Studio {
                 ));
             }
         }
+        let acks = request.acks;
+        let producer = conn
+            .producers
+            .get(acks)
+            .map_err(|e| Error::from_client(e, "making a producer"))?;
         let sends = stream::iter(0..count)
             .map(|_| {
-                conn.producer.send_with_headers(
+                producer.send_with_headers(
                     name,
                     request.partition,
                     key.as_deref(),
@@ -1297,12 +1329,18 @@ impl Studio {
             if results.len() < PRODUCE_RESULTS_MAX {
                 results.push(DeliveredView {
                     partition: delivered.partition,
-                    offset: delivered.offset,
+                    // librdkafka reports acks=0 sends at its "invalid offset" (-1001); say -1 as
+                    // the Java client does, so one value means "unknown".
+                    offset: delivered.offset.max(-1),
                 });
             }
         }
         self.invalidate_topics();
-        Ok(ProduceResult { results, sent })
+        Ok(ProduceResult {
+            results,
+            sent,
+            acks,
+        })
     }
 
     /// Which partition a key goes to under Java's and librdkafka's default partitioners.

@@ -353,11 +353,41 @@ pub struct ProduceRequest {
     pub count: Option<u32>,
     /// False sends null keys (the key is ignored). Defaults to true.
     pub keyed: Option<bool>,
+    /// Which acknowledgement the producer waits for (Kafka's `acks`). Defaults to `all`.
+    #[serde(default)]
+    pub acks: ProduceAcks,
+}
+
+/// Kafka's producer `acks`: how many replicas must have a record before the send succeeds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, ToSchema)]
+pub enum ProduceAcks {
+    /// Every in-sync replica (and at least `min.insync.replicas` of them).
+    #[default]
+    #[serde(rename = "all")]
+    All,
+    /// The leader alone: a record is acknowledged before any follower has it.
+    #[serde(rename = "1")]
+    Leader,
+    /// No answer awaited: the offset is unknown (-1) and a lost record goes unnoticed.
+    #[serde(rename = "0")]
+    None,
+}
+
+impl ProduceAcks {
+    /// The value of librdkafka's `acks` property.
+    pub fn as_kafka(self) -> &'static str {
+        match self {
+            ProduceAcks::All => "all",
+            ProduceAcks::Leader => "1",
+            ProduceAcks::None => "0",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, ToSchema)]
 pub struct DeliveredView {
     pub partition: i32,
+    /// -1 when the producer did not wait for an answer (acks=0), as Kafka's clients report it.
     pub offset: i64,
 }
 
@@ -366,6 +396,8 @@ pub struct ProduceResult {
     /// Where each record landed (the first 1,000).
     pub results: Vec<DeliveredView>,
     pub sent: u64,
+    /// The acknowledgement the records were sent with.
+    pub acks: ProduceAcks,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   configSourceLabel, eventMatches, eventSentence, eventTone, faultOptions, fmtClock, fmtLagMs, health, isUnclean, laneGeometry, laneKey,
-  laneState, leaderUnreachable, mayHaveOffline, mergeEvents, offlineByTopic, parseMinIsr, pendingText, produceFailureHint, rememberLeos, writeOutlook,
+  laneState, leaderUnreachable, mayHaveOffline, mergeEvents, offlineByTopic, parseMinIsr, pendingText, produceFailureHint, readBackRange, recordFate,
+  rememberLeos, writeFate, writeOutlook, type AckedWrite,
 } from './replication';
 import { parseRoute, replicationHref } from './router.svelte';
 import type { BrokerFaultState, ClusterEvent, PartitionReplication, ReplicaLane } from './types';
@@ -263,6 +264,11 @@ describe('health and write outlook', () => {
     expect(refused.text).toMatch(/NOT_ENOUGH_REPLICAS/);
     expect(writeOutlook(ok, 4).ok).toBe(false);
     expect(writeOutlook(off, 1).ok).toBe(false);
+    // acks=1 ignores min.insync.replicas: the write succeeds on the leader alone.
+    const alone = writeOutlook({ ...ok, isr: [1] }, 2, false, '1');
+    expect(alone.ok).toBe(true);
+    expect(alone.text).toMatch(/acks=1 writes succeed.*sits on the leader alone/);
+    expect(writeOutlook(off, 1, false, '0').ok).toBe(false);
     expect(writeOutlook(ok, null)).toEqual({ ok: true, text: 'ISR 3 of 3.' });
   });
 
@@ -296,5 +302,52 @@ describe('produce failures', () => {
     expect(configSourceLabel('DYNAMIC_TOPIC_CONFIG', false)).toBe('set on the topic');
     expect(configSourceLabel('DYNAMIC_TOPIC_CONFIG', true)).toBe('default');
     expect(configSourceLabel('SOMETHING_ELSE', false)).toBe('something else');
+  });
+});
+
+describe('the fate of acknowledged writes', () => {
+  const write = (offsets: number[], value = 'w1'): AckedWrite => ({ id: 1, acks: '1', partition: 0, offsets, value, at_ms: 0 });
+  // Leader at LEO 8, followers at 5: offsets 5-7 are on the leader only.
+  const isolated = part([lane(1, { is_leader: true, log_end_offset: 8 }), lane(2, { log_end_offset: 5 }), lane(3, { log_end_offset: 5 })], { high_watermark: 5 });
+  const committed = new Map<number, string | null>([[5, 'w1'], [6, 'w1'], [7, 'w1']]);
+
+  it('counts records above the high watermark as on the leader only', () => {
+    const f = writeFate(write([5, 6, 7]), isolated, new Map());
+    expect([f.leaderOnly, f.committed, f.lost, f.tone]).toEqual([3, 0, 0, 'warn']);
+    expect(f.text).toBe('3 records only on the leader (above the high watermark, not yet committed)');
+  });
+
+  it('counts records read back with their value as committed', () => {
+    const p = part([lane(1, { is_leader: true, log_end_offset: 8 })], { high_watermark: 8 });
+    const f = writeFate(write([5, 6, 7]), p, committed);
+    expect([f.committed, f.tone, f.text]).toEqual([3, 'ok', '3 records committed']);
+  });
+
+  it('calls records lost when a new leader ends before them', () => {
+    const newLeader = part([lane(2, { is_leader: true, log_end_offset: 6 })], { high_watermark: 5 });
+    const f = writeFate(write([5, 6, 7]), newLeader, new Map());
+    // 5 is below the new leader's end but above the HW: still only on the leader; 6 and 7 are gone.
+    expect([f.leaderOnly, f.lost, f.tone]).toEqual([1, 2, 'danger']);
+    expect(f.text).toMatch(/^2 records lost/);
+  });
+
+  it('calls records lost when their offsets now hold other records', () => {
+    const p = part([lane(2, { is_leader: true, log_end_offset: 7 })], { high_watermark: 7 });
+    const f = writeFate(write([5, 6]), p, new Map([[5, 'after'], [6, 'after']]));
+    expect([f.lost, f.committed]).toEqual([2, 0]);
+  });
+
+  it('does not judge an offline partition or offsets it could not read', () => {
+    const offline = part([lane(1, { log_end_offset: null })], { offline: true, high_watermark: null });
+    const f = writeFate(write([1]), offline, null);
+    expect([f.unknown, f.tone]).toEqual([1, 'warn']);
+    expect(f.text).toContain('offline');
+    expect(recordFate(2, 'w1', isolated, null)).toBe('unknown');
+  });
+
+  it('reads back only committed offsets of a write', () => {
+    expect(readBackRange(write([5, 6, 7]), isolated)).toBeNull();
+    const p = part([lane(1, { is_leader: true, log_end_offset: 9 })], { high_watermark: 7 });
+    expect(readBackRange(write([5, 6, 7]), p)).toEqual({ offset: 5, limit: 2 });
   });
 });

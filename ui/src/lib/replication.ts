@@ -2,8 +2,9 @@
 // broker accepts, and what acks=all + min.insync.replicas means for a write right now. No DOM, no fetch.
 
 import type {
-  BrokerFaultState, ClusterEvent, FaultAction, PartitionReplication, ReplicaLane,
+  Acks, BrokerFaultState, ClusterEvent, FaultAction, PartitionReplication, ReplicaLane,
 } from './types';
+import { fmtNum } from './format';
 
 // ---- Formatting ----
 
@@ -362,14 +363,21 @@ export interface WriteOutlook {
 }
 
 /**
- * What an acks=all write to the partition meets now. The leader accepts it only when the ISR has at least
- * min.insync.replicas members, and acknowledges once every ISR member has it.
+ * What a write with `acks` to the partition meets now. With acks=all the leader accepts it only when the ISR
+ * has at least min.insync.replicas members, and acknowledges once every ISR member has it; with acks=1 or 0
+ * min.insync.replicas does not apply, and the record's safety is whatever the followers copy later.
  */
-export function writeOutlook(p: Pick<PartitionReplication, 'isr' | 'offline' | 'replicas'>, minIsr: number | null, leaderDown = false): WriteOutlook {
+export function writeOutlook(p: Pick<PartitionReplication, 'isr' | 'offline' | 'replicas'>, minIsr: number | null, leaderDown = false, acks: Acks = 'all'): WriteOutlook {
   if (p.offline) return { ok: false, text: 'Offline: no leader, so every write waits and then fails; reads wait too.' };
   if (leaderDown) return { ok: false, text: "The leader's broker is down: writes wait (and retry) until the controller fences it and elects a new leader from the ISR." };
   const isr = p.isr.length;
   const rf = p.replicas.length;
+  if (acks !== 'all') {
+    const copies = isr <= 1
+      ? 'no follower is in sync, so an acknowledged record sits on the leader alone'
+      : `${isr - 1} in-sync follower${isr === 2 ? '' : 's'} copy records after the answer: a leader that fails first takes the newest with it`;
+    return { ok: true, text: `ISR ${isr} of ${rf}: acks=${acks} writes succeed while there is a leader (min.insync.replicas does not apply); ${copies}.` };
+  }
   if (minIsr === null) return { ok: true, text: `ISR ${isr} of ${rf}.` };
   if (minIsr > rf) return { ok: false, text: `min.insync.replicas ${minIsr} is more than the ${rf} replicas: acks=all writes can never succeed (NOT_ENOUGH_REPLICAS).` };
   if (isr < minIsr) {
@@ -418,4 +426,86 @@ export function configSourceLabel(source: string | null | undefined, isDefault: 
     default:
       return (source ?? '').toLowerCase().replace(/_/g, ' ');
   }
+}
+
+// ---- What became of acknowledged writes ----
+
+/** What each acks setting promises, in one line for the produce control. */
+export const ACKS_MEANING: Record<Acks, string> = {
+  all: 'the leader answers once every in-sync replica has the records (and refuses while the ISR is smaller than min.insync.replicas)',
+  '1': 'the leader answers as soon as it has written the records itself; followers copy them later',
+  '0': 'the producer does not wait for any answer: no offsets, and a lost record goes unnoticed',
+};
+
+/** Writes the produce control remembers, to check on them as leaders change. */
+export const TRACKED_WRITES_MAX = 5;
+
+/** Records the studio produced and a broker acknowledged: one partition, a value unique to the write. */
+export interface AckedWrite {
+  id: number;
+  acks: Acks;
+  partition: number;
+  /** Acknowledged offsets, ascending (the first 1,000 of the write). */
+  offsets: number[];
+  value: string;
+  at_ms: number;
+}
+
+/** Where an acknowledged record stands now. */
+export type RecordFate = 'committed' | 'leader-only' | 'lost' | 'unknown';
+
+export interface WriteFate {
+  committed: number;
+  /** On the leader, above the high watermark: no consumer sees them, and a leader change may drop them. */
+  leaderOnly: number;
+  /** Gone: the leader's log ends before them, or their offsets now hold other records. */
+  lost: number;
+  unknown: number;
+  text: string;
+  tone: Tone;
+}
+
+/**
+ * The fate of one acknowledged record at `offset`, from the partition's state and the committed records read
+ * back (offset → value; only offsets below the high watermark can be read). A committed offset holding another
+ * value was truncated away and written again by a later leader.
+ */
+export function recordFate(offset: number, value: string, p: PartitionReplication | undefined, readBack: Map<number, string | null> | null): RecordFate {
+  if (!p || p.offline || p.high_watermark === null) return 'unknown';
+  if (offset < p.high_watermark) {
+    if (!readBack || !readBack.has(offset)) return 'unknown';
+    return readBack.get(offset) === value ? 'committed' : 'lost';
+  }
+  const leaderEnd = p.replicas.find((r) => r.is_leader)?.log_end_offset ?? null;
+  if (leaderEnd === null) return 'unknown';
+  return offset < leaderEnd ? 'leader-only' : 'lost';
+}
+
+const records = (n: number) => `${fmtNum(n)} record${n === 1 ? '' : 's'}`;
+
+export function writeFate(w: AckedWrite, p: PartitionReplication | undefined, readBack: Map<number, string | null> | null): WriteFate {
+  const f = { committed: 0, leaderOnly: 0, lost: 0, unknown: 0 };
+  for (const o of w.offsets) {
+    const x = recordFate(o, w.value, p, readBack);
+    if (x === 'committed') f.committed++;
+    else if (x === 'leader-only') f.leaderOnly++;
+    else if (x === 'lost') f.lost++;
+    else f.unknown++;
+  }
+  const parts: string[] = [];
+  if (f.lost) parts.push(`${records(f.lost)} lost: the leader elected since no longer has ${f.lost === 1 ? 'it' : 'them'}`);
+  if (f.leaderOnly) parts.push(`${records(f.leaderOnly)} only on the leader (above the high watermark, not yet committed)`);
+  if (f.committed) parts.push(`${records(f.committed)} committed`);
+  if (f.unknown) parts.push(`${records(f.unknown)} not checked now${p?.offline ? ' (the partition is offline)' : ''}`);
+  const tone: Tone = f.lost ? 'danger' : f.leaderOnly || f.unknown ? 'warn' : 'ok';
+  return { ...f, text: parts.join('; ') || 'No offsets to check.', tone };
+}
+
+/** The offsets to read back for a write: from its first offset up to the high watermark, at most its span. */
+export function readBackRange(w: AckedWrite, p: PartitionReplication | undefined): { offset: number; limit: number } | null {
+  if (!p || p.high_watermark === null || w.offsets.length === 0) return null;
+  const first = w.offsets[0];
+  const last = Math.min(w.offsets[w.offsets.length - 1], p.high_watermark - 1);
+  if (last < first) return null;
+  return { offset: first, limit: Math.min(last - first + 1, 5000) };
 }

@@ -143,11 +143,17 @@ export interface ProduceRequest {
   partition?: number | null;
   count: number;
   keyed: boolean;
+  /** Kafka's producer acks; the studio defaults to 'all'. */
+  acks?: Acks;
 }
 
+export type Acks = 'all' | '1' | '0';
+
 export interface ProduceResult {
+  /** Where the records landed; offset -1 when the producer did not wait for an answer (acks=0). */
   results: { partition: number; offset: number }[];
   sent: number;
+  acks: Acks;
 }
 
 export interface PartitionerResult {

@@ -166,6 +166,13 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
     for (part, proposal) in proposals {
         b.propose_isr(part, proposal);
     }
+    // A link cut while this fetch waited drops the answer, as a real cut would: otherwise records
+    // appended during the long poll still reach a follower that is "isolated".
+    if let Some(f) = follower {
+        if !b.faults.reachable(b.config.node_id, f.id) {
+            return None;
+        }
+    }
 
     let mut out: Vec<FetchableTopicResponse> = topics
         .iter()
