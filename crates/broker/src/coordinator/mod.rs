@@ -1,2 +1,12 @@
-//! Coordinators: the group coordinator today; the transaction coordinator arrives with issue 6.
+//! Coordinators: the group coordinator, and the transaction coordinator's state machine
+//! (`txn.rs`; its service arrives with the rest of issue 6).
 pub mod group;
+// Not yet called outside its tests: the coordinator service that drives it is the next step.
+#[allow(dead_code)]
+pub mod txn;
+
+/// Java's `String.hashCode` over UTF-16 code units: Kafka places a group or a transactional id on
+/// a partition of its internal topic by it, so the same id lands on the same partition number.
+pub fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
+}
