@@ -150,3 +150,32 @@ def test_exactly_once_read_process_write_survives_a_killed_processor(bootstrap, 
     # read_uncommitted consumers.
     raw = read_all(bootstrap, sink, 3, "read_uncommitted", timeout_s=60)
     assert len(raw) >= total
+
+
+def test_kafka_transactions_tool_lists_and_describes_an_open_transaction(bootstrap):
+    from test_kafka_tools import tool
+
+    tool_cls = "org.apache.kafka.tools.TransactionsCommand"
+    topic = unique("txn-tool")
+    ck.create_topic(bootstrap, topic, partitions=1)
+    txn = unique("tool-tx")
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": txn, **ck.QUIET})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce(topic, value=b"open")
+    p.flush(30)
+    b = ("--bootstrap-server", bootstrap)
+    listed = tool(tool_cls, *b, "list").stdout
+    row = next((line.split() for line in listed.splitlines() if line.split()[:1] == [txn]), None)
+    assert row is not None, listed
+    assert "Ongoing" in row, listed
+    described = tool(tool_cls, *b, "describe", "--transactional-id", txn).stdout
+    assert txn in described and "Ongoing" in described and f"{topic}-0" in described, described
+    producers = tool(tool_cls, *b, "describe-producers", "--topic", topic, "--partition", "0").stdout
+    header, *rows = [l.split() for l in producers.splitlines() if l.strip()]
+    assert len(rows) == 1, producers
+    # The open transaction's first record is at offset 0, and it is still open.
+    assert dict(zip(header, rows[0]))["CurrentTransactionStartOffset"] == "0", producers
+    p.commit_transaction(30)
+    described = tool(tool_cls, *b, "describe", "--transactional-id", txn).stdout
+    assert "CompleteCommit" in described, described
