@@ -10,6 +10,8 @@ pub mod consumer_group;
 // Not yet called outside its tests: the coordinator service that drives it is the next step.
 #[allow(dead_code)]
 pub mod txn;
+#[allow(dead_code)]
+pub mod txn_markers;
 
 /// Java's `String.hashCode` over UTF-16 code units: Kafka places a group or a transactional id on
 /// a partition of its internal topic by it, so the same id lands on the same partition number.
