@@ -19,7 +19,9 @@
 //!   librdkafka's C admin API behind one small helper (`ffi.rs`: RAII guards, one request shape).
 //! - Batch headers ([`BatchHeader`], [`batch_headers`]) and a raw-request helper on
 //!   `kafka-protocol` ([`RawConnection`], [`fetch_batch_headers`]): one Fetch over plain TCP to read
-//!   the RecordBatch v2 headers (codec, flags, producer) that librdkafka never reports.
+//!   the RecordBatch v2 headers (codec, flags, producer) that librdkafka never reports, and
+//!   [`RawConnection::metadata`], one chosen broker's own view of the cluster (librdkafka asks
+//!   whichever broker it likes).
 //!
 //! What it deliberately does not do:
 //! - No consumer groups, transactions or offset commits yet: those arrive with the broker issues
@@ -67,7 +69,7 @@ pub use produce::{Delivered, Producer};
 pub use profile::{ConnectionProfile, SaslMechanism, Security};
 pub use raw::{
     fetch_batch_headers, BatchHeadersRequest, FetchedBatchHeaders, IsolationLevel, RawConnection,
-    API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES,
+    API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES, METADATA_FRAME_BYTES_MAX,
 };
 
 /// The librdkafka binding this crate is built on, for callers that need more than the helpers.
