@@ -6,7 +6,6 @@
 //! every partition (v1, which has no top-level error).
 
 use super::{s, Ctx};
-use crate::codes;
 use crate::coordinator::group::FetchedOffset;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -16,8 +15,10 @@ use std::collections::BTreeMap;
 
 /// Per topic (in name order), its partitions' answers.
 type ByTopic = BTreeMap<String, Vec<FetchedOffset>>;
+/// A group's error, with the partitions asked for (v1 repeats the error on each).
+type Refused = (i16, Option<Vec<(String, i32)>>);
 
-fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, Vec<i32>)>>, require_stable: bool) -> Result<ByTopic, (i16, Option<Vec<(String, i32)>>)> {
+fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, Vec<i32>)>>, require_stable: bool) -> Result<ByTopic, Refused> {
     let wanted: Option<Vec<(String, i32)>> = topics.map(|ts| ts.into_iter().flat_map(|(n, ps)| ps.into_iter().map(move |p| (n.clone(), p))).collect());
     match ctx.broker.groups.fetch_offsets(group, wanted.as_deref(), require_stable) {
         Ok(found) => {
@@ -113,6 +114,5 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: OffsetFetchRequest) -> Offset
             }
         }
     }
-    let _ = codes::NONE;
     resp
 }

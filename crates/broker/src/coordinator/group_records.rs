@@ -487,10 +487,8 @@ mod tests {
     #[test]
     fn version_0_group_metadata_takes_the_session_timeout_as_rebalance_timeout() {
         let mut b = vec![0u8, 0];
-        for s in ["consumer"] {
-            b.extend_from_slice(&(s.len() as i16).to_be_bytes());
-            b.extend_from_slice(s.as_bytes());
-        }
+        b.extend_from_slice(&8i16.to_be_bytes());
+        b.extend_from_slice(b"consumer");
         b.extend_from_slice(&1i32.to_be_bytes());
         b.extend_from_slice(&(-1i16).to_be_bytes()); // protocol null
         b.extend_from_slice(&(-1i16).to_be_bytes()); // leader null

@@ -8,9 +8,12 @@ use crate::coordinator::group_records as rec;
 use std::sync::Mutex as StdMutex;
 
 /// An in-memory log per partition: batches with their base offsets patched in, as a leader would.
+/// Batches of each partition, with their base offsets.
+type Partitions = HashMap<i32, Vec<(i64, Vec<u8>)>>;
+
 #[derive(Default)]
 struct MemLog {
-    parts: StdMutex<HashMap<i32, Vec<(i64, Vec<u8>)>>>,
+    parts: StdMutex<Partitions>,
     /// Appends fail with this code (before writing), when set.
     fail_append: StdMutex<Option<i16>>,
     /// Replication fails with this code (after writing), when set.
@@ -18,7 +21,7 @@ struct MemLog {
 }
 
 impl MemLog {
-    fn next_offset(parts: &HashMap<i32, Vec<(i64, Vec<u8>)>>, p: i32) -> i64 {
+    fn next_offset(parts: &Partitions, p: i32) -> i64 {
         parts.get(&p).and_then(|v| v.last()).map_or(0, |(base, b)| base + i64::from(oxbow_log::batch::BatchHeader::parse(b).unwrap().last_offset_delta) + 1)
     }
 
@@ -420,7 +423,7 @@ fn errors_are_kafkas() {
 fn group_max_size_is_enforced() {
     let t = T::with(config(2), Arc::new(MemLog::default()), ManualClock::new());
     let a = answered(&mut t.join_dynamic("g", b"m"));
-    let _ = waiting(t.sync("g", &a.member_id, 1, vec![]));
+    answered(&mut waiting(t.sync("g", &a.member_id, 1, vec![])));
     let mut rb = t.join_dynamic("g", b"m");
     let mut ra2 = waiting(t.join(req("g", &a.member_id, None, b"m")));
     answered(&mut rb);
@@ -430,7 +433,7 @@ fn group_max_size_is_enforced() {
     let refused = done(t.join(req("g", "", None, b"m")));
     assert_eq!((refused.error, refused.member_id.as_str()), (codes::GROUP_MAX_SIZE_REACHED, ""));
     // An existing member is still welcome.
-    let _ = waiting(t.join(req("g", &a.member_id, None, b"changed")));
+    assert!(parked(&mut waiting(t.join(req("g", &a.member_id, None, b"changed")))));
 }
 
 #[test]
@@ -459,7 +462,7 @@ fn a_static_member_rejoining_replaces_the_old_one_without_a_rebalance() {
     let j1 = answered(&mut r1);
     assert_ne!(j1.error, codes::MEMBER_ID_REQUIRED, "static members skip KIP-394's round trip");
     assert!(j1.member_id.starts_with("i1-"), "member id starts with the instance id: {}", j1.member_id);
-    let _ = waiting(t.sync("g", &j1.member_id, 1, vec![(j1.member_id.clone(), Bytes::from_static(b"a1"))]));
+    answered(&mut waiting(t.sync("g", &j1.member_id, 1, vec![(j1.member_id.clone(), Bytes::from_static(b"a1"))])));
     let mut r2 = waiting(t.join(req("g", "", Some("i2"), b"m")));
     let mut r1 = waiting(t.join(req("g", &j1.member_id, Some("i1"), b"m")));
     let (j1, j2) = (answered(&mut r1), answered(&mut r2));
@@ -503,7 +506,7 @@ fn a_static_member_rejoining_replaces_the_old_one_without_a_rebalance() {
 fn static_members_leave_by_instance_id_and_survive_a_rebalance_they_miss() {
     let t = T::new();
     let j1 = answered(&mut waiting(t.join(req("g", "", Some("i1"), b"m"))));
-    let _ = waiting(t.sync("g", &j1.member_id, 1, vec![]));
+    answered(&mut waiting(t.sync("g", &j1.member_id, 1, vec![])));
     // A dynamic member joins; the static one does not rejoin before the rebalance times out.
     let mut rd = t.join_dynamic("g", b"m");
     assert!(parked(&mut rd));
@@ -539,7 +542,7 @@ fn sessions_pending_members_and_syncs_expire() {
     assert_eq!(t.heartbeat("g", &a, 2), codes::REBALANCE_IN_PROGRESS);
     let j = answered(&mut waiting(t.join(req("g", &a, None, b"m"))));
     assert_eq!((j.generation_id, j.members.len()), (3, 1));
-    let _ = waiting(t.sync("g", &a, 3, vec![]));
+    answered(&mut waiting(t.sync("g", &a, 3, vec![])));
     // Silence past the session timeout: the member is gone and the group is Empty.
     t.clock.advance(Duration::from_millis(SESSION_MS as u64 + 1));
     t.tick();
@@ -636,7 +639,7 @@ fn groups_and_offsets_survive_a_restart() {
     assert_eq!(t.commit("g", &a, gen, 8, &[("t", 0, 42, Some("m42")), ("t", 1, 7, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
     assert_eq!(t.commit("g", &a, gen, 8, &[("t", 0, 43, Some("m43"))]).unwrap(), vec![codes::NONE]);
     let j = answered(&mut waiting(t.join(req("s", "", Some("inst"), b"m"))));
-    let _ = waiting(t.sync_as("s", &j.member_id, Some("inst"), 1, vec![(j.member_id.clone(), Bytes::from_static(b"sa"))]));
+    answered(&mut waiting(t.sync_as("s", &j.member_id, Some("inst"), 1, vec![(j.member_id.clone(), Bytes::from_static(b"sa"))])));
     assert_eq!(t.commit("gone", "", -1, 8, &[("t", 0, 1, None)]).unwrap(), vec![codes::NONE]);
     assert_eq!(t.block_on_delete(&["gone"]), vec![codes::NONE]);
     assert_eq!(t.commit("partial", "", -1, 8, &[("t", 0, 1, None), ("t", 1, 2, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
@@ -685,7 +688,7 @@ fn delete_groups_and_offsets_follow_kafkas_rules() {
     let t = T::new();
     let topics = subscription(&["orders"]);
     let j = answered(&mut t.join_dynamic("active", topics));
-    let _ = waiting(t.sync("active", &j.member_id, 1, vec![]));
+    answered(&mut waiting(t.sync("active", &j.member_id, 1, vec![])));
     assert_eq!(t.commit("active", &j.member_id, 1, 8, &[("orders", 0, 5, None), ("old", 0, 9, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
     assert_eq!(t.block_on_delete(&["active", "nope", "", "x"]), vec![codes::NON_EMPTY_GROUP, codes::GROUP_ID_NOT_FOUND, codes::INVALID_GROUP_ID, codes::GROUP_ID_NOT_FOUND]);
     // OffsetDelete on a consumer group: refused for the topic it consumes, fine for another.
@@ -699,7 +702,7 @@ fn delete_groups_and_offsets_follow_kafkas_rules() {
     let first = done(t.join(connect));
     let mut connect = req("workers", &first.member_id, None, b"w");
     connect.protocol_type = "connect".into();
-    let _ = waiting(t.join(connect));
+    answered(&mut waiting(t.join(connect)));
     assert_eq!(t.block_on_delete_offsets("workers", &[("orders", 0)]), Err(codes::NON_EMPTY_GROUP));
     // Once empty, the group can go, offsets and all.
     assert_eq!(t.leave("active", &[(&j.member_id, None)]).unwrap(), vec![codes::NONE]);
@@ -734,7 +737,7 @@ fn offsets_expire_as_kip_211_says() {
     assert!(recs.iter().any(|(r, _)| *r == CoordinatorRecord::OffsetCommit { group: "cg".into(), topic: "t".into(), partition: 0, value: None }), "offset tombstone written");
     // A Stable consumer group keeps offsets of topics it consumes, loses those of others.
     let j = answered(&mut t.join_dynamic("live", subscription(&["in"])));
-    let _ = waiting(t.sync("live", &j.member_id, 1, vec![]));
+    answered(&mut waiting(t.sync("live", &j.member_id, 1, vec![])));
     assert_eq!(t.commit("live", &j.member_id, 1, 8, &[("in", 0, 3, None), ("gone", 0, 4, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
     t.clock.advance(8 * DAY);
     assert_eq!(t.heartbeat("live", &j.member_id, 1), codes::NONE);
