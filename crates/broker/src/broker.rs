@@ -12,7 +12,7 @@
 
 use crate::config::BrokerConfig;
 use crate::controller::placement::{self, Candidate};
-use crate::coordinator::group::GroupCoordinator;
+use crate::coordinator::group::{self, Appended, GroupCoordinator, OffsetsLog, OFFSETS_TOPIC};
 use crate::events::EventLog;
 use crate::faults::BrokerFaults;
 use crate::metadata::{self, CommandResults, MetadataCommand, MetadataImage, MetadataRecord, PartitionChange, PartitionImage, TopicImage, NO_LEADER};
@@ -134,7 +134,7 @@ pub(crate) struct BrokerState {
     /// Serialises reconciliation (the reconcile task and admin requests waiting on it).
     reconcile_lock: Mutex<Option<Arc<MetadataImage>>>,
     topics: RwLock<HashMap<String, Arc<TopicPartitions>>>,
-    pub groups: GroupCoordinator,
+    pub groups: Arc<GroupCoordinator>,
     producer_ids: tokio::sync::Mutex<ProducerIdBlock>,
     /// Permits for fetches that wait for data; see `BrokerConfig::max_parked_fetches`.
     pub parked_fetches: Arc<Semaphore>,
@@ -200,7 +200,7 @@ impl BrokerState {
         events: Arc<EventLog>,
     ) -> BrokerState {
         BrokerState {
-            groups: GroupCoordinator::new(&config),
+            groups: Arc::new(GroupCoordinator::new(&config)),
             parked_fetches: Arc::new(Semaphore::new(config.max_parked_fetches)),
             producer_ids: tokio::sync::Mutex::new(ProducerIdBlock { next: 0, end: 0 }),
             cluster_id,
@@ -270,23 +270,87 @@ impl BrokerState {
         }
     }
 
-    /// The broker that coordinates `group`: Kafka maps a group to a `__consumer_offsets`
-    /// partition by `abs(hashCode) % 50`; until that topic exists here (issue 6) the partition
-    /// number picks among the live brokers, in id order. Groups live in memory on their
-    /// coordinator, so a coordinator change starts the group afresh.
-    pub fn group_coordinator(&self, group: &str) -> Option<metadata::BrokerRegistration> {
-        let image = self.image();
-        let live: Vec<_> = image.live_brokers().collect();
-        if live.is_empty() {
-            return None;
-        }
-        let hash = group.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
-        let partition = (hash.unsigned_abs() % 50) as usize;
-        Some(live[partition % live.len()].clone())
+    /// The group coordinator's view of this broker's `__consumer_offsets` partitions.
+    pub fn offsets_log(self: &Arc<Self>) -> Arc<dyn OffsetsLog> {
+        self.clone()
     }
 
-    pub fn is_group_coordinator(&self, group: &str) -> bool {
-        self.group_coordinator(group).is_some_and(|b| b.id == self.config.node_id)
+    /// The broker that coordinates `group`: the leader of its `__consumer_offsets` partition
+    /// (`abs(javaHash(group)) % partitions`). Creates the topic first if it does not exist yet.
+    /// Errors: COORDINATOR_NOT_AVAILABLE while the topic cannot be created or the partition has
+    /// no live leader, with a message saying which.
+    pub async fn find_group_coordinator(self: &Arc<Self>, group: &str) -> std::result::Result<metadata::BrokerRegistration, ApiError> {
+        self.ensure_offsets_topic().await?;
+        let image = self.image();
+        let Some(topic) = image.topics.get(OFFSETS_TOPIC) else {
+            return Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("The {OFFSETS_TOPIC} topic is being created.")));
+        };
+        let partition = group::partition_for(group, topic.partition_count());
+        let leader = topic.partitions.get(partition as usize).map_or(NO_LEADER, |p| p.leader);
+        match image.brokers.get(&leader).filter(|b| !b.fenced) {
+            Some(b) => Ok(b.clone()),
+            None => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Partition {OFFSETS_TOPIC}-{partition} of group '{group}' has no live leader."))),
+        }
+    }
+
+    /// Creates `__consumer_offsets` if it does not exist, with Kafka's internal-topic settings:
+    /// `offsets.topic.num.partitions` partitions, `offsets.topic.replication.factor` capped to
+    /// the live brokers (Kafka would refuse; a warning says so), compacted, `compression.type`
+    /// producer, `offsets.topic.segment.bytes` segments.
+    pub async fn ensure_offsets_topic(self: &Arc<Self>) -> std::result::Result<(), ApiError> {
+        if self.image().topics.contains_key(OFFSETS_TOPIC) {
+            return Ok(());
+        }
+        let live = self.image().live_brokers().count();
+        let wanted = self.config.offsets_topic_replication_factor;
+        let rf = wanted.min(live.max(1) as i16);
+        if rf < wanted {
+            tracing::warn!(live, wanted, rf, "creating {OFFSETS_TOPIC} with replication factor {rf}: only {live} brokers are alive (Kafka would refuse until {wanted} are)");
+        }
+        let configs: BTreeMap<String, String> = [
+            ("cleanup.policy", "compact".to_string()),
+            ("compression.type", "producer".to_string()),
+            ("segment.bytes", self.config.offsets_topic_segment_bytes.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        match self.create_topic(OFFSETS_TOPIC, self.config.offsets_topic_num_partitions, rf, configs).await {
+            Ok(_) => {
+                tracing::info!(partitions = self.config.offsets_topic_num_partitions, replication_factor = rf, "created {OFFSETS_TOPIC}");
+                Ok(())
+            }
+            Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => Ok(()),
+            Err(e) => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Could not create {OFFSETS_TOPIC}: {}", e.message))),
+        }
+    }
+
+    /// Loads or unloads group shards as this broker's leaderships of `__consumer_offsets`
+    /// partitions say (called at the end of every reconciliation).
+    fn reconcile_group_shards(self: &Arc<Self>, image: &MetadataImage) {
+        let me = self.config.node_id;
+        let Some(topic) = image.topics.get(OFFSETS_TOPIC) else {
+            for p in self.groups.led_partitions() {
+                self.groups.on_resign(p);
+            }
+            return;
+        };
+        self.groups.set_partition_count(topic.partition_count());
+        let hosted = self.topic(OFFSETS_TOPIC);
+        let log = self.offsets_log();
+        for (i, p) in topic.partitions.iter().enumerate() {
+            let i = i as i32;
+            let part = hosted.as_ref().and_then(|tp| tp.get(i));
+            let leading = p.leader == me && part.is_some_and(|x| x.is_leader() && x.leader_epoch() == p.leader_epoch);
+            if leading {
+                self.groups.on_leader(&log, i, p.leader_epoch);
+            } else {
+                self.groups.on_resign(i);
+            }
+        }
+        for p in self.groups.led_partitions().into_iter().filter(|p| *p >= topic.partition_count()) {
+            self.groups.on_resign(p);
+        }
     }
 
     /// The current leader of a partition and its epoch, with the leader's registration, for
@@ -518,13 +582,14 @@ impl BrokerState {
             let (leader, follower) = self.throttle_rates(&image);
             self.throttle.set_rates(leader, follower);
         }
+        self.reconcile_group_shards(&image);
         *last = Some(image.clone());
         self.reconciled.send_replace(image.applied);
     }
 
-    fn remove_topic_replicas(&self, name: &str, tp: &TopicPartitions, recreated: bool) {
+    fn remove_topic_replicas(self: &Arc<Self>, name: &str, tp: &TopicPartitions, recreated: bool) {
         self.topics.write().unwrap_or_else(|p| p.into_inner()).remove(name);
-        self.groups.forget_topic(name);
+        self.groups.forget_topic(&self.offsets_log(), name);
         let mut logs = Vec::new();
         for (i, p) in tp.partitions.iter().enumerate() {
             if let Some(p) = p {
@@ -964,6 +1029,47 @@ impl BrokerState {
             }
         }
         failed
+    }
+}
+
+/// The group coordinator writes and loads `__consumer_offsets` through the partitions this broker
+/// leads: appends with acks=all semantics (the partition's own wait for the ISR, bounded by
+/// `offsets.commit.timeout.ms`), reads batch-wise for loading.
+impl OffsetsLog for BrokerState {
+    fn append(&self, partition: i32, leader_epoch: i32, batch: bytes::BytesMut) -> std::result::Result<Appended, i16> {
+        let part = self.partition(OFFSETS_TOPIC, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
+        if !part.is_leader() || part.leader_epoch() != leader_epoch {
+            return Err(codes::NOT_LEADER_OR_FOLLOWER);
+        }
+        let min_isr = self.min_insync_replicas(OFFSETS_TOPIC);
+        let size = batch.len() as u64;
+        let (out, _) = part.append_from(batch, -1, min_isr, now_ms(), oxbow_log::AppendOrigin::Coordinator).map_err(|e| {
+            tracing::debug!(partition, code = e.code, "coordinator append failed: {}", e.message);
+            e.code
+        })?;
+        count_in(&self.stats, size, (out.last_offset - out.base_offset + 1).max(0) as u64);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(self.config.offsets_commit_timeout_ms);
+        let required = out.last_offset + 1;
+        Ok(Appended {
+            base_offset: out.base_offset,
+            // The epoch the coordinator loaded in: a leadership lost and regained meanwhile fails it.
+            replicated: Box::pin(async move { part.wait_replicated(required, leader_epoch, min_isr, deadline).await.map_err(|e| e.code) }),
+        })
+    }
+
+    fn range(&self, partition: i32) -> std::result::Result<(i64, i64), i16> {
+        let part = self.partition(OFFSETS_TOPIC, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
+        let o = part.offsets().map_err(|e| e.code)?;
+        Ok((o.log_start_offset, o.log_end_offset))
+    }
+
+    fn read(&self, partition: i32, offset: i64, max_bytes: usize, end: i64) -> std::result::Result<bytes::Bytes, i16> {
+        let part = self.partition(OFFSETS_TOPIC, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
+        match part.with_log(|log| log.read(offset, max_bytes, end)) {
+            Ok(Ok(r)) => Ok(r.records),
+            Ok(Err(e)) => Err(codes::from_log_error(&e)),
+            Err(e) => Err(e.code),
+        }
     }
 }
 

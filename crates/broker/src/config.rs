@@ -68,8 +68,32 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: i32,
     /// `group.initial.rebalance.delay.ms` (Kafka default 3000; 0 makes tests fast).
     pub group_initial_rebalance_delay_ms: u64,
-    /// `group.max.size` (Kafka default unbounded; ours bounded).
+    /// `group.max.size`: members per classic group. Kafka's default is Integer.MAX_VALUE; ours is
+    /// 1024, a real bound on what one group costs (its members, their metadata and the group's
+    /// `__consumer_offsets` record). A join beyond it gets GROUP_MAX_SIZE_REACHED.
     pub group_max_size: usize,
+    /// `offsets.topic.num.partitions` (Kafka default 50): partitions of `__consumer_offsets` when
+    /// it is created (on the first group request).
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.replication.factor` (Kafka default 3). Kafka refuses to create the topic
+    /// while fewer brokers are alive; Oxbow caps it to the live brokers instead (a warning says
+    /// so), so a one-broker Oxbow gets replication factor 1.
+    pub offsets_topic_replication_factor: i16,
+    /// `offsets.topic.segment.bytes` (Kafka default 104857600).
+    pub offsets_topic_segment_bytes: u64,
+    /// `offsets.retention.minutes` in ms (Kafka default 7 days): committed offsets of a group
+    /// that has been Empty this long (KIP-211) are deleted; see `coordinator::group`.
+    pub offsets_retention_ms: i64,
+    /// `offsets.retention.check.interval.ms` (Kafka default 600000).
+    pub offsets_retention_check_interval_ms: u64,
+    /// `offsets.commit.timeout.ms` (Kafka default 5000): how long a commit (and any coordinator
+    /// write) waits for the ISR before it fails with COORDINATOR_NOT_AVAILABLE.
+    pub offsets_commit_timeout_ms: u64,
+    /// `offset.metadata.max.bytes` (Kafka default 4096).
+    pub offset_metadata_max_bytes: usize,
+    /// `offsets.load.buffer.size` (Kafka default 5242880): bytes read per step when a broker
+    /// loads the groups of a `__consumer_offsets` partition it now leads.
+    pub offsets_load_buffer_size: usize,
     /// `replica.lag.time.max.ms` (Kafka default 30000; ours 10000, so a follower cut off by a
     /// fault leaves the ISR while a studio user is still watching): a follower not caught up for
     /// this long is removed from the ISR by its leader.
@@ -115,6 +139,14 @@ impl Default for BrokerConfig {
             group_max_session_timeout_ms: 1_800_000,
             group_initial_rebalance_delay_ms: 0,
             group_max_size: 1024,
+            offsets_topic_num_partitions: 50,
+            offsets_topic_replication_factor: 3,
+            offsets_topic_segment_bytes: 104_857_600,
+            offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            offsets_retention_check_interval_ms: 600_000,
+            offsets_commit_timeout_ms: 5_000,
+            offset_metadata_max_bytes: 4096,
+            offsets_load_buffer_size: 5 * 1024 * 1024,
             replica_lag_time_max_ms: 10_000,
             broker_session_timeout_ms: 6_000,
             broker_heartbeat_interval_ms: 500,
@@ -154,6 +186,27 @@ impl BrokerConfig {
         }
         if self.replica_lag_time_max_ms == 0 {
             return bad("replica.lag.time.max.ms must be positive".into());
+        }
+        if self.offsets_topic_num_partitions < 1 {
+            return bad(format!("offsets.topic.num.partitions must be at least 1, got {}", self.offsets_topic_num_partitions));
+        }
+        if self.offsets_topic_replication_factor < 1 {
+            return bad(format!("offsets.topic.replication.factor must be at least 1, got {}", self.offsets_topic_replication_factor));
+        }
+        if self.offsets_retention_ms < 1 {
+            return bad(format!("offsets.retention.minutes must be positive, got {} ms", self.offsets_retention_ms));
+        }
+        if self.offsets_load_buffer_size < 1024 {
+            return bad(format!("offsets.load.buffer.size must be at least 1024, got {}", self.offsets_load_buffer_size));
+        }
+        if self.group_max_size == 0 {
+            return bad("group.max.size must be at least 1".into());
+        }
+        if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms {
+            return bad(format!(
+                "group.min.session.timeout.ms ({}) must not exceed group.max.session.timeout.ms ({})",
+                self.group_min_session_timeout_ms, self.group_max_session_timeout_ms
+            ));
         }
         if self.min_insync_replicas < 1 {
             return bad(format!("min.insync.replicas must be at least 1, got {}", self.min_insync_replicas));

@@ -13,7 +13,8 @@
 //! - `partition`: a replica around an `oxbow_log::Log` (leader: followers' progress, ISR, high
 //!   watermark; follower: appends and truncation); `replica`: the fetchers followers copy with;
 //! - `cluster`: several brokers in one process ([`Cluster`]), and the faults a user can inject;
-//! - `coordinator::group`: the classic group coordinator (in memory until issue 6);
+//! - `coordinator::group`: the classic group coordinator, its groups and offsets persisted in
+//!   `__consumer_offsets` (loaded by the leader of each of its partitions);
 //! - `topic_config`: Kafka's topic configs, validation, DescribeConfigs resolution;
 //! - `events`: the cluster event timeline; `faults`: the fault switches.
 //!
@@ -26,7 +27,7 @@
 //! `oxbow_log::FileCache` per broker, bounded by [`BrokerConfig::log_open_files_max`] (default:
 //! half the soft limit, the other half for connections) and [`BrokerConfig::log_index_maps_max`].
 //!
-//! Not here yet: transactions and persistent group state (issue 6), TLS/SASL, quotas, ACLs.
+//! Not here yet: transactions (issue 6), KIP-848 consumer groups, TLS/SASL, quotas, ACLs.
 
 pub mod alloc_guard;
 mod apis;
@@ -443,13 +444,23 @@ async fn cleaner_loop(state: Arc<BrokerState>, mut shutdown: watch::Receiver<boo
     }
 }
 
+/// Group timeouts every [`GROUP_TICK_MS`], and offsets retention every
+/// `offsets.retention.check.interval.ms`.
 async fn group_tick_loop(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
+    let log = state.offsets_log();
+    let retention_every = Duration::from_millis(state.config.offsets_retention_check_interval_ms.max(100));
+    let mut last_retention = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(GROUP_TICK_MS)) => {}
             _ = shutdown.changed() => return,
         }
-        state.groups.tick();
+        state.faults.wait_running().await;
+        state.groups.tick(&log);
+        if last_retention.elapsed() >= retention_every {
+            last_retention = tokio::time::Instant::now();
+            state.groups.expire_offsets(&log);
+        }
     }
 }
 

@@ -315,6 +315,19 @@ impl Partition {
     /// (Kafka rejects with NOT_ENOUGH_REPLICAS before writing). Returns the outcome and the
     /// leader epoch the records were written in (what [`Partition::wait_replicated`] waits in).
     pub fn append(&self, records: BytesMut, required_acks: i16, min_insync_replicas: i32, now_ms: i64) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
+        self.append_from(records, required_acks, min_insync_replicas, now_ms, oxbow_log::AppendOrigin::Client)
+    }
+
+    /// [`Partition::append`] for a given origin: a coordinator writing its internal topic
+    /// appends with [`oxbow_log::AppendOrigin::Coordinator`] (no producer sequences).
+    pub fn append_from(
+        &self,
+        records: BytesMut,
+        required_acks: i16,
+        min_insync_replicas: i32,
+        now_ms: i64,
+        origin: oxbow_log::AppendOrigin,
+    ) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
         let size = records.len() as u64;
         let outcome = {
             let mut st = lock(&self.state);
@@ -333,7 +346,7 @@ impl Partition {
                 ));
             }
             let log = st.log.as_mut().ok_or_else(deleted)?;
-            let out = log.append_as_leader(records, st.leader_epoch, now_ms).map_err(|e| {
+            let out = log.append_as_leader_from(records, st.leader_epoch, now_ms, origin).map_err(|e| {
                 self.stats.produce_errors.fetch_add(1, Ordering::Relaxed);
                 PartitionError::from_log(&e)
             })?;

@@ -281,6 +281,22 @@ fn sample_request(key: ApiKey, v: i16, topic: &str, topic_id: uuid::Uuid) -> Req
             RequestKind::AlterPartitionReassignments(r)
         }
         ApiKey::ListPartitionReassignments => RequestKind::ListPartitionReassignments(ListPartitionReassignmentsRequest::default()),
+        ApiKey::DeleteGroups => {
+            let mut r = DeleteGroupsRequest::default();
+            r.groups_names = vec![GroupId(s(&format!("never-{v}")))];
+            RequestKind::DeleteGroups(r)
+        }
+        ApiKey::OffsetDelete => {
+            let mut p = offset_delete_request::OffsetDeleteRequestPartition::default();
+            p.partition_index = 0;
+            let mut t = offset_delete_request::OffsetDeleteRequestTopic::default();
+            t.name = TopicName(s(topic));
+            t.partitions = vec![p];
+            let mut r = OffsetDeleteRequest::default();
+            r.group_id = GroupId(s("simple-group"));
+            r.topics = vec![t];
+            RequestKind::OffsetDelete(r)
+        }
         other => panic!("no sample request for {other:?}"),
     }
 }
@@ -293,6 +309,19 @@ async fn every_advertised_version_round_trips() {
     let id = create_topic(&mut c, "t", 3).await;
     let ResponseKind::Produce(p) = c.call(produce_req("t", 0, -1, batch(&["x", "y"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+    // Clients find the coordinator before any group request: that creates __consumer_offsets,
+    // whose partitions this broker then loads (ListGroups says COORDINATOR_LOAD_IN_PROGRESS until done).
+    let ResponseKind::FindCoordinator(f) = c.call(sample_request(ApiKey::FindCoordinator, 3, "t", id), ApiKey::FindCoordinator, 3).await else { panic!() };
+    assert_eq!(f.error_code, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ResponseKind::ListGroups(l) = c.call(RequestKind::ListGroups(ListGroupsRequest::default()), ApiKey::ListGroups, 4).await else { panic!() };
+        if l.error_code == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "group coordinator never loaded: {}", l.error_code);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut count = 0;
     for (key, lo, hi) in SUPPORTED_APIS {
         for v in *lo..=*hi {
@@ -327,6 +356,15 @@ async fn every_advertised_version_round_trips() {
                 ResponseKind::AlterConfigs(r) => assert_eq!(r.responses[0].error_code, 0),
                 ResponseKind::IncrementalAlterConfigs(r) => assert_eq!(r.responses[0].error_code, 0, "{:?}", r.responses[0].error_message),
                 ResponseKind::InitProducerId(r) => assert_eq!(r.error_code, 0),
+                ResponseKind::DeleteGroups(r) => assert_eq!(r.results[0].error_code, 69, "DeleteGroups v{v}: GROUP_ID_NOT_FOUND"),
+                ResponseKind::OffsetDelete(r) => assert_eq!((r.error_code, r.topics[0].partitions[0].error_code), (0, 0), "OffsetDelete v{v}"),
+                ResponseKind::OffsetFetch(r) => {
+                    if v >= 8 {
+                        assert_eq!(r.groups[0].error_code, 0, "OffsetFetch v{v}");
+                    } else {
+                        assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetFetch v{v}");
+                    }
+                }
                 ResponseKind::JoinGroup(r) => {
                     let want = if v >= 4 { 79 } else { 0 };
                     assert_eq!(r.error_code, want, "JoinGroup v{v}");

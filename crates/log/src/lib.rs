@@ -118,6 +118,18 @@ pub struct CleanupPolicy {
     pub compact: bool,
 }
 
+/// Who writes a batch (Kafka's `AppendOrigin`): decides which producer checks apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendOrigin {
+    /// A producer's request: sequences are checked and duplicates recognised.
+    Client,
+    /// A coordinator of this broker writing its internal topic: producer epochs are checked,
+    /// sequences are not (its transactional batches carry none).
+    Coordinator,
+    /// A follower copying its leader: nothing is re-checked.
+    Replication,
+}
+
 /// Kafka's `message.timestamp.type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimestampType {
@@ -556,14 +568,23 @@ impl Log {
     ///
     /// A resent idempotent batch that matches one of the producer's last 5 batches returns the
     /// original offsets with `duplicate: true` and writes nothing (the whole request, as Kafka).
-    pub fn append_as_leader(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendOutcome> {
+    pub fn append_as_leader(&mut self, batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendOutcome> {
+        self.append_as_leader_from(batches, leader_epoch, now_ms, AppendOrigin::Client)
+    }
+
+    /// [`Log::append_as_leader`] for batches a broker-side coordinator writes to its own internal
+    /// topic ([`AppendOrigin::Coordinator`]): the same checks, except that producer sequences are
+    /// neither required nor checked (a transactional offset commit carries the producer's id and
+    /// epoch but no sequence, as in Kafka), so no batch is taken for a resent duplicate. An
+    /// older producer epoch is still fenced.
+    pub fn append_as_leader_from(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64, origin: AppendOrigin) -> Result<AppendOutcome> {
         if leader_epoch < 0 {
             return Err(Error::InvalidRecord(format!("leader epoch {leader_epoch} is negative")));
         }
         if let Some(latest) = self.epochs.latest_epoch().filter(|&latest| leader_epoch < latest) {
             return Err(Error::FencedLeaderEpoch { epoch: leader_epoch, latest });
         }
-        let parsed = self.validate_request(&batches, true)?;
+        let parsed = self.validate_request(&batches, true, origin)?;
         let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
 
         // Producer checks need the offsets the batches will get.
@@ -576,7 +597,9 @@ impl Log {
             if log_append_time {
                 h.max_timestamp = now_ms;
             }
-            if h.has_producer_id() {
+            if h.has_producer_id() && origin == AppendOrigin::Coordinator {
+                self.producers.check_epoch_and_stage(&mut pending, &h)?;
+            } else if h.has_producer_id() {
                 if let Some(dup) = self.producers.find_duplicate(&h) {
                     return Ok(AppendOutcome {
                         base_offset: dup.first_offset(),
@@ -624,7 +647,7 @@ impl Log {
 
     /// Everything about a produce request that can be checked without producer state.
     /// Returns (position in the request, header) per batch.
-    fn validate_request(&self, data: &[u8], leader: bool) -> Result<Vec<(usize, BatchHeader)>> {
+    fn validate_request(&self, data: &[u8], leader: bool, origin: AppendOrigin) -> Result<Vec<(usize, BatchHeader)>> {
         if data.is_empty() {
             return Err(Error::InvalidRecord("produce request partition has no record batch".into()));
         }
@@ -684,7 +707,7 @@ impl Log {
             if header.is_control() {
                 return Err(Error::InvalidRecord("clients are not allowed to write control records".into()));
             }
-            if header.has_producer_id() && header.base_sequence < 0 {
+            if header.has_producer_id() && header.base_sequence < 0 && origin == AppendOrigin::Client {
                 return Err(Error::InvalidRecord(format!(
                     "invalid sequence number {} for idempotent producer {}",
                     header.base_sequence, header.producer_id
@@ -721,7 +744,7 @@ impl Log {
                 duplicate: false,
             });
         }
-        let parsed = self.validate_request(&batches, false)?;
+        let parsed = self.validate_request(&batches, false, AppendOrigin::Replication)?;
         let mut expected = leo;
         for (_, h) in &parsed {
             if h.base_offset < expected {

@@ -159,6 +159,22 @@ impl ProducerState {
         Ok(())
     }
 
+    /// Kafka's `ProducerAppendInfo.appendDataBatch` for COORDINATOR origin: an older epoch is
+    /// fenced, sequences are not checked. Records the batch in `pending`.
+    pub fn check_epoch_and_stage(&self, pending: &mut PendingAppend, header: &BatchHeader) -> Result<(), Error> {
+        let pid = header.producer_id;
+        let current = self.producers.get(&pid);
+        let updated = pending
+            .updated
+            .entry(pid)
+            .or_insert_with(|| ProducerEntry::empty(current.map_or(NO_PRODUCER_EPOCH, |c| c.epoch), current.map_or(-1, |c| c.last_timestamp)));
+        if header.producer_epoch < updated.epoch {
+            return Err(Error::InvalidProducerEpoch { producer_id: pid, current: updated.epoch, found: header.producer_epoch });
+        }
+        updated.add_batch(header.producer_epoch, meta_of(header));
+        Ok(())
+    }
+
     /// Applies a checked append (Kafka's `ProducerStateManager.update`).
     pub fn commit(&mut self, pending: PendingAppend) {
         for (pid, next) in pending.updated {

@@ -273,6 +273,27 @@ fn idempotent_dedup_and_sequence_errors() {
 }
 
 #[test]
+fn coordinator_appends_skip_sequences_but_fence_old_epochs() {
+    // A group coordinator writes transactional offsets with the producer's id and epoch and no
+    // sequence (Kafka's COORDINATOR origin): a client batch like that is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), LogConfig::default());
+    let no_seq = |epoch| idem(1, 9, epoch, -1);
+    assert!(matches!(log.append_as_leader(req(&[no_seq(0)]), EPOCH, T0), Err(Error::InvalidRecord(_))));
+    let first = log.append_as_leader_from(req(&[no_seq(0)]), EPOCH, T0, AppendOrigin::Coordinator).unwrap();
+    // The same bytes again are a new write, not a duplicate: coordinators do not retry batches.
+    let second = log.append_as_leader_from(req(&[no_seq(0)]), EPOCH, T0, AppendOrigin::Coordinator).unwrap();
+    assert!(!second.duplicate);
+    assert_eq!((first.base_offset, second.base_offset), (0, 1));
+    log.append_as_leader_from(req(&[no_seq(2)]), EPOCH, T0, AppendOrigin::Coordinator).unwrap();
+    assert!(matches!(
+        log.append_as_leader_from(req(&[no_seq(1)]), EPOCH, T0, AppendOrigin::Coordinator),
+        Err(Error::InvalidProducerEpoch { current: 2, found: 1, .. })
+    ));
+    assert_eq!(log.log_end_offset(), 3);
+}
+
+#[test]
 fn dedup_survives_a_crash_and_a_clean_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), small_config());

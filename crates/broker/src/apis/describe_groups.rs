@@ -1,5 +1,7 @@
-//! DescribeGroups (key 15): state, protocol, members with client ids, hosts, metadata and
-//! assignments. An unknown group is reported as "Dead" with no error, as Kafka does before v6.
+//! DescribeGroups (key 15): state, protocol, members with client ids and hosts; member metadata
+//! and assignments only for a Stable group (Kafka's group summary). An unknown group is reported
+//! as "Dead" with no error, as Kafka does before v6; a group not served here gets
+//! NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
 
 use super::{s, Ctx};
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
@@ -17,27 +19,29 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: DescribeGroupsRequest) -> Des
             g.authorized_operations = GROUP_AUTHORIZED_OPERATIONS;
         }
         match ctx.broker.groups.describe(&gid) {
-            None => {
-                g.group_state = s("Dead");
+            Err(code) => {
+                g.error_code = code;
+                g.group_state = s("");
             }
-            Some(d) => {
+            Ok(None) => g.group_state = s("Dead"),
+            Ok(Some(d)) => {
                 g.group_state = s(d.state.name());
                 g.protocol_type = s(d.protocol_type);
                 g.protocol_data = s(d.protocol);
                 g.members = d
                     .members
                     .into_iter()
-                    .map(|(id, instance, client_id, host, md, assignment)| {
-                        let mut m = DescribedGroupMember::default();
-                        m.member_id = s(id);
+                    .map(|m| {
+                        let mut x = DescribedGroupMember::default();
+                        x.member_id = s(m.member_id);
                         if version >= 4 {
-                            m.group_instance_id = instance.map(s);
+                            x.group_instance_id = m.group_instance_id.map(s);
                         }
-                        m.client_id = s(client_id);
-                        m.client_host = s(host);
-                        m.member_metadata = md;
-                        m.member_assignment = assignment;
-                        m
+                        x.client_id = s(m.client_id);
+                        x.client_host = s(m.client_host);
+                        x.member_metadata = m.metadata;
+                        x.member_assignment = m.assignment;
+                        x
                     })
                     .collect();
             }

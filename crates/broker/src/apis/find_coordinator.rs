@@ -1,5 +1,8 @@
-//! FindCoordinator (key 10): a group's coordinator is the live broker its name maps to (see
-//! `BrokerState::group_coordinator`); v0–v3 single key, v4+ batched keys. Transaction coordinators are refused until issue 6; share groups are unknown.
+//! FindCoordinator (key 10): a group's coordinator is the leader of its `__consumer_offsets`
+//! partition (see `BrokerState::find_group_coordinator`), the topic being created on the first
+//! lookup; v0–v3 one key, v4+ batched keys. COORDINATOR_NOT_AVAILABLE while the topic cannot be
+//! created or the partition has no leader. Transaction coordinators are refused until the
+//! transaction coordinator is wired; share groups are unknown.
 
 use super::{s, Ctx};
 use crate::codes;
@@ -10,29 +13,26 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 const KEY_GROUP: i8 = 0;
 const KEY_TRANSACTION: i8 = 1;
 
-fn lookup(ctx: &Ctx, key: &str, key_type: i8) -> (i16, Option<String>, Option<BrokerRegistration>) {
+async fn lookup(ctx: &Ctx, key: &str, key_type: i8) -> (i16, Option<String>, Option<BrokerRegistration>) {
     match key_type {
         KEY_GROUP if key.is_empty() => (codes::INVALID_REQUEST, Some("empty group id".into()), None),
-        KEY_GROUP => match ctx.broker.group_coordinator(key) {
-            Some(b) => (codes::NONE, None, Some(b)),
-            None => (codes::COORDINATOR_NOT_AVAILABLE, Some("no live broker".into()), None),
+        KEY_GROUP => match ctx.broker.find_group_coordinator(key).await {
+            Ok(b) => (codes::NONE, None, Some(b)),
+            Err(e) => (e.code, Some(e.message), None),
         },
         KEY_TRANSACTION => {
             tracing::warn!(transactional_id = key, "FindCoordinator for a transaction refused: transactions are not supported yet");
             (codes::TRANSACTIONAL_ID_AUTHORIZATION_FAILED, Some("Oxbow does not support transactions yet".into()), None)
         }
-        other => {
-            let _ = ctx;
-            (codes::INVALID_REQUEST, Some(format!("coordinator key type {other} is not supported")), None)
-        }
+        other => (codes::INVALID_REQUEST, Some(format!("coordinator key type {other} is not supported")), None),
     }
 }
 
-pub(crate) fn handle(ctx: &Ctx, version: i16, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     let mut resp = FindCoordinatorResponse::default();
     if version >= 4 {
         for key in req.coordinator_keys {
-            let (code, msg, found) = lookup(ctx, &key, req.key_type);
+            let (code, msg, found) = lookup(ctx, &key, req.key_type).await;
             let mut c = Coordinator::default();
             c.key = key;
             c.error_code = code;
@@ -51,7 +51,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: FindCoordinatorRequest) -> Fi
         return resp;
     }
     let key_type = if version >= 1 { req.key_type } else { KEY_GROUP };
-    let (code, msg, found) = lookup(ctx, &req.key, key_type);
+    let (code, msg, found) = lookup(ctx, &req.key, key_type).await;
     resp.error_code = code;
     if let Some(found) = found {
         resp.node_id = BrokerId(found.id);

@@ -1,5 +1,7 @@
-//! ListGroups (key 16): every group with its protocol type, state (v4+, filterable) and type
-//! (v5+, always "classic" today).
+//! ListGroups (key 16): the groups this broker coordinates, with protocol type, state (v4+,
+//! filterable, case-insensitive) and type (v5+, filterable; "classic"). Admin clients ask every
+//! broker and merge. COORDINATOR_LOAD_IN_PROGRESS (and no groups) while any of this broker's
+//! `__consumer_offsets` partitions is still loading, as Kafka.
 
 use super::{s, Ctx};
 use kafka_protocol::messages::list_groups_response::ListedGroup;
@@ -9,21 +11,28 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListGroupsRequest) -> ListGro
     let states: Vec<String> = req.states_filter.iter().map(|x| x.to_lowercase()).collect();
     let types: Vec<String> = req.types_filter.iter().map(|x| x.to_lowercase()).collect();
     let mut resp = ListGroupsResponse::default();
-    for (id, protocol_type, state) in ctx.broker.groups.list() {
-        if version >= 4 && !states.is_empty() && !states.contains(&state.name().to_lowercase()) {
+    let groups = match ctx.broker.groups.list() {
+        Ok(g) => g,
+        Err(code) => {
+            resp.error_code = code;
+            return resp;
+        }
+    };
+    for lg in groups {
+        if version >= 4 && !states.is_empty() && !states.contains(&lg.state.name().to_lowercase()) {
             continue;
         }
-        if version >= 5 && !types.is_empty() && !types.iter().any(|t| t == "classic") {
+        if version >= 5 && !types.is_empty() && !types.iter().any(|t| t == lg.group_type.name()) {
             continue;
         }
         let mut g = ListedGroup::default();
-        g.group_id = GroupId(s(id));
-        g.protocol_type = s(protocol_type);
+        g.group_id = GroupId(s(lg.group_id));
+        g.protocol_type = s(lg.protocol_type);
         if version >= 4 {
-            g.group_state = s(state.name());
+            g.group_state = s(lg.state.name());
         }
         if version >= 5 {
-            g.group_type = s("classic");
+            g.group_type = s(lg.group_type.name());
         }
         resp.groups.push(g);
     }

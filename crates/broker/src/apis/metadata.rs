@@ -11,6 +11,7 @@
 use super::{s, Ctx};
 use crate::broker::validate_topic_name;
 use crate::codes;
+use crate::coordinator::group::OFFSETS_TOPIC;
 use crate::metadata::{BrokerRegistration, NO_LEADER};
 use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
@@ -41,6 +42,12 @@ fn broker_entry(r: &BrokerRegistration) -> MetadataResponseBroker {
 /// times out). The real active controller is in the studio's replication view.
 pub(crate) fn controller_id(ctx: &Ctx) -> i32 {
     ctx.broker.config.node_id
+}
+
+/// Kafka's internal topics: flagged in Metadata, hidden by admin clients' listings by default,
+/// closed to producers.
+pub(crate) fn is_internal_topic(name: &str) -> bool {
+    name == OFFSETS_TOPIC || name == "__transaction_state"
 }
 
 pub(crate) async fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> MetadataResponse {
@@ -93,7 +100,14 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> Met
                 resp.topics.push(t);
                 continue;
             }
-            if allow_auto_create {
+            if allow_auto_create && name == OFFSETS_TOPIC {
+                // Kafka creates its internal topic with its own settings, never the defaults.
+                if let Err(e) = b.ensure_offsets_topic().await {
+                    tracing::info!(error = %e.message, "metadata for {OFFSETS_TOPIC}: not created");
+                }
+                image = b.image();
+                tp = image.topics.get(&name).cloned();
+            } else if allow_auto_create {
                 match b.create_topic(&name, -1, -1, BTreeMap::new()).await {
                     Ok(_) => tracing::info!(topic = %name, "auto-created topic on metadata request"),
                     Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => {}
@@ -114,6 +128,9 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> Met
         };
         if version >= 10 {
             t.topic_id = tp.id;
+        }
+        if version >= 1 {
+            t.is_internal = is_internal_topic(&name);
         }
         t.partitions = tp
             .partitions

@@ -1,6 +1,7 @@
 //! Produce (key 0): acks 0/1/-1, batches passed unchanged to `Log::append_as_leader`, which
 //! validates CRC, sizes and idempotent sequences; log errors mapped to Kafka codes.
 //!
+//! Internal topics (`__consumer_offsets`) take no produce: INVALID_TOPIC_EXCEPTION, as Kafka.
 //! Not supported yet: transactional produce (issue 6) — rejected with INVALID_TXN_STATE and a
 //! message. Produce to a missing topic never auto-creates (Kafka auto-creates on Metadata only).
 //! An acks=0 request that fails on any partition closes the connection, as Kafka does.
@@ -58,6 +59,11 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
             let idx = pd.index;
             if acks != 0 && acks != 1 && acks != -1 {
                 tr.partition_responses.push(error_partition(version, idx, codes::INVALID_REQUIRED_ACKS, None));
+                continue;
+            }
+            if super::metadata::is_internal_topic(&name) {
+                // Kafka: "Cannot append to internal topic"; only the coordinators write there.
+                tr.partition_responses.push(error_partition(version, idx, codes::INVALID_TOPIC_EXCEPTION, Some(format!("Cannot append to internal topic {name}"))));
                 continue;
             }
             let Some(part) = b.partition(&name, idx) else {
