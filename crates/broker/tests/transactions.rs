@@ -350,3 +350,67 @@ async fn markers_replicate_and_every_replica_rebuilds_the_same_transaction_state
     assert_eq!(read.values, ["b", "d", "e"]);
     cluster.shutdown().await;
 }
+
+/// Apache Kafka's jars (`scripts/fetch-kafka.sh`): `KAFKA_LIBS`, else the repo's `.cache/kafka/libs`.
+fn kafka_libs() -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let libs = std::env::var_os("KAFKA_LIBS").map(std::path::PathBuf::from).unwrap_or_else(|| root.join(".cache/kafka/libs"));
+    let has_kafka = std::fs::read_dir(&libs).ok()?.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().starts_with("kafka_2.13-"));
+    has_kafka.then_some(libs)
+}
+
+/// Kafka's own `kafka-dump-log` (DumpLogSegments) on `files`.
+fn dump_log(libs: &std::path::Path, args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka-run-class.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg("org.apache.kafka.tools.DumpLogSegments")
+        .args(args)
+        .env("KAFKA_LIBS", libs)
+        .output()
+        .expect("run kafka-dump-log");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "kafka-dump-log {args:?} failed:\n{text}");
+    text
+}
+
+/// Differential check of the on-disk layout: Kafka's DumpLogSegments reads the broker's
+/// `.txnindex` entries and its marker batches as Kafka wrote them. Needs Apache Kafka's jars
+/// (`scripts/fetch-kafka.sh`, run by `make test`); without them it says so and checks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_dump_log_reads_the_txnindex_and_the_markers() {
+    let Some(libs) = kafka_libs() else {
+        eprintln!("SKIPPED: no Apache Kafka jars (run scripts/fetch-kafka.sh or set KAFKA_LIBS)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = BrokerConfig { port: 0, data_dir: dir.path().to_path_buf(), ..Default::default() };
+    let h = Broker::start(config).await.unwrap();
+    let mut c = Conn::new(h.local_addr()).await;
+    create_topic(&mut c, "dump", 1).await;
+    let txns = h.txn_partitions();
+    txns.append("dump", 0, txn(&["a"], 1)).await.unwrap(); // 0
+    txns.append("dump", 0, txn(&["b1", "b2"], 2)).await.unwrap(); // 1-2
+    txns.write_marker("dump", 0, marker(1, 4, false)).await.unwrap(); // 3: ABORT, producer 2 open
+    txns.write_marker("dump", 0, marker(2, 4, true)).await.unwrap(); // 4: COMMIT
+    h.shutdown().await.unwrap();
+
+    let part = dir.path().join("dump-0");
+    let mut txn_indexes: Vec<_> = std::fs::read_dir(&part).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txnindex")).collect();
+    assert_eq!(txn_indexes.len(), 1, "one segment holds the ABORT");
+    let index = txn_indexes.pop().unwrap();
+    let out = dump_log(&libs, &["--files", index.to_str().unwrap()]);
+    assert!(out.contains("version: 0 producerId: 1 firstOffset: 0 lastOffset: 3 lastStableOffset: 1"), "{out}");
+
+    let mut logs: Vec<_> = std::fs::read_dir(&part).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
+    logs.sort();
+    let files = logs.iter().map(|p| p.to_str().unwrap().to_string()).collect::<Vec<_>>().join(",");
+    let out = dump_log(&libs, &["--files", &files, "--print-data-log"]);
+    assert!(!out.contains("isvalid: false") && !out.contains("Exception"), "{out}");
+    for (offset, kind) in [(3, "ABORT"), (4, "COMMIT")] {
+        let line = out.lines().find(|l| l.starts_with(&format!("| offset: {offset} "))).unwrap_or_else(|| panic!("no record at {offset}:\n{out}"));
+        assert!(line.contains(&format!("endTxnMarker: {kind} coordinatorEpoch: 4")), "{line}");
+    }
+    let batch = out.lines().find(|l| l.starts_with("baseOffset: 3 ")).unwrap();
+    assert!(batch.contains("isTransactional: true") && batch.contains("isControl: true") && batch.contains("producerId: 1"), "{batch}");
+}
