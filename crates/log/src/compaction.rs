@@ -513,7 +513,7 @@ impl TxnCleanState {
 fn collect_aborted(paths: &[PathBuf], start: i64, end: i64) -> Result<Vec<AbortedTxn>> {
     let mut out = Vec::new();
     for path in paths {
-        let index = match TxnIndex::open(path.clone()) {
+        let index = match TxnIndex::open_read_only(path.clone()) {
             Ok(index) => index,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(path, e)),

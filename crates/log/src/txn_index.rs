@@ -101,6 +101,16 @@ impl TxnIndex {
     /// Opens an existing index (absent = empty). A torn tail (a partial entry left by a crash)
     /// is cut off; an entry of an unknown version is an error.
     pub(crate) fn open(path: PathBuf) -> io::Result<TxnIndex> {
+        TxnIndex::load(path, true)
+    }
+
+    /// Reads an index another thread may be appending to (the compaction job's): whole entries
+    /// only, and nothing is cut.
+    pub(crate) fn open_read_only(path: PathBuf) -> io::Result<TxnIndex> {
+        TxnIndex::load(path, false)
+    }
+
+    fn load(path: PathBuf, repair: bool) -> io::Result<TxnIndex> {
         let len = match std::fs::metadata(&path) {
             Ok(m) => m.len(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
@@ -108,7 +118,7 @@ impl TxnIndex {
         };
         let whole = len - len % ABORTED_TXN_BYTES as u64;
         let mut index = TxnIndex { path, entries: whole / ABORTED_TXN_BYTES as u64, last_offset: None, unsynced: AtomicBool::new(false) };
-        if whole != len {
+        if whole != len && repair {
             tracing::warn!(file = %index.path.display(), bytes = len - whole, "cutting a partial entry off the transaction index");
             OpenOptions::new().write(true).open(&index.path)?.set_len(whole)?;
         }
