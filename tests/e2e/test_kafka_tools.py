@@ -1,6 +1,7 @@
 """Apache Kafka's own command-line tools (4.x, from Maven Central via scripts/fetch-kafka.sh), run through
-scripts/kafka-run-class.sh: kafka-topics, kafka-configs, the console producer and consumer, and
-kafka-dump-log (DumpLogSegments) on segment files in the broker's data dir."""
+scripts/kafka-run-class.sh: kafka-topics, kafka-configs, the console producer and consumer,
+kafka-dump-log (DumpLogSegments) on segment files in the broker's data dir, and kafka-transactions
+describe-producers (DescribeProducers)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ CONFIGS = "org.apache.kafka.tools.ConfigCommand"
 PRODUCER = "org.apache.kafka.tools.ConsoleProducer"
 CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
 DUMP_LOG = "org.apache.kafka.tools.DumpLogSegments"
+TRANSACTIONS = "org.apache.kafka.tools.TransactionsCommand"
 
 
 
@@ -235,3 +237,27 @@ def test_dump_log_indexes(own_broker):
         else:
             ts = [int(e[0]) for e in entries]
             assert ts == sorted(ts) and ts[-1] <= BASE_TS + 1990, ts
+
+
+def test_kafka_transactions_describe_producers_of_an_idempotent_producer(bootstrap):
+    """kafka-transactions describe-producers (DescribeProducers, KIP-664) shows an idempotent producer's id, epoch
+    and last sequence, with no coordinator epoch yet and no open transaction; a partition nobody wrote to has none."""
+    topic = unique("tools-producers")
+    ck.create_topic(bootstrap, topic, partitions=2)
+    p = ck.producer(bootstrap, enable_idempotence=True, linger_ms=0)
+    ck.produce(p, topic, [Rec(f"i-{i}", b"k", f"v{i}".encode()) for i in range(3)])
+    b = ("--bootstrap-server", bootstrap)
+    # The default partitioner puts one key in one partition: find which.
+    rows_of = {}
+    for partition in (0, 1):
+        out = tool(TRANSACTIONS, *b, "describe-producers", "--topic", topic, "--partition", str(partition)).stdout
+        header, *rows = [line.split() for line in out.splitlines() if line.strip()]
+        assert header == ["ProducerId", "ProducerEpoch", "LatestCoordinatorEpoch", "LastSequence", "LastTimestamp",
+                          "CurrentTransactionStartOffset"], out
+        rows_of[partition] = [dict(zip(header, row)) for row in rows]
+    assert sorted(len(r) for r in rows_of.values()) == [0, 1], rows_of
+    (row,) = [r[0] for r in rows_of.values() if r]
+    assert int(row["ProducerId"]) >= 0 and row["ProducerEpoch"] == "0", row
+    assert row["LastSequence"] == "2", row
+    # Apache Kafka's tool prints the coordinator epoch as -1 before any marker, an absent start offset as None.
+    assert row["LatestCoordinatorEpoch"] == "-1" and row["CurrentTransactionStartOffset"] == "None", row

@@ -1,7 +1,8 @@
 //! Reading RecordBatch v2 *headers* (never records) from a produce request's records blob.
 //!
 //! The broker needs only a few header fields before handing the bytes to the log: the
-//! transactional flag (transactions are not supported yet) and record counts for the counters.
+//! transactional flag and producer id and epoch (a transactional append is verified first, see
+//! `txn_partitions`) and record counts for the counters.
 //! Full validation (CRC, magic, lengths, sequences) is the log's job.
 
 /// Header fields of one batch.
@@ -11,14 +12,12 @@ pub(crate) struct BatchHeader {
     pub attributes: i16,
     pub records_count: i32,
     pub producer_id: i64,
+    pub producer_epoch: i16,
 }
 
 impl BatchHeader {
     pub fn is_transactional(&self) -> bool {
         self.attributes & 0x10 != 0
-    }
-    pub fn is_control(&self) -> bool {
-        self.attributes & 0x20 != 0
     }
 }
 
@@ -43,6 +42,7 @@ pub(crate) fn headers(bytes: &[u8]) -> impl Iterator<Item = BatchHeader> + '_ {
             magic: rest[16] as i8,
             attributes: i16::from_be_bytes([rest[21], rest[22]]),
             producer_id: i64::from_be_bytes(rest[43..51].try_into().ok()?),
+            producer_epoch: i16::from_be_bytes([rest[51], rest[52]]),
             records_count: be_i32(57),
         };
         pos = pos.checked_add(12 + batch_length as usize)?;

@@ -381,6 +381,12 @@ impl Cluster {
         self.observers.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The leader-side transaction writes of running broker `id`, in-process (see
+    /// [`crate::TxnPartitions`]).
+    pub fn txn_partitions(&self, id: i32) -> Option<crate::TxnPartitions> {
+        self.observers().get(&id).map(|o| crate::TxnPartitions { state: o.state.clone() })
+    }
+
     /// The active controller, as a running broker sees it.
     pub fn controller_id(&self) -> Option<i32> {
         self.observers().values().find_map(|o| o.controller_id())

@@ -90,6 +90,8 @@ pub fn from_log_error(e: &oxbow_log::Error) -> i16 {
         E::InvalidRecord(_) => INVALID_RECORD,
         E::OutOfOrderSequence { .. } => OUT_OF_ORDER_SEQUENCE_NUMBER,
         E::InvalidProducerEpoch { .. } => INVALID_PRODUCER_EPOCH,
+        E::InvalidTxnState(_) => INVALID_TXN_STATE,
+        E::TransactionCoordinatorFenced { .. } => TRANSACTION_COORDINATOR_FENCED,
         E::OffsetOutOfRange { .. } => OFFSET_OUT_OF_RANGE,
         E::FencedLeaderEpoch { .. } => FENCED_LEADER_EPOCH,
         E::Io { .. } => KAFKA_STORAGE_ERROR,

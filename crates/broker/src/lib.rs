@@ -27,7 +27,12 @@
 //! `oxbow_log::FileCache` per broker, bounded by [`BrokerConfig::log_open_files_max`] (default:
 //! half the soft limit, the other half for connections) and [`BrokerConfig::log_index_maps_max`].
 //!
-//! Not here yet: transactions (issue 6), KIP-848 consumer groups, TLS/SASL, quotas, ACLs.
+//! Transactions: the partition side is here (open transactions, markers, the last stable
+//! offset, `read_committed` fetches, DescribeProducers; `txn_partitions` is where the
+//! transaction coordinator will plug in); the coordinator itself is not wired yet.
+//!
+//! Not here yet: the transaction coordinator and KIP-848 consumer groups (issue 6), TLS/SASL,
+//! quotas, ACLs.
 
 pub mod alloc_guard;
 mod apis;
@@ -48,6 +53,7 @@ mod partition;
 mod replica;
 pub mod server;
 mod topic_config;
+mod txn_partitions;
 
 #[cfg(feature = "guard-allocator")]
 #[global_allocator]
@@ -60,6 +66,8 @@ pub use error::{Error, Result};
 pub use events::{ClusterEvent, TimedEvent};
 pub use cluster::{PartitionReplication, ReplicaLane};
 pub use observer::{BrokerCounters, FileCacheStats, Observer, PartitionMetadataView, PartitionView, ReplicaView, SegmentInfo};
+pub use oxbow_log::{AbortedTxn, ProducerInfo, TxnMarker};
+pub use txn_partitions::TxnPartitions;
 pub use server::frame::{decode_request_frame, encode_response_frame, encode_response_pieces, DecodedFrame, FrameError, ResponseFrame};
 
 use broker::BrokerState;
@@ -268,6 +276,12 @@ impl BrokerHandle {
     /// The read-only inside view (segments, offsets, counters) for the studio.
     pub fn observer(&self) -> Observer {
         Observer { state: self.state.clone() }
+    }
+
+    /// The leader-side transaction writes of this broker's partitions, in-process (see
+    /// [`TxnPartitions`]).
+    pub fn txn_partitions(&self) -> TxnPartitions {
+        TxnPartitions { state: self.state.clone() }
     }
 
     /// Waits until this broker is registered, unfenced and has reconciled its replicas: ready to

@@ -12,7 +12,7 @@ use crate::partition::{Partition, Role};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-pub use oxbow_log::{FileCacheStats, SegmentInfo};
+pub use oxbow_log::{AbortedTxn, FileCacheStats, ProducerInfo, SegmentInfo};
 
 /// Per-broker counters, monotonic since the broker started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,6 +53,9 @@ pub struct PartitionView {
     pub records_truncated: u64,
     pub log_start_offset: i64,
     pub high_watermark: i64,
+    /// Below every open transaction (or one whose marker is not replicated yet); at most the
+    /// high watermark. What `read_committed` consumers may read.
+    pub last_stable_offset: i64,
     pub log_end_offset: i64,
     /// Oldest first; the last one is the active segment.
     pub segments: Vec<SegmentInfo>,
@@ -123,6 +126,17 @@ impl Observer {
             Some(partitions) => Self::views(partitions.partitions.iter().flatten().cloned().collect()),
             None => Vec::new(),
         }
+    }
+
+    /// The producer state this replica holds for `topic`-`partition` (leader or follower; `None`
+    /// when it is not hosted here), by producer id.
+    pub fn producers(&self, topic: &str, partition: i32) -> Option<Vec<ProducerInfo>> {
+        self.state.partition(topic, partition)?.with_log(|log| log.active_producers()).ok()
+    }
+
+    /// This replica's aborted transactions (its `.txnindex` entries, oldest segment first).
+    pub fn aborted_transactions(&self, topic: &str, partition: i32) -> Option<Vec<AbortedTxn>> {
+        self.state.partition(topic, partition)?.with_log(|log| log.aborted_txns().ok()).ok().flatten()
     }
 
     /// Every partition of `topic` (all topics for `None`) as the metadata image has it.
@@ -196,6 +210,7 @@ impl Observer {
             records_truncated: partition.stats.records_truncated.load(Relaxed),
             log_start_offset: offsets.log_start_offset,
             high_watermark: offsets.high_watermark,
+            last_stable_offset: offsets.last_stable_offset,
             log_end_offset: offsets.log_end_offset,
             segments,
             size_bytes,

@@ -17,6 +17,15 @@
 //!   takes the leader's high watermark capped at its own log end, and truncates when its fetcher
 //!   finds a divergent tail (OffsetsForLeaderEpoch).
 //!
+//! Transactions (KIP-98) at the partition: transactional batches append like idempotent ones
+//! (the log tracks each producer's open transaction); [`Partition::append_txn_marker`] is the
+//! leader-side write of a COMMIT/ABORT marker that the transaction coordinator's WriteTxnMarkers
+//! will call (followers get markers by replication, which rebuilds the same state); consumers
+//! reading `read_committed` stop at the last stable offset (LSO) and get the aborted
+//! transactions of what they read ([`Isolation`]). Whether a transactional batch may be
+//! appended at all (KIP-890's verification that the partition was added to the transaction) is
+//! decided before the partition, by the broker's `verify_transactional_append`.
+//!
 //! The log sits behind a `std::sync::Mutex` that is never held across an `.await`: every method
 //! here is synchronous and short, except [`Partition::wait_replicated`], which waits on a watch
 //! channel outside the lock. Role changes come only from the broker's reconciliation of the
@@ -144,12 +153,35 @@ impl PartitionError {
     }
 }
 
+/// A consumer's isolation level (Fetch and ListOffsets `isolation_level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// 0: up to the high watermark, aborted records included.
+    ReadUncommitted,
+    /// 1: up to the last stable offset, with the aborted transactions of the records read.
+    ReadCommitted,
+}
+
+impl Isolation {
+    /// Kafka's `IsolationLevel.forId`: 1 is READ_COMMITTED, anything else reads uncommitted.
+    pub fn from_id(id: i8) -> Isolation {
+        if id == 1 {
+            Isolation::ReadCommitted
+        } else {
+            Isolation::ReadUncommitted
+        }
+    }
+}
+
 /// What a fetch read found.
 pub struct FetchRead {
     pub records: Bytes,
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// `read_committed` only: the aborted transactions overlapping the records returned, as
+    /// (producer id, first offset), oldest marker first.
+    pub aborted_transactions: Option<Vec<(i64, i64)>>,
 }
 
 /// Offsets of a partition at one instant.
@@ -158,6 +190,9 @@ pub struct Offsets {
     pub log_start_offset: i64,
     pub log_end_offset: i64,
     pub high_watermark: i64,
+    /// The last stable offset: below every open (or not yet replicated) transaction, at most the
+    /// high watermark.
+    pub last_stable_offset: i64,
     pub leader_epoch: i32,
 }
 
@@ -365,6 +400,52 @@ impl Partition {
         Ok((outcome, epoch))
     }
 
+    /// Writes a transaction marker as the leader (what WriteTxnMarkers does for each partition,
+    /// Kafka's `appendRecordsToLeader` with COORDINATOR origin and acks=all): NOT_LEADER_OR_FOLLOWER
+    /// on a follower, NOT_ENOUGH_REPLICAS below `min_insync_replicas`, INVALID_PRODUCER_EPOCH or
+    /// TRANSACTION_COORDINATOR_FENCED for a stale marker (see `oxbow_log::Log::append_txn_marker`).
+    /// Returns the outcome and the leader epoch it was written in; the caller waits for
+    /// replication with [`Partition::wait_replicated`] before answering.
+    pub fn append_txn_marker(&self, marker: &oxbow_log::TxnMarker, min_insync_replicas: i32, now_ms: i64) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
+        let out = {
+            let mut st = lock(&self.state);
+            let st = &mut *st;
+            let isr_len = match &st.role {
+                Role::Leader(ls) => ls.isr.len(),
+                Role::Follower { .. } => return Err(not_leader(&self.topic, self.index)),
+            };
+            if (isr_len as i32) < min_insync_replicas {
+                return Err(PartitionError::new(
+                    codes::NOT_ENOUGH_REPLICAS,
+                    format!("The size of the current ISR [{isr_len}] is insufficient to satisfy the min.isr requirement of {min_insync_replicas} for partition {}-{}", self.topic, self.index),
+                ));
+            }
+            let log = st.log.as_mut().ok_or_else(deleted)?;
+            let out = log.append_txn_marker(marker, st.leader_epoch, now_ms).map_err(|e| PartitionError::from_log(&e))?;
+            self.advance_high_watermark(st);
+            self.publish(st);
+            (out, st.leader_epoch)
+        };
+        self.stats.batches_in.fetch_add(1, Ordering::Relaxed);
+        self.wake_fetchers();
+        Ok(out)
+    }
+
+    /// DescribeProducers: the producers with state in this partition's log, leader only.
+    pub fn active_producers(&self) -> Result<Vec<oxbow_log::ProducerInfo>, PartitionError> {
+        let st = lock(&self.state);
+        if !matches!(st.role, Role::Leader(_)) {
+            return Err(not_leader(&self.topic, self.index));
+        }
+        Ok(st.log.as_ref().ok_or_else(deleted)?.active_producers())
+    }
+
+    /// Whether `producer_id` has a transaction open here at `producer_epoch` (KIP-890: such a
+    /// producer was verified when it began and may append without asking the coordinator).
+    pub fn has_ongoing_txn(&self, producer_id: i64, producer_epoch: i16) -> bool {
+        lock(&self.state).log.as_ref().is_some_and(|log| log.has_ongoing_txn(producer_id, producer_epoch))
+    }
+
     /// acks=all: waits until the high watermark reaches `required_offset` (the offset after the
     /// records appended in leader epoch `epoch`), as Kafka's DelayedProduce does. Then the ISR must still hold
     /// `min_insync_replicas` members, else NOT_ENOUGH_REPLICAS_AFTER_APPEND (the records are
@@ -420,28 +501,53 @@ impl Partition {
         Ok(offsets_of(&st, log))
     }
 
-    /// A consumer's read: leader only, whole batches from `offset` up to the high watermark,
-    /// into `scratch` (see `oxbow_log::Log::read_into`).
-    pub fn read(&self, offset: i64, max_bytes: usize, scratch: &mut BytesMut) -> Result<FetchRead, PartitionError> {
+    /// A consumer's read: leader only, whole batches from `offset` up to the high watermark
+    /// (`read_uncommitted`) or the last stable offset (`read_committed`, which also lists the
+    /// aborted transactions the records overlap, as Kafka's `LocalLog.read` does), into
+    /// `scratch` (see `oxbow_log::Log::read_into`). Control batches (markers) are returned like
+    /// any batch; clients skip them.
+    pub fn read(&self, offset: i64, max_bytes: usize, isolation: Isolation, scratch: &mut BytesMut) -> Result<FetchRead, PartitionError> {
         let st = lock(&self.state);
         if !matches!(st.role, Role::Leader(_)) {
             return Err(not_leader(&self.topic, self.index));
         }
         let log = st.log.as_ref().ok_or_else(deleted)?;
         let hw = st.high_watermark;
-        let records = self.read_log(log, offset, max_bytes, hw, scratch)?;
-        Ok(FetchRead { records, high_watermark: hw, last_stable_offset: hw, log_start_offset: log.log_start_offset() })
+        let lso = last_stable_offset(log, hw);
+        let limit = match isolation {
+            Isolation::ReadUncommitted => hw,
+            Isolation::ReadCommitted => lso,
+        };
+        let (records, next_offset) = self.read_log(log, offset, max_bytes, limit, scratch)?;
+        let aborted_transactions = match isolation {
+            Isolation::ReadUncommitted => None,
+            Isolation::ReadCommitted if records.is_empty() => Some(Vec::new()),
+            Isolation::ReadCommitted => Some(
+                log.collect_aborted_txns(offset, next_offset)
+                    .map_err(|e| PartitionError::from_log(&e))?
+                    .into_iter()
+                    .map(|t| (t.producer_id, t.first_offset))
+                    .collect(),
+            ),
+        };
+        Ok(FetchRead { records, high_watermark: hw, last_stable_offset: lso, log_start_offset: log.log_start_offset(), aborted_transactions })
     }
 
-    fn read_log(&self, log: &oxbow_log::Log, offset: i64, max_bytes: usize, limit: i64, scratch: &mut BytesMut) -> Result<Bytes, PartitionError> {
+    /// Whole batches from `offset` below `limit`, and the offset after them.
+    fn read_log(&self, log: &oxbow_log::Log, offset: i64, max_bytes: usize, limit: i64, scratch: &mut BytesMut) -> Result<(Bytes, i64), PartitionError> {
         let log_start = log.log_start_offset();
         let leo = log.log_end_offset();
         if offset < log_start || offset > leo {
             return Err(PartitionError::new(codes::OFFSET_OUT_OF_RANGE, format!("offset {offset} is outside [{log_start}, {leo}] of {}-{}", self.topic, self.index)));
         }
-        let records = if offset >= limit { Bytes::new() } else { log.read_into(offset, max_bytes, limit, scratch).map_err(|e| PartitionError::from_log(&e))?.records };
+        let (records, next_offset) = if offset >= limit {
+            (Bytes::new(), offset)
+        } else {
+            let read = log.read_into(offset, max_bytes, limit, scratch).map_err(|e| PartitionError::from_log(&e))?;
+            (read.records, read.next_offset)
+        };
         self.stats.bytes_out.fetch_add(records.len() as u64, Ordering::Relaxed);
-        Ok(records)
+        Ok((records, next_offset))
     }
 
     /// A follower's fetch at the leader: reads up to the log end offset (nothing for
@@ -495,8 +601,14 @@ impl Partition {
         self.advance_high_watermark(st);
         self.publish(st);
         let log = st.log.as_ref().ok_or_else(deleted)?;
-        let records = if max_bytes == 0 { Bytes::new() } else { self.read_log(log, fetch_offset, max_bytes, leo, scratch)? };
-        let read = FetchRead { records, high_watermark: st.high_watermark, last_stable_offset: st.high_watermark, log_start_offset: log.log_start_offset() };
+        let records = if max_bytes == 0 { Bytes::new() } else { self.read_log(log, fetch_offset, max_bytes, leo, scratch)?.0 };
+        let read = FetchRead {
+            records,
+            high_watermark: st.high_watermark,
+            last_stable_offset: last_stable_offset(log, st.high_watermark),
+            log_start_offset: log.log_start_offset(),
+            aborted_transactions: None,
+        };
         if st.high_watermark > before {
             // Consumers parked at the old high watermark can read now. (Only the waiters lock is
             // taken, never the state lock, so this is safe with the state guard alive.)
@@ -643,7 +755,19 @@ fn check_follower_epoch(st: &State, fetched_epoch: i32) -> Result<(), PartitionE
 }
 
 fn offsets_of(st: &State, log: &oxbow_log::Log) -> Offsets {
-    Offsets { log_start_offset: log.log_start_offset(), log_end_offset: log.log_end_offset(), high_watermark: st.high_watermark, leader_epoch: st.leader_epoch }
+    Offsets {
+        log_start_offset: log.log_start_offset(),
+        log_end_offset: log.log_end_offset(),
+        high_watermark: st.high_watermark,
+        last_stable_offset: last_stable_offset(log, st.high_watermark),
+        leader_epoch: st.leader_epoch,
+    }
+}
+
+/// The LSO against this replica's high watermark (the log's own copy of it is the same number,
+/// kept by `set_high_watermark`; this reads the partition's, which readers hold the lock for).
+fn last_stable_offset(log: &oxbow_log::Log, high_watermark: i64) -> i64 {
+    log.first_unstable_offset().map_or(high_watermark, |o| o.min(high_watermark))
 }
 
 fn unknown_progress(now_ms: i64) -> FollowerProgress {

@@ -297,6 +297,14 @@ fn sample_request(key: ApiKey, v: i16, topic: &str, topic_id: uuid::Uuid) -> Req
             r.topics = vec![t];
             RequestKind::OffsetDelete(r)
         }
+        ApiKey::DescribeProducers => {
+            let mut t = describe_producers_request::TopicRequest::default();
+            t.name = TopicName(s(topic));
+            t.partition_indexes = vec![0];
+            let mut r = DescribeProducersRequest::default();
+            r.topics = vec![t];
+            RequestKind::DescribeProducers(r)
+        }
         other => panic!("no sample request for {other:?}"),
     }
 }
@@ -365,6 +373,7 @@ async fn every_advertised_version_round_trips() {
                         assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetFetch v{v}");
                     }
                 }
+                ResponseKind::DescribeProducers(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0, "DescribeProducers v{v}"),
                 ResponseKind::JoinGroup(r) => {
                     let want = if v >= 4 { 79 } else { 0 };
                     assert_eq!(r.error_code, want, "JoinGroup v{v}");

@@ -1,13 +1,15 @@
 //! Log compaction (`cleanup.policy=compact`), in three steps so appends are never blocked:
 //!
 //! 1. [`Log::compaction_job`] (cheap, under the broker's lock): picks the closed segments that
-//!    may be cleaned — never the active segment, only segments wholly below the high watermark
-//!    and older than `min.compaction.lag.ms` — and notes their paths and file identities (no
-//!    file is opened: a job over thousands of segments must not hold thousands of descriptors).
+//!    may be cleaned — never the active segment, only segments wholly below the last stable
+//!    offset (so below the high watermark and every open transaction) and older than
+//!    `min.compaction.lag.ms` — and notes their paths and file identities (no file is opened: a
+//!    job over thousands of segments must not hold thousands of descriptors), the paths of the
+//!    `.txnindex` files, and each producer's last data offset and epoch.
 //! 2. [`CompactionJob::run`] (slow, no lock; a background thread): builds the key → latest offset
 //!    map over the dirty part (from the cleaner checkpoint on), then rewrites the cleanable
 //!    segments in groups of at most `segment.bytes` into `<base>.log.cleaned` (+ `.index.cleaned`,
-//!    `.timeindex.cleaned`), fsynced. It opens one segment at a time, outside the shared
+//!    `.timeindex.cleaned`, `.txnindex.cleaned`), fsynced. It opens one segment at a time, outside the shared
 //!    [`crate::FileCache`]; a segment whose path no longer names the file the job was cut from
 //!    (retention or `DeleteRecords` removed it meanwhile) is treated as gone and its group skipped.
 //! 3. [`Log::install_compaction`] (under the lock): for each group whose source segments are all
@@ -25,11 +27,26 @@
 //!   removes them;
 //! - a batch emptied of records that is the last batch of a producer in the log is kept as an
 //!   empty batch (header only), so the producer's sequence survives;
-//! - control batches are kept as they are.
+//! - control batches are kept as they are, except as the transaction rules below say.
+//!
+//! Transactions (Kafka's `CleanedTransactionMetadata` and `Cleaner.cleanInto`): walking the log
+//! in offset order with the aborted transactions of the `.txnindex` files,
+//! - batches of aborted transactions are removed (their keys never enter the key map, so they
+//!   cannot shadow an older committed value), unless one is its producer's last data batch,
+//!   which is kept empty;
+//! - an ABORT marker is kept, with its `.txnindex` entry, while the pass still met batches of
+//!   its transaction; a COMMIT marker while the pass met any. Once a pass meets none, the marker
+//!   gets the delete-horizon attribute (`baseTimestamp` = now + `delete.retention.ms`) and its
+//!   index entry is dropped; a pass after the horizon removes it. A producer's last marker is
+//!   kept (emptied) when it is the producer's last batch, for fencing;
+//! - the cleaned segment's `.txnindex` lists exactly the aborted transactions whose markers it
+//!   kept with data still around.
 //!
 //! Crash safety: a `<base>.swapgroup` file lists the segments a group replaces and is written
 //! before the renames; [`finish_interrupted_swaps`] (at open) completes a swap whose `.log.swap`
-//! exists and rolls back one whose does not.
+//! exists and rolls back one whose does not. A group always writes a `.txnindex.cleaned` (empty
+//! when no entry is kept), so a completed swap's `<base>.txnindex` without its `.swap` is known
+//! to be the new one; an empty `.txnindex` is removed when the swap completes.
 //!
 //! Bounds: the key map holds at most [`OFFSET_MAP_ENTRIES_MAX`] keys (plus the keys of one
 //! segment: it is checked between segments); when full, the dirty part cleaned this run ends at
@@ -37,13 +54,15 @@
 //! (Kafka uses MD5). Output is written through a 64 KiB buffer; one batch is decoded at a time.
 
 use crate::batch::{self, BatchHeader};
+use crate::producer;
+use crate::txn_index::{AbortedTxn, TxnIndex};
 use crate::error::{Error, IoContext, Result};
 use crate::fileio;
 use crate::index::{OFFSET_ENTRY_BYTES, TIME_ENTRY_BYTES};
 use crate::record::{self, BatchSpec, Record};
 use crate::segment::{self, HeaderScan, Segment};
 use crate::Log;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
@@ -78,8 +97,18 @@ pub struct CompactionJob {
     delete_retention_ms: i64,
     segment_bytes: u64,
     index_interval_bytes: u64,
-    /// Last offset of every producer's last batch (bounded by the producer state).
-    producer_last_offsets: HashMap<i64, i64>,
+    /// Every producer's last data batch and epoch (bounded by the producer state).
+    last_records: HashMap<i64, LastRecord>,
+    /// The `.txnindex` files holding entries when the job was cut, oldest segment first.
+    txn_indexes: Vec<PathBuf>,
+}
+
+/// Kafka's `LastRecord`: what the cleaner must keep of an active producer.
+#[derive(Clone, Copy, Debug)]
+struct LastRecord {
+    /// The last offset of its last data batch, when a batch of its current epoch is retained.
+    last_data_offset: Option<i64>,
+    epoch: i16,
 }
 
 #[derive(Debug)]
@@ -126,32 +155,46 @@ fn key_hash(key: &[u8]) -> (u64, u64) {
     (a.finish(), b.finish())
 }
 
-fn cleaned_paths(dir: &Path, base: i64) -> [PathBuf; 3] {
+/// `.log`, `.index`, `.timeindex`, `.txnindex` with a suffix; renames go in the order
+/// [`RENAME_ORDER`], the `.log` last.
+fn cleaned_paths(dir: &Path, base: i64) -> [PathBuf; 4] {
     [
         dir.join(segment::file_name(base, "log.cleaned")),
         dir.join(segment::file_name(base, "index.cleaned")),
         dir.join(segment::file_name(base, "timeindex.cleaned")),
+        dir.join(segment::file_name(base, "txnindex.cleaned")),
     ]
 }
 
-fn swap_paths(dir: &Path, base: i64) -> [PathBuf; 3] {
+fn swap_paths(dir: &Path, base: i64) -> [PathBuf; 4] {
     [
         dir.join(segment::file_name(base, "log.swap")),
         dir.join(segment::file_name(base, "index.swap")),
         dir.join(segment::file_name(base, "timeindex.swap")),
+        dir.join(segment::file_name(base, "txnindex.swap")),
     ]
 }
+
+fn final_paths(dir: &Path, base: i64) -> [PathBuf; 4] {
+    let [log, index, time] = Segment::paths(dir, base);
+    [log, index, time, TxnIndex::path_for(dir, base)]
+}
+
+/// Indexes first, the log last: an existing `.log.swap` means the new segment is complete.
+const RENAME_ORDER: [usize; 4] = [1, 2, 3, 0];
+const TXN_INDEX: usize = 3;
 
 fn group_file(dir: &Path, base: i64) -> PathBuf {
     dir.join(segment::file_name(base, "swapgroup"))
 }
 
 impl Log {
-    /// First offset compaction may not touch: the active segment, the high watermark, and the
-    /// first segment younger than `min.compaction.lag.ms`.
+    /// First offset compaction may not touch: the active segment, the last stable offset (so
+    /// the high watermark and every open transaction), and the first segment younger than
+    /// `min.compaction.lag.ms`.
     fn cleanable_segments(&self, now_ms: i64) -> Vec<(&Segment, i64)> {
         let lag = self.config.min_compaction_lag_ms;
-        let mut limit = self.active().base_offset.min(self.high_watermark);
+        let mut limit = self.active().base_offset.min(self.last_stable_offset());
         let segs: Vec<&Segment> = self.segments.values().collect();
         let mut out = Vec::new();
         for w in segs.windows(2) {
@@ -203,8 +246,13 @@ impl Log {
                 file_id: seg.file.id,
             });
         }
-        let producer_last_offsets =
-            self.producers.producers.iter().map(|(pid, e)| (*pid, e.last_offset())).collect();
+        let last_records = self
+            .producers
+            .producers
+            .iter()
+            .map(|(pid, e)| (*pid, LastRecord { last_data_offset: e.last_data_offset(), epoch: e.epoch }))
+            .collect();
+        let txn_indexes = self.segments.values().filter(|s| s.txn_index.len() > 0).map(|s| s.txn_index.path().to_path_buf()).collect();
         Some(CompactionJob {
             dir: self.dir.clone(),
             log_id: self.log_id,
@@ -214,7 +262,8 @@ impl Log {
             delete_retention_ms: self.config.delete_retention_ms,
             segment_bytes: self.config.segment_bytes,
             index_interval_bytes: self.config.index_interval_bytes,
-            producer_last_offsets,
+            last_records,
+            txn_indexes,
         })
     }
 
@@ -261,8 +310,7 @@ impl Log {
         fileio::write_atomic(&gf, list.as_bytes()).at(&gf)?;
         let cleaned = cleaned_paths(&dir, base);
         let swap = swap_paths(&dir, base);
-        // Indexes first, the log last: an existing `.log.swap` means the new segment is complete.
-        for i in [1, 2, 0] {
+        for i in RENAME_ORDER {
             std::fs::rename(&cleaned[i], &swap[i]).at(&cleaned[i])?;
         }
         fileio::sync_dir(&dir).at(&dir)?;
@@ -270,10 +318,11 @@ impl Log {
             let seg = self.segments.remove(old).expect("checked intact");
             seg.delete_files(&dir)?;
         }
-        let finals = Segment::paths(&dir, base);
-        for i in [1, 2, 0] {
+        let finals = final_paths(&dir, base);
+        for i in RENAME_ORDER {
             std::fs::rename(&swap[i], &finals[i]).at(&swap[i])?;
         }
+        remove_if_empty(&finals[TXN_INDEX])?;
         fileio::remove_if_exists(&gf).at(&gf)?;
         fileio::sync_dir(&dir).at(&dir)?;
         let id = self.next_id();
@@ -290,6 +339,14 @@ impl Log {
         )?;
         self.segments.insert(base, seg);
         Ok(())
+    }
+}
+
+/// An empty `.txnindex` means no aborted transaction: the file is left out, as for new segments.
+fn remove_if_empty(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() == 0 => fileio::remove_if_exists(path).at(path),
+        _ => Ok(()),
     }
 }
 
@@ -331,16 +388,22 @@ pub(crate) fn finish_interrupted_swaps(dir: &Path) -> Result<()> {
         if swap[0].exists() {
             let list = std::fs::read_to_string(&gf).at(&gf)?;
             for old in list.lines().filter_map(|l| l.trim().parse::<i64>().ok()) {
-                for p in Segment::paths(dir, old) {
-                    fileio::remove_if_exists(&p).at(&p)?;
+                for (i, p) in final_paths(dir, old).iter().enumerate() {
+                    // Without its `.swap`, the base's `.txnindex` was already renamed into place:
+                    // it is the new one (every group writes one).
+                    if i == TXN_INDEX && old == base && !swap[TXN_INDEX].exists() {
+                        continue;
+                    }
+                    fileio::remove_if_exists(p).at(p)?;
                 }
             }
-            let finals = Segment::paths(dir, base);
-            for i in [1, 2, 0] {
+            let finals = final_paths(dir, base);
+            for i in RENAME_ORDER {
                 if swap[i].exists() {
                     std::fs::rename(&swap[i], &finals[i]).at(&swap[i])?;
                 }
             }
+            remove_if_empty(&finals[TXN_INDEX])?;
             tracing::warn!(dir = %dir.display(), base_offset = base, "completed an interrupted compaction swap");
         } else {
             for p in &swap {
@@ -355,8 +418,8 @@ pub(crate) fn finish_interrupted_swaps(dir: &Path) -> Result<()> {
         if let Some((base, "log.swap")) = segment::parse_file_name(name) {
             let swap = swap_paths(dir, base);
             if swap[0].exists() && !group_file(dir, base).exists() {
-                let finals = Segment::paths(dir, base);
-                for i in [1, 2, 0] {
+                let finals = final_paths(dir, base);
+                for i in RENAME_ORDER {
                     if swap[i].exists() {
                         std::fs::rename(&swap[i], &finals[i]).at(&swap[i])?;
                     }
@@ -375,6 +438,95 @@ struct Filtered {
     tombstone_horizon: Option<i64>,
 }
 
+/// Kafka's `CleanedTransactionMetadata`: which batches belong to aborted transactions and which
+/// markers may go, as the cleaner walks the log in offset order.
+#[derive(Default)]
+struct TxnCleanState {
+    /// Aborted transactions not reached yet, by first offset (Kafka's min-heap).
+    pending: BTreeSet<(i64, AbortedTxn)>,
+    /// Aborted transactions reached, by producer, and the last batch of each the walk met.
+    ongoing_aborted: HashMap<i64, (AbortedTxn, Option<i64>)>,
+    /// Producers whose transactional batches the walk met since their last marker.
+    ongoing_committed: HashSet<i64>,
+    /// `.txnindex` entries of the cleaned segment being written.
+    cleaned_index: Vec<AbortedTxn>,
+}
+
+impl TxnCleanState {
+    fn new(aborted: Vec<AbortedTxn>) -> TxnCleanState {
+        TxnCleanState { pending: aborted.into_iter().map(|t| (t.first_offset, t)).collect(), ..TxnCleanState::default() }
+    }
+
+    fn reach(&mut self, offset: i64) {
+        while let Some(&(first, txn)) = self.pending.first() {
+            if first > offset {
+                break;
+            }
+            self.pending.pop_first();
+            self.ongoing_aborted.entry(txn.producer_id).or_insert((txn, None));
+        }
+    }
+
+    /// Kafka's `onBatchRead`: whether a data batch belongs to an aborted transaction.
+    fn on_data(&mut self, header: &BatchHeader) -> bool {
+        self.reach(header.last_offset());
+        if !header.is_transactional() {
+            return false;
+        }
+        match self.ongoing_aborted.get_mut(&header.producer_id) {
+            Some((_, last_seen)) => {
+                *last_seen = Some(header.last_offset());
+                true
+            }
+            None => {
+                self.ongoing_committed.insert(header.producer_id);
+                false
+            }
+        }
+    }
+
+    /// Kafka's `onControlBatchRead`: whether a control batch may be discarded. `marker` is its
+    /// transaction marker (`None` for another control record); `empty` a batch already emptied.
+    fn on_control(&mut self, header: &BatchHeader, marker: Option<producer::EndMarker>, empty: bool) -> bool {
+        self.reach(header.last_offset());
+        if empty {
+            return true;
+        }
+        match marker {
+            Some(m) if !m.commit => match self.ongoing_aborted.remove(&header.producer_id) {
+                // Its data is still around: keep the marker and its index entry.
+                Some((txn, Some(_))) => {
+                    self.cleaned_index.push(txn);
+                    false
+                }
+                _ => true,
+            },
+            Some(_) => !self.ongoing_committed.remove(&header.producer_id),
+            None => false,
+        }
+    }
+}
+
+/// Kafka's `collectAbortedTransactions` over the job's `.txnindex` files: entries overlapping
+/// `[start, end)`, stopping once an entry's LSO reaches `end`. A file gone meanwhile (retention)
+/// adds nothing.
+fn collect_aborted(paths: &[PathBuf], start: i64, end: i64) -> Result<Vec<AbortedTxn>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let index = match TxnIndex::open_read_only(path.clone()) {
+            Ok(index) => index,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        if index.collect(start, end, &mut out).at(path)? {
+            break;
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 impl CompactionJob {
     /// Offsets at and above this are not examined by this job.
     pub fn end_offset(&self) -> i64 {
@@ -387,6 +539,8 @@ impl CompactionJob {
     pub fn run(self) -> Result<CompactedSegments> {
         let mut map: HashMap<(u64, u64), i64> = HashMap::new();
         let mut clean_end = self.first_dirty_offset;
+        // Keys of aborted transactions never enter the map: they must not shadow older values.
+        let mut txns = TxnCleanState::new(collect_aborted(&self.txn_indexes, self.first_dirty_offset, self.end_offset())?);
         for seg in &self.segments {
             if seg.end_offset <= self.first_dirty_offset {
                 continue;
@@ -397,7 +551,11 @@ impl CompactionJob {
             // A vanished segment (deleted by retention meanwhile) adds no keys: records it would
             // have superseded are kept, which is safe, and its group is skipped.
             self.for_each_batch(seg, |header, bytes| {
-                if header.is_control() || header.last_offset() < self.first_dirty_offset {
+                if header.is_control() {
+                    txns.on_control(header, producer::end_marker_of(bytes), header.records_count == 0);
+                    return Ok(());
+                }
+                if txns.on_data(header) || header.last_offset() < self.first_dirty_offset {
                     return Ok(());
                 }
                 let Ok(records) = record::decode_records(bytes) else { return Ok(()) };
@@ -435,8 +593,11 @@ impl CompactionJob {
             tombstone_horizon_ms: None,
             records_removed: 0,
         };
+        // One walk in offset order through every group (Kafka carries the state across groups).
+        let start = groups.first().map_or(clean_end, |g| g[0].base_offset);
+        let mut txns = TxnCleanState::new(collect_aborted(&self.txn_indexes, start, clean_end)?);
         for group in groups {
-            let cleaned = self.clean_group(&group, &map, clean_end, &mut out)?;
+            let cleaned = self.clean_group(&group, &map, clean_end, &mut txns, &mut out)?;
             out.groups.push(cleaned);
         }
         Ok(out)
@@ -473,10 +634,12 @@ impl CompactionJob {
         group: &[&JobSegment],
         map: &HashMap<(u64, u64), i64>,
         clean_end: i64,
+        txns: &mut TxnCleanState,
         out: &mut CompactedSegments,
     ) -> Result<CleanedGroup> {
         let base = group[0].base_offset;
-        let [log_path, index_path, time_path] = cleaned_paths(&self.dir, base);
+        let [log_path, index_path, time_path, txn_path] = cleaned_paths(&self.dir, base);
+        txns.cleaned_index.clear();
         let file = File::create(&log_path).at(&log_path)?;
         let mut writer = BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, file);
         let mut position = 0u64;
@@ -499,7 +662,7 @@ impl CompactionJob {
         for seg in group {
             bytes_before += seg.size;
             let present = self.for_each_batch(seg, |header, bytes| {
-                let filtered = self.filter_batch(header, bytes, map, clean_end);
+                let filtered = self.filter_batch(header, bytes, map, clean_end, txns);
                 records_removed += filtered.removed;
                 if let Some(h) = filtered.tombstone_horizon {
                     tombstone_horizon_ms = Some(tombstone_horizon_ms.map_or(h, |x| x.min(h)));
@@ -543,7 +706,9 @@ impl CompactionJob {
         file.sync_all().at(&log_path)?;
         debug_assert_eq!(offset_entries.len() % OFFSET_ENTRY_BYTES, 0);
         debug_assert_eq!(time_entries.len() % TIME_ENTRY_BYTES, 0);
-        for (path, bytes) in [(&index_path, &offset_entries), (&time_path, &time_entries)] {
+        // Always written, empty or not: see the module docs on crash safety.
+        let txn_entries: Vec<u8> = txns.cleaned_index.iter().flat_map(|t| t.encode()).collect();
+        for (path, bytes) in [(&index_path, &offset_entries), (&time_path, &time_entries), (&txn_path, &txn_entries)] {
             let mut f = File::create(path).at(path)?;
             f.write_all(bytes).at(path)?;
             f.sync_all().at(path)?;
@@ -557,58 +722,78 @@ impl CompactionJob {
         })
     }
 
-    /// Kafka's `shouldRetainRecord` + `filterTo` for one batch.
-    fn filter_batch(&self, header: &BatchHeader, bytes: &[u8], map: &HashMap<(u64, u64), i64>, clean_end: i64) -> Filtered {
+    /// Kafka's `checkBatchRetention` + `shouldRetainRecord` + `filterTo` for one batch.
+    fn filter_batch(&self, header: &BatchHeader, bytes: &[u8], map: &HashMap<(u64, u64), i64>, clean_end: i64, txns: &mut TxnCleanState) -> Filtered {
         let keep_whole = Filtered { bytes: Some(bytes.to_vec()), removed: 0, tombstone_horizon: None };
-        if header.is_control() || header.last_offset() >= clean_end {
+        if header.last_offset() >= clean_end {
             return keep_whole;
         }
-        let records = match record::decode_records(bytes) {
+        let control = header.is_control();
+        let decoded = record::decode_records(bytes);
+        let can_discard = if control {
+            let empty = header.records_count == 0 || decoded.as_ref().is_ok_and(|r| r.is_empty());
+            let marker = if decoded.is_ok() { producer::end_marker_of(bytes) } else { None };
+            txns.on_control(header, marker, empty)
+        } else {
+            txns.on_data(header)
+        };
+        let horizon = header.has_delete_horizon().then_some(header.base_timestamp);
+        // Markers wait out `delete.retention.ms` like tombstones; aborted data goes at once.
+        let discard_records = if control { can_discard && horizon.is_some_and(|h| h <= self.now_ms) } else { can_discard };
+        let last_of_producer = header.has_producer_id()
+            && self.last_records.get(&header.producer_id).is_some_and(|last| match last.last_data_offset {
+                Some(offset) => header.last_offset() == offset,
+                None => control && header.producer_epoch == last.epoch,
+            });
+        let marker_for_empty_txn = can_discard && control;
+        let records = match decoded {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(dir = %self.dir.display(), offset = header.base_offset, "compaction keeps an undecodable batch: {e}");
                 return keep_whole;
             }
         };
-        let horizon = header.has_delete_horizon().then_some(header.base_timestamp);
         let mut retained: Vec<&Record> = Vec::with_capacity(records.len());
         let mut has_tombstone = false;
-        for r in &records {
-            let offset = header.base_offset + r.offset_delta as i64;
-            let Some(key) = &r.key else { continue };
-            let latest = map.get(&key_hash(key)).is_none_or(|&o| offset >= o);
-            if !latest {
-                continue;
-            }
-            if r.value.is_none() {
-                let keep = horizon.is_none_or(|h| self.now_ms < h);
-                if !keep {
+        if control && !discard_records {
+            retained.extend(records.iter());
+        } else if !discard_records {
+            for r in &records {
+                let offset = header.base_offset + r.offset_delta as i64;
+                let Some(key) = &r.key else { continue };
+                let latest = map.get(&key_hash(key)).is_none_or(|&o| offset >= o);
+                if !latest {
                     continue;
                 }
-                has_tombstone = true;
+                if r.value.is_none() {
+                    let keep = horizon.is_none_or(|h| self.now_ms < h);
+                    if !keep {
+                        continue;
+                    }
+                    has_tombstone = true;
+                }
+                retained.push(r);
             }
-            retained.push(r);
         }
-        let removed = (records.len() - retained.len()) as u64;
-        let set_horizon = has_tombstone && horizon.is_none();
-        let new_horizon = if set_horizon { Some(self.now_ms.saturating_add(self.delete_retention_ms)) } else { horizon };
-        let tombstone_horizon = if has_tombstone { new_horizon } else { None };
-        if removed == 0 && !set_horizon {
-            return Filtered { tombstone_horizon, ..keep_whole };
-        }
+        let removed = if control { 0 } else { (records.len() - retained.len()) as u64 };
         if retained.is_empty() {
-            let last_of_producer = header.has_producer_id()
-                && self.producer_last_offsets.get(&header.producer_id) == Some(&header.last_offset());
             if !last_of_producer {
                 return Filtered { bytes: None, removed, tombstone_horizon: None };
             }
-            // Kafka's writeEmptyHeader: keeps the producer's last sequence in the log.
+            // Kafka's writeEmptyHeader: keeps the producer's last sequence and epoch in the log.
             let mut spec = spec_of(header);
             spec.compression = crate::compression::Compression::None;
             spec.delete_horizon = false;
             spec.base_timestamp = header.max_timestamp;
             let bytes = record::encode_batch(&spec, &[]).expect("uncompressed empty batch");
             return Filtered { bytes: Some(bytes), removed, tombstone_horizon: None };
+        }
+        let set_horizon = (has_tombstone || marker_for_empty_txn) && horizon.is_none();
+        let new_horizon = if set_horizon { Some(self.now_ms.saturating_add(self.delete_retention_ms)) } else { horizon };
+        // A later pass is due when a kept tombstone or removable marker reaches its horizon.
+        let tombstone_horizon = if has_tombstone || marker_for_empty_txn { new_horizon } else { None };
+        if removed == 0 && !set_horizon {
+            return Filtered { tombstone_horizon, ..keep_whole };
         }
         // Re-encode the retained records relative to the new base timestamp.
         let raw_ts = |r: &Record| header.base_timestamp.wrapping_add(r.timestamp_delta);

@@ -1,8 +1,9 @@
 //! The log's one error type. The broker maps each variant to a Kafka error code.
 //!
 //! Validation errors (`CorruptMessage`, `MessageTooLarge`, `RecordListTooLarge`, `InvalidRecord`,
-//! `OutOfOrderSequence`, `InvalidProducerEpoch`, `FencedLeaderEpoch`) guarantee that nothing of
-//! the request was written.
+//! `OutOfOrderSequence`, `InvalidProducerEpoch`, `InvalidTxnState`,
+//! `TransactionCoordinatorFenced`, `FencedLeaderEpoch`) guarantee that nothing of the request
+//! was written.
 //! `Io` means the disk failed us; the log keeps its in-memory state consistent with what is on disk
 //! as far as it can tell (a failed append is truncated away again).
 
@@ -31,6 +32,13 @@ pub enum Error {
     /// INVALID_PRODUCER_EPOCH.
     #[error("producer {producer_id}: epoch {found} is older than current epoch {current}")]
     InvalidProducerEpoch { producer_id: i64, current: i16, found: i16 },
+    /// INVALID_TXN_STATE: a producer wrote a non-transactional batch while its transaction is open.
+    #[error("invalid transaction state: {0}")]
+    InvalidTxnState(String),
+    /// TRANSACTION_COORDINATOR_FENCED: a transaction marker from a coordinator epoch older than
+    /// the one of the producer's last marker (a zombie coordinator).
+    #[error("producer {producer_id}: transaction marker from coordinator epoch {found}, older than the current {current}")]
+    TransactionCoordinatorFenced { producer_id: i64, current: i32, found: i32 },
     /// FENCED_LEADER_EPOCH: a leader append in an epoch older than one the log already holds
     /// (epochs never go back on a leader; the caller's leadership is stale).
     #[error("leader epoch {epoch} is older than the log's latest leader epoch {latest}")]

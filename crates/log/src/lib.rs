@@ -1,7 +1,8 @@
 //! `oxbow-log`: one Kafka partition's log on disk, in Apache Kafka's own layout.
 //!
 //! A [`Log`] owns one directory `TOPIC-PARTITION/` holding segments named by their base offset
-//! (`00000000000000000000.log`, `.index`, `.timeindex`), so Kafka's `kafka-dump-log` reads them.
+//! (`00000000000000000000.log`, `.index`, `.timeindex`, `.txnindex`), so Kafka's `kafka-dump-log`
+//! reads them.
 //! Record batches (RecordBatch v2) are stored byte for byte as produced; on append the leader sets
 //! only the base offset, the partition leader epoch and, for `LogAppendTime` topics, the max
 //! timestamp and timestamp-type bit, then recomputes the CRC (only when a CRC'd field changed).
@@ -19,6 +20,12 @@
 //!   [`Log::assign_epoch`]; appends record each new epoch's first offset themselves, truncation
 //!   and log start moves trim the cache;
 //! - [`Log::read`] returns whole batches starting at the batch containing an offset;
+//! - transactions (KIP-98): transactional batches go through [`Log::append_as_leader`] like
+//!   idempotent ones and open a transaction; [`Log::append_txn_marker`] writes the COMMIT or
+//!   ABORT marker the transaction coordinator asks for (leader only; followers get markers by
+//!   replication); [`Log::last_stable_offset`] (LSO) bounds what `read_committed` consumers see,
+//!   [`Log::collect_aborted_txns`] lists the aborted transactions a fetch range overlaps,
+//!   [`Log::active_producers`] answers DescribeProducers;
 //! - offsets ([`Log::log_start_offset`], [`Log::log_end_offset`], [`Log::high_watermark`]),
 //!   [`Log::offset_for_timestamp`], [`Log::max_timestamp`], [`Log::delete_records_before`];
 //! - [`Log::maintain`] periodically (every few seconds; Kafka's retention check runs every 5 min,
@@ -43,8 +50,11 @@
 //! - `<base>.log`, `<base>.index`, `<base>.timeindex`: Kafka's formats (see [`batch`] and the
 //!   index module docs). Indexes of the active segment are preallocated to
 //!   `segment.index.bytes` and trimmed at roll and close, as Kafka does.
-//! - `<offset>.snapshot`: idempotent producer state as of that log end offset (Oxbow's own
-//!   format, documented in the producer module); at most 2 kept.
+//! - `<base>.txnindex`: the segment's aborted transactions in Kafka's `TransactionIndex` format
+//!   (see the `txn_index` module), present only once the segment holds an ABORT marker. Kept with
+//!   its segment through retention, truncation (entries past the new end go) and compaction.
+//! - `<offset>.snapshot`: producer state (idempotent sequences, open transactions) as of that
+//!   log end offset (Oxbow's own format, documented in the producer module); at most 2 kept.
 //! - `oxbow.checkpoint`: recovery point, log start offset, high watermark, compaction's clean
 //!   offset and tombstone horizon, clean-shutdown flag (text; documented in the checkpoint
 //!   module). Kafka keeps these per data directory; Oxbow keeps them per partition.
@@ -55,6 +65,14 @@
 //!   first epoch is recorded; absent (a log from before it existed), empty or malformed, it is
 //!   rebuilt from the batch headers at open.
 //! - transient: `*.cleaned`, `*.swap`, `<base>.swapgroup` (compaction), `*.tmp` (atomic writes).
+//!
+//! # Recovery of producer state and `.txnindex`
+//! Producer state is loaded from the newest snapshot at or below the recovery point (what was
+//! fsynced) and the batches after it are replayed, markers included; every `.txnindex` entry at
+//! or past the snapshot's offset is dropped first and re-appended by the replay, so an entry torn
+//! or lost in a crash comes back exactly as first written. Truncation does the same from the
+//! newest snapshot at or below the new log end. An unreadable `.txnindex` makes the replay start
+//! at the first segment.
 //!
 //! # Durability
 //! Appends reach the page cache with `write()`, so a killed process (`kill -9`) loses nothing
@@ -92,19 +110,21 @@ mod index;
 mod producer;
 pub mod record;
 mod segment;
+mod txn_index;
 
 pub use compaction::{CompactedSegments, CompactionJob, CompactionReport};
 pub use epochs::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use error::{Error, Result};
 pub use files::{index_maps_max_default, open_files_max_default, FileCache, FileCacheStats};
 pub use producer::{BATCHES_RETAINED_MAX, PRODUCER_ID_EXPIRATION_MS_DEFAULT};
+pub use txn_index::{AbortedTxn, ABORTED_TXN_BYTES};
 
 use batch::BatchHeader;
 use bytes::{Bytes, BytesMut};
 use checkpoint::Checkpoint;
 use epochs::LeaderEpochCache;
 use error::IoContext;
-use producer::{PendingAppend, ProducerState};
+use producer::{CompletedTxn, EndMarker, PendingAppend, ProducerState};
 use segment::Segment;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -238,6 +258,31 @@ pub struct SegmentInfo {
     pub size_bytes: u64,
     pub max_timestamp_ms: i64,
     pub active: bool,
+}
+
+/// A transaction marker to write (what a WriteTxnMarkers request asks of a partition leader).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnMarker {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// The transaction coordinator's epoch; a marker older than the producer's last is fenced.
+    pub coordinator_epoch: i32,
+    /// COMMIT (true) or ABORT (false).
+    pub commit: bool,
+}
+
+/// One producer's state in this log, as DescribeProducers reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerInfo {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// The last sequence written, -1 when no batch of the current epoch is retained.
+    pub last_sequence: i32,
+    pub last_timestamp_ms: i64,
+    /// The coordinator epoch of the producer's last marker, -1 before any.
+    pub coordinator_epoch: i32,
+    /// First offset of the open transaction, -1 when none.
+    pub current_txn_start_offset: i64,
 }
 
 
@@ -395,6 +440,7 @@ impl Log {
             bases.iter().copied().filter(|&b| b <= cp.recovery_point).max().unwrap_or(i64::MIN)
         };
         let (index_bytes, interval) = (log.config.segment_index_bytes, log.config.index_interval_bytes);
+        let mut txn_index_lost = false;
         for (i, &base) in bases.iter().enumerate() {
             let recover = base >= recover_from;
             let id = log.next_id();
@@ -422,6 +468,7 @@ impl Log {
             if rebuilt {
                 report.indexes_rebuilt += 1;
             }
+            txn_index_lost |= seg.txn_index_lost;
             let is_last = i + 1 == bases.len();
             if is_last {
                 seg.on_become_active(index_bytes)?;
@@ -454,7 +501,10 @@ impl Log {
             log.epochs.write(dir)?;
         }
         log.check_epochs();
-        log.load_producer_state()?;
+        // After a crash, only a snapshot covering fsynced data is trusted: the `.txnindex`
+        // entries below it were fsynced with it, those above are rebuilt by the replay.
+        let snapshot_max_offset = log.recovery_point;
+        log.load_producer_state(snapshot_max_offset, txn_index_lost)?;
         if clean_shutdown {
             // A crash from now on must not be mistaken for a clean shutdown.
             log.write_checkpoint_file(false)?;
@@ -488,8 +538,12 @@ impl Log {
         self.next_segment_id
     }
 
-    /// Newest usable snapshot at or below the log end, then replay of the batches after it.
-    fn load_producer_state(&mut self) -> Result<()> {
+    /// Producer state from the newest usable snapshot at or below `snapshot_max_offset` (none
+    /// with `replay_all`), then a replay of the batches after it, markers included, which also
+    /// re-appends the `.txnindex` entries of aborted transactions it ends: entries at or past
+    /// the replay's start are dropped first (after a crash they may be torn or missing).
+    /// Snapshots past the log end describe records that are gone and are deleted.
+    fn load_producer_state(&mut self, snapshot_max_offset: i64, replay_all: bool) -> Result<()> {
         let leo = self.log_end_offset();
         let mut from = *self.segments.keys().next().expect("a segment");
         let mut state = ProducerState::default();
@@ -498,6 +552,9 @@ impl Log {
             if offset > leo {
                 // Written before a truncation: describes records that are gone.
                 fileio::remove_if_exists(&path).at(&path)?;
+                continue;
+            }
+            if replay_all || offset > snapshot_max_offset {
                 continue;
             }
             match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| ProducerState::decode_snapshot(&b)) {
@@ -510,19 +567,63 @@ impl Log {
                 Err(e) => tracing::warn!(file = %path.display(), "ignoring producer snapshot: {e}"),
             }
         }
+        for seg in self.segments.values_mut() {
+            seg.txn_index.truncate_to(from).at(seg.txn_index.path())?;
+        }
+        self.producers = state;
         if from < leo {
-            for (_, seg) in self.segments.range(..=from).next_back().into_iter().chain(self.segments.range(from + 1..)) {
+            let floor = self.segments.range(..=from).next_back().map_or(from, |(b, _)| *b);
+            let bases: Vec<i64> = self.segments.range(floor..).map(|(b, _)| *b).collect();
+            for base in bases {
+                let seg = &self.segments[&base];
                 let Some((position, _)) = seg.find_batch(from)? else { continue };
+                let log_path = seg.log_path.clone();
                 let mut scan = seg.scan_from(position)?;
-                while let Some((_, header)) = scan.next().at(&seg.log_path)? {
-                    if header.base_offset >= from {
-                        state.replay(&header);
+                while let Some((at, header)) = scan.next().at(&log_path)? {
+                    if header.base_offset < from {
+                        continue;
+                    }
+                    let marker = if header.is_control() && header.has_producer_id() {
+                        let bytes = self.segments[&base].read_bytes(at, header.size_bytes() as usize)?;
+                        producer::end_marker_of(&bytes)
+                    } else {
+                        None
+                    };
+                    if let Some(done) = self.producers.replay(&header, marker) {
+                        self.index_completed(base, &done)?;
                     }
                 }
             }
         }
-        self.producers = state;
+        self.producers.on_high_watermark(self.high_watermark);
         Ok(())
+    }
+
+    /// Records a transaction a marker in segment `segment_base` ended: an aborted one gets its
+    /// `.txnindex` entry there (with the LSO of that moment), then it waits for the high
+    /// watermark (Kafka's `updateTxnIndex` + `completeTxn`, in that order).
+    fn index_completed(&mut self, segment_base: i64, done: &CompletedTxn) -> Result<()> {
+        if done.aborted {
+            let entry = AbortedTxn {
+                producer_id: done.producer_id,
+                first_offset: done.first_offset,
+                last_offset: done.last_offset,
+                last_stable_offset: self.producers.last_stable_offset_of(done),
+            };
+            let seg = self.segments.get_mut(&segment_base).expect("the marker's segment");
+            seg.txn_index.append(&entry).at(seg.txn_index.path())?;
+        }
+        self.producers.complete(done);
+        Ok(())
+    }
+
+    /// After a failed `.txnindex` write for batches already in the log: takes them out again
+    /// (truncation rebuilds producer state and indexes from a snapshot), so the log never holds
+    /// a marker its index lacks.
+    fn undo_append(&mut self, first_offset: i64, now_ms: i64) {
+        if let Err(e) = self.truncate_to(first_offset, now_ms) {
+            tracing::error!(dir = %self.dir.display(), offset = first_offset, error = %e, "could not take back an append whose transaction index write failed");
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -645,6 +746,60 @@ impl Log {
         Ok(self.appended(&headers, if log_append_time { now_ms } else { -1 }))
     }
 
+    /// Writes a transaction marker as the leader (Kafka's `appendAsLeader` with COORDINATOR
+    /// origin, the batch `MemoryRecords.withEndTransactionMarker` builds): one control batch,
+    /// transactional, uncompressed, `baseSequence` -1, timestamp `now_ms`, holding one control
+    /// record (key: version 0 + type 0 ABORT / 1 COMMIT; value: version 0 + coordinator epoch).
+    ///
+    /// It ends the producer's open transaction; an ABORT adds the `.txnindex` entry (the
+    /// transaction's first offset to the marker, with the LSO of this moment). A marker for a
+    /// producer without an open transaction is written all the same (the coordinator may retry
+    /// one whose answer it lost) and ends nothing. Refused, writing nothing: a stale
+    /// `leader_epoch` ([`Error::FencedLeaderEpoch`]), a producer epoch older than the producer's
+    /// ([`Error::InvalidProducerEpoch`]), a coordinator epoch older than the producer's last
+    /// marker's ([`Error::TransactionCoordinatorFenced`]).
+    pub fn append_txn_marker(&mut self, marker: &TxnMarker, leader_epoch: i32, now_ms: i64) -> Result<AppendOutcome> {
+        if leader_epoch < 0 {
+            return Err(Error::InvalidRecord(format!("leader epoch {leader_epoch} is negative")));
+        }
+        if let Some(latest) = self.epochs.latest_epoch().filter(|&latest| leader_epoch < latest) {
+            return Err(Error::FencedLeaderEpoch { epoch: leader_epoch, latest });
+        }
+        if marker.producer_id < 0 || marker.producer_epoch < 0 {
+            return Err(Error::InvalidRecord(format!(
+                "transaction marker for producer {} epoch {}: both must be set",
+                marker.producer_id, marker.producer_epoch
+            )));
+        }
+        self.producers.check_marker(marker.producer_id, marker.producer_epoch, marker.coordinator_epoch)?;
+        let offset = self.log_end_offset();
+        let end = EndMarker { commit: marker.commit, coordinator_epoch: marker.coordinator_epoch };
+        let mut bytes = producer::end_marker_batch(offset, leader_epoch, marker.producer_id, marker.producer_epoch, end, now_ms);
+        let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
+        if log_append_time {
+            batch::set_max_timestamp(&mut bytes, true, now_ms);
+        }
+        let headers = [(0usize, BatchHeader::parse(&bytes).expect("encoded marker"))];
+        if self.request_needs_roll(&bytes, &headers, now_ms) {
+            self.roll(now_ms)?;
+        }
+        let epochs_before = self.assign_epochs_before_write(&[(leader_epoch, offset)])?;
+        if let Err(e) = self.write_to_active(&bytes, &headers, now_ms) {
+            self.restore_epochs(epochs_before);
+            return Err(e);
+        }
+        self.check_epochs();
+        let segment_base = self.active().base_offset;
+        if let Some(done) = self.producers.end_txn(marker.producer_id, marker.producer_epoch, end, offset, now_ms) {
+            if let Err(e) = self.index_completed(segment_base, &done) {
+                self.undo_append(offset, now_ms);
+                return Err(e);
+            }
+        }
+        self.flush_if_due(now_ms)?;
+        Ok(self.appended(&headers, if log_append_time { now_ms } else { -1 }))
+    }
+
     /// Everything about a produce request that can be checked without producer state.
     /// Returns (position in the request, header) per batch.
     fn validate_request(&self, data: &[u8], leader: bool, origin: AppendOrigin) -> Result<Vec<(usize, BatchHeader)>> {
@@ -732,7 +887,8 @@ impl Log {
     /// timestamps are kept as they are. Checks structure, magic, CRC and size, and that offsets
     /// continue from the log end (Kafka's `UnexpectedAppendOffsetException` otherwise, reported
     /// here as `InvalidRecord`). Producer state is updated without sequence checks (Kafka's
-    /// REPLICATION origin). An empty `batches` appends nothing.
+    /// REPLICATION origin), transaction markers included: an ABORT marker adds its `.txnindex`
+    /// entry as on the leader. An empty `batches` appends nothing.
     pub fn append_as_follower(&mut self, batches: BytesMut, now_ms: i64) -> Result<AppendOutcome> {
         let leo = self.log_end_offset();
         if batches.is_empty() {
@@ -768,10 +924,23 @@ impl Log {
             self.restore_epochs(epochs_before);
             return Err(e);
         }
-        for (_, h) in &parsed {
-            self.producers.replay(h);
-        }
         self.check_epochs();
+        // Batch by batch, as recovery replays them, so a marker's `.txnindex` entry records the
+        // same LSO here as on the leader.
+        let segment_base = self.active().base_offset;
+        for (at, h) in &parsed {
+            let marker = if h.is_control() && h.has_producer_id() {
+                producer::end_marker_of(&batches[*at..*at + h.size_bytes() as usize])
+            } else {
+                None
+            };
+            if let Some(done) = self.producers.replay(h, marker) {
+                if let Err(e) = self.index_completed(segment_base, &done) {
+                    self.undo_append(first_offset, now_ms);
+                    return Err(e);
+                }
+            }
+        }
         self.flush_if_due(now_ms)?;
         Ok(self.appended(&parsed, -1))
     }
@@ -883,7 +1052,7 @@ impl Log {
         self.recovery_point = self.recovery_point.min(leo);
         self.clean_offset = self.clean_offset.min(leo);
         self.last_snapshot_offset = -1;
-        self.load_producer_state()?;
+        self.load_producer_state(leo, false)?;
         self.write_checkpoint_file(false)?;
         Ok(leo)
     }
@@ -908,7 +1077,7 @@ impl Log {
         self.recovery_point = offset;
         self.clean_offset = offset;
         self.last_snapshot_offset = -1;
-        self.load_producer_state()?;
+        self.load_producer_state(offset, false)?;
         self.write_checkpoint_file(false)?;
         Ok(())
     }
@@ -1045,6 +1214,69 @@ impl Log {
     /// wholly below it and `DeleteRecords` may not pass it, as in Kafka.
     pub fn set_high_watermark(&mut self, offset: i64) {
         self.high_watermark = offset.clamp(self.log_start_offset, self.log_end_offset());
+        self.producers.on_high_watermark(self.high_watermark);
+    }
+
+    /// Kafka's first unstable offset: the first offset of the oldest transaction that is open,
+    /// or ended by a marker the high watermark has not passed yet; never below the log start.
+    /// `None` when there is none.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.producers.first_unstable_offset().map(|o| o.max(self.log_start_offset))
+    }
+
+    /// The last stable offset (LSO): the first unstable offset, capped at the high watermark.
+    /// `read_committed` consumers read below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.first_unstable_offset().map_or(self.high_watermark, |o| o.min(self.high_watermark))
+    }
+
+    /// Whether `producer_id` has an open transaction in this log at `producer_epoch` (Kafka's
+    /// `hasOngoingTransaction`: such a producer needs no KIP-890 verification to append more).
+    pub fn has_ongoing_txn(&self, producer_id: i64, producer_epoch: i16) -> bool {
+        self.producers.has_ongoing_txn(producer_id, producer_epoch)
+    }
+
+    /// Kafka's `collectAbortedTransactions` for a fetch: the aborted transactions overlapping
+    /// `[fetch_offset, upper_bound_offset)` (last offset >= `fetch_offset`, first offset below
+    /// the bound), from the `.txnindex` of the segment holding `fetch_offset` onwards until an
+    /// entry's LSO shows no later one can overlap.
+    pub fn collect_aborted_txns(&self, fetch_offset: i64, upper_bound_offset: i64) -> Result<Vec<AbortedTxn>> {
+        let mut out = Vec::new();
+        let floor = self.segments.range(..=fetch_offset).next_back().into_iter();
+        for (_, seg) in floor.chain(self.segments.range(fetch_offset + 1..)) {
+            if seg.txn_index.collect(fetch_offset, upper_bound_offset, &mut out).at(seg.txn_index.path())? {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every `.txnindex` entry, oldest segment first.
+    pub fn aborted_txns(&self) -> Result<Vec<AbortedTxn>> {
+        let mut out = Vec::new();
+        for seg in self.segments.values() {
+            out.extend(seg.txn_index.entries().at(seg.txn_index.path())?);
+        }
+        Ok(out)
+    }
+
+    /// The producers this log has state for, by producer id (DescribeProducers).
+    pub fn active_producers(&self) -> Vec<ProducerInfo> {
+        let mut out: Vec<ProducerInfo> = self
+            .producers
+            .producers
+            .iter()
+            .map(|(pid, e)| ProducerInfo {
+                producer_id: *pid,
+                producer_epoch: e.epoch,
+                last_sequence: e.last_seq(),
+                last_timestamp_ms: e.last_timestamp,
+                coordinator_epoch: e.coordinator_epoch,
+                current_txn_start_offset: e.current_txn_first_offset.unwrap_or(-1),
+            })
+            .collect();
+        out.sort_by_key(|p| p.producer_id);
+        out
     }
 
     /// The offset up to which the log is fsynced (Kafka's recovery point).
@@ -1182,6 +1414,7 @@ impl Log {
             return Ok(self.log_start_offset);
         }
         self.log_start_offset = offset;
+        self.producers.on_log_start_offset(offset);
         self.delete_segments_below_log_start()?;
         self.write_checkpoint_file(false)?;
         self.epochs_follow_log_start()?;
@@ -1226,6 +1459,7 @@ impl Log {
         let first = *self.segments.keys().next().expect("a segment");
         if first > self.log_start_offset {
             self.log_start_offset = first;
+            self.producers.on_log_start_offset(first);
             self.write_checkpoint_file(false)?;
             self.epochs_follow_log_start()?;
         }

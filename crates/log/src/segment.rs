@@ -1,4 +1,5 @@
-//! One segment: a `.log` file of whole batches plus its `.index` and `.timeindex`.
+//! One segment: a `.log` file of whole batches plus its `.index`, `.timeindex` and (once it
+//! holds an aborted transaction) `.txnindex`.
 //!
 //! Appends go to the file with positional `write` (page cache; durable against a process crash,
 //! not against power loss until fsynced). Reads are positional too, so many readers need only
@@ -9,14 +10,15 @@
 //! [`FileCache`] (bounded; reopened by path when evicted), and so do its index mappings. Each
 //! operation takes the file from the cache once and keeps that `Arc<File>` only while it runs.
 //!
-//! What it does not do: decide when to roll, retain or compact (that is [`crate::Log`]), or decode
-//! records.
+//! What it does not do: decide when to roll, retain or compact (that is [`crate::Log`]), decode
+//! records, or fill its `.txnindex` (the log does, from its producer state).
 
 use crate::batch::{self, BatchHeader, HEADER_BYTES, LOG_OVERHEAD};
 use crate::error::{Error, IoContext, Result};
 use crate::fileio::{self, FileId};
 use crate::files::{FileCache, IndexMap};
 use crate::index::{OffsetIndex, TimeIndex};
+use crate::txn_index::TxnIndex;
 use bytes::{Bytes, BytesMut};
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -140,6 +142,11 @@ pub(crate) struct Segment {
     pub last_modified_ms: i64,
     pub offset_index: OffsetIndex,
     pub time_index: TimeIndex,
+    /// Aborted transactions whose marker is in this segment.
+    pub txn_index: TxnIndex,
+    /// Set at open when the `.txnindex` was unreadable and discarded: the log must replay
+    /// everything to rebuild it.
+    pub txn_index_lost: bool,
     bytes_since_index_entry: u64,
 }
 
@@ -175,6 +182,8 @@ impl Segment {
         let (file, _) = CachedFile::new(cache, file, &metadata);
         let offset_index = OffsetIndex::create(&index_path, base_offset, index_bytes, cache).at(&index_path)?;
         let time_index = TimeIndex::create(&time_path, base_offset, index_bytes, cache).at(&time_path)?;
+        let txn_path = TxnIndex::path_for(dir, base_offset);
+        let txn_index = TxnIndex::create(txn_path.clone()).at(&txn_path)?;
         Ok(Segment {
             base_offset,
             id,
@@ -189,6 +198,8 @@ impl Segment {
             last_modified_ms: now_ms,
             offset_index,
             time_index,
+            txn_index,
+            txn_index_lost: false,
             bytes_since_index_entry: 0,
         })
     }
@@ -228,6 +239,18 @@ impl Segment {
                 )
             }
         };
+        let txn_path = TxnIndex::path_for(dir, base_offset);
+        let mut txn_index_lost = false;
+        let txn_index = match TxnIndex::open(txn_path.clone()) {
+            Ok(index) => index,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                // Only a replay of the log can rebuild it; the log sees the flag and replays.
+                tracing::warn!(file = %txn_path.display(), "discarding an unreadable transaction index: {e}");
+                txn_index_lost = true;
+                TxnIndex::create(txn_path.clone()).at(&txn_path)?
+            }
+            Err(e) => return Err(Error::io(&txn_path, e)),
+        };
         let mut seg = Segment {
             base_offset,
             id,
@@ -242,6 +265,8 @@ impl Segment {
             last_modified_ms: mtime,
             offset_index,
             time_index,
+            txn_index,
+            txn_index_lost,
             bytes_since_index_entry: 0,
         };
         if problem.is_none() && !recover {
@@ -473,6 +498,7 @@ impl Segment {
         self.file.get(&self.log_path).and_then(|f| f.sync_data()).at(&self.log_path)?;
         self.offset_index.flush().at(self.offset_index.path())?;
         self.time_index.flush().at(self.time_index.path())?;
+        self.txn_index.flush().at(self.txn_index.path())?;
         Ok(())
     }
 
@@ -533,7 +559,7 @@ impl Segment {
     pub(crate) fn delete_files(self, dir: &Path) -> Result<()> {
         let base = self.base_offset;
         drop(self);
-        for path in Segment::paths(dir, base) {
+        for path in Segment::paths(dir, base).into_iter().chain([TxnIndex::path_for(dir, base)]) {
             fileio::remove_if_exists(&path).at(&path)?;
         }
         Ok(())

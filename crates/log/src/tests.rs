@@ -1,7 +1,10 @@
 //! Unit tests of `Log` through its public API. Batches come from a small encoder here
 //! (`record::encode_batch`); real clients' batches are exercised by the end-to-end tests.
+//! Transactions have their own file, `tests/txn.rs`.
 
 use super::*;
+
+mod txn;
 use crate::compression::Compression;
 use crate::record::{BatchSpec, Record};
 
@@ -20,10 +23,11 @@ struct B {
     records: Vec<R>,
     producer: Option<(i64, i16, i32)>,
     compression: Compression,
+    transactional: bool,
 }
 
 fn b(records: Vec<R>) -> B {
-    B { records, producer: None, compression: Compression::None }
+    B { records, producer: None, compression: Compression::None, transactional: false }
 }
 
 fn plain(n: usize, ts: i64) -> B {
@@ -47,6 +51,7 @@ fn encode(batch: &B) -> Vec<u8> {
         .collect();
     let mut spec = BatchSpec::simple(records.len() as i32 - 1, base_ts, batch.records.iter().map(|r| r.2).max().unwrap());
     spec.compression = batch.compression;
+    spec.transactional = batch.transactional;
     if let Some((pid, epoch, seq)) = batch.producer {
         spec.producer_id = pid;
         spec.producer_epoch = epoch;

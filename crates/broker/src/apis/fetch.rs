@@ -9,8 +9,14 @@
 //!
 //! Fetch sessions (KIP-227) are refused correctly rather than implemented: every response has
 //! `session_id` 0, so clients keep sending full fetches; an incremental request (non-zero session
-//! or epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND. Topic ids are used from v13. No transactions
-//! yet, so `read_committed` sees the same data (LSO = HW) and aborted transactions are empty.
+//! or epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND. Topic ids are used from v13.
+//!
+//! Isolation (KIP-98): `read_uncommitted` (0) reads up to the high watermark; `read_committed`
+//! (1) up to the last stable offset, so a consumer parks at an open transaction until its marker
+//! is replicated, and gets `aborted_transactions` — (producer id, first offset) of every aborted
+//! transaction the returned batches overlap — to drop their records. Markers (control batches)
+//! go out like any batch; clients skip them. `last_stable_offset` is the LSO at either level,
+//! as Kafka reports it.
 //!
 //! A fetch from a follower (replica id >= 0; v15+ in `replica_state`) reads up to the log end
 //! instead of the high watermark and reports the follower's progress to the partition, which
@@ -22,10 +28,10 @@
 use super::Ctx;
 use crate::codes;
 use crate::broker::now_ms;
-use crate::partition::{IsrProposal, Partition};
+use crate::partition::{Isolation, IsrProposal, Partition};
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,7 +158,7 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
         buffer.clear();
         buffer.reserve(reserve_bytes);
         let mut replica = ReplicaRead { follower, proposals: &mut proposals, throttle: &b.throttle };
-        let (parts, total, errors) = read_all(version, req.isolation_level, &wanted, max_bytes, &mut buffer, &mut replica);
+        let (parts, total, errors) = read_all(version, Isolation::from_id(req.isolation_level), &wanted, max_bytes, &mut buffer, &mut replica);
         if !waiting || total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
             break parts;
         }
@@ -252,7 +258,7 @@ fn error_data(partition: i32, code: i16) -> PartitionData {
 /// whether any partition had an error (Kafka answers at once then).
 fn read_all(
     version: i16,
-    isolation_level: i8,
+    isolation: Isolation,
     wanted: &[Wanted],
     max_bytes: usize,
     buffer: &mut bytes::BytesMut,
@@ -280,13 +286,14 @@ fn read_all(
             // Budget spent: report offsets only, without reading.
             part.offsets().and_then(|o| {
                 if w.fetch_offset < o.log_start_offset || w.fetch_offset > o.log_end_offset {
-                    return part.read(w.fetch_offset, 1, buffer); // the range error, worded by the partition
+                    return part.read(w.fetch_offset, 1, isolation, buffer); // the range error, worded by the partition
                 }
                 Ok(crate::partition::FetchRead {
                     records: Bytes::new(),
                     high_watermark: o.high_watermark,
-                    last_stable_offset: o.high_watermark,
+                    last_stable_offset: o.last_stable_offset,
                     log_start_offset: o.log_start_offset,
+                    aborted_transactions: (isolation == Isolation::ReadCommitted).then(Vec::new),
                 })
             })
         } else if let Some(f) = follower {
@@ -304,13 +311,14 @@ fn read_all(
                 read
             })
         } else {
-            part.read(w.fetch_offset, limit.max(1), buffer)
+            part.read(w.fetch_offset, limit.max(1), isolation, buffer)
         };
         match result {
             Ok(mut r) => {
                 // Only the first partition with data may exceed the limits (one whole batch).
                 if total > 0 && r.records.len() > limit {
                     r.records = Bytes::new();
+                    r.aborted_transactions = r.aborted_transactions.map(|_| Vec::new());
                 }
                 total += r.records.len();
                 let mut pd = PartitionData::default();
@@ -321,7 +329,16 @@ fn read_all(
                 if version >= 5 {
                     pd.log_start_offset = r.log_start_offset;
                 }
-                pd.aborted_transactions = if isolation_level == 1 { Some(vec![]) } else { None };
+                pd.aborted_transactions = r.aborted_transactions.map(|list| {
+                    list.into_iter()
+                        .map(|(producer_id, first_offset)| {
+                            let mut a = AbortedTransaction::default();
+                            a.producer_id = ProducerId(producer_id);
+                            a.first_offset = first_offset;
+                            a
+                        })
+                        .collect()
+                });
                 pd.records = Some(r.records);
                 out.push(pd);
             }
@@ -331,7 +348,7 @@ fn read_all(
                 if e.code == codes::OFFSET_OUT_OF_RANGE {
                     if let Ok(o) = part.offsets() {
                         pd.high_watermark = o.high_watermark;
-                        pd.last_stable_offset = o.high_watermark;
+                        pd.last_stable_offset = o.last_stable_offset;
                         if version >= 5 {
                             pd.log_start_offset = o.log_start_offset;
                         }

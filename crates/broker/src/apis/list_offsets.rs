@@ -1,10 +1,12 @@
 //! ListOffsets (key 2): -1 latest (the high watermark, or the last stable offset for
-//! read_committed — equal without transactions), -2 earliest (log start), -3 max timestamp,
-//! -4 earliest local (= earliest, no tiered storage), -5 latest tiered (none: -1), and lookup by
-//! timestamp through the log's time index.
+//! `read_committed`, isolation level 1), -2 earliest (log start), -3 max timestamp, -4 earliest
+//! local (= earliest, no tiered storage), -5 latest tiered (none: -1), and lookup by timestamp
+//! through the log's time index, answering only offsets below what the isolation level may read
+//! (Kafka's `lastFetchableOffset`).
 
 use super::Ctx;
 use crate::codes;
+use crate::partition::Isolation;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
@@ -28,6 +30,7 @@ pub(crate) fn check_leader_epoch(requested: i32, current: i32) -> i16 {
 pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let b = &ctx.broker;
     let mut resp = ListOffsetsResponse::default();
+    let isolation_level = req.isolation_level;
     for t in req.topics {
         let name = t.name.to_string();
         let mut tr = ListOffsetsTopicResponse::default();
@@ -60,8 +63,12 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListOffsetsRequest) -> ListOf
                 tr.partitions.push(pr);
                 continue;
             }
+            let last_fetchable = match Isolation::from_id(isolation_level) {
+                Isolation::ReadCommitted => offsets.last_stable_offset,
+                Isolation::ReadUncommitted => offsets.high_watermark,
+            };
             let found: Result<Option<(i64, i64)>, i16> = match p.timestamp {
-                LATEST => Ok(Some((-1, offsets.high_watermark))),
+                LATEST => Ok(Some((-1, last_fetchable))),
                 EARLIEST | EARLIEST_LOCAL => Ok(Some((-1, offsets.log_start_offset))),
                 LATEST_TIERED => Ok(None),
                 MAX_TIMESTAMP => match part.with_log(|log| log.max_timestamp()) {
@@ -70,7 +77,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListOffsetsRequest) -> ListOf
                     Err(e) => Err(e.code),
                 },
                 ts if ts >= 0 => match part.with_log(|log| log.offset_for_timestamp(ts)) {
-                    Ok(Ok(v)) => Ok(v.filter(|t| t.offset < offsets.high_watermark).map(|t| (t.timestamp_ms, t.offset))),
+                    Ok(Ok(v)) => Ok(v.filter(|t| t.offset < last_fetchable).map(|t| (t.timestamp_ms, t.offset))),
                     Ok(Err(e)) => Err(codes::from_log_error(&e)),
                     Err(e) => Err(e.code),
                 },

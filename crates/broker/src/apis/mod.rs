@@ -4,9 +4,9 @@
 //! [`SUPPORTED`] is the single source of truth: ApiVersions advertises exactly these ranges and
 //! the frame decoder refuses anything outside them. The floors follow Apache Kafka 4.x (KIP-896
 //! dropped older versions); ceilings are what this broker can honour. Not advertised on purpose:
-//! SASL (no authentication yet), transactions (issue 6), DescribeTopicPartitions (tools fall back
-//! to Metadata), KIP-848 consumer groups (issue 6), 
-//! Produce v13 (topic ids only).
+//! SASL (no authentication yet), the transaction coordinator's APIs (issue 6; the partition side,
+//! DescribeProducers included, is here), DescribeTopicPartitions (tools fall back to Metadata),
+//! KIP-848 consumer groups (issue 6), Produce v13 (topic ids only).
 
 use crate::broker::BrokerState;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
@@ -25,6 +25,7 @@ pub(crate) mod describe_cluster;
 pub(crate) mod describe_configs;
 pub(crate) mod describe_groups;
 pub(crate) mod describe_log_dirs;
+pub(crate) mod describe_producers;
 pub(crate) mod elect_leaders;
 pub(crate) mod fetch;
 pub(crate) mod find_coordinator;
@@ -76,6 +77,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::DescribeProducers, 0, 0),
 ];
 
 /// The supported version range of an API, if it is supported at all.
@@ -144,6 +146,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, header: &RequestHeader, request: Request
         RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(elect_leaders::handle(ctx, v, r).await),
         RequestKind::DescribeLogDirs(r) => ResponseKind::DescribeLogDirs(describe_log_dirs::handle(ctx, v, r)),
         RequestKind::FindCoordinator(r) => ResponseKind::FindCoordinator(find_coordinator::handle(ctx, v, r).await),
+        RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(describe_producers::handle(ctx, v, r)),
         RequestKind::JoinGroup(r) => ResponseKind::JoinGroup(join_group::handle(ctx, header, r).await),
         RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group::handle(ctx, v, r).await),
         RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(heartbeat::handle(ctx, v, r)),

@@ -2,8 +2,13 @@
 //! validates CRC, sizes and idempotent sequences; log errors mapped to Kafka codes.
 //!
 //! Internal topics (`__consumer_offsets`) take no produce: INVALID_TOPIC_EXCEPTION, as Kafka.
-//! Not supported yet: transactional produce (issue 6) — rejected with INVALID_TXN_STATE and a
-//! message. Produce to a missing topic never auto-creates (Kafka auto-creates on Metadata only).
+//! Transactional batches (KIP-98) need the request's `transactional_id`
+//! (TRANSACTIONAL_ID_AUTHORIZATION_FAILED without one, as Kafka) and, unless the producer already
+//! has a transaction open in the partition at that epoch, the broker's KIP-890 verification
+//! (`verify_transactional_append`), which refuses until the transaction coordinator lands: so for
+//! now they are rejected with INVALID_TXN_STATE and a message, and only that seam changes when it
+//! does. Control batches from clients are the log's INVALID_RECORD, as in Kafka. Produce to a
+//! missing topic never auto-creates (Kafka auto-creates on Metadata only).
 //! An acks=0 request that fails on any partition closes the connection, as Kafka does.
 //! acks=-1 is checked against `min.insync.replicas` before the append (NOT_ENOUGH_REPLICAS) and
 //! then waits until the high watermark covers the records (every ISR member has them) or the
@@ -75,11 +80,18 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
                 tr.partition_responses.push(error_partition(version, idx, codes::CORRUPT_MESSAGE, Some("produce request without records".into())));
                 continue;
             };
-            let headers: Vec<batch::BatchHeader> = batch::headers(&records).collect();
-            if req.transactional_id.is_some() || headers.iter().any(|h| h.is_transactional() || h.is_control()) {
-                tracing::warn!(topic = %name, partition = idx, "rejected transactional produce: transactions are not supported yet");
-                tr.partition_responses.push(error_partition(version, idx, codes::INVALID_TXN_STATE, Some("Oxbow does not support transactions yet".into())));
-                continue;
+            if let Some(h) = batch::headers(&records).find(|h| h.is_transactional()) {
+                let Some(transactional_id) = req.transactional_id.as_ref().map(|t| t.to_string()) else {
+                    let message = "Transactional records need the produce request's transactional id".to_string();
+                    tr.partition_responses.push(error_partition(version, idx, codes::TRANSACTIONAL_ID_AUTHORIZATION_FAILED, Some(message)));
+                    continue;
+                };
+                if !part.has_ongoing_txn(h.producer_id, h.producer_epoch) {
+                    if let Err(e) = b.verify_transactional_append(Some(&transactional_id), &name, idx, h.producer_id, h.producer_epoch).await {
+                        tr.partition_responses.push(error_partition(version, idx, e.code, Some(e.message)));
+                        continue;
+                    }
+                }
             }
             let size = records.len() as u64;
             match part.append(BytesMut::from(&records[..]), acks, min_isr, now) {

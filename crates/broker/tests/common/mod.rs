@@ -75,16 +75,22 @@ impl Conn {
 }
 
 pub fn batch(values: &[&str], producer_id: i64, base_sequence: i32) -> Bytes {
+    batch_of(values, producer_id, if producer_id >= 0 { 0 } else { -1 }, base_sequence, false)
+}
+
+/// A batch of `values` (keys `k0`, `k1`, …) from `producer_id` at `producer_epoch`, sequences
+/// from `base_sequence`, transactional or not.
+pub fn batch_of(values: &[&str], producer_id: i64, producer_epoch: i16, base_sequence: i32, transactional: bool) -> Bytes {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
         .map(|(i, v)| Record {
-            transactional: false,
+            transactional,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: 0,
             producer_id,
-            producer_epoch: if producer_id >= 0 { 0 } else { -1 },
+            producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             sequence: if producer_id >= 0 { base_sequence + i as i32 } else { -1 },
