@@ -916,6 +916,7 @@ impl BrokerState {
         }
         let record = MetadataRecord::SetTopicConfigs { name: name.to_string(), configs };
         self.propose(vec![vec![record]]).await?.into_iter().next().expect("one group")?;
+        self.wait_for_live_brokers().await;
         Ok(())
     }
 
@@ -931,7 +932,15 @@ impl BrokerState {
         }
         let record = MetadataRecord::SetBrokerConfigs { broker, configs };
         self.propose(vec![vec![record]]).await?.into_iter().next().expect("one group")?;
+        self.wait_for_live_brokers().await;
         Ok(())
+    }
+
+    /// Waits (bounded) until every live broker has applied this broker's latest change, so a
+    /// DescribeConfigs right after an alter sees it whichever broker the client asks.
+    async fn wait_for_live_brokers(self: &Arc<Self>) {
+        let brokers: Vec<i32> = self.image().brokers.keys().copied().collect();
+        crate::controller::wait_for_brokers(self, brokers, self.reconciled_index()).await;
     }
 
     /// Allocates a new producer id (InitProducerId). This broker takes blocks of

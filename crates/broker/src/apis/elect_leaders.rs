@@ -19,6 +19,9 @@ const UNCLEAN: i8 = 1;
 
 pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ElectLeadersRequest) -> ElectLeadersResponse {
     let b = &ctx.broker;
+    // Kafka decides elections on the controller; this broker decides on its image, so it first
+    // catches up with the controller's (an ISR change may not have reached it yet).
+    crate::controller::catch_up_with_controller(b).await;
     let image = b.image();
     let election_type = if version >= 1 { req.election_type } else { PREFERRED };
     let all = req.topic_partitions.is_none();

@@ -56,6 +56,9 @@ pub(crate) enum ControllerRequest {
     /// Answers once every listed broker has reported reconciling `index` (or the timeout
     /// passes): CreateTopics waits so that the new partitions are served when it answers.
     AwaitReconciled { brokers: Vec<i32>, index: u64, timeout_ms: u64 },
+    /// Answers with the metadata index the controller has applied (`HeartbeatReply::applied`):
+    /// a broker about to decide on its own image catches up to it first.
+    LatestApplied,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -66,11 +69,14 @@ pub(crate) struct HeartbeatReply {
     pub fenced: bool,
     /// Controlled shutdown may proceed: this broker leads nothing and is fenced.
     pub shutdown_ready: bool,
+    /// The controller's applied metadata index (answers `LatestApplied`; 0 otherwise).
+    #[serde(default)]
+    pub applied: u64,
 }
 
 impl HeartbeatReply {
     fn error(code: i16, message: impl Into<String>) -> HeartbeatReply {
-        HeartbeatReply { error: Some((code, message.into())), fenced: true, shutdown_ready: false }
+        HeartbeatReply { error: Some((code, message.into())), fenced: true, shutdown_ready: false, applied: 0 }
     }
 }
 
@@ -103,6 +109,13 @@ impl oxbow_quorum::AskHandler for AskHandler {
                 (Some(state), Ok(ControllerRequest::Heartbeat(hb))) => heartbeat(&state, hb).await,
                 (Some(state), Ok(ControllerRequest::AwaitReconciled { brokers, index, timeout_ms })) => {
                     await_reconciled(&state, &brokers, index, timeout_ms).await
+                }
+                (Some(state), Ok(ControllerRequest::LatestApplied)) => {
+                    if is_active(&state) {
+                        HeartbeatReply { error: None, fenced: false, shutdown_ready: false, applied: state.image().applied }
+                    } else {
+                        HeartbeatReply::error(codes::NOT_CONTROLLER, "this broker is not the active controller")
+                    }
                 }
             };
             serde_json::to_vec(&reply).expect("reply serialises")
@@ -143,7 +156,7 @@ async fn heartbeat(state: &Arc<BrokerState>, hb: Heartbeat) -> HeartbeatReply {
             }
             tracing::info!(broker = hb.broker, "controlled shutdown: leaderships moved away and the broker fenced");
         }
-        return HeartbeatReply { error: None, fenced: true, shutdown_ready: true };
+        return HeartbeatReply { error: None, fenced: true, shutdown_ready: true, applied: 0 };
     }
     if reg.fenced && hb.applied >= reg.epoch {
         let mut group = vec![MetadataRecord::UnfenceBroker { id: hb.broker }];
@@ -154,12 +167,12 @@ async fn heartbeat(state: &Arc<BrokerState>, hb: Heartbeat) -> HeartbeatReply {
                     return HeartbeatReply::error(e.code, e.message);
                 }
                 tracing::info!(broker = hb.broker, "broker caught up with the metadata log; unfenced");
-                return HeartbeatReply { error: None, fenced: false, shutdown_ready: false };
+                return HeartbeatReply { error: None, fenced: false, shutdown_ready: false, applied: 0 };
             }
             Err(e) => return HeartbeatReply::error(e.code, e.message),
         }
     }
-    HeartbeatReply { error: None, fenced: reg.fenced, shutdown_ready: false }
+    HeartbeatReply { error: None, fenced: reg.fenced, shutdown_ready: false, applied: 0 }
 }
 
 /// Longest a CreateTopics waits for the new partitions' brokers.
@@ -180,7 +193,7 @@ async fn await_reconciled(state: &Arc<BrokerState>, brokers: &[i32], index: u64,
             brokers.iter().all(|b| !image.is_live(*b) || r.get(b).is_some_and(|i| *i >= index))
         };
         if done {
-            return HeartbeatReply { error: None, fenced: false, shutdown_ready: false };
+            return HeartbeatReply { error: None, fenced: false, shutdown_ready: false, applied: 0 };
         }
         if tokio::time::timeout_at(deadline, reported).await.is_err() {
             return HeartbeatReply::error(codes::REQUEST_TIMED_OUT, "brokers did not report the change in time");
@@ -198,6 +211,23 @@ pub(crate) async fn wait_for_brokers(state: &Arc<BrokerState>, brokers: Vec<i32>
             tracing::debug!(index, "waiting for brokers to apply a change: {message}");
         }
     }
+}
+
+/// Longest a broker waits to catch up with the controller's metadata before deciding on it.
+const CATCH_UP_MS_MAX: u64 = 5_000;
+
+/// Waits (bounded) until this broker has reconciled every metadata change the active controller
+/// had applied when asked. Requests that Kafka forwards to the controller (ElectLeaders) decide
+/// on this broker's image, which may trail the controller's by a change or two; without this an
+/// election asked of a lagging broker would be refused for a replica that is already in sync.
+/// On no answer it goes on with the image it has.
+pub(crate) async fn catch_up_with_controller(state: &Arc<BrokerState>) {
+    let bytes = serde_json::to_vec(&ControllerRequest::LatestApplied).expect("request serialises");
+    let wait = Duration::from_millis(CATCH_UP_MS_MAX);
+    let Ok(Ok(reply)) = tokio::time::timeout(wait, state.quorum.ask_leader(bytes)).await else { return };
+    let Ok(HeartbeatReply { error: None, applied, .. }) = serde_json::from_slice::<HeartbeatReply>(&reply) else { return };
+    let mut rx = state.subscribe_reconciled();
+    let _ = tokio::time::timeout(wait, rx.wait_for(|r| *r >= applied)).await;
 }
 
 fn unclean(state: &BrokerState, image: &MetadataImage, topic: &str) -> bool {
