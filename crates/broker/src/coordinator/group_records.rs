@@ -21,6 +21,8 @@
 //! Also here: the control record key of a transaction marker (`EndTxnMarker` batches), which the
 //! loader needs to complete or drop transactional offsets. Pure code: no I/O, no clock.
 
+use super::wire::{put_bytes, put_i16, put_i32, put_i64, put_nullable_string, put_string, Reader};
+pub use super::wire::DecodeError;
 use bytes::{Bytes, BytesMut};
 use oxbow_log::record::{encode_batch, BatchSpec, Record};
 
@@ -81,48 +83,6 @@ pub enum CoordinatorRecord {
     GroupMetadata { group: String, value: Option<GroupMetadataValue> },
     /// A record type this coordinator does not serve (KIP-848, share groups, ...).
     Other { record_type: i16 },
-}
-
-/// Why bytes are not a record this module understands; says which field failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-// ---- encoding (non-flexible versions only: that is what Kafka writes) ----
-
-fn put_i16(out: &mut Vec<u8>, v: i16) {
-    out.extend_from_slice(&v.to_be_bytes());
-}
-fn put_i32(out: &mut Vec<u8>, v: i32) {
-    out.extend_from_slice(&v.to_be_bytes());
-}
-fn put_i64(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(&v.to_be_bytes());
-}
-/// A non-flexible string: int16 length, UTF-8. Longer strings are cut at a char boundary below
-/// 32767 bytes (the schema's limit); callers bound group ids and metadata well below that.
-fn put_string(out: &mut Vec<u8>, s: &str) {
-    let mut end = s.len().min(i16::MAX as usize);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    put_i16(out, end as i16);
-    out.extend_from_slice(&s.as_bytes()[..end]);
-}
-fn put_nullable_string(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => put_i16(out, -1),
-        Some(s) => put_string(out, s),
-    }
-}
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_i32(out, b.len() as i32);
-    out.extend_from_slice(b);
 }
 
 pub fn offset_commit_key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
@@ -222,93 +182,6 @@ pub fn batch(records: &[KeyValue], now_ms: i64, txn: Option<TxnProducer>) -> Byt
 }
 
 // ---- decoding ----
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Reader<'a> {
-        Reader { buf, at: 0 }
-    }
-
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| DecodeError(format!("{what}: needs {n} bytes at byte {}, only {} left", self.at, self.buf.len() - self.at)))?;
-        let out = &self.buf[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-    fn i16(&mut self, what: &str) -> Result<i16, DecodeError> {
-        Ok(i16::from_be_bytes(self.take(2, what)?.try_into().expect("2 bytes")))
-    }
-    fn i32(&mut self, what: &str) -> Result<i32, DecodeError> {
-        Ok(i32::from_be_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
-    }
-    fn i64(&mut self, what: &str) -> Result<i64, DecodeError> {
-        Ok(i64::from_be_bytes(self.take(8, what)?.try_into().expect("8 bytes")))
-    }
-    fn uvarint(&mut self, what: &str) -> Result<u64, DecodeError> {
-        let mut v: u64 = 0;
-        for i in 0..5 {
-            let b = self.take(1, what)?[0];
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(DecodeError(format!("{what}: unsigned varint longer than 5 bytes")))
-    }
-    fn utf8(&mut self, n: usize, what: &str) -> Result<String, DecodeError> {
-        let b = self.take(n, what)?;
-        String::from_utf8(b.to_vec()).map_err(|_| DecodeError(format!("{what}: not UTF-8")))
-    }
-    /// A string, nullable or not, flexible (compact) or not.
-    fn string_opt(&mut self, flexible: bool, what: &str) -> Result<Option<String>, DecodeError> {
-        let len: i64 = if flexible { self.uvarint(what)? as i64 - 1 } else { i64::from(self.i16(what)?) };
-        if len < 0 {
-            return Ok(None);
-        }
-        self.utf8(len as usize, what).map(Some)
-    }
-    fn string(&mut self, flexible: bool, what: &str) -> Result<String, DecodeError> {
-        self.string_opt(flexible, what)?.ok_or_else(|| DecodeError(format!("{what}: null where a string is required")))
-    }
-    fn bytes(&mut self, flexible: bool, what: &str) -> Result<Bytes, DecodeError> {
-        let len: i64 = if flexible { self.uvarint(what)? as i64 - 1 } else { i64::from(self.i32(what)?) };
-        if len < 0 {
-            return Err(DecodeError(format!("{what}: null where bytes are required")));
-        }
-        Ok(Bytes::copy_from_slice(self.take(len as usize, what)?))
-    }
-    fn array_len(&mut self, flexible: bool, what: &str) -> Result<usize, DecodeError> {
-        let n: i64 = if flexible { self.uvarint(what)? as i64 - 1 } else { i64::from(self.i32(what)?) };
-        if n < 0 {
-            return Err(DecodeError(format!("{what}: null array")));
-        }
-        // Every element takes at least one byte: a larger count is a lie (and bounds the Vec).
-        if n as usize > self.buf.len() - self.at {
-            return Err(DecodeError(format!("{what}: {n} elements cannot fit in {} bytes", self.buf.len() - self.at)));
-        }
-        Ok(n as usize)
-    }
-    /// Skips a tagged-field section (flexible versions); none of its tags is used here.
-    fn skip_tagged(&mut self, what: &str) -> Result<(), DecodeError> {
-        let n = self.uvarint(what)?;
-        for _ in 0..n.min(self.buf.len() as u64) {
-            self.uvarint(what)?;
-            let size = self.uvarint(what)? as usize;
-            self.take(size, what)?;
-        }
-        Ok(())
-    }
-    fn done(&self, what: &str) -> Result<(), DecodeError> {
-        if self.at != self.buf.len() {
-            return Err(DecodeError(format!("{what}: {} bytes left after the last field", self.buf.len() - self.at)));
-        }
-        Ok(())
-    }
-}
 
 /// Decodes one `__consumer_offsets` record.
 pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<CoordinatorRecord, DecodeError> {

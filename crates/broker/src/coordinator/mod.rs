@@ -14,6 +14,7 @@ pub mod consumer_group;
 pub mod txn;
 #[allow(dead_code)]
 pub mod txn_markers;
+pub mod wire;
 
 /// Java's `String.hashCode` over UTF-16 code units: Kafka places a group or a transactional id on
 /// a partition of its internal topic by it, so the same id lands on the same partition number.

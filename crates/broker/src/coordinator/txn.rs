@@ -16,6 +16,8 @@
 //! transaction: clients use it only when the broker advertises the `transaction.version` feature,
 //! which Oxbow does not), transactional id expiration.
 
+use super::wire::{put_string, Reader};
+pub use super::wire::DecodeError;
 use crate::codes;
 use std::collections::BTreeSet;
 
@@ -396,102 +398,9 @@ fn by_topic(partitions: &BTreeSet<(String, i32)>) -> Vec<(&str, Vec<i32>)> {
     out
 }
 
-fn put_string(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as i16).to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// Why a stored record could not be read.
-#[derive(Debug, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "__transaction_state record: {}", self.0)
-    }
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| DecodeError(format!("truncated at {what} (byte {})", self.at)))?;
-        let s = &self.buf[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-    fn i8(&mut self, what: &str) -> Result<i8, DecodeError> {
-        Ok(self.take(1, what)?[0] as i8)
-    }
-    fn i16(&mut self, what: &str) -> Result<i16, DecodeError> {
-        Ok(i16::from_be_bytes(self.take(2, what)?.try_into().expect("2 bytes")))
-    }
-    fn i32(&mut self, what: &str) -> Result<i32, DecodeError> {
-        Ok(i32::from_be_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
-    }
-    fn i64(&mut self, what: &str) -> Result<i64, DecodeError> {
-        Ok(i64::from_be_bytes(self.take(8, what)?.try_into().expect("8 bytes")))
-    }
-    fn uvarint(&mut self, what: &str) -> Result<u64, DecodeError> {
-        let mut value = 0u64;
-        // Bounded: a u64 varint has at most 10 bytes.
-        for shift in (0..70).step_by(7) {
-            let b = self.take(1, what)?[0];
-            value |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(DecodeError(format!("varint too long at {what}")))
-    }
-    fn utf8(&mut self, n: usize, what: &str) -> Result<String, DecodeError> {
-        let bytes = self.take(n, what)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError(format!("{what} is not UTF-8")))
-    }
-    fn string(&mut self, flexible: bool, what: &str) -> Result<String, DecodeError> {
-        let n = if flexible {
-            (self.uvarint(what)? as usize).checked_sub(1).ok_or_else(|| DecodeError(format!("{what} is null")))?
-        } else {
-            usize::try_from(self.i16(what)?).map_err(|_| DecodeError(format!("{what} is null")))?
-        };
-        self.utf8(n, what)
-    }
-    /// An array length; `None` for a null array.
-    fn array_len(&mut self, flexible: bool, what: &str) -> Result<Option<usize>, DecodeError> {
-        let n = if flexible { self.uvarint(what)? as i64 - 1 } else { i64::from(self.i32(what)?) };
-        if n < 0 {
-            return Ok(None);
-        }
-        let n = n as usize;
-        // Each element takes at least one byte: a length past the end is corrupt, not a reason
-        // to allocate.
-        if n > self.buf.len() - self.at {
-            return Err(DecodeError(format!("{what}: {n} elements do not fit")));
-        }
-        Ok(Some(n))
-    }
-    /// Tagged fields of a flexible struct: (tag, bytes) — the caller picks the ones it knows.
-    fn tagged(&mut self, what: &str) -> Result<Vec<(u64, &'a [u8])>, DecodeError> {
-        let n = self.uvarint(what)? as usize;
-        if n > self.buf.len() - self.at {
-            return Err(DecodeError(format!("{what}: {n} tagged fields do not fit")));
-        }
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let tag = self.uvarint(what)?;
-            let size = self.uvarint(what)? as usize;
-            out.push((tag, self.take(size, what)?));
-        }
-        Ok(out)
-    }
-}
-
 /// Reads a record key: the transactional id.
 pub fn decode_key(bytes: &[u8]) -> Result<String, DecodeError> {
-    let mut r = Reader { buf: bytes, at: 0 };
+    let mut r = Reader::new(bytes);
     let version = r.i16("key version")?;
     if version != 0 {
         return Err(DecodeError(format!("unknown key version {version}")));
@@ -502,7 +411,7 @@ pub fn decode_key(bytes: &[u8]) -> Result<String, DecodeError> {
 /// Reads a record value (versions 0 and 1); `None` for a tombstone (an expired id).
 pub fn decode_value(transactional_id: &str, bytes: Option<&[u8]>) -> Result<Option<TxnMetadata>, DecodeError> {
     let Some(bytes) = bytes else { return Ok(None) };
-    let mut r = Reader { buf: bytes, at: 0 };
+    let mut r = Reader::new(bytes);
     let version = r.i16("value version")?;
     if !(0..=1).contains(&version) {
         return Err(DecodeError(format!("unknown value version {version}")));
@@ -514,10 +423,10 @@ pub fn decode_value(transactional_id: &str, bytes: Option<&[u8]>) -> Result<Opti
     let status = r.i8("transaction status")?;
     let state = TxnState::from_id(status).ok_or_else(|| DecodeError(format!("unknown transaction status {status}")))?;
     let mut partitions = BTreeSet::new();
-    if let Some(topics) = r.array_len(flexible, "transaction partitions")? {
+    if let Some(topics) = r.array_len_opt(flexible, "transaction partitions")? {
         for _ in 0..topics {
             let topic = r.string(flexible, "topic")?;
-            let n = r.array_len(flexible, "partition ids")?.unwrap_or(0);
+            let n = r.array_len_opt(flexible, "partition ids")?.unwrap_or(0);
             for _ in 0..n {
                 partitions.insert((topic.clone(), r.i32("partition id")?));
             }
