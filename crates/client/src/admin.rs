@@ -45,6 +45,8 @@ pub struct Admin {
     pub(crate) client: AdminClient<DefaultClientContext>,
     /// Bounds every request this handle makes, so no call waits forever on a dead cluster.
     pub(crate) timeout: Duration,
+    /// What the handle was made from (the group calls ask a broker's API versions with it).
+    pub(crate) profile: ConnectionProfile,
 }
 
 impl Admin {
@@ -52,7 +54,11 @@ impl Admin {
     /// cluster; the first request reports connection problems.
     pub fn new(profile: &ConnectionProfile, timeout: Duration) -> Result<Admin> {
         let client = profile.client_config().create().map_err(Error::Config)?;
-        Ok(Admin { client, timeout })
+        Ok(Admin {
+            client,
+            timeout,
+            profile: profile.clone(),
+        })
     }
 
     fn options(&self) -> AdminOptions {

@@ -203,7 +203,7 @@ impl Admin {
 
 /// # Safety
 /// `node` must be a live node of a result event.
-unsafe fn node(node: *const sys::rd_kafka_Node_t) -> NodeInfo {
+pub(crate) unsafe fn node(node: *const sys::rd_kafka_Node_t) -> NodeInfo {
     NodeInfo {
         id: sys::rd_kafka_Node_id(node),
         host: cstr(sys::rd_kafka_Node_host(node)),
