@@ -157,7 +157,8 @@ pub struct CommittedOffset {
     pub partition: i32,
     /// `None` when the group has none for this partition (Kafka answers -1).
     pub offset: Option<i64>,
-    /// The metadata string committed with the offset; `None` when empty.
+    /// The metadata string committed with the offset (without the trailing NUL some clients
+    /// commit); `None` when empty.
     pub metadata: Option<String>,
     pub leader_epoch: Option<i32>,
     /// The broker's refusal for this partition (`Err` of librdkafka's code name), if any.
@@ -689,7 +690,9 @@ unsafe fn committed_offset(element: &sys::rd_kafka_topic_partition_t) -> Committ
     } else {
         let bytes =
             std::slice::from_raw_parts(element.metadata as *const u8, element.metadata_size);
-        Some(String::from_utf8_lossy(bytes).into_owned())
+        // Some clients (confluent-kafka-python) commit the C string's terminator too.
+        let text = String::from_utf8_lossy(bytes);
+        Some(text.trim_end_matches('\0').to_string()).filter(|t| !t.is_empty())
     };
     let epoch = sys::rd_kafka_topic_partition_get_leader_epoch(element);
     let error = (element.err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)

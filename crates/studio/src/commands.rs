@@ -92,15 +92,15 @@ pub struct StudioOptions {
 }
 
 /// Clients for the active profile; rebuilt when the profile changes.
-struct Connection {
+pub(crate) struct Connection {
     profile: StoredProfile,
     client_profile: oxbow_client::ConnectionProfile,
-    admin: Admin,
+    pub(crate) admin: Admin,
     producers: Producers,
-    offsets: OffsetLookup,
+    pub(crate) offsets: OffsetLookup,
     /// Only for the embedded cluster's built-in profile.
-    inside: Option<Arc<dyn InsideView>>,
-    generation: u64,
+    pub(crate) inside: Option<Arc<dyn InsideView>>,
+    pub(crate) generation: u64,
 }
 
 impl Connection {
@@ -179,6 +179,7 @@ struct Inner {
     embedded: bool,
     inside_view: Option<Arc<dyn InsideView>>,
     metrics: Arc<Metrics>,
+    groups: crate::groups::GroupTracker,
     topics_cache: Mutex<Option<TopicsCache>>,
     policies: Mutex<PolicyCache>,
     /// Woken whenever a batch of cleanup policies lands in `policies`.
@@ -249,7 +250,7 @@ pub struct Studio {
 }
 
 /// Runs blocking client work off the async executor.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)
@@ -310,7 +311,7 @@ fn under_replicated(partition: &oxbow_client::PartitionInfo) -> bool {
     partition.isr.len() < partition.replicas.len()
 }
 
-fn find_topic<'a>(metadata: &'a ClusterMetadata, name: &str) -> Result<&'a TopicInfo> {
+pub(crate) fn find_topic<'a>(metadata: &'a ClusterMetadata, name: &str) -> Result<&'a TopicInfo> {
     metadata
         .topics
         .iter()
@@ -521,21 +522,48 @@ impl Studio {
             options.inside_view.clone().filter(|_| options.embedded),
         ));
         metrics.clone().start_sampler();
-        Ok(Studio {
+        let studio = Studio {
             inner: Arc::new(Inner {
                 connection: RwLock::new(Arc::new(connection)),
                 profiles: Mutex::new(profiles),
                 embedded: options.embedded,
                 inside_view: options.inside_view,
                 metrics,
+                groups: crate::groups::GroupTracker::default(),
                 topics_cache: Mutex::new(None),
                 policies: Mutex::new(PolicyCache::default()),
                 policies_filled: tokio::sync::Notify::new(),
             }),
-        })
+        };
+        studio.start_group_sampler();
+        Ok(studio)
     }
 
-    fn connection(&self) -> Arc<Connection> {
+    /// The consumer groups' snapshot cache and lag history.
+    pub(crate) fn group_tracker(&self) -> &crate::groups::GroupTracker {
+        &self.inner.groups
+    }
+
+    /// Samples every group's lag each [`crate::groups::LAG_SAMPLE_INTERVAL_MS`] on the current
+    /// Tokio runtime, for the lag charts and rebalance timelines. It holds only a weak reference
+    /// between ticks, so it ends when the studio is dropped.
+    fn start_group_sampler(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut ticker =
+                tokio::time::interval(Duration::from_millis(crate::groups::LAG_SAMPLE_INTERVAL_MS));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                Studio { inner }.sample_groups().await;
+            }
+        });
+    }
+
+    pub(crate) fn connection(&self) -> Arc<Connection> {
         self.inner
             .connection
             .read()

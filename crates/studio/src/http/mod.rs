@@ -166,11 +166,14 @@ impl Studio {
         let app = router(state, shutdown_rx.clone());
         let mut stop = shutdown_rx;
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                })
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await;
             if let Err(error) = served {
                 tracing::error!(%error, "studio server stopped");
             }
