@@ -274,34 +274,34 @@ describe('replication view in a browser', { timeout: 300_000 }, () => {
     const leader = Number(await leaderOf());
     const panel = page.getByRole('region', { name: 'Produce and durability' });
 
-    await until('the unclean setting loaded', async () => (await panel.getByTestId('unclean').textContent()).trim() === 'false', 10_000);
+    await until('the unclean setting loaded', async () => (await panel.getByTestId('unclean').textContent()).trim() === 'false', 30_000);
     await panel.getByLabel('Allow unclean leader election').check();
     await panel.getByText('Unclean leader election is on').waitFor({ timeout: 30_000 });
     assert.equal((await panel.getByTestId('unclean').textContent()).trim(), 'true');
 
     await page.getByRole('button', { name: `Isolate broker ${leader}`, exact: true }).click();
-    await until('the leader cut from the others', async () => (await page.getByTestId(`broker-${leader}`).textContent()).includes('cut'), 10_000);
+    await until('the leader cut from the others', async () => (await page.getByTestId(`broker-${leader}`).textContent()).includes('cut'), 30_000);
     await panel.getByLabel('acks=1').check();
     await panel.getByTestId('acks-meaning').getByText(/the leader answers as soon as it has written/).waitFor();
     await panel.getByLabel('Records to produce').fill('3');
     await panel.getByRole('button', { name: 'Produce 3 records with acks=1' }).click();
     await panel.getByRole('status').filter({ hasText: 'acknowledged by the leader alone' }).waitFor({ timeout: 30_000 });
     const write = panel.getByTestId('acked-write').first();
-    await until('the write on the leader only', async () => /3 records only on the leader/.test(await write.textContent()), 10_000);
-    await until('the leader at log end 3', async () => (await laneOf(leader)).leo === 3, 10_000);
+    await until('the write on the leader only', async () => /3 records only on the leader/.test(await write.textContent()), 30_000);
+    await until('the leader at log end 3', async () => (await laneOf(leader)).leo === 3, 30_000);
     await shot(page, '09-acks1-leader-only');
 
     await page.getByRole('button', { name: `Kill broker ${leader}`, exact: true }).click();
     await until('a new leader', async () => {
       const l = await leaderOf();
       return l !== 'none' && Number(l) !== leader;
-    }, 30_000);
-    await until('the write reported lost', async () => /^3 records lost/.test((await write.getByTestId('fate').textContent()).trim()), 15_000);
+    }, 90_000);
+    await until('the write reported lost', async () => /^3 records lost/.test((await write.getByTestId('fate').textContent()).trim()), 60_000);
     await page.getByRole('button', { name: `Start broker ${leader}`, exact: true }).click();
-    await until('the broker running', async () => (await page.getByTestId(`broker-state-${leader}`).textContent()).trim() === 'running', 30_000);
+    await until('the broker running', async () => (await page.getByTestId(`broker-state-${leader}`).textContent()).trim() === 'running', 60_000);
     await page.getByRole('button', { name: `Heal broker ${leader}`, exact: true }).click();
-    await timeline().getByText(`Broker ${leader} truncated ${LOSS}-0 from 3 to 0 (3 records dropped)`).first().waitFor({ timeout: 30_000 });
-    await until('the returning replica truncated to the new leader', async () => (await laneOf(leader)).leo === 0, 15_000);
+    await timeline().getByText(`Broker ${leader} truncated ${LOSS}-0 from 3 to 0 (3 records dropped)`).first().waitFor({ timeout: 90_000 });
+    await until('the returning replica truncated to the new leader', async () => (await laneOf(leader)).leo === 0, 60_000);
     assert.match(await write.getByTestId('fate').textContent(), /^3 records lost/);
     await write.scrollIntoViewIfNeeded();
     await shot(page, '10-acks1-lost');

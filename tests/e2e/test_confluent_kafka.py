@@ -150,16 +150,18 @@ def test_configs(bootstrap):
     res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
         ConfigEntry("retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET)])
     a.incremental_alter_configs([res], request_timeout=10)[res].result(10)
-    cfg = _describe(a, topic)
-    assert cfg["retention.ms"].value == "3600000"
+    # The controller has committed the change; the broker the admin client asks may apply it a
+    # moment later (as in Kafka).
+    cfg = wait_until(lambda: (c := _describe(a, topic))["retention.ms"].value == "3600000" and c,
+                     what="retention.ms 3600000 on the described broker")
     assert cfg["retention.ms"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
     assert cfg["segment.bytes"].value == "1048576", "an incremental change touched another config"
 
     # Legacy AlterConfigs replaces the whole set: segment.bytes goes back to its default.
     res = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"retention.ms": "7200000"})
     a.alter_configs([res], request_timeout=10)[res].result(10)
-    cfg = _describe(a, topic)
-    assert cfg["retention.ms"].value == "7200000"
+    cfg = wait_until(lambda: (c := _describe(a, topic))["retention.ms"].value == "7200000" and c,
+                     what="retention.ms 7200000 on the described broker")
     assert cfg["segment.bytes"].value == "1073741824" and cfg["segment.bytes"].is_default
 
     bad = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[

@@ -164,8 +164,9 @@ def test_configs(bootstrap, admin):
     assert cfg["cleanup.policy"][0] == "delete"
     resp = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": "3600000"})])
     assert all(r[0] == 0 for r in resp.resources), resp
-    cfg = describe(admin, topic)
-    assert cfg["retention.ms"][0] == "3600000"
+    # Committed by the controller; the described broker may apply it a moment later (as in Kafka).
+    cfg = wait_until(lambda: (c := describe(admin, topic))["retention.ms"][0] == "3600000" and c,
+                     what="retention.ms 3600000 on the described broker")
     # AlterConfigs (not incremental) replaces the topic's whole config set.
     assert cfg["segment.bytes"][0] == "1073741824"
 

@@ -218,6 +218,12 @@ mod tests {
             p99_ms: 15.0 / scale,
             p999_ms: 20.0 / scale,
             max_ms: 30.0,
+            warmup_s: 1.0,
+            warm: true,
+            topic_ready_ms: None,
+            broker_cpu_cores: None,
+            per_second: Vec::new(),
+            per_partition: Vec::new(),
         }));
         target.replication = Some(crate::report::tests::replication(scale));
         target

@@ -14,7 +14,10 @@
 //!   a 6-partition topic;
 //! - consume records/s: a fixture topic (written untimed, batches closed by size, so both brokers
 //!   hold the same batches) read back from the beginning by partition assignment;
-//! - end-to-end latency p50/p99/p99.9 at a fixed rate (receive time − scheduled send time);
+//! - end-to-end latency p50/p99/p99.9 at a fixed rate (receive time − scheduled send time),
+//!   after a warm-up at that rate that lasts until the path is warm (three seconds in a row
+//!   with a like p99 and no record a second late; bounded), with every second's p99 (end to end
+//!   and of the acknowledgement) and every partition's in the report;
 //! - the load generator's own ceiling against librdkafka's in-process mock cluster;
 //! - replication (unless --skip-replication), after the single brokers are stopped: Oxbow as
 //!   `serve --brokers 3 --data-dir TMP` and Kafka as a 3-node KRaft cluster
@@ -24,7 +27,12 @@
 //!   100 B acks=all produce throughput, end-to-end latency at the fixed rate, and the failover
 //!   time — partition 0's leader killed (`oxbow fault kill` / SIGKILL of the node's JVM) while an
 //!   idempotent acks=all producer sends to it every 5 ms, measured from the kill to the first
-//!   acknowledgement of a record sent after it.
+//!   acknowledgement of a record sent after it; then partition 0 is read back from the
+//!   surviving brokers and every acknowledged record must be there exactly once (a missing one
+//!   heads the table as a durability failure).
+//!
+//! Every topic is created, then waited for until each broker's own metadata shows every
+//! partition led and fully in sync, before its phase starts: the same for both brokers.
 //!
 //! It prints a table (figures, Oxbow/Kafka ratios, the goals, met or not), and writes
 //! `bench.json` and `bench.png` to `--out`. It is a benchmark, not a test: nothing here asserts
@@ -38,6 +46,7 @@ mod chart;
 mod load;
 mod probe;
 mod procfs;
+mod ready;
 mod report;
 
 use anyhow::{bail, Context, Result};
@@ -101,7 +110,11 @@ pub struct Plan {
     pub produce_duration_s: u64,
     pub produce_records_max: u64,
     pub latency_rate_per_s: u64,
+    /// The latency warm-up runs at least this long, then until the path is warm (three seconds
+    /// in a row with a like p99 and no record slower than a second), but no longer than
+    /// latency_warmup_s_max.
     pub latency_warmup_s: u64,
+    pub latency_warmup_s_max: u64,
     pub latency_duration_s: u64,
     /// Pause after start-up before the idle RSS reading.
     pub settle_s: u64,
@@ -145,16 +158,17 @@ pub const CLUSTER_TIMING: &[(&str, &str)] = &[
 
 impl Plan {
     fn from_args(args: &BenchArgs) -> Plan {
-        let (duration_s, records, settle_s, warmup_s) = if args.quick {
-            (args.duration_s.min(3), args.records.min(300_000), 1, 1)
+        let (duration_s, records, settle_s, warmup_s, warmup_s_max) = if args.quick {
+            (args.duration_s.min(3), args.records.min(300_000), 1, 1, 15)
         } else {
-            (args.duration_s, args.records, 3, 2)
+            (args.duration_s, args.records, 3, 2, 60)
         };
         Plan {
             produce_duration_s: duration_s.max(1),
             produce_records_max: records.max(1),
             latency_rate_per_s: args.latency_rate.max(1),
             latency_warmup_s: warmup_s,
+            latency_warmup_s_max: warmup_s_max,
             latency_duration_s: duration_s.max(1),
             settle_s,
             partitions: 6,
@@ -559,8 +573,15 @@ impl Target {
         runtime: &tokio::runtime::Runtime,
         name: &str,
         partitions: i32,
-    ) -> Result<()> {
-        create_topic(&self.admin, runtime, &topic_spec(name, partitions, None))
+        stop: &Stop,
+    ) -> Result<f64> {
+        create_topic(
+            &self.admin,
+            &self.profile,
+            runtime,
+            &topic_spec(name, partitions, None),
+            stop,
+        )
     }
 
     /// Deleting frees the disk between phases; a failure here changes no figure.
@@ -643,10 +664,92 @@ fn topic_spec(name: &str, partitions: i32, replication: Option<&ReplicationPlan>
     spec
 }
 
-fn create_topic(admin: &Admin, runtime: &tokio::runtime::Runtime, spec: &TopicSpec) -> Result<()> {
+/// A topic not led and fully in sync on every broker within this fails its phase.
+const TOPIC_READY_TIMEOUT_MS: u64 = 30_000;
+
+/// Creates a topic and waits until every broker's metadata shows each partition led and fully
+/// in sync (see [`ready::wait_topic_ready`]), so no phase measures the topic's creation; the
+/// same wait for every broker kind. Returns creation → ready, in ms.
+fn create_topic(
+    admin: &Admin,
+    profile: &ConnectionProfile,
+    runtime: &tokio::runtime::Runtime,
+    spec: &TopicSpec,
+    stop: &Stop,
+) -> Result<f64> {
+    let started = Instant::now();
     runtime
         .block_on(admin.create_topic(spec))
-        .with_context(|| format!("creating topic {}", spec.name))
+        .with_context(|| format!("creating topic {}", spec.name))?;
+    ready::wait_topic_ready(
+        admin,
+        runtime,
+        profile,
+        &spec.name,
+        usize::try_from(spec.partitions).unwrap_or(0),
+        Duration::from_millis(TOPIC_READY_TIMEOUT_MS),
+        stop,
+    )?;
+    Ok(started.elapsed().as_secs_f64() * 1e3)
+}
+
+/// The latency phase on a topic `create` makes, with the plan's rate and warm-up; the CPU of
+/// `broker_pids` is measured over it.
+fn latency_phase(
+    profile: &ConnectionProfile,
+    plan: &Plan,
+    topic: &str,
+    create: impl FnOnce() -> Result<f64>,
+    broker_pids: &[u32],
+    stop: &Stop,
+) -> Result<load::LatencyResult> {
+    let topic_ready_ms = create()?;
+    let cpu = CpuMeter::start_all(broker_pids);
+    let spec = load::LatencySpec {
+        topic,
+        value_size: plan.latency_record_bytes,
+        rate_per_s: plan.latency_rate_per_s,
+        warmup_min: Duration::from_secs(plan.latency_warmup_s),
+        warmup_max: Duration::from_secs(plan.latency_warmup_s_max),
+        duration: Duration::from_secs(plan.latency_duration_s),
+    };
+    let mut result = load::latency(profile, &spec, stop)?;
+    result.topic_ready_ms = Some(topic_ready_ms);
+    result.broker_cpu_cores = Some(cpu.cores());
+    Ok(result)
+}
+
+/// The console line of a latency phase: the figures, how the warm-up ended, and every second's
+/// p99, end to end and of the acknowledgement alone (w: warm-up), so a slow stretch is visible
+/// where it happened and on which side.
+fn latency_line(r: &load::LatencyResult) -> String {
+    let seconds: Vec<String> = r
+        .per_second
+        .iter()
+        .map(|s| {
+            let mark = if s.measured { "" } else { "w" };
+            format!("{mark}{:.1}/{:.1}", s.p99_ms, s.ack_p99_ms)
+        })
+        .collect();
+    let partitions: Vec<String> = r
+        .per_partition
+        .iter()
+        .map(|p| format!("{}@{}:{:.1}", p.partition, p.leader, p.p99_ms))
+        .collect();
+    format!(
+        "p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back); topic ready on every broker after {} ms; warm-up {:.1} s ({}); broker {} cores; p99 per second, end to end/ack, ms: {}; p99 per partition@leader, ms: {}",
+        r.p50_ms,
+        r.p99_ms,
+        r.p999_ms,
+        r.received_records,
+        r.measured_records,
+        r.topic_ready_ms.map_or("?".to_string(), |ms| format!("{ms:.0}")),
+        r.warmup_s,
+        if r.warm { "warm" } else { "NOT WARM at its bound" },
+        r.broker_cpu_cores.map_or("?".to_string(), |c| format!("{c:.2}")),
+        seconds.join(" "),
+        partitions.join(" ")
+    )
 }
 
 /// Untimed warm-up on the topic `spec` (deleted afterwards): the first consumer makes Kafka create
@@ -661,7 +764,7 @@ fn warm_up(
     acks: &str,
     stop: &Stop,
 ) -> Result<()> {
-    let warmup = create_topic(admin, runtime, spec).and_then(|()| {
+    let warmup = create_topic(admin, profile, runtime, spec, stop).and_then(|_| {
         let produce = ProduceSpec {
             settings: load::PRODUCER_SETTINGS,
             topic: &spec.name,
@@ -717,9 +820,9 @@ fn run_phases(
                 stop.check()?;
                 let target = &mut targets[index];
                 let topic = format!("bench-produce-{size}b-acks-{acks}");
-                let created = target.create_topic(runtime, &topic, plan.partitions);
+                let created = target.create_topic(runtime, &topic, plan.partitions, stop);
                 let cpu = CpuMeter::start(target.broker.pid);
-                let result = created.and_then(|()| {
+                let result = created.and_then(|_| {
                     let spec = ProduceSpec {
                         settings: load::PRODUCER_SETTINGS,
                         topic: &topic,
@@ -756,8 +859,8 @@ fn run_phases(
             // Untimed: write the fixture the consume phase reads (same batches on both brokers).
             let topic = format!("bench-consume-{size}b");
             let fixture = target
-                .create_topic(runtime, &topic, plan.partitions)
-                .and_then(|()| {
+                .create_topic(runtime, &topic, plan.partitions, stop)
+                .and_then(|_| {
                     let spec = ProduceSpec {
                         settings: load::FIXTURE_PRODUCER_SETTINGS,
                         topic: &topic,
@@ -800,24 +903,21 @@ fn run_phases(
         stop.check()?;
         let target = &mut targets[index];
         let topic = "bench-latency";
-        let result = target
-            .create_topic(runtime, topic, plan.partitions)
-            .and_then(|()| {
-                load::latency(
-                    &target.profile,
-                    topic,
-                    plan.latency_record_bytes,
-                    plan.latency_rate_per_s,
-                    Duration::from_secs(plan.latency_warmup_s),
-                    Duration::from_secs(plan.latency_duration_s),
-                    stop,
-                )
-            });
+        let result = latency_phase(
+            &target.profile,
+            plan,
+            topic,
+            || target.create_topic(runtime, topic, plan.partitions, stop),
+            &[target.broker.pid],
+            stop,
+        );
         stop.check()?;
         match &result {
             Ok(r) => println!(
-                "{}: latency at {} records/s: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back)",
-                target.name(), r.rate_per_s, r.p50_ms, r.p99_ms, r.p999_ms, r.received_records, r.measured_records
+                "{}: latency at {} records/s: {}",
+                target.name(),
+                r.rate_per_s,
+                latency_line(r)
             ),
             Err(error) => println!("{}: latency: failed: {error:#}", target.name()),
         }
@@ -975,9 +1075,9 @@ fn replication_phases(
         let target = &mut targets[index];
         let topic = "bench-repl-produce";
         let spec = topic_spec(topic, replication.partitions, Some(replication));
-        let created = create_topic(&target.admin, runtime, &spec);
+        let created = create_topic(&target.admin, &target.profile, runtime, &spec, stop);
         let cpu = CpuMeter::start_all(&target.cluster.pids);
-        let result = created.and_then(|()| {
+        let result = created.and_then(|_| {
             let spec = ProduceSpec {
                 settings: load::PRODUCER_SETTINGS,
                 topic,
@@ -1009,22 +1109,22 @@ fn replication_phases(
         let target = &mut targets[index];
         let topic = "bench-repl-latency";
         let spec = topic_spec(topic, replication.partitions, Some(replication));
-        let result = create_topic(&target.admin, runtime, &spec).and_then(|()| {
-            load::latency(
-                &target.profile,
-                topic,
-                plan.latency_record_bytes,
-                plan.latency_rate_per_s,
-                Duration::from_secs(plan.latency_warmup_s),
-                Duration::from_secs(plan.latency_duration_s),
-                stop,
-            )
-        });
+        let result = latency_phase(
+            &target.profile,
+            plan,
+            topic,
+            || create_topic(&target.admin, &target.profile, runtime, &spec, stop),
+            &target.cluster.pids,
+            stop,
+        );
         stop.check()?;
         match &result {
             Ok(r) => println!(
-                "{} cluster: latency at {} records/s, RF {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back)",
-                target.name(), r.rate_per_s, replication.replication_factor, r.p50_ms, r.p99_ms, r.p999_ms, r.received_records, r.measured_records
+                "{} cluster: latency at {} records/s, RF {}: {}",
+                target.name(),
+                r.rate_per_s,
+                replication.replication_factor,
+                latency_line(r)
             ),
             Err(error) => println!("{} cluster: latency: failed: {error:#}", target.name()),
         }
@@ -1046,21 +1146,22 @@ fn replication_phases(
             tail: Duration::from_millis(replication.failover_tail_ms),
         };
         let cluster = &target.cluster;
-        let result = create_topic(&target.admin, runtime, &spec).and_then(|()| {
-            load::failover(
-                &target.profile,
-                &failover,
-                |leader| {
-                    let killed = cluster.kill(leader)?;
-                    Ok((killed.at, killed.command_ms))
-                },
-                stop,
-            )
-        });
+        let result =
+            create_topic(&target.admin, &target.profile, runtime, &spec, stop).and_then(|_| {
+                load::failover(
+                    &target.profile,
+                    &failover,
+                    |leader| {
+                        let killed = cluster.kill(leader)?;
+                        Ok((killed.at, killed.command_ms))
+                    },
+                    stop,
+                )
+            });
         stop.check()?;
         match &result {
             Ok(r) => println!(
-                "{} cluster: failover: killed broker {} (partition 0's leader; kill took {:.1} ms), new leader {} in metadata {}: first ack of a record sent after the kill {}, of any record {}; in flight at the kill {} ({} succeeded, {} failed); {} sent, {} acked, {} failed, {} unresolved",
+                "{} cluster: failover: killed broker {} (partition 0's leader; kill took {:.1} ms), new leader {} in metadata {}: first ack of a record sent after the kill {}, of any record {}; in flight at the kill {} ({} succeeded, {} failed); {} sent, {} acked, {} failed, {} unresolved; {}",
                 target.name(),
                 r.killed_broker,
                 r.kill_command_ms,
@@ -1075,8 +1176,12 @@ fn replication_phases(
                 r.counts.records_acked,
                 r.counts.records_failed,
                 r.counts.records_unresolved,
+                r.read_back_line(),
             ),
             Err(error) => println!("{} cluster: failover: failed: {error:#}", target.name()),
+        }
+        if let Some(alarm) = result.as_ref().ok().and_then(load::FailoverResult::alarm) {
+            println!("{} cluster: {alarm}", target.name());
         }
         target.report.failover = Some(result.map_err(|error| format!("{error:#}")));
     }

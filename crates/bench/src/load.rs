@@ -17,7 +17,7 @@ use oxbow_client::rdkafka::types::RDKafkaErrorCode;
 use oxbow_client::rdkafka::{ClientContext, Message};
 use oxbow_client::{ConnectionProfile, PartitionReader, StartOffset};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Producer settings shared by every produce phase and both brokers (printed in the report).
@@ -92,6 +92,9 @@ struct Counting {
     acked: AtomicU64,
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
+    /// The latency phase's clock and timeline: each timed record's acknowledgement is timed
+    /// too, so a slow second shows whether the produce or the fetch side was slow.
+    ack_timeline: OnceLock<(Instant, Arc<Mutex<Timeline>>)>,
 }
 
 impl ClientContext for Counting {}
@@ -100,8 +103,18 @@ impl ProducerContext for Counting {
     type DeliveryOpaque = ();
     fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
         match result {
-            Ok(_) => {
+            Ok(message) => {
                 self.acked.fetch_add(1, Ordering::Relaxed);
+                if let (Some((epoch, timeline)), Some(stamp)) = (
+                    self.ack_timeline.get(),
+                    message.payload().and_then(Stamp::read),
+                ) {
+                    let latency_us = stamp.latency_us(epoch.elapsed().as_nanos() as u64);
+                    timeline
+                        .lock()
+                        .expect("not poisoned")
+                        .acked(stamp.index, latency_us);
+                }
             }
             Err((error, _)) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
@@ -128,6 +141,7 @@ fn producer(
         acked: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         first_error: Mutex::new(None),
+        ack_timeline: OnceLock::new(),
     };
     config
         .create_with_context(context)
@@ -138,6 +152,12 @@ fn producer(
 /// A just-created topic can take a moment to show up with leaders (Kafka propagates it
 /// asynchronously), so this asks again until every partition has a leader, within a bound.
 fn partition_count(producer: &BaseProducer<Counting>, topic: &str) -> Result<i32> {
+    Ok(partition_leaders(producer, topic)?.len() as i32)
+}
+
+/// The leader of each partition of `topic` (by partition id), once every partition has one; see
+/// [`partition_count`].
+fn partition_leaders(producer: &BaseProducer<Counting>, topic: &str) -> Result<Vec<i32>> {
     let deadline = Instant::now() + Duration::from_millis(METADATA_TIMEOUT_MS);
     loop {
         let metadata = producer
@@ -155,7 +175,16 @@ fn partition_count(producer: &BaseProducer<Counting>, topic: &str) -> Result<i32
                     .iter()
                     .all(|p| p.leader() >= 0 && p.error().is_none())
             {
-                return Ok(partitions.len() as i32);
+                let mut leaders = vec![-1; partitions.len()];
+                for p in partitions {
+                    if let Some(slot) = usize::try_from(p.id())
+                        .ok()
+                        .and_then(|i| leaders.get_mut(i))
+                    {
+                        *slot = p.leader();
+                    }
+                }
+                return Ok(leaders);
             }
         }
         if Instant::now() >= deadline {
@@ -378,36 +407,258 @@ pub struct LatencyResult {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// The warm-up that ran before the measured records, and whether it ended because the path
+    /// was warm ([`Timeline::warm`]) rather than at the warm-up's bound.
+    pub warmup_s: f64,
+    pub warm: bool,
+    /// Topic creation → every broker's own metadata showing every partition led and fully in
+    /// sync ([`crate::ready::wait_topic_ready`]); set by the caller that created the topic.
+    pub topic_ready_ms: Option<f64>,
+    /// CPU cores the broker processes used over the phase, warm-up included (set by the caller,
+    /// which knows them): near the machine's core count, latency is the machine's queue.
+    pub broker_cpu_cores: Option<f64>,
+    /// Every second of the send schedule, warm-up included: where a slow stretch happened.
+    pub per_second: Vec<LatencySecond>,
+    /// The measured records by partition: whether a slow tail is one leader's.
+    pub per_partition: Vec<LatencyPartition>,
+}
+
+/// The measured records of one partition.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LatencyPartition {
+    pub partition: i32,
+    /// Its leader when the phase started.
+    pub leader: i32,
+    pub received: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// The timed records scheduled in one second of the latency phase.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LatencySecond {
+    /// Seconds since the first timed record was scheduled.
+    pub second: u64,
+    /// False for a second of the warm-up.
+    pub measured: bool,
+    pub sent: u64,
+    pub received: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// The producer's side alone: acknowledgement time − scheduled send time.
+    pub ack_p50_ms: f64,
+    pub ack_p99_ms: f64,
+}
+
+/// One latency phase: what to send, how fast, how long to warm up and to measure.
+#[derive(Clone, Copy, Debug)]
+pub struct LatencySpec<'a> {
+    pub topic: &'a str,
+    pub value_size: usize,
+    pub rate_per_s: u64,
+    /// The warm-up lasts at least this, then until the path is warm ([`Timeline::warm`]) …
+    pub warmup_min: Duration,
+    /// … but no longer than this: then the phase measures anyway and reports `warm: false`.
+    pub warmup_max: Duration,
+    pub duration: Duration,
 }
 
 /// Payload layout of a latency record: 8 bytes of scheduled send time (ns since the phase's
-/// epoch), 1 byte "measured" flag (0 during warm-up), then filler up to `value_size`.
-const STAMP_BYTES: usize = 9;
+/// epoch), 1 byte kind (below), 8 bytes of the timed record's index, then filler.
+const STAMP_BYTES: usize = 17;
+/// A timed record's stamp, read back from its payload.
+struct Stamp {
+    sent_ns: u64,
+    measured: bool,
+    index: u64,
+}
 
-/// Produces at `rate_per_s` for `warmup + duration` while a consumer in another thread reads the
-/// topic; latency = receive time − scheduled send time (scheduled, not actual, so a stalled
-/// sender shows up as latency instead of hiding it: no coordinated omission).
+impl Stamp {
+    /// None for an untimed record or a payload too short to carry a stamp.
+    fn read(payload: &[u8]) -> Option<Stamp> {
+        if payload.len() < STAMP_BYTES || payload[8] == KIND_UNTIMED {
+            return None;
+        }
+        Some(Stamp {
+            sent_ns: u64::from_le_bytes(payload[..8].try_into().expect("8 bytes")),
+            measured: payload[8] == KIND_MEASURED,
+            index: u64::from_le_bytes(payload[9..17].try_into().expect("8 bytes")),
+        })
+    }
+
+    fn latency_us(&self, now_ns: u64) -> u64 {
+        (now_ns.saturating_sub(self.sent_ns) / 1_000).clamp(1, LATENCY_MAX_US)
+    }
+}
+
+/// Not timed: the first record of every partition.
+const KIND_UNTIMED: u8 = 0;
+const KIND_WARMUP: u8 = 1;
+const KIND_MEASURED: u8 = 2;
+/// The warm-up is over when the latest WARM_SECONDS complete seconds in a row have p99s within
+/// this share of the largest, or within WARM_P99_TOLERANCE_US (noise at millisecond p99s) …
+const WARM_P99_TOLERANCE_RATIO: f64 = 0.25;
+const WARM_P99_TOLERANCE_US: u64 = 5_000;
+const WARM_SECONDS: usize = 3;
+/// … and no record of them waited as long as a second: a broker that falls a whole second
+/// behind (a JIT compiling the path while it runs, say) is in a backlog however steady it
+/// looks, and a backlog is not the broker's latency at this rate.
+const WARM_MAX_US: u64 = 1_000_000;
+/// Per-second histograms need less precision than the phase's own (two digits: ~1%).
+const TIMELINE_DIGITS: u8 = 2;
+
+/// Latencies of the timed records by second of the send schedule (record `index` belongs to
+/// second `index / rate_per_s`): the warm-up's end test and the per-second figures. Pure
+/// bookkeeping, fed by the producer ([`Timeline::sent`]) and the consumer.
+#[derive(Debug)]
+pub struct Timeline {
+    rate_per_s: u64,
+    /// Timed records sent; every second before the one in progress is closed.
+    sent: u64,
+    seconds: Vec<Second>,
+}
+
+#[derive(Debug)]
+struct Second {
+    measured: bool,
+    sent: u64,
+    received: u64,
+    /// Receive time − scheduled send time.
+    histogram: Histogram<u32>,
+    /// Acknowledgement time − scheduled send time.
+    ack_histogram: Histogram<u32>,
+}
+
+impl Timeline {
+    pub fn new(rate_per_s: u64) -> Timeline {
+        Timeline {
+            rate_per_s: rate_per_s.max(1),
+            sent: 0,
+            seconds: Vec::new(),
+        }
+    }
+
+    /// The next timed record is about to be sent; returns its index. Called before the send, so
+    /// the record can never be received before it is counted.
+    pub fn sent(&mut self, measured: bool) -> u64 {
+        let index = self.sent;
+        let second = (index / self.rate_per_s) as usize;
+        if second == self.seconds.len() {
+            self.seconds.push(Second {
+                measured,
+                sent: 0,
+                received: 0,
+                histogram: Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS)
+                    .expect("valid bounds"),
+                ack_histogram: Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS)
+                    .expect("valid bounds"),
+            });
+        }
+        self.seconds[second].sent += 1;
+        self.sent += 1;
+        index
+    }
+
+    /// Record `index` came back after `latency_us`. An index never sent is ignored.
+    pub fn received(&mut self, index: u64, latency_us: u64) {
+        if index >= self.sent {
+            return;
+        }
+        let second = &mut self.seconds[(index / self.rate_per_s) as usize];
+        second.received += 1;
+        let _ = second.histogram.record(latency_us.clamp(1, LATENCY_MAX_US));
+    }
+
+    /// Record `index` was acknowledged `latency_us` after its scheduled send. An index never sent
+    /// is ignored.
+    pub fn acked(&mut self, index: u64, latency_us: u64) {
+        if index >= self.sent {
+            return;
+        }
+        let second = &mut self.seconds[(index / self.rate_per_s) as usize];
+        let _ = second
+            .ack_histogram
+            .record(latency_us.clamp(1, LATENCY_MAX_US));
+    }
+
+    /// Warm: the latest WARM_SECONDS closed seconds in a row whose records all came back have
+    /// p99s within WARM_P99_TOLERANCE of each other and no record slower than WARM_MAX_US. A
+    /// cold path (a stall, a fetch or a follower not yet running, a JIT still compiling) makes
+    /// one second's tail unlike the next, or puts the broker a second or more behind.
+    pub fn warm(&self) -> bool {
+        let closed = ((self.sent / self.rate_per_s) as usize).min(self.seconds.len());
+        let complete = |s: &Second| s.sent > 0 && s.received >= s.sent;
+        // The latest run of WARM_SECONDS complete seconds; bounded by the number of seconds.
+        let Some(end) = (WARM_SECONDS..=closed)
+            .rev()
+            .find(|&end| self.seconds[end - WARM_SECONDS..end].iter().all(complete))
+        else {
+            return false;
+        };
+        let run = &self.seconds[end - WARM_SECONDS..end];
+        if run.iter().any(|s| s.histogram.max() >= WARM_MAX_US) {
+            return false;
+        }
+        let p99s = run.iter().map(|s| s.histogram.value_at_quantile(0.99));
+        let (low, high) = p99s.fold((u64::MAX, 0), |(low, high), p| (low.min(p), high.max(p)));
+        let tolerance_us =
+            ((high as f64 * WARM_P99_TOLERANCE_RATIO) as u64).max(WARM_P99_TOLERANCE_US);
+        high - low <= tolerance_us
+    }
+
+    pub fn per_second(&self) -> Vec<LatencySecond> {
+        let ms = |us: u64| us as f64 / 1e3;
+        self.seconds
+            .iter()
+            .enumerate()
+            .map(|(second, s)| LatencySecond {
+                second: second as u64,
+                measured: s.measured,
+                sent: s.sent,
+                received: s.received,
+                p50_ms: ms(s.histogram.value_at_quantile(0.50)),
+                p99_ms: ms(s.histogram.value_at_quantile(0.99)),
+                max_ms: ms(s.histogram.max()),
+                ack_p50_ms: ms(s.ack_histogram.value_at_quantile(0.50)),
+                ack_p99_ms: ms(s.ack_histogram.value_at_quantile(0.99)),
+            })
+            .collect()
+    }
+}
+
+/// Produces at `rate_per_s` while a consumer in another thread reads the topic; latency =
+/// receive time − scheduled send time (scheduled, not actual, so a stalled sender shows up as
+/// latency instead of hiding it: no coordinated omission). Before the measured `duration`, a
+/// warm-up at the same rate runs until the path is warm, within `warmup_max`; it is the same
+/// procedure for every broker.
 pub fn latency(
     profile: &ConnectionProfile,
-    topic: &str,
-    value_size: usize,
-    rate_per_s: u64,
-    warmup: Duration,
-    duration: Duration,
+    spec: &LatencySpec<'_>,
     stop: &Stop,
 ) -> Result<LatencyResult> {
+    let LatencySpec {
+        topic,
+        value_size,
+        rate_per_s,
+        warmup_min,
+        warmup_max,
+        duration,
+    } = *spec;
     assert!(value_size >= STAMP_BYTES && rate_per_s > 0);
     let producer = producer(profile, LATENCY_PRODUCER_SETTINGS, "all")?;
-    let partitions = partition_count(&producer, topic)? as u64;
-    // One unmeasured record (flag 0) per partition, acknowledged, before the reader starts: on a
-    // cluster, a just-created topic reaches each broker a moment apart, and a reader whose first
-    // offset lookup lands on a broker that does not know the partition yet fails. An acknowledged
-    // acks=all record shows the partition's leader (and its in-sync followers) serve it.
+    let leaders = partition_leaders(&producer, topic)?;
+    let partitions = leaders.len() as u64;
+    // One untimed record per partition, acknowledged, before the reader starts: a reader whose
+    // first offset lookup finds no leader backs off; an acknowledged acks=all record shows the
+    // partition's leader (and its in-sync followers) serve it. The reader starts from the
+    // beginning, so these are also the first records it sees of every partition.
     let settle_deadline = Instant::now() + Duration::from_millis(METADATA_TIMEOUT_MS);
-    let unmeasured = vec![0u8; value_size];
+    let untimed = vec![KIND_UNTIMED; value_size];
     for partition in 0..partitions {
         let record = BaseRecord::to(topic)
-            .payload(&unmeasured[..])
+            .payload(&untimed[..])
             .partition(partition as i32);
         send_blocking(&producer, record, settle_deadline)?;
     }
@@ -426,89 +677,131 @@ pub fn latency(
     let reader = reader_from_beginning(profile, topic, Duration::from_millis(METADATA_TIMEOUT_MS))?;
 
     let epoch = Instant::now();
-    let consumer_ready = Arc::new(AtomicBool::new(false));
+    let timeline = Arc::new(Mutex::new(Timeline::new(rate_per_s)));
+    let _ = producer
+        .context()
+        .ack_timeline
+        .set((epoch, timeline.clone()));
+    // Partitions the consumer has read a record of: it fetches from all of them.
+    let partitions_seen = Arc::new(AtomicU64::new(0));
     let producing_done = Arc::new(AtomicBool::new(false));
-    let measured_sent = Arc::new(AtomicU64::new(0));
+    let timed_sent = Arc::new(AtomicU64::new(0));
     let consumer_stop = stop.clone();
     let consumer = {
         let producing_done = producing_done.clone();
-        let measured_sent = measured_sent.clone();
-        let consumer_ready = consumer_ready.clone();
+        let timed_sent = timed_sent.clone();
+        let partitions_seen = partitions_seen.clone();
+        let timeline = timeline.clone();
         std::thread::Builder::new()
             .name("bench-latency-consumer".into())
-            .spawn(move || -> Result<(Histogram<u64>, u64)> {
-                let mut histogram =
-                    Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3).expect("valid bounds");
-                let mut received: u64 = 0;
-                let mut idle_since = Instant::now();
-                // Bounded: ends when every measured record arrived after the producer finished, or
-                // after CONSUME_IDLE_TIMEOUT_MS without a record once it finished.
-                loop {
-                    consumer_stop.check()?;
-                    let done = producing_done.load(Ordering::Acquire);
-                    if done && received >= measured_sent.load(Ordering::Acquire) {
-                        break;
+            .spawn(
+                move || -> Result<(Histogram<u64>, Vec<Histogram<u32>>, u64)> {
+                    let mut histogram = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3)
+                        .expect("valid bounds");
+                    let mut by_partition: Vec<Histogram<u32>> = (0..partitions)
+                        .map(|_| {
+                            Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS)
+                                .expect("valid bounds")
+                        })
+                        .collect();
+                    let mut measured_received: u64 = 0;
+                    let mut timed_received: u64 = 0;
+                    let mut idle_since = Instant::now();
+                    // Bounded: ends when every timed record arrived after the producer finished, or
+                    // after CONSUME_IDLE_TIMEOUT_MS without a record once it finished.
+                    loop {
+                        consumer_stop.check()?;
+                        let done = producing_done.load(Ordering::Acquire);
+                        if done && timed_received >= timed_sent.load(Ordering::Acquire) {
+                            break;
+                        }
+                        if done
+                            && idle_since.elapsed()
+                                >= Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS)
+                        {
+                            break;
+                        }
+                        let Some(message) = reader.poll(Duration::from_millis(50))? else {
+                            continue;
+                        };
+                        let now_ns = epoch.elapsed().as_nanos() as u64;
+                        idle_since = Instant::now();
+                        if let Ok(bit) = u32::try_from(message.partition()) {
+                            partitions_seen.fetch_or(1u64.wrapping_shl(bit), Ordering::Release);
+                        }
+                        let Some(stamp) = message.payload().and_then(Stamp::read) else {
+                            continue;
+                        };
+                        let latency_us = stamp.latency_us(now_ns);
+                        timeline
+                            .lock()
+                            .expect("not poisoned")
+                            .received(stamp.index, latency_us);
+                        timed_received += 1;
+                        if stamp.measured {
+                            histogram.record(latency_us).expect("clamped into range");
+                            let partition = usize::try_from(message.partition()).ok();
+                            if let Some(h) = partition.and_then(|p| by_partition.get_mut(p)) {
+                                let _ = h.record(latency_us);
+                            }
+                            measured_received += 1;
+                        }
                     }
-                    if done
-                        && idle_since.elapsed() >= Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS)
-                    {
-                        break;
-                    }
-                    let Some(message) = reader.poll(Duration::from_millis(50))? else {
-                        continue;
-                    };
-                    let now_ns = epoch.elapsed().as_nanos() as u64;
-                    idle_since = Instant::now();
-                    consumer_ready.store(true, Ordering::Release);
-                    let Some(payload) = message.payload() else {
-                        continue;
-                    };
-                    if payload.len() < STAMP_BYTES || payload[8] == 0 {
-                        continue;
-                    }
-                    let sent_ns = u64::from_le_bytes(payload[..8].try_into().expect("8 bytes"));
-                    let latency_us =
-                        (now_ns.saturating_sub(sent_ns) / 1_000).clamp(1, LATENCY_MAX_US);
-                    histogram.record(latency_us).expect("clamped into range");
-                    received += 1;
-                }
-                Ok((histogram, received))
-            })?
+                    Ok((histogram, by_partition, measured_received))
+                },
+            )?
     };
 
-    let result = (|| -> Result<u64> {
-        // Probe records (flag 0) until the consumer sees one: the clock must not include the
-        // consumer's own start (leader and coordinator lookups, first fetch).
+    let result = (|| -> Result<(u64, f64, bool)> {
+        // The clock must not include the consumer's own start (leader lookups, offset lookups,
+        // the first fetch of each partition): wait until it has read from every partition.
         let ready_deadline = Instant::now() + Duration::from_millis(CONSUMER_READY_TIMEOUT_MS);
-        let mut probe_value = vec![0u8; value_size];
-        while !consumer_ready.load(Ordering::Acquire) {
+        let all_seen = if partitions >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << partitions) - 1
+        };
+        while partitions_seen.load(Ordering::Acquire) & all_seen != all_seen {
             stop.check()?;
             if Instant::now() >= ready_deadline {
                 bail!(
-                    "the latency consumer received nothing within {} s",
+                    "the latency consumer read no record of some partitions within {} s",
                     CONSUMER_READY_TIMEOUT_MS / 1000
                 );
             }
-            probe_value[..8].copy_from_slice(&(epoch.elapsed().as_nanos() as u64).to_le_bytes());
-            send_blocking(
-                &producer,
-                BaseRecord::to(topic).payload(&probe_value[..]).partition(0),
-                ready_deadline,
-            )?;
-            producer.poll(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(10));
         }
         let schedule_start_ns = epoch.elapsed().as_nanos() as u64;
         let interval_ns = 1_000_000_000 / rate_per_s;
-        let total = (warmup + duration).as_nanos() as u64 / interval_ns;
-        let warmup_records = warmup.as_nanos() as u64 / interval_ns;
+        let records_per_s = rate_per_s.max(1);
+        let warmup_min_records = warmup_min.as_nanos() as u64 / interval_ns;
+        let warmup_max_records =
+            (warmup_max.as_nanos() as u64 / interval_ns).max(warmup_min_records);
+        let measured_records = (duration.as_nanos() as u64 / interval_ns).max(1);
+        // The warm test runs every tenth of a second of schedule.
+        let check_every = (records_per_s / 10).max(1);
         let hard_deadline =
-            Instant::now() + warmup + duration + Duration::from_millis(FLUSH_TIMEOUT_MS);
+            Instant::now() + warmup_max + duration + Duration::from_millis(FLUSH_TIMEOUT_MS);
         let mut value = vec![0u8; value_size];
-        let mut measured: u64 = 0;
-        for i in 0..total {
+        let mut measure_from: Option<u64> = None;
+        let mut warm = false;
+        // Bounded: at most warmup_max_records + measured_records turns.
+        for i in 0..warmup_max_records + measured_records {
             if i % 64 == 0 {
                 stop.check()?;
             }
+            if measure_from.is_none() && i >= warmup_min_records {
+                if i % check_every == 0 && timeline.lock().expect("not poisoned").warm() {
+                    (measure_from, warm) = (Some(i), true);
+                } else if i >= warmup_max_records {
+                    measure_from = Some(i);
+                }
+            }
+            let is_measured = match measure_from {
+                Some(from) if i >= from + measured_records => break,
+                Some(_) => true,
+                None => false,
+            };
             let scheduled_ns = schedule_start_ns + i * interval_ns;
             // Sleep, never spin: a spinning sender would take a core from the broker on a small
             // machine. A late wake-up (~0.1 ms) shows as latency, as the stamp is the schedule.
@@ -516,16 +809,19 @@ pub fn latency(
             if now_ns < scheduled_ns {
                 std::thread::sleep(Duration::from_nanos(scheduled_ns - now_ns));
             }
+            let index = timeline.lock().expect("not poisoned").sent(is_measured);
+            timed_sent.fetch_add(1, Ordering::Release);
             value[..8].copy_from_slice(&scheduled_ns.to_le_bytes());
-            let is_measured = i >= warmup_records;
-            value[8] = is_measured as u8;
+            value[8] = if is_measured {
+                KIND_MEASURED
+            } else {
+                KIND_WARMUP
+            };
+            value[9..17].copy_from_slice(&index.to_le_bytes());
             let record = BaseRecord::to(topic)
                 .payload(&value[..])
                 .partition((i % partitions) as i32);
             send_blocking(&producer, record, hard_deadline)?;
-            if is_measured {
-                measured += 1;
-            }
             producer.poll(Duration::ZERO);
         }
         producer
@@ -540,20 +836,38 @@ pub fn latency(
         {
             bail!("latency records failed: {error}");
         }
-        Ok(measured)
+        let warmup_records = measure_from.unwrap_or(0);
+        Ok((
+            timed_sent.load(Ordering::Acquire) - warmup_records,
+            warmup_records as f64 / rate_per_s as f64,
+            warm,
+        ))
     })();
     // Release the consumer in every case, so the join below cannot hang.
-    measured_sent.store(*result.as_ref().unwrap_or(&0), Ordering::Release);
     producing_done.store(true, Ordering::Release);
     let joined = consumer
         .join()
         .map_err(|_| anyhow::anyhow!("latency consumer panicked"))?;
-    let measured = result?;
-    let (histogram, received) = joined?;
+    let (measured, warmup_s, warm) = result?;
+    let (histogram, by_partition, received) = joined?;
     if received == 0 {
         bail!("no latency record came back");
     }
     let ms = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1e3;
+    let per_second = timeline.lock().expect("not poisoned").per_second();
+    let per_partition = by_partition
+        .iter()
+        .zip(&leaders)
+        .enumerate()
+        .map(|(partition, (h, &leader))| LatencyPartition {
+            partition: partition as i32,
+            leader,
+            received: h.len(),
+            p50_ms: h.value_at_quantile(0.50) as f64 / 1e3,
+            p99_ms: h.value_at_quantile(0.99) as f64 / 1e3,
+            max_ms: h.max() as f64 / 1e3,
+        })
+        .collect();
     Ok(LatencyResult {
         rate_per_s,
         measured_records: measured,
@@ -562,6 +876,12 @@ pub fn latency(
         p99_ms: ms(0.99),
         p999_ms: ms(0.999),
         max_ms: histogram.max() as f64 / 1e3,
+        warmup_s,
+        warm,
+        topic_ready_ms: None,
+        broker_cpu_cores: None,
+        per_second,
+        per_partition,
     })
 }
 
@@ -690,6 +1010,40 @@ impl FailoverLog {
             .min_by_key(|&(_, at_ns)| at_ns)
     }
 
+    /// Checks what was read back (`copies`, indexed like the sends) against the acknowledgements.
+    pub fn read_back(&self, copies: &Copies, kill_ns: u64) -> ReadBack {
+        let mut read_back = ReadBack {
+            acked: self.acked,
+            missing: 0,
+            duplicated: 0,
+            records_read: copies.per_index.iter().map(|&n| u64::from(n)).sum::<u64>()
+                + copies.foreign,
+            unacked_present: 0,
+            foreign: copies.foreign,
+            missing_sent_ms_from_kill: Vec::new(),
+        };
+        for (index, delivery) in self.delivered.iter().enumerate() {
+            let found = copies.per_index.get(index).copied().unwrap_or(0);
+            let acked = delivery.is_some_and(|d| d.ok);
+            match (acked, found) {
+                (true, 0) => {
+                    read_back.missing += 1;
+                    if read_back.missing_sent_ms_from_kill.len() < MISSING_LISTED_MAX {
+                        let sent_ns = self.sent_ns[index] as f64;
+                        read_back
+                            .missing_sent_ms_from_kill
+                            .push((sent_ns - kill_ns as f64) / 1e6);
+                    }
+                }
+                (true, 1) => {}
+                (true, _) => read_back.duplicated += 1,
+                (false, 0) => {}
+                (false, _) => read_back.unacked_present += 1,
+            }
+        }
+        read_back
+    }
+
     /// The figures of the phase, for a kill done at `kill_ns`.
     pub fn summary(&self, kill_ns: u64) -> FailoverCounts {
         let ms = |ns: u64| ns as f64 / 1e6;
@@ -737,6 +1091,28 @@ impl FailoverLog {
     }
 }
 
+/// Partition 0 read back after the failover, against what the producer was told: every
+/// acknowledged record must be there exactly once (the producer is idempotent).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ReadBack {
+    pub acked: u64,
+    /// Acknowledged but not in the partition: a durability failure.
+    pub missing: u64,
+    /// Acknowledged and in the partition more than once.
+    pub duplicated: u64,
+    /// Records read, up to the high watermark.
+    pub records_read: u64,
+    /// Records read that were sent but not acknowledged (failed or unresolved): allowed.
+    pub unacked_present: u64,
+    /// Records read that carry no index this phase sent.
+    pub foreign: u64,
+    /// The first few missing records, by send time relative to the kill (negative: before it).
+    pub missing_sent_ms_from_kill: Vec<f64>,
+}
+
+/// Missing records listed by send time in [`ReadBack`]; the count has them all.
+const MISSING_LISTED_MAX: usize = 10;
+
 /// The record counts and times of a failover, from [`FailoverLog::summary`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct FailoverCounts {
@@ -771,6 +1147,58 @@ pub struct FailoverResult {
     pub send_interval_ms: u64,
     #[serde(flatten)]
     pub counts: FailoverCounts,
+    /// Partition 0 read back once every record was resolved, or why it could not be read.
+    pub read_back: Result<ReadBack, String>,
+}
+
+impl FailoverResult {
+    /// A line for the top of the report when an acknowledged record was lost or written twice,
+    /// or could not be checked.
+    pub fn alarm(&self) -> Option<String> {
+        match &self.read_back {
+            Ok(r) if r.missing > 0 => Some(format!(
+                "DURABILITY FAILURE: {} of {} acknowledged records missing from partition 0 after the failover",
+                r.missing, r.acked
+            )),
+            Ok(r) if r.duplicated > 0 => Some(format!(
+                "DUPLICATES: {} of {} acknowledged records written more than once (idempotent producer)",
+                r.duplicated, r.acked
+            )),
+            Ok(_) => None,
+            Err(error) => Some(format!(
+                "acknowledged records unchecked: partition 0 could not be read back: {error}"
+            )),
+        }
+    }
+
+    /// "acked N, missing M, duplicated D", with a loud prefix when an acknowledged record is
+    /// lost or doubled: the one line a reader of the figures must not overlook.
+    pub fn read_back_line(&self) -> String {
+        match &self.read_back {
+            Ok(r) => {
+                let alarm = match (r.missing, r.duplicated) {
+                    (0, 0) => "",
+                    (0, _) => "DUPLICATES: ",
+                    _ => "DURABILITY FAILURE: ",
+                };
+                let missing_at = if r.missing_sent_ms_from_kill.is_empty() {
+                    String::new()
+                } else {
+                    let at: Vec<String> = r
+                        .missing_sent_ms_from_kill
+                        .iter()
+                        .map(|ms| format!("{ms:+.0}"))
+                        .collect();
+                    format!(" (sent at {} ms from the kill)", at.join(", "))
+                };
+                format!(
+                    "{alarm}read back: acked {}, missing {}, duplicated {}{missing_at}",
+                    r.acked, r.missing, r.duplicated
+                )
+            }
+            Err(error) => format!("read back: FAILED, acknowledged records unchecked: {error}"),
+        }
+    }
 }
 
 struct FailoverContext {
@@ -905,7 +1333,8 @@ where
         std::thread::sleep(Duration::from_millis(100));
     }
     let ns = |at: Instant| at.saturating_duration_since(epoch).as_nanos() as u64;
-    let value = [0x5au8; FAILOVER_RECORD_BYTES];
+    // Each record carries its index, so the read-back can tell which acknowledged one is there.
+    let mut value = [0x5au8; FAILOVER_RECORD_BYTES];
     let interval = Duration::from_millis(FAILOVER_SEND_INTERVAL_MS);
     let started = Instant::now();
     // Without a single acknowledgement by then, the leader is never killed and the phase fails.
@@ -934,6 +1363,7 @@ where
                         .lock()
                         .expect("not poisoned")
                         .sent(ns(now));
+                    value[..8].copy_from_slice(&(index as u64).to_le_bytes());
                     let record: BaseRecord<'_, [u8], [u8], usize> =
                         BaseRecord::with_opaque_to(spec.topic, index)
                             .payload(&value[..])
@@ -1035,6 +1465,14 @@ where
             .lock()
             .expect("not poisoned")
             .summary(ns(kill_at));
+        let sent = counts.records_sent as usize;
+        let read_back = read_back(profile, spec.topic, sent, stop)
+            .map(|copies| {
+                let log = producer.context().log.lock().expect("not poisoned");
+                log.read_back(&copies, ns(kill_at))
+            })
+            .map_err(|error| format!("{error:#}"));
+        stop.check()?;
         Ok(FailoverResult {
             killed_broker,
             new_leader,
@@ -1043,8 +1481,82 @@ where
                 .map(|at| at.saturating_duration_since(kill_at).as_secs_f64() * 1e3),
             send_interval_ms: FAILOVER_SEND_INTERVAL_MS,
             counts,
+            read_back,
         })
     })
+}
+
+/// What partition 0 of the failover topic holds, read from the surviving brokers (its current
+/// leader) from the beginning to the high watermark: per record index sent, how many copies;
+/// plus records that carry no index of this phase.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Copies {
+    pub per_index: Vec<u32>,
+    pub foreign: u64,
+}
+
+fn read_back(profile: &ConnectionProfile, topic: &str, sent: usize, stop: &Stop) -> Result<Copies> {
+    let timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
+    let reader = PartitionReader::open(
+        profile,
+        topic,
+        Some(&[0]),
+        StartOffset::Beginning,
+        CONSUMER_SETTINGS,
+        timeout,
+    )?;
+    // The killed broker is still in the bootstrap list and the client's metadata for a while:
+    // errors reaching it are expected, so any error is retried until the reader has gone
+    // CONSUME_IDLE_TIMEOUT_MS without progress, and only then reported (the last one).
+    let idle = Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS);
+    let mut last_progress = Instant::now();
+    let mut last_error: Option<String> = None;
+    // Bounded by the idle timeout: each turn waits at most a request timeout.
+    let (low, high) = loop {
+        stop.check()?;
+        match reader.watermarks(0, timeout) {
+            Ok(watermarks) => break watermarks,
+            Err(error) if last_progress.elapsed() < idle => {
+                last_error = Some(error.to_string());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(error) => return Err(error).context("the high watermark of partition 0"),
+        }
+    };
+    let mut copies = Copies {
+        per_index: vec![0; sent],
+        foreign: 0,
+    };
+    let mut next_offset = low;
+    last_progress = Instant::now();
+    // Bounded: every turn reads a record or waits ≤100 ms, and idling ends the loop.
+    while next_offset < high {
+        stop.check()?;
+        let message = match reader.poll(Duration::from_millis(100)) {
+            Ok(Some(message)) => message,
+            Ok(None) | Err(_) if last_progress.elapsed() >= idle => bail!(
+                "read partition 0 up to offset {next_offset} of {high}, then nothing for {} s{}",
+                CONSUME_IDLE_TIMEOUT_MS / 1000,
+                last_error.map_or(String::new(), |e| format!(" (last error: {e})"))
+            ),
+            Ok(None) => continue,
+            Err(error) => {
+                last_error = Some(error.to_string());
+                continue;
+            }
+        };
+        last_progress = Instant::now();
+        next_offset = message.offset() + 1;
+        let index = message
+            .payload()
+            .and_then(|p| p.get(..8))
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize);
+        match index.and_then(|i| copies.per_index.get_mut(i)) {
+            Some(count) => *count += 1,
+            None => copies.foreign += 1,
+        }
+    }
+    Ok(copies)
 }
 
 #[cfg(test)]
@@ -1104,6 +1616,93 @@ mod tests {
         // Nothing sent after the kill: no failover figure.
         assert_eq!(counts.failover_ms, None);
         assert_eq!(counts.first_ack_after_kill_ms, None);
+    }
+
+    #[test]
+    fn failover_read_back_finds_missing_and_duplicated_acknowledged_records() {
+        let mut log = FailoverLog::default();
+        let sends: Vec<usize> = (0..6).map(|i| log.sent(i * 10 * MS)).collect();
+        for &index in &sends[..4] {
+            log.delivered(index, 100 * MS, Ok(()));
+        }
+        log.delivered(sends[4], 100 * MS, Err("Local: Message timed out".into()));
+        // sends[5]: no report.
+        let copies = Copies {
+            // 0 once, 1 missing, 2 twice, 3 once; 4 (failed) and 5 (unresolved) present anyway.
+            per_index: vec![1, 0, 2, 1, 1, 1],
+            foreign: 1,
+        };
+        let read_back = log.read_back(&copies, 15 * MS);
+        assert_eq!(
+            read_back,
+            ReadBack {
+                acked: 4,
+                missing: 1,
+                duplicated: 1,
+                records_read: 7,
+                unacked_present: 2,
+                foreign: 1,
+                missing_sent_ms_from_kill: vec![-5.0],
+            }
+        );
+        let everything = Copies {
+            per_index: vec![1; 6],
+            foreign: 0,
+        };
+        let clean = log.read_back(&everything, 15 * MS);
+        assert_eq!((clean.missing, clean.duplicated), (0, 0));
+    }
+
+    /// Sends `count` timed records and receives each with latency `latency_us(index)`.
+    fn timeline_with(count: u64, latency_us: impl Fn(u64) -> u64) -> Timeline {
+        let mut timeline = Timeline::new(100);
+        for _ in 0..count {
+            let index = timeline.sent(false);
+            timeline.received(index, latency_us(index));
+        }
+        timeline
+    }
+
+    #[test]
+    fn timeline_is_warm_once_three_closed_seconds_agree() {
+        // Second 0 stalls (~0.5 s), seconds 1 to 3 are quick and alike.
+        let stalled = |index: u64| if index < 100 { 500_000 } else { 3_000 };
+        // Too few seconds closed, then second 0 unlike 1 and 2, then 1 to 3 alike.
+        assert!(!timeline_with(200, stalled).warm());
+        assert!(!timeline_with(300, stalled).warm());
+        assert!(timeline_with(400, stalled).warm());
+        // Within 5 ms of each other counts as alike at low latencies.
+        assert!(timeline_with(300, |i| if i < 200 { 1_000 } else { 5_900 }).warm());
+        // 25% of the largest p99 at high ones.
+        assert!(timeline_with(300, |i| if i < 200 { 40_000 } else { 50_000 }).warm());
+        assert!(!timeline_with(300, |i| if i < 200 { 20_000 } else { 50_000 }).warm());
+        // A steady backlog of a second or more is not warm, however alike its seconds.
+        assert!(!timeline_with(500, |_| 1_100_000).warm());
+        assert!(timeline_with(500, |_| 900_000).warm());
+    }
+
+    #[test]
+    fn timeline_waits_for_every_record_of_a_second() {
+        let mut timeline = Timeline::new(100);
+        for _ in 0..300 {
+            let index = timeline.sent(false);
+            // Record 250 (second 2) never comes back; 150 of second 1 neither.
+            if index != 250 && index != 150 {
+                timeline.received(index, 2_000);
+            }
+        }
+        // Seconds 1 and 2 are incomplete: no three complete in a row.
+        assert!(!timeline.warm());
+        timeline.received(150, 2_000);
+        assert!(!timeline.warm());
+        timeline.received(250, 2_000);
+        assert!(timeline.warm());
+        timeline.received(99_999, 2_000); // never sent: ignored
+        let seconds = timeline.per_second();
+        assert_eq!(seconds.len(), 3);
+        assert_eq!((seconds[2].sent, seconds[2].received), (100, 100));
+        assert!(!seconds[0].measured);
+        assert!((seconds[0].p99_ms - 2.0).abs() < 0.05);
     }
 
     #[test]

@@ -22,7 +22,9 @@
 //!   [`Admin::alter_group_offsets`], [`Admin::delete_group_offsets`] and [`Admin::delete_group`].
 //! - Batch headers ([`BatchHeader`], [`batch_headers`]) and a raw-request helper on
 //!   `kafka-protocol` ([`RawConnection`], [`fetch_batch_headers`]): one Fetch over plain TCP to read
-//!   the RecordBatch v2 headers (codec, flags, producer) that librdkafka never reports.
+//!   the RecordBatch v2 headers (codec, flags, producer) that librdkafka never reports, and
+//!   [`RawConnection::metadata`], one chosen broker's own view of the cluster (librdkafka asks
+//!   whichever broker it likes).
 //!
 //! What it deliberately does not do:
 //! - No group membership or transactions: consuming in a group is `rdkafka`'s (re-exported as
@@ -76,6 +78,7 @@ pub use profile::{ConnectionProfile, SaslMechanism, Security};
 pub use raw::{
     api_versions_blocking, fetch_batch_headers, BatchHeadersRequest, FetchedBatchHeaders,
     IsolationLevel, RawConnection, API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES,
+    METADATA_FRAME_BYTES_MAX,
 };
 
 /// The librdkafka binding this crate is built on, for callers that need more than the helpers.

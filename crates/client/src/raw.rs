@@ -1,7 +1,8 @@
 //! Raw Kafka requests on the `kafka-protocol` codec, only for what librdkafka does not expose.
-//! Today that is two things: the RecordBatch headers of a partition range (librdkafka decompresses
-//! transparently and tells its callers nothing about batches), read with a Fetch; and a broker's API
-//! versions ([`api_versions_blocking`]), which librdkafka keeps to itself.
+//! Today that is three things: the RecordBatch headers of a partition range (librdkafka decompresses
+//! transparently and tells its callers nothing about batches), read with a Fetch; one chosen
+//! broker's own metadata (librdkafka sends a Metadata request to whichever broker it likes); and a
+//! broker's API versions ([`api_versions_blocking`]), which librdkafka keeps to itself.
 //!
 //! [`RawConnection`] is one plain TCP connection to one broker (tokio): it asks ApiVersions on
 //! connect and then sends size-prefixed requests one at a time. Everything is bounded: each call
@@ -19,15 +20,17 @@
 
 use crate::batch::{batch_headers, BatchHeader, BatchHeaderError};
 use crate::error::{Error, Result};
+use crate::metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo};
 use crate::profile::{ConnectionProfile, Security};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::error::ParseResponseErrorCode;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, BrokerId, FetchRequest, FetchResponse,
-    RequestHeader, ResponseHeader, TopicName,
+    MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,6 +45,10 @@ pub const FETCH_FRAME_SLACK_BYTES: usize = 1 << 20;
 const FETCH_VERSION_MAX: i16 = 12;
 /// The oldest Fetch version `kafka-protocol` encodes (and Kafka 4 accepts).
 const FETCH_VERSION_MIN: i16 = 4;
+/// Largest Metadata response read, in bytes: a few topics' partitions fit many times over.
+pub const METADATA_FRAME_BYTES_MAX: usize = 16 << 20;
+/// The oldest Metadata version this helper sends (v0 reads an empty topic list as "all").
+const METADATA_VERSION_MIN: i16 = 1;
 /// Kafka's UNSUPPORTED_VERSION: an ApiVersions answer to a too-new request comes in v0 layout.
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -276,6 +283,90 @@ impl RawConnection {
         })
     }
 
+    /// This broker's own metadata for `topics` (none: the brokers only), within `timeout`, with
+    /// topic auto-creation off. `answered_by` is the broker listed at the address connected to
+    /// (-1 if none is). Topic and partition errors are reported in the result, by Kafka's names.
+    pub async fn metadata(
+        &mut self,
+        topics: &[&str],
+        timeout: Duration,
+    ) -> Result<ClusterMetadata> {
+        let deadline = Instant::now() + timeout;
+        let (lowest, highest) = self.versions(ApiKey::Metadata).unwrap_or((0, -1));
+        let version = highest.min(MetadataRequest::VERSIONS.max);
+        if version < lowest.max(METADATA_VERSION_MIN) {
+            return Err(refused(
+                "Metadata",
+                &self.peer,
+                format!("UNSUPPORTED_VERSION: the broker takes Metadata v{lowest}-v{highest}, this helper v{METADATA_VERSION_MIN}-v{}", MetadataRequest::VERSIONS.max),
+            ));
+        }
+        let request = MetadataRequest::default()
+            .with_topics(Some(
+                topics
+                    .iter()
+                    .map(|name| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(name.to_string()))))
+                    })
+                    .collect(),
+            ))
+            .with_allow_auto_topic_creation(false);
+        let mut body = self
+            .round_trip(
+                ApiKey::Metadata,
+                version,
+                &request,
+                METADATA_FRAME_BYTES_MAX,
+                deadline,
+            )
+            .await?;
+        let response = MetadataResponse::decode(&mut body, version)
+            .map_err(|e| refused("Metadata", &self.peer, format!("CORRUPT_MESSAGE: {e}")))?;
+        if let Some(error) = response.error_code.err() {
+            return Err(refused("Metadata", &self.peer, format!("{error:?}")));
+        }
+        let error_name = |code: i16| code.err().map(|error| format!("{error:?}"));
+        let brokers: Vec<BrokerInfo> = response
+            .brokers
+            .iter()
+            .map(|b| BrokerInfo {
+                id: b.node_id.0,
+                host: b.host.to_string(),
+                port: b.port,
+            })
+            .collect();
+        let answered_by = brokers
+            .iter()
+            .find(|b| format!("{}:{}", b.host, b.port) == self.peer)
+            .map_or(-1, |b| b.id);
+        let ids = |nodes: &[BrokerId]| nodes.iter().map(|n| n.0).collect::<Vec<i32>>();
+        let topics = response
+            .topics
+            .iter()
+            .map(|t| TopicInfo {
+                name: t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default(),
+                error: error_name(t.error_code),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| PartitionInfo {
+                        id: p.partition_index,
+                        leader: p.leader_id.0,
+                        replicas: ids(&p.replica_nodes),
+                        isr: ids(&p.isr_nodes),
+                        error: error_name(p.error_code),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(ClusterMetadata {
+            answered_by,
+            brokers,
+            topics,
+        })
+    }
+
     /// Sends one request and returns its response body (header read and checked), reading a
     /// frame of at most `frame_bytes_max` bytes, all before `deadline`.
     async fn round_trip(
@@ -496,6 +587,7 @@ fn api_name(key: ApiKey) -> &'static str {
     match key {
         ApiKey::ApiVersions => "ApiVersions",
         ApiKey::Fetch => "Fetch",
+        ApiKey::Metadata => "Metadata",
         _ => "Request",
     }
 }

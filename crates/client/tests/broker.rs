@@ -10,7 +10,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use oxbow_broker::{Broker, BrokerConfig, BrokerHandle};
 use oxbow_client::{
     fetch_batch_headers, Admin, BatchHeadersRequest, Compression, ConfigOrigin, ConnectionProfile,
-    Error, IsolationLevel, Producer, TopicSpec,
+    Error, IsolationLevel, Producer, RawConnection, TopicSpec,
 };
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -510,4 +510,41 @@ async fn groups_listed_described_and_offsets_altered() {
     })
     .await;
     broker.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_metadata_is_the_chosen_brokers_own_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), None).await;
+    let profile = profile(&broker);
+    let admin = Admin::new(&profile, TIMEOUT).expect("admin");
+    admin
+        .create_topic(&TopicSpec::new("raw-metadata", 3))
+        .await
+        .expect("create");
+    let host = broker.local_addr().ip().to_string();
+    let port = i32::from(broker.local_addr().port());
+    let mut connection = RawConnection::connect(&profile, &host, port, TIMEOUT)
+        .await
+        .expect("connect");
+    let metadata = connection
+        .metadata(&["raw-metadata", "no-such-topic"], TIMEOUT)
+        .await
+        .expect("metadata");
+    assert_eq!(metadata.brokers.len(), 1);
+    assert_eq!(metadata.answered_by, metadata.brokers[0].id);
+    let topic = metadata.topic("raw-metadata").expect("listed");
+    assert_eq!(topic.error, None);
+    assert_eq!(topic.partitions.len(), 3);
+    for partition in &topic.partitions {
+        assert_eq!(partition.leader, metadata.brokers[0].id);
+        assert_eq!(partition.isr, partition.replicas);
+    }
+    // Unknown topics come back with Kafka's error, and are not created.
+    let unknown = metadata.topic("no-such-topic").expect("listed");
+    assert_eq!(unknown.error.as_deref(), Some("UnknownTopicOrPartition"));
+    assert!(!admin
+        .list_topics()
+        .expect("topics")
+        .contains(&"no-such-topic".to_string()));
 }

@@ -272,7 +272,12 @@ async function configsCheck() {
     validateOnly: false,
     resources: [{ type: ConfigResourceTypes.TOPIC, name: t, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
   });
-  const after = await describe('retention.ms');
+  // Committed by the controller; the described broker may apply it a moment later (as in Kafka).
+  let after = await describe('retention.ms');
+  for (let i = 0; i < 200 && !(after && after.configValue === '3600000'); i += 1) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = await describe('retention.ms');
+  }
   check(after && after.configValue === '3600000' && !after.isDefault, `retention.ms after alterConfigs: ${JSON.stringify(after)}`);
   console.log('ok configs');
 }

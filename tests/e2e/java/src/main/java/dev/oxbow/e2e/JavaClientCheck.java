@@ -435,6 +435,22 @@ public final class JavaClientCheck {
         return out;
     }
 
+    /**
+     * Describes the topic's configs until `done` holds (at most 10 s) and returns the last answer.
+     * A config change is committed by the controller before the alter returns, but other brokers
+     * apply it from the metadata log a moment later (as in Kafka), and the admin client sends
+     * DescribeConfigs to whichever broker it likes.
+     */
+    static Map<String, ConfigEntry> awaitTopicConfig(String t, java.util.function.Predicate<Map<String, ConfigEntry>> done)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            Map<String, ConfigEntry> cfg = describeTopicConfig(t);
+            if (done.test(cfg) || System.nanoTime() > deadline) return cfg;
+            Thread.sleep(50);
+        }
+    }
+
     static void configs() throws Exception {
         String t = topic("configs");
         createTopic(t, 1, Map.of("segment.bytes", "1048576"));
@@ -451,13 +467,15 @@ public final class JavaClientCheck {
         Map<ConfigResource, Collection<AlterConfigOp>> ops = Map.of(res, List.of(
                 new AlterConfigOp(new ConfigEntry("retention.ms", "3600000"), AlterConfigOp.OpType.SET)));
         admin.incrementalAlterConfigs(ops).all().get(30, TimeUnit.SECONDS);
-        ConfigEntry after = describeTopicConfig(t).get("retention.ms");
+        ConfigEntry after = awaitTopicConfig(t, c -> c.get("retention.ms") != null && c.get("retention.ms").value().equals("3600000"))
+                .get("retention.ms");
         check(after != null && after.value().equals("3600000") && after.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG,
                 "retention.ms after incrementalAlterConfigs: " + after);
 
         ops = Map.of(res, List.of(new AlterConfigOp(new ConfigEntry("retention.ms", ""), AlterConfigOp.OpType.DELETE)));
         admin.incrementalAlterConfigs(ops).all().get(30, TimeUnit.SECONDS);
-        after = describeTopicConfig(t).get("retention.ms");
+        after = awaitTopicConfig(t, c -> c.get("retention.ms") != null && c.get("retention.ms").value().equals("604800000"))
+                .get("retention.ms");
         check(after != null && after.value().equals("604800000"), "retention.ms after DELETE: " + after);
 
         // An unknown config name is refused.
