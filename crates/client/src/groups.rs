@@ -299,6 +299,7 @@ impl Admin {
                 "ListGroups",
                 "cluster",
                 self.timeout,
+                &self.closed,
                 |options, queue| sys::rd_kafka_ListConsumerGroups(rk, options, queue),
             )?;
             let result = sys::rd_kafka_event_ListConsumerGroups_result(event.as_ptr());
@@ -364,6 +365,7 @@ impl Admin {
                 "DescribeGroups",
                 &object,
                 self.timeout,
+                &self.closed,
                 |options, queue| {
                     sys::rd_kafka_DescribeConsumerGroups(
                         rk,
@@ -452,6 +454,7 @@ impl Admin {
                 OP,
                 group,
                 self.timeout,
+                &self.closed,
                 |options, queue| {
                     sys::rd_kafka_ListConsumerGroupOffsets(
                         rk,
@@ -510,6 +513,7 @@ impl Admin {
                 OP,
                 group,
                 self.timeout,
+                &self.closed,
                 |options, queue| {
                     sys::rd_kafka_AlterConsumerGroupOffsets(
                         rk,
@@ -567,6 +571,7 @@ impl Admin {
                 OP,
                 group,
                 self.timeout,
+                &self.closed,
                 |options, queue| {
                     sys::rd_kafka_DeleteConsumerGroupOffsets(
                         rk,
@@ -612,6 +617,7 @@ impl Admin {
                 OP,
                 group,
                 self.timeout,
+                &self.closed,
                 |options, queue| {
                     sys::rd_kafka_DeleteGroups(
                         rk,

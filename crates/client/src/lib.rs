@@ -35,7 +35,9 @@
 //!   API (DescribeConfigs, IncrementalAlterConfigs, DescribeCluster, DescribeTopics, ListOffsets,
 //!   every group call but DeleteGroups), metadata fetches and [`PartitionReader::poll`] block the calling thread for at most their
 //!   timeout, so async code should call them from a blocking-friendly thread (e.g.
-//!   `tokio::task::spawn_blocking`). The raw-request helper is `async` on tokio.
+//!   `tokio::task::spawn_blocking`). A process that is stopping ends them with
+//!   [`Admin::close`] and [`OffsetLookup::close`] instead of waiting out those timeouts. The
+//!   raw-request helper is `async` on tokio.
 //! - Raw Kafka protocol requests only for what librdkafka lacks (`raw.rs`), and only over
 //!   PLAINTEXT: the helper speaks neither TLS nor SASL.
 
@@ -68,6 +70,7 @@ pub use describe::{
     TopicPartitionDescription,
 };
 pub use error::{Error, Result};
+pub use ffi::{ADMIN_POLL_SLICE_MS, CLOSED_CODE};
 pub use groups::{
     CommittedOffset, GroupDescription, GroupDescriptions, GroupList, GroupListing, GroupMember,
     GroupState, GroupType, PartitionOutcome,
