@@ -109,3 +109,109 @@ def make_studio(proc: subprocess.Popen, lines: list[str], bootstrap: str, profil
     m = next(STUDIO_RE.match(l) for l in lines if STUDIO_RE.match(l))
     return Studio(proc=proc, url=m.group(1), host=m.group(2), token=m.group(3), bootstrap=bootstrap,
                   profiles_file=profiles_file)
+
+
+def until(what: str, fn, timeout_s: float = 30.0, every_s: float = 0.25):
+    """Polls `fn` until it returns something truthy (exceptions count as not yet); fails naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = fn()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - reported on timeout
+            last = e
+        time.sleep(every_s)
+    pytest.fail(f"timed out after {timeout_s} s waiting for {what}" + (f": {last!r}" if last else ""))
+
+
+def broker_api_keys(bootstrap: str) -> set[int]:
+    """The API keys a broker answers, from an ApiVersions v0 request written by hand (so no client library's
+    view of the broker is trusted)."""
+    import socket
+    import struct
+
+    host, port = bootstrap.rsplit(":", 1)
+
+    def recv_exact(sock, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            chunk = sock.recv(n - len(out))
+            if not chunk:
+                raise ConnectionError("the broker closed the connection")
+            out += chunk
+        return out
+
+    client_id = b"studio-test"
+    body = struct.pack(">hhih", 18, 0, 7, len(client_id)) + client_id
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(struct.pack(">i", len(body)) + body)
+        size = struct.unpack(">i", recv_exact(sock, 4))[0]
+        data = recv_exact(sock, size)
+    correlation_id, error, count = struct.unpack(">ihi", data[:10])
+    assert correlation_id == 7 and error == 0, (correlation_id, error)
+    return {struct.unpack(">h", data[10 + 6 * i:12 + 6 * i])[0] for i in range(count)}
+
+
+DELETE_GROUPS_KEY = 42
+OFFSET_DELETE_KEY = 47
+
+
+class GroupConsumer:
+    """A real confluent-kafka consumer in a group: joins on `start()` (polling until it has its assignment),
+    reads, commits chosen offsets, leaves on `close()`. Heartbeats run in librdkafka's background thread, so
+    the member stays in the group between polls."""
+
+    def __init__(self, bootstrap: str, group: str, topics: list[str], client_id: str = "studio-test-consumer"):
+        from confluent_kafka import Consumer
+
+        self.consumer = Consumer({
+            "bootstrap.servers": bootstrap, "group.id": group, "client.id": client_id,
+            "enable.auto.commit": False, "auto.offset.reset": "earliest",
+            "session.timeout.ms": 10000, "heartbeat.interval.ms": 1000,
+        })
+        self.consumer.subscribe(topics)
+        self.closed = False
+        self.early: list = []  # records a poll returned while joining
+
+    def start(self, timeout_s: float = 60.0) -> "GroupConsumer":
+        deadline = time.monotonic() + timeout_s
+        while not self.consumer.assignment():
+            assert time.monotonic() < deadline, "the consumer got no assignment"
+            m = self.consumer.poll(0.2)
+            if m is not None and m.error() is None:
+                self.early.append(m)
+        return self
+
+    def read(self, count: int, timeout_s: float = 30.0) -> list:
+        out, self.early = self.early[:count], self.early[count:]
+        deadline = time.monotonic() + timeout_s
+        while len(out) < count and time.monotonic() < deadline:
+            m = self.consumer.poll(0.2)
+            if m is not None and m.error() is None:
+                out.append(m)
+        return out
+
+    def commit(self, topic: str, offsets: dict[int, int], metadata: str | None = None) -> None:
+        from confluent_kafka import TopicPartition
+
+        parts = [TopicPartition(topic, p, o) if metadata is None else TopicPartition(topic, p, o, metadata=metadata)
+                 for p, o in offsets.items()]
+        self.consumer.commit(offsets=parts, asynchronous=False)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.consumer.close()
+
+
+def produce_to_partitions(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
+    """Sends `n` records to each partition and waits for every acknowledgement."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for partition, count in per_partition.items():
+        for i in range(count):
+            producer.produce(topic, value=f"p{partition}-{i}".encode(), partition=partition)
+    assert producer.flush(30) == 0

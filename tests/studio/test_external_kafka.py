@@ -78,3 +78,100 @@ def test_external_tail(external_studio: Studio):
         assert sorted(r["value"]["decoded"] for r in rows) == sorted(f"e{i}" for i in range(10))
     finally:
         ws.close()
+
+
+def test_external_consumer_groups(external_studio: Studio):
+    """Groups against Apache Kafka: list and detail with lag, reset preview and execute, deletes refused while the
+    group is active, then topic offsets (OffsetDelete) and the group itself (DeleteGroups) deleted."""
+    from studio_helpers import GroupConsumer, produce_to_partitions, until
+
+    s = external_studio
+    topic = unique("extg")
+    assert s.post("/api/topics", {"name": topic, "partitions": 2, "replication_factor": 1}).status_code == 201
+    other = unique("extg-other")
+    assert s.post("/api/topics", {"name": other, "partitions": 1, "replication_factor": 1}).status_code == 201
+    produce_to_partitions(s.bootstrap, topic, {0: 8, 1: 8})
+    produce_to_partitions(s.bootstrap, other, {0: 3})
+    group = unique("extg")
+    consumer = GroupConsumer(s.bootstrap, group, [topic, other]).start()
+    try:
+        assert len(consumer.read(19)) == 19
+        consumer.commit(topic, {0: 2, 1: 8})
+        consumer.commit(other, {0: 1})
+        g = until("the group listed with lag 8", lambda: (x := next(
+            (x for x in s.get("/api/groups", params={"search": group}).json()["groups"] if x["group_id"] == group),
+            None)) and x["total_lag"] == 8 and x)
+        assert g["state"] == "Stable" and g["members"] == 1 and g["group_type"] == "classic"
+        assert g["topics"] == sorted([topic, other]) and g["partitions"] == 3
+        d = s.get(f"/api/groups/{group}").json()
+        assert {(p["topic"], p["partition"]): (p["committed_offset"], p["high_watermark"], p["lag"])
+                for p in d["partitions"]} == {(topic, 0): (2, 8, 6), (topic, 1): (8, 8, 0), (other, 0): (1, 3, 2)}
+        assert d["members"][0]["client_id"] == "studio-test-consumer" and len(d["members"][0]["assignment"]) == 3
+        assert d["coordinator"]["id"] == s.get("/api/cluster").json()["brokers"][0]["id"]
+
+        r = s.post(f"/api/groups/{group}/offsets/reset", {"strategy": "earliest"})
+        assert r.status_code == 409 and "Stable" in r.json()["message"], r.text
+        r = s.delete(f"/api/groups/{group}")
+        assert r.status_code == 409 and r.json()["kafka_error"] == "NON_EMPTY_GROUP", r.text
+    finally:
+        consumer.close()
+    until("the group to empty", lambda: s.get(f"/api/groups/{group}").json()["state"] == "Empty")
+
+    preview = s.post(f"/api/groups/{group}/offsets/reset",
+                     {"topics": [{"topic": topic}], "strategy": "shift", "shift_by": -2}).json()
+    assert [(p["partition"], p["current_offset"], p["new_offset"]) for p in preview["partitions"]] == [(0, 2, 0), (1, 8, 6)]
+    assert preview["applied"] is False
+    assert s.get(f"/api/groups/{group}").json()["total_lag"] == 8, "a dry run changes nothing"
+    r = s.post(f"/api/groups/{group}/offsets/reset",
+               {"topics": [{"topic": topic}], "strategy": "shift", "shift_by": -2, "dry_run": False})
+    assert r.status_code == 200 and r.json()["applied"] is True, r.text
+    d = s.get(f"/api/groups/{group}").json()
+    assert {(p["topic"], p["partition"]): p["committed_offset"] for p in d["partitions"]} == \
+        {(topic, 0): 0, (topic, 1): 6, (other, 0): 1}
+    assert d["total_lag"] == 8 + 2 + 2
+
+    # OffsetDelete: the other topic's offsets go, the group stays.
+    import requests
+    r = requests.delete(f"{s.base}/api/groups/{group}/offsets", params={"topic": other}, headers=s.headers(), timeout=60)
+    assert r.status_code == 204, r.text
+    d = s.get(f"/api/groups/{group}").json()
+    assert {p["topic"] for p in d["partitions"]} == {topic}
+    r = requests.delete(f"{s.base}/api/groups/{group}/offsets", params={"topic": other}, headers=s.headers(), timeout=60)
+    assert r.status_code == 404, r.text
+    # DeleteGroups: gone.
+    assert s.delete(f"/api/groups/{group}").status_code == 204
+    assert s.get(f"/api/groups/{group}").status_code == 404
+    until("the group to leave the list",
+          lambda: all(x["group_id"] != group for x in s.get("/api/groups", params={"search": group}).json()["groups"]))
+    timeline = s.get(f"/api/groups/{unique('nope')}/timeline")
+    assert timeline.status_code == 404
+
+
+def test_external_kip848_group_is_listed_with_its_type(external_studio: Studio):
+    """A consumer with group.protocol=consumer (KIP-848) on Apache Kafka 4: the studio lists it as a `consumer`
+    group and describes its member and assignment."""
+    from confluent_kafka import Consumer
+    from studio_helpers import produce_to_partitions, until
+
+    s = external_studio
+    topic = unique("ext848")
+    assert s.post("/api/topics", {"name": topic, "partitions": 2, "replication_factor": 1}).status_code == 201
+    produce_to_partitions(s.bootstrap, topic, {0: 2, 1: 2})
+    group = unique("ext848")
+    c = Consumer({"bootstrap.servers": s.bootstrap, "group.id": group, "group.protocol": "consumer",
+                  "client.id": "kip848-consumer", "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    try:
+        deadline = time.monotonic() + 60
+        while not c.assignment() and time.monotonic() < deadline:
+            c.poll(0.2)
+        assert c.assignment(), "no assignment"
+        g = until("the KIP-848 group listed", lambda: next(
+            (x for x in s.get("/api/groups", params={"search": group}).json()["groups"] if x["group_id"] == group),
+            None))
+        assert g["group_type"] == "consumer"
+        d = until("its member described", lambda: (x := s.get(f"/api/groups/{group}").json()) and x["members"] and x)
+        assert d["group_type"] == "consumer" and d["members"][0]["client_id"] == "kip848-consumer"
+        assert sorted(a["partition"] for a in d["members"][0]["assignment"]) == [0, 1]
+    finally:
+        c.close()

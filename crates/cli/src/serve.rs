@@ -8,6 +8,9 @@ use std::io::Write;
 
 /// Shutdown must finish within this bound (the contract is 5 s; leave headroom for exit).
 const SHUTDOWN_TIMEOUT_MS_MAX: u64 = 4_500;
+/// How long the runtime, once the stack has stopped, waits for its blocking threads before the
+/// process exits without them. Within the 5 s contract with `SHUTDOWN_TIMEOUT_MS_MAX`.
+const RUNTIME_STOP_WAIT_MS_MAX: u64 = 250;
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -22,7 +25,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let config = args.stack.to_config(STUDIO_PORT_DEFAULT)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("oxbow").build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         // Handlers go in before the ready line: a supervisor may send SIGTERM the moment it reads it.
         let stop_signal = StopSignal::install()?;
         let stack = Stack::start(config).await?;
@@ -40,7 +43,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
         tracing::info!("shutting down");
         stack.shutdown(SHUTDOWN_TIMEOUT_MS_MAX).await?;
         Ok(())
-    })
+    });
+    // Not a plain drop: dropping a runtime waits, without a bound, for every blocking task still
+    // running. The stack closes its clients so that their calls end within milliseconds, but a
+    // call librdkafka cannot abandon (a metadata fetch, bounded only by its own 10 s timeout) would
+    // then hold the exit. Such a thread is left to end with the process; it writes no data.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(RUNTIME_STOP_WAIT_MS_MAX));
+    served
 }
 
 fn print_ready(line: &str) -> Result<()> {

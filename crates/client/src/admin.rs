@@ -6,6 +6,7 @@ use crate::profile::ConnectionProfile;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// What to create: Kafka's CreateTopics fields.
@@ -45,6 +46,10 @@ pub struct Admin {
     pub(crate) client: AdminClient<DefaultClientContext>,
     /// Bounds every request this handle makes, so no call waits forever on a dead cluster.
     pub(crate) timeout: Duration,
+    /// What the handle was made from (the group calls ask a broker's API versions with it).
+    pub(crate) profile: ConnectionProfile,
+    /// Set by [`Admin::close`]: blocking calls are refused, and those in flight give up.
+    pub(crate) closed: AtomicBool,
 }
 
 impl Admin {
@@ -52,7 +57,39 @@ impl Admin {
     /// cluster; the first request reports connection problems.
     pub fn new(profile: &ConnectionProfile, timeout: Duration) -> Result<Admin> {
         let client = profile.client_config().create().map_err(Error::Config)?;
-        Ok(Admin { client, timeout })
+        Ok(Admin {
+            client,
+            timeout,
+            profile: profile.clone(),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Ends this handle's blocking calls: those on librdkafka's C admin API that are waiting for
+    /// an answer return `CLIENT_CLOSED` within [`ADMIN_POLL_SLICE_MS`](crate::ADMIN_POLL_SLICE_MS),
+    /// and later blocking calls (those and [`Admin::metadata`]) are refused at once. For a
+    /// process that is stopping: its threads must not wait out request timeouts against brokers
+    /// that are going away. The handle itself stays valid (drop it to free it); `async` calls are
+    /// not affected (their futures are simply dropped).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Admin::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// `CLIENT_CLOSED` for `operation` once the handle is closed.
+    fn refuse_if_closed(&self, operation: &'static str) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::Refused {
+                operation,
+                object: "cluster".into(),
+                code: format!("{}: the client was closed", crate::ffi::CLOSED_CODE),
+            });
+        }
+        Ok(())
     }
 
     fn options(&self) -> AdminOptions {
@@ -123,6 +160,8 @@ impl Admin {
 
     /// A snapshot of brokers, topics and partitions. Blocks for at most the handle's timeout.
     pub fn metadata(&self) -> Result<ClusterMetadata> {
+        // librdkafka's metadata call cannot be abandoned once sent; a closed handle sends none.
+        self.refuse_if_closed("Metadata")?;
         let metadata = self
             .client
             .inner()

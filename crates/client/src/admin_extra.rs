@@ -159,6 +159,7 @@ impl Admin {
                 "DescribeConfigs",
                 &object,
                 self.timeout,
+                &self.closed,
                 |options, queue| {
                     sys::rd_kafka_DescribeConfigs(rk, raw.as_mut_ptr(), raw.len(), options, queue)
                 },
@@ -278,6 +279,7 @@ impl Admin {
                 "IncrementalAlterConfigs",
                 topic,
                 self.timeout,
+                &self.closed,
                 |options, queue| {
                     sys::rd_kafka_IncrementalAlterConfigs(
                         rk,

@@ -9,6 +9,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Which offset a ListOffsets lookup asks for.
@@ -62,6 +63,8 @@ fn reader_config(profile: &ConnectionProfile, settings: &[(&str, &str)]) -> rdka
 /// Holds one consumer handle, created once and reused; it never fetches records.
 pub struct OffsetLookup {
     inner: BaseConsumer,
+    /// Set by [`OffsetLookup::close`].
+    closed: AtomicBool,
 }
 
 impl OffsetLookup {
@@ -69,7 +72,17 @@ impl OffsetLookup {
         let inner = reader_config(profile, settings)
             .create()
             .map_err(Error::Config)?;
-        Ok(OffsetLookup { inner })
+        Ok(OffsetLookup {
+            inner,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Ends this handle's lookups as [`Admin::close`](crate::Admin::close) does an admin
+    /// handle's: one waiting for an answer returns `CLIENT_CLOSED` within
+    /// [`ADMIN_POLL_SLICE_MS`](crate::ADMIN_POLL_SLICE_MS), later ones are refused at once.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
     }
 
     /// The offset `spec` names for each `(topic, partition)`, in input order. A partition the
@@ -124,6 +137,7 @@ impl OffsetLookup {
                 "ListOffsets",
                 &format!("{} partitions", unique.len()),
                 timeout,
+                &self.closed,
                 |options, queue| sys::rd_kafka_ListOffsets(rk, list.as_ptr(), options, queue),
             )?;
             let result = sys::rd_kafka_event_ListOffsets_result(event.as_ptr());

@@ -103,6 +103,7 @@ impl Admin {
                 "DescribeCluster",
                 "cluster",
                 self.timeout,
+                &self.closed,
                 |options, queue| sys::rd_kafka_DescribeCluster(rk, options, queue),
             )?;
             let result = sys::rd_kafka_event_DescribeCluster_result(event.as_ptr());
@@ -163,6 +164,7 @@ impl Admin {
                 "DescribeTopics",
                 &object,
                 self.timeout,
+                &self.closed,
                 |options, queue| sys::rd_kafka_DescribeTopics(rk, topics.as_ptr(), options, queue),
             )?;
             let result = sys::rd_kafka_event_DescribeTopics_result(event.as_ptr());
@@ -203,7 +205,7 @@ impl Admin {
 
 /// # Safety
 /// `node` must be a live node of a result event.
-unsafe fn node(node: *const sys::rd_kafka_Node_t) -> NodeInfo {
+pub(crate) unsafe fn node(node: *const sys::rd_kafka_Node_t) -> NodeInfo {
     NodeInfo {
         id: sys::rd_kafka_Node_id(node),
         host: cstr(sys::rd_kafka_Node_host(node)),

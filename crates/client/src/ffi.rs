@@ -18,7 +18,8 @@ use rdkafka::bindings as sys;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 use std::ptr::NonNull;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// One librdkafka object, destroyed with `destroy` when dropped.
 pub(crate) struct Owned<T> {
@@ -58,6 +59,13 @@ pub(crate) fn millis(timeout: Duration) -> c_int {
     c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX)
 }
 
+/// How long one wait on an admin reply queue lasts before `closed` is looked at again: the bound
+/// on how long a call in flight outlives [`Admin::close`](crate::Admin::close).
+pub const ADMIN_POLL_SLICE_MS: u64 = 50;
+
+/// The code of a call refused or abandoned because its handle was closed.
+pub const CLOSED_CODE: &str = "CLIENT_CLOSED";
+
 /// Runs one admin request and waits for its result event.
 ///
 /// Makes admin options for `op` with `timeout` as the request timeout and a private reply queue,
@@ -66,6 +74,11 @@ pub(crate) fn millis(timeout: Duration) -> c_int {
 /// is `REQUEST_TIMED_OUT`; an event-level error (no broker reachable, request refused as a whole)
 /// is returned as [`Error::Refused`] naming `operation` and `object`. Per-resource errors are the
 /// caller's to read from the event. Blocks the calling thread.
+///
+/// Once `closed` is set the call is refused (`CLIENT_CLOSED`) without sending, and a call already
+/// waiting gives up within [`ADMIN_POLL_SLICE_MS`]: a stopping process must not wait out a
+/// request (10 s in the studio) to brokers that are stopping too. Giving up early is safe:
+/// destroying our reply queue disables it, and librdkafka then drops the late answer itself.
 ///
 /// # Safety
 /// `rk` must be a live client handle for the whole call. `send` must enqueue exactly one admin
@@ -77,6 +90,7 @@ pub(crate) unsafe fn admin_request(
     operation: &'static str,
     object: &str,
     timeout: Duration,
+    closed: &AtomicBool,
     send: impl FnOnce(*const sys::rd_kafka_AdminOptions_t, *mut sys::rd_kafka_queue_t),
 ) -> Result<AdminEvent> {
     let refused = |code: String| Error::Refused {
@@ -84,6 +98,10 @@ pub(crate) unsafe fn admin_request(
         object: object.to_string(),
         code,
     };
+    let closed_refusal = || refused(format!("{CLOSED_CODE}: the client was closed"));
+    if closed.load(Ordering::Acquire) {
+        return Err(closed_refusal());
+    }
     let options = Owned::new(
         sys::rd_kafka_AdminOptions_new(rk, op),
         sys::rd_kafka_AdminOptions_destroy,
@@ -106,11 +124,26 @@ pub(crate) unsafe fn admin_request(
     let queue = Owned::new(sys::rd_kafka_queue_new(rk), sys::rd_kafka_queue_destroy)
         .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no queue".into()))?;
     send(options.as_ptr(), queue.as_ptr());
-    let event = Owned::new(
-        sys::rd_kafka_queue_poll(queue.as_ptr(), timeout_ms.saturating_add(1_000)),
-        sys::rd_kafka_event_destroy,
-    )
-    .ok_or_else(|| {
+    // One poll per slice, at most `slices_max` of them: bounded in count as well as in time.
+    let wait_ms = u64::try_from(timeout_ms.saturating_add(1_000)).unwrap_or(0);
+    let slices_max = wait_ms.div_ceil(ADMIN_POLL_SLICE_MS).max(1);
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    let mut answer = None;
+    for _ in 0..slices_max {
+        if closed.load(Ordering::Acquire) {
+            return Err(closed_refusal());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let slice = left.min(Duration::from_millis(ADMIN_POLL_SLICE_MS));
+        answer = Owned::new(
+            sys::rd_kafka_queue_poll(queue.as_ptr(), millis(slice)),
+            sys::rd_kafka_event_destroy,
+        );
+        if answer.is_some() || left.is_zero() {
+            break;
+        }
+    }
+    let event = answer.ok_or_else(|| {
         refused(format!(
             "REQUEST_TIMED_OUT: no answer within {timeout_ms} ms"
         ))

@@ -17,6 +17,9 @@
 //!   IncrementalAlterConfigs, CreatePartitions, [`Admin::describe_cluster`] (brokers with racks)
 //!   and [`Admin::describe_topics`] (topic ids). What the Rust binding lacks goes through
 //!   librdkafka's C admin API behind one small helper (`ffi.rs`: RAII guards, one request shape).
+//! - Consumer groups (`groups.rs`): [`Admin::list_groups`], [`Admin::describe_groups`] (members
+//!   with their assigned partitions), [`Admin::list_group_offsets`],
+//!   [`Admin::alter_group_offsets`], [`Admin::delete_group_offsets`] and [`Admin::delete_group`].
 //! - Batch headers ([`BatchHeader`], [`batch_headers`]) and a raw-request helper on
 //!   `kafka-protocol` ([`RawConnection`], [`fetch_batch_headers`]): one Fetch over plain TCP to read
 //!   the RecordBatch v2 headers (codec, flags, producer) that librdkafka never reports, and
@@ -24,15 +27,17 @@
 //!   whichever broker it likes).
 //!
 //! What it deliberately does not do:
-//! - No consumer groups, transactions or offset commits yet: those arrive with the broker issues
-//!   that implement them. Use `rdkafka` directly (re-exported as [`rdkafka`]) until then.
+//! - No group membership or transactions: consuming in a group is `rdkafka`'s (re-exported as
+//!   [`rdkafka`]); this crate only administers groups.
 //! - No retry policy of its own: librdkafka already retries; errors surface as [`Error`].
 //! - No hiding of librdkafka's threading model. Admin calls on the Rust binding are `async` (they
 //!   complete on librdkafka's background thread, so any executor can await them); calls on the C
-//!   API (DescribeConfigs, IncrementalAlterConfigs, DescribeCluster, DescribeTopics, ListOffsets),
-//!   metadata fetches and [`PartitionReader::poll`] block the calling thread for at most their
+//!   API (DescribeConfigs, IncrementalAlterConfigs, DescribeCluster, DescribeTopics, ListOffsets,
+//!   every group call but DeleteGroups), metadata fetches and [`PartitionReader::poll`] block the calling thread for at most their
 //!   timeout, so async code should call them from a blocking-friendly thread (e.g.
-//!   `tokio::task::spawn_blocking`). The raw-request helper is `async` on tokio.
+//!   `tokio::task::spawn_blocking`). A process that is stopping ends them with
+//!   [`Admin::close`] and [`OffsetLookup::close`] instead of waiting out those timeouts. The
+//!   raw-request helper is `async` on tokio.
 //! - Raw Kafka protocol requests only for what librdkafka lacks (`raw.rs`), and only over
 //!   PLAINTEXT: the helper speaks neither TLS nor SASL.
 
@@ -44,6 +49,7 @@ mod consume;
 mod describe;
 mod error;
 mod ffi;
+mod groups;
 mod metadata;
 mod produce;
 mod profile;
@@ -64,12 +70,18 @@ pub use describe::{
     TopicPartitionDescription,
 };
 pub use error::{Error, Result};
+pub use ffi::{ADMIN_POLL_SLICE_MS, CLOSED_CODE};
+pub use groups::{
+    CommittedOffset, GroupDescription, GroupDescriptions, GroupList, GroupListing, GroupMember,
+    GroupState, GroupType, PartitionOutcome,
+};
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo};
 pub use produce::{Delivered, Producer};
 pub use profile::{ConnectionProfile, SaslMechanism, Security};
 pub use raw::{
-    fetch_batch_headers, BatchHeadersRequest, FetchedBatchHeaders, IsolationLevel, RawConnection,
-    API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES, METADATA_FRAME_BYTES_MAX,
+    api_versions_blocking, fetch_batch_headers, BatchHeadersRequest, FetchedBatchHeaders,
+    IsolationLevel, RawConnection, API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES,
+    METADATA_FRAME_BYTES_MAX,
 };
 
 /// The librdkafka binding this crate is built on, for callers that need more than the helpers.

@@ -1,7 +1,8 @@
 //! Raw Kafka requests on the `kafka-protocol` codec, only for what librdkafka does not expose.
-//! Today that is two things: the RecordBatch headers of a partition range (librdkafka decompresses
-//! transparently and tells its callers nothing about batches), read with a Fetch; and one chosen
-//! broker's own metadata (librdkafka sends a Metadata request to whichever broker it likes).
+//! Today that is three things: the RecordBatch headers of a partition range (librdkafka decompresses
+//! transparently and tells its callers nothing about batches), read with a Fetch; one chosen
+//! broker's own metadata (librdkafka sends a Metadata request to whichever broker it likes); and a
+//! broker's API versions ([`api_versions_blocking`]), which librdkafka keeps to itself.
 //!
 //! [`RawConnection`] is one plain TCP connection to one broker (tokio): it asks ApiVersions on
 //! connect and then sends size-prefixed requests one at a time. Everything is bounded: each call
@@ -182,33 +183,16 @@ impl RawConnection {
     }
 
     async fn api_versions(&mut self, deadline: Instant) -> Result<()> {
-        let version = 3;
-        let request = ApiVersionsRequest::default()
-            .with_client_software_name(StrBytes::from_static_str("oxbow-client"))
-            .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
         let body = self
             .round_trip(
                 ApiKey::ApiVersions,
-                version,
-                &request,
+                API_VERSIONS_VERSION,
+                &api_versions_request(),
                 API_VERSIONS_FRAME_BYTES_MAX,
                 deadline,
             )
             .await?;
-        // A broker without v3 answers UNSUPPORTED_VERSION in the v0 layout (KIP-511).
-        let response = match ApiVersionsResponse::decode(&mut body.clone(), version) {
-            Ok(response) if response.error_code != UNSUPPORTED_VERSION => response,
-            _ => ApiVersionsResponse::decode(&mut body.clone(), 0)
-                .map_err(|e| refused("ApiVersions", &self.peer, format!("CORRUPT_MESSAGE: {e}")))?,
-        };
-        if let Some(error) = response.error_code.err() {
-            return Err(refused("ApiVersions", &self.peer, format!("{error:?}")));
-        }
-        self.versions = response
-            .api_keys
-            .iter()
-            .map(|key| (key.api_key, (key.min_version, key.max_version)))
-            .collect();
+        self.versions = decode_api_versions(body, &self.peer)?;
         Ok(())
     }
 
@@ -397,20 +381,14 @@ impl RawConnection {
         let peer = self.peer.clone();
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        let mut header = RequestHeader::default();
-        header.request_api_key = key as i16;
-        header.request_api_version = version;
-        header.correlation_id = correlation_id;
-        header.client_id = Some(self.client_id.clone());
-        let mut frame = BytesMut::with_capacity(256);
-        frame.put_i32(0);
-        header
-            .encode(&mut frame, key.request_header_version(version))
-            .and_then(|()| request.encode(&mut frame, version))
-            .map_err(|e| refused(operation, &peer, format!("INVALID_REQUEST: {e}")))?;
-        let size = i32::try_from(frame.len() - 4)
-            .map_err(|_| refused(operation, &peer, "INVALID_REQUEST: request too large"))?;
-        frame[..4].copy_from_slice(&size.to_be_bytes());
+        let frame = request_frame(
+            key,
+            version,
+            correlation_id,
+            &self.client_id,
+            request,
+            &peer,
+        )?;
         let network =
             |e: std::io::Error| refused(operation, &peer, format!("NETWORK_EXCEPTION: {e}"));
         within(deadline, operation, &peer, self.stream.write_all(&frame))
@@ -425,17 +403,7 @@ impl RawConnection {
         )
         .await?
         .map_err(network)?;
-        let size = i32::from_be_bytes(size);
-        let size = usize::try_from(size)
-            .ok()
-            .filter(|size| *size <= frame_bytes_max)
-            .ok_or_else(|| {
-                refused(
-                    operation,
-                    &peer,
-                    format!("CORRUPT_MESSAGE: response frame of {size} bytes (at most {frame_bytes_max} read)"),
-                )
-            })?;
+        let size = frame_size(size, frame_bytes_max, operation, &peer)?;
         let mut body = vec![0u8; size];
         within(
             deadline,
@@ -445,21 +413,162 @@ impl RawConnection {
         )
         .await?
         .map_err(network)?;
-        let mut body = Bytes::from(body);
-        let header = ResponseHeader::decode(&mut body, key.response_header_version(version))
-            .map_err(|e| refused(operation, &peer, format!("CORRUPT_MESSAGE: {e}")))?;
-        if header.correlation_id != correlation_id {
-            return Err(refused(
-                operation,
-                &peer,
-                format!(
-                    "CORRUPT_MESSAGE: correlation id {} answers request {correlation_id}",
-                    header.correlation_id
-                ),
-            ));
-        }
-        Ok(body)
+        response_body(key, version, correlation_id, body, &peer)
     }
+}
+
+/// ApiVersions is asked in this version (KIP-511: a broker without it answers in v0's layout).
+const API_VERSIONS_VERSION: i16 = 3;
+
+fn api_versions_request() -> ApiVersionsRequest {
+    ApiVersionsRequest::default()
+        .with_client_software_name(StrBytes::from_static_str("oxbow-client"))
+        .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")))
+}
+
+/// The broker's (lowest, highest) version per API key from an ApiVersions response body.
+fn decode_api_versions(body: Bytes, peer: &str) -> Result<HashMap<i16, (i16, i16)>> {
+    // A broker without v3 answers UNSUPPORTED_VERSION in the v0 layout (KIP-511).
+    let response = match ApiVersionsResponse::decode(&mut body.clone(), API_VERSIONS_VERSION) {
+        Ok(response) if response.error_code != UNSUPPORTED_VERSION => response,
+        _ => ApiVersionsResponse::decode(&mut body.clone(), 0)
+            .map_err(|e| refused("ApiVersions", peer, format!("CORRUPT_MESSAGE: {e}")))?,
+    };
+    if let Some(error) = response.error_code.err() {
+        return Err(refused("ApiVersions", peer, format!("{error:?}")));
+    }
+    Ok(response
+        .api_keys
+        .iter()
+        .map(|key| (key.api_key, (key.min_version, key.max_version)))
+        .collect())
+}
+
+/// One size-prefixed request frame: header, then body.
+fn request_frame(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    client_id: &StrBytes,
+    request: &impl Encodable,
+    peer: &str,
+) -> Result<BytesMut> {
+    let operation = api_name(key);
+    let mut header = RequestHeader::default();
+    header.request_api_key = key as i16;
+    header.request_api_version = version;
+    header.correlation_id = correlation_id;
+    header.client_id = Some(client_id.clone());
+    let mut frame = BytesMut::with_capacity(256);
+    frame.put_i32(0);
+    header
+        .encode(&mut frame, key.request_header_version(version))
+        .and_then(|()| request.encode(&mut frame, version))
+        .map_err(|e| refused(operation, peer, format!("INVALID_REQUEST: {e}")))?;
+    let size = i32::try_from(frame.len() - 4)
+        .map_err(|_| refused(operation, peer, "INVALID_REQUEST: request too large"))?;
+    frame[..4].copy_from_slice(&size.to_be_bytes());
+    Ok(frame)
+}
+
+/// A response frame's size prefix, checked against `frame_bytes_max`.
+fn frame_size(
+    size: [u8; 4],
+    frame_bytes_max: usize,
+    operation: &'static str,
+    peer: &str,
+) -> Result<usize> {
+    let size = i32::from_be_bytes(size);
+    usize::try_from(size)
+        .ok()
+        .filter(|size| *size <= frame_bytes_max)
+        .ok_or_else(|| {
+            refused(
+                operation,
+                peer,
+                format!("CORRUPT_MESSAGE: response frame of {size} bytes (at most {frame_bytes_max} read)"),
+            )
+        })
+}
+
+/// The body of a response frame, after its header is read and its correlation id checked.
+fn response_body(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: Vec<u8>,
+    peer: &str,
+) -> Result<Bytes> {
+    let operation = api_name(key);
+    let mut body = Bytes::from(body);
+    let header = ResponseHeader::decode(&mut body, key.response_header_version(version))
+        .map_err(|e| refused(operation, peer, format!("CORRUPT_MESSAGE: {e}")))?;
+    if header.correlation_id != correlation_id {
+        return Err(refused(
+            operation,
+            peer,
+            format!(
+                "CORRUPT_MESSAGE: correlation id {} answers request {correlation_id}",
+                header.correlation_id
+            ),
+        ));
+    }
+    Ok(body)
+}
+
+/// The (lowest, highest) version per API key of the broker at `host:port`, asked with ApiVersions
+/// over a blocking plain TCP connection within `timeout` (for callers on a blocking thread, where
+/// [`RawConnection`] would need a runtime). Refuses (`INVALID_REQUEST`) a profile that is not
+/// PLAINTEXT.
+pub fn api_versions_blocking(
+    profile: &ConnectionProfile,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<HashMap<i16, (i16, i16)>> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let peer = format!("{host}:{port}");
+    if !is_plaintext(profile) {
+        return Err(refused(
+            "Connect",
+            &peer,
+            "INVALID_REQUEST: raw requests speak neither TLS nor SASL; the profile is not PLAINTEXT",
+        ));
+    }
+    let network =
+        |e: std::io::Error| refused("ApiVersions", &peer, format!("NETWORK_EXCEPTION: {e}"));
+    let address = (host, port)
+        .to_socket_addrs()
+        .map_err(network)?
+        .next()
+        .ok_or_else(|| {
+            refused(
+                "Connect",
+                &peer,
+                "NETWORK_EXCEPTION: the host has no address",
+            )
+        })?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout).map_err(network)?;
+    stream.set_read_timeout(Some(timeout)).map_err(network)?;
+    stream.set_write_timeout(Some(timeout)).map_err(network)?;
+    let client_id = StrBytes::from_string(profile.client_id.clone());
+    let frame = request_frame(
+        ApiKey::ApiVersions,
+        API_VERSIONS_VERSION,
+        1,
+        &client_id,
+        &api_versions_request(),
+        &peer,
+    )?;
+    stream.write_all(&frame).map_err(network)?;
+    let mut size = [0u8; 4];
+    stream.read_exact(&mut size).map_err(network)?;
+    let size = frame_size(size, API_VERSIONS_FRAME_BYTES_MAX, "ApiVersions", &peer)?;
+    let mut body = vec![0u8; size];
+    stream.read_exact(&mut body).map_err(network)?;
+    let body = response_body(ApiKey::ApiVersions, API_VERSIONS_VERSION, 1, body, &peer)?;
+    decode_api_versions(body, &peer)
 }
 
 /// Runs `future` until `deadline`; past it, `REQUEST_TIMED_OUT`.

@@ -322,6 +322,196 @@ async fn batch_headers_report_each_batchs_codec() {
     assert!(error.to_string().contains("NETWORK_EXCEPTION"), "{error}");
 }
 
+/// A real librdkafka consumer in a group: the group is listed and described (member, client id,
+/// assigned partitions decoded from the assignment), its commits are read back with metadata, and
+/// once it has left, its offsets are altered; DeleteGroups and OffsetDelete are refused by name
+/// while the broker lacks them, never by a panic or a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_listed_described_and_offsets_altered() {
+    use oxbow_client::rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use oxbow_client::rdkafka::{Offset, TopicPartitionList};
+    use oxbow_client::{GroupState, GroupType};
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), None).await;
+    let profile = profile(&broker);
+    let admin = Admin::new(&profile, TIMEOUT).unwrap();
+    admin
+        .create_topic(&TopicSpec::new("grouped", 2))
+        .await
+        .expect("create");
+    let producer = Producer::new(&profile, &[], TIMEOUT).unwrap();
+    for partition in [0, 1] {
+        for i in 0..5 {
+            producer
+                .send(
+                    "grouped",
+                    Some(partition),
+                    None,
+                    Some(format!("v{i}").as_bytes()),
+                    None,
+                )
+                .await
+                .expect("send");
+        }
+    }
+
+    let mut config = profile.client_config();
+    config
+        .set("group.id", "g-client-test")
+        .set("client.id", "member-one")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest");
+    let consumer: BaseConsumer = config.create().unwrap();
+    consumer.subscribe(&["grouped"]).unwrap();
+    let consumer = blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut read = 0;
+        while read < 10 && std::time::Instant::now() < deadline {
+            if let Some(Ok(_)) = consumer.poll(Duration::from_millis(200)) {
+                read += 1;
+            }
+        }
+        assert_eq!(read, 10, "the consumer read every record");
+        let mut commit = TopicPartitionList::new();
+        commit
+            .add_partition_offset("grouped", 0, Offset::Offset(3))
+            .unwrap();
+        commit
+            .add_partition_offset("grouped", 1, Offset::Offset(5))
+            .unwrap();
+        commit
+            .find_partition("grouped", 0)
+            .unwrap()
+            .set_metadata("why-3");
+        consumer.commit(&commit, CommitMode::Sync).unwrap();
+        consumer
+    })
+    .await;
+
+    let (listed, described, committed) = blocking(move || {
+        let listed = admin.list_groups().expect("list");
+        let described = admin
+            .describe_groups(&["g-client-test".to_string(), "g-absent".to_string()])
+            .expect("describe");
+        let committed = admin
+            .list_group_offsets("g-client-test", None)
+            .expect("offsets");
+        (listed, described, (committed, admin))
+    })
+    .await;
+    let (committed, admin) = committed;
+    let listing = listed
+        .groups
+        .iter()
+        .find(|g| g.group_id == "g-client-test")
+        .expect("listed");
+    assert_eq!(listing.state, GroupState::Stable);
+    assert!(!listing.is_simple);
+    assert_eq!(listing.group_type, GroupType::Classic);
+    assert!(listed.errors.is_empty(), "{:?}", listed.errors);
+    let group = described[0].1.as_ref().expect("described");
+    assert_eq!(group.state, GroupState::Stable);
+    assert_eq!(group.protocol, "range");
+    assert_eq!(group.members.len(), 1);
+    let member = &group.members[0];
+    assert_eq!(member.client_id, "member-one");
+    assert!(!member.member_id.is_empty() && !member.host.is_empty());
+    assert_eq!(
+        member.assignment,
+        vec![("grouped".to_string(), 0), ("grouped".to_string(), 1)]
+    );
+    assert_eq!(
+        group.coordinator.as_ref().map(|c| c.id),
+        Some(broker.node_id())
+    );
+    // An unknown group is Dead with no members (Kafka before DescribeGroups v6), or refused.
+    match &described[1].1 {
+        Ok(absent) => assert!(absent.state == GroupState::Dead && absent.members.is_empty()),
+        Err(error) => assert!(error.to_string().contains("GroupIdNotFound"), "{error}"),
+    }
+    let offsets: Vec<(i32, Option<i64>, Option<String>)> = committed
+        .iter()
+        .map(|c| (c.partition, c.offset, c.metadata.clone()))
+        .collect();
+    assert_eq!(
+        offsets,
+        vec![(0, Some(3), Some("why-3".into())), (1, Some(5), None)]
+    );
+
+    // While the member is in the group, an admin commit is refused per partition or as a whole.
+    let admin = blocking(move || {
+        match admin.alter_group_offsets("g-client-test", &[("grouped".into(), 0, 0)]) {
+            Ok(outcomes) => assert!(outcomes.iter().all(|(_, r)| r.is_err()), "{outcomes:?}"),
+            Err(error) => assert!(error.to_string().contains("UnknownMemberId"), "{error}"),
+        }
+        admin
+    })
+    .await;
+
+    blocking(move || consumer.unsubscribe()).await;
+    let (after, altered, admin) = blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut state = GroupState::Unknown;
+        while state != GroupState::Empty && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+            state = admin
+                .describe_groups(&["g-client-test".to_string()])
+                .unwrap()[0]
+                .1
+                .as_ref()
+                .map(|g| g.state)
+                .unwrap_or(GroupState::Unknown);
+        }
+        assert_eq!(
+            state,
+            GroupState::Empty,
+            "the group empties once its member leaves"
+        );
+        let outcomes = admin
+            .alter_group_offsets(
+                "g-client-test",
+                &[("grouped".into(), 0, 1), ("grouped".into(), 1, 0)],
+            )
+            .expect("alter");
+        let after = admin.list_group_offsets("g-client-test", None).unwrap();
+        (after, outcomes, admin)
+    })
+    .await;
+    assert!(altered.iter().all(|(_, r)| r.is_ok()), "{altered:?}");
+    assert_eq!(
+        after.iter().map(|c| c.offset).collect::<Vec<_>>(),
+        vec![Some(1), Some(0)]
+    );
+
+    // DeleteGroups and OffsetDelete: until the broker answers them, both are refused by name
+    // (UNSUPPORTED_VERSION) and the client survives being dropped afterwards (librdkafka 2.12
+    // would abort here if it were left to find out for itself); once it does, they take effect.
+    blocking(move || {
+        match admin.delete_group_offsets("g-client-test", &[("grouped".into(), 0)]) {
+            Ok(outcomes) => {
+                assert!(outcomes.iter().all(|(_, r)| r.is_ok()), "{outcomes:?}");
+                let left = admin.list_group_offsets("g-client-test", None).unwrap();
+                assert_eq!(
+                    left.iter().map(|c| c.partition).collect::<Vec<_>>(),
+                    vec![1]
+                );
+            }
+            Err(error) => assert!(error.to_string().contains("UNSUPPORTED_VERSION"), "{error}"),
+        }
+        match admin.delete_group("g-client-test") {
+            Ok(()) => {
+                let listed = admin.list_groups().unwrap();
+                assert!(listed.groups.iter().all(|g| g.group_id != "g-client-test"));
+            }
+            Err(error) => assert!(error.to_string().contains("UNSUPPORTED_VERSION"), "{error}"),
+        }
+        drop(admin);
+    })
+    .await;
+    broker.shutdown().await.expect("shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_metadata_is_the_chosen_brokers_own_view() {
     let dir = tempfile::tempdir().unwrap();

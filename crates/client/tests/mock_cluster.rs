@@ -83,3 +83,66 @@ async fn produce_then_read_back_by_assignment() {
         assert_eq!(value / 3, offset as u32);
     }
 }
+
+/// A port on this machine that nothing listens on: connections to it are refused at once, so a
+/// request to it waits out its whole timeout.
+fn refused_bootstrap() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    addr.to_string()
+}
+
+/// `close` ends blocking calls already waiting for an answer (a stopping process must not wait out
+/// a 10 s timeout against brokers that are gone) and refuses later ones without sending.
+#[test]
+fn close_ends_blocking_calls_in_flight_and_refuses_later_ones() {
+    use oxbow_client::{OffsetLookup, OffsetSpec, ADMIN_POLL_SLICE_MS, CLOSED_CODE};
+    let profile = ConnectionProfile::plaintext(refused_bootstrap(), "oxbow-client-close-test");
+    let admin = std::sync::Arc::new(Admin::new(&profile, TIMEOUT).expect("admin"));
+    let lookup = std::sync::Arc::new(OffsetLookup::new(&profile, &[]).expect("lookup"));
+    let listing = {
+        let admin = admin.clone();
+        std::thread::spawn(move || admin.list_groups().map(|_| ()))
+    };
+    let looking_up = {
+        let lookup = lookup.clone();
+        std::thread::spawn(move || {
+            lookup
+                .list_offsets(&[("t".to_string(), 0)], OffsetSpec::Latest, TIMEOUT)
+                .map(|_| ())
+        })
+    };
+    // Long enough for both requests to be sent and waiting; far shorter than their timeout.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!listing.is_finished() && !looking_up.is_finished());
+    let closed_at = Instant::now();
+    admin.close();
+    lookup.close();
+    let listed = listing.join().expect("no panic");
+    let looked_up = looking_up.join().expect("no panic");
+    let waited = closed_at.elapsed();
+    // A slice, plus scheduling slack on a busy 2-core machine.
+    assert!(
+        waited < Duration::from_millis(ADMIN_POLL_SLICE_MS + 1_000),
+        "calls ended {waited:?} after close"
+    );
+    for outcome in [listed, looked_up] {
+        let error = outcome.expect_err("a closed handle answers nothing");
+        assert!(error.to_string().contains(CLOSED_CODE), "{error}");
+    }
+    assert!(admin.is_closed());
+    let started = Instant::now();
+    for error in [
+        admin.describe_groups(&["g".to_string()]).map(|_| ()),
+        admin.metadata().map(|_| ()),
+    ]
+    .map(|outcome| outcome.expect_err("refused"))
+    {
+        assert!(error.to_string().contains(CLOSED_CODE), "{error}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "refused without sending"
+    );
+}

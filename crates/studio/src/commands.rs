@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 /// Every admin request and metadata fetch is bounded by this.
 pub const ADMIN_TIMEOUT_MS: u64 = 10_000;
+/// How long stopping waits for the group sampler's task to end, in ms: it ends at its next poll,
+/// so this only covers a runtime too busy to poll it soon; `oxbow serve` has 5 s to stop in all.
+pub const SAMPLER_STOP_WAIT_MS: u64 = 500;
 /// ListOffsets for the topic list and partition strips.
 pub const OFFSETS_TIMEOUT_MS: u64 = 10_000;
 /// Topics per DescribeConfigs request when listing topics (one request per chunk).
@@ -92,15 +95,15 @@ pub struct StudioOptions {
 }
 
 /// Clients for the active profile; rebuilt when the profile changes.
-struct Connection {
+pub(crate) struct Connection {
     profile: StoredProfile,
     client_profile: oxbow_client::ConnectionProfile,
-    admin: Admin,
-    producers: Producers,
-    offsets: OffsetLookup,
+    pub(crate) admin: Client<Admin>,
+    producers: Client<Producers>,
+    pub(crate) offsets: Client<OffsetLookup>,
     /// Only for the embedded cluster's built-in profile.
-    inside: Option<Arc<dyn InsideView>>,
-    generation: u64,
+    pub(crate) inside: Option<Arc<dyn InsideView>>,
+    pub(crate) generation: u64,
 }
 
 impl Connection {
@@ -119,12 +122,19 @@ impl Connection {
         Ok(Connection {
             profile,
             client_profile,
-            admin,
-            producers,
-            offsets,
+            admin: Client(Some(admin)),
+            producers: Client(Some(producers)),
+            offsets: Client(Some(offsets)),
             inside,
             generation,
         })
+    }
+
+    /// Ends the clients' blocking calls in flight (within `oxbow_client::ADMIN_POLL_SLICE_MS`)
+    /// and refuses later ones: for a studio that is stopping, before its cluster goes away.
+    fn close(&self) {
+        self.admin.close();
+        self.offsets.close();
     }
 
     fn mode(&self) -> Mode {
@@ -132,6 +142,55 @@ impl Connection {
             Mode::Embedded
         } else {
             Mode::External
+        }
+    }
+}
+
+/// One librdkafka client of a [`Connection`], read as the client itself. Only the connection's
+/// `Drop` takes it out, to destroy it on a thread of its own.
+pub(crate) struct Client<T>(Option<T>);
+
+impl<T> std::ops::Deref for Client<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0
+            .as_ref()
+            .expect("a connection's clients are taken out only when it is dropped")
+    }
+}
+
+impl Drop for Connection {
+    /// Destroys the librdkafka clients on a detached thread, because their destructors block: the
+    /// producers purge and flush (up to 500 ms), every handle joins its polling thread (one
+    /// 100 ms poll each), and `rd_kafka_destroy` joins librdkafka's own threads, which against
+    /// brokers that have stopped may be in a connect attempt; one connection took 0.2–0.3 s right
+    /// after `oxbow serve` stopped its brokers. The last reference to a connection is dropped
+    /// wherever its last user was: a runtime worker (a profile switch, or the studio's shutdown,
+    /// whose time bound cannot interrupt a synchronous destructor) or a blocking-pool thread that
+    /// the runtime waits for at exit. Neither may wait on librdkafka, and nothing needs the
+    /// destruction finished: the clients hold no data of ours.
+    fn drop(&mut self) {
+        let clients = (
+            self.admin.0.take(),
+            self.producers.0.take(),
+            self.offsets.0.take(),
+        );
+        let generation = self.generation;
+        let spawned = std::thread::Builder::new()
+            .name("oxbow-client-drop".into())
+            .spawn(move || {
+                let started = Instant::now();
+                drop(clients);
+                tracing::debug!(
+                    generation,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "a connection's clients were destroyed"
+                );
+            });
+        if let Err(error) = spawned {
+            // The clients went down with the closure, on this thread: slower, but still freed.
+            tracing::warn!(%error, "no thread to destroy a connection's clients on");
         }
     }
 }
@@ -179,10 +238,15 @@ struct Inner {
     embedded: bool,
     inside_view: Option<Arc<dyn InsideView>>,
     metrics: Arc<Metrics>,
+    groups: crate::groups::GroupTracker,
     topics_cache: Mutex<Option<TopicsCache>>,
     policies: Mutex<PolicyCache>,
     /// Woken whenever a batch of cleanup policies lands in `policies`.
     policies_filled: tokio::sync::Notify,
+    /// Set once by [`Studio::stop_background`]; the group sampler ends when it sees it.
+    stopping: tokio::sync::watch::Sender<bool>,
+    /// The group sampler's task, taken by [`Studio::stop_background`] to wait for its end.
+    group_sampler: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Cleanup policies by topic for one connection generation (`None`: the topic had no answer).
@@ -249,7 +313,7 @@ pub struct Studio {
 }
 
 /// Runs blocking client work off the async executor.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)
@@ -310,7 +374,7 @@ fn under_replicated(partition: &oxbow_client::PartitionInfo) -> bool {
     partition.isr.len() < partition.replicas.len()
 }
 
-fn find_topic<'a>(metadata: &'a ClusterMetadata, name: &str) -> Result<&'a TopicInfo> {
+pub(crate) fn find_topic<'a>(metadata: &'a ClusterMetadata, name: &str) -> Result<&'a TopicInfo> {
     metadata
         .topics
         .iter()
@@ -521,21 +585,97 @@ impl Studio {
             options.inside_view.clone().filter(|_| options.embedded),
         ));
         metrics.clone().start_sampler();
-        Ok(Studio {
+        let studio = Studio {
             inner: Arc::new(Inner {
                 connection: RwLock::new(Arc::new(connection)),
                 profiles: Mutex::new(profiles),
                 embedded: options.embedded,
                 inside_view: options.inside_view,
                 metrics,
+                groups: crate::groups::GroupTracker::default(),
                 topics_cache: Mutex::new(None),
                 policies: Mutex::new(PolicyCache::default()),
                 policies_filled: tokio::sync::Notify::new(),
+                stopping: tokio::sync::watch::Sender::new(false),
+                group_sampler: Mutex::new(None),
             }),
-        })
+        };
+        studio.start_group_sampler();
+        Ok(studio)
     }
 
-    fn connection(&self) -> Arc<Connection> {
+    /// The consumer groups' snapshot cache and lag history.
+    pub(crate) fn group_tracker(&self) -> &crate::groups::GroupTracker {
+        &self.inner.groups
+    }
+
+    /// Samples every group's lag each [`crate::groups::LAG_SAMPLE_INTERVAL_MS`] on the current
+    /// Tokio runtime, for the lag charts and rebalance timelines. It ends as soon as
+    /// [`Studio::stop_background`] is called, even mid-sample (the sample's blocking read goes on
+    /// until the clients are closed), and it holds only a weak reference between ticks, so it also
+    /// ends when the studio is dropped.
+    fn start_group_sampler(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let mut stopping = self.inner.stopping.subscribe();
+        let task = tokio::spawn(async move {
+            let mut ticker =
+                tokio::time::interval(Duration::from_millis(crate::groups::LAG_SAMPLE_INTERVAL_MS));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    // `Err` (the studio is gone) ends the sampler too.
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let studio = Studio { inner };
+                tokio::select! {
+                    () = studio.sample_groups() => {}
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+            }
+        });
+        *self
+            .inner
+            .group_sampler
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    /// The first step of stopping: the group sampler ends (waited for at most
+    /// [`SAMPLER_STOP_WAIT_MS`], then aborted), so it starts no request to a cluster that is about
+    /// to stop. Idempotent.
+    pub async fn stop_background(&self) {
+        self.inner.stopping.send_replace(true);
+        let task = self
+            .inner
+            .group_sampler
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(mut task) = task {
+            let wait = Duration::from_millis(SAMPLER_STOP_WAIT_MS);
+            if tokio::time::timeout(wait, &mut task).await.is_err() {
+                task.abort();
+                tracing::warn!(
+                    "the group sampler did not stop within {SAMPLER_STOP_WAIT_MS} ms; aborted"
+                );
+            }
+        }
+    }
+
+    /// The last step of stopping, before the cluster goes away: the current connection's
+    /// blocking calls still in flight (a lag sample's reads, a request's) give up within
+    /// `oxbow_client::ADMIN_POLL_SLICE_MS` instead of waiting out [`ADMIN_TIMEOUT_MS`] against
+    /// stopped brokers, and later ones are refused. The studio answers no cluster request after
+    /// this.
+    pub fn close_clients(&self) {
+        self.connection().close();
+    }
+
+    pub(crate) fn connection(&self) -> Arc<Connection> {
         self.inner
             .connection
             .read()

@@ -135,8 +135,17 @@ fn is_refusal(name: &str) -> bool {
 /// The HTTP status for a Kafka error name: the caller's fault is 4xx, the cluster's state 5xx.
 pub fn kafka_status(name: &str) -> u16 {
     match name {
-        "TOPIC_ALREADY_EXISTS" => 409,
-        "UNKNOWN_TOPIC_OR_PARTITION" | "UNKNOWN_TOPIC_ID" | "RESOURCE_NOT_FOUND" => 404,
+        // A group with members refuses admin changes: the caller must stop its consumers first.
+        "TOPIC_ALREADY_EXISTS"
+        | "NON_EMPTY_GROUP"
+        | "GROUP_SUBSCRIBED_TO_TOPIC"
+        | "UNKNOWN_MEMBER_ID"
+        | "ILLEGAL_GENERATION"
+        | "REBALANCE_IN_PROGRESS" => 409,
+        "UNKNOWN_TOPIC_OR_PARTITION"
+        | "UNKNOWN_TOPIC_ID"
+        | "RESOURCE_NOT_FOUND"
+        | "GROUP_ID_NOT_FOUND" => 404,
         "TOPIC_AUTHORIZATION_FAILED"
         | "CLUSTER_AUTHORIZATION_FAILED"
         | "GROUP_AUTHORIZATION_FAILED" => 403,
@@ -165,6 +174,8 @@ pub fn kafka_status(name: &str) -> u16 {
         | "BROKER_NOT_AVAILABLE"
         | "NETWORK_EXCEPTION"
         | "COORDINATOR_NOT_AVAILABLE"
+        | "COORDINATOR_LOAD_IN_PROGRESS"
+        | "NOT_COORDINATOR"
         | "NOT_ENOUGH_REPLICAS" => 503,
         _ if name.starts_with("INVALID_") => 400,
         _ => 502,
@@ -240,6 +251,9 @@ mod tests {
             assert_eq!(kafka_status(name), 400, "{name}");
         }
         assert_eq!(kafka_status("UNKNOWN_TOPIC_OR_PARTITION"), 404);
+        assert_eq!(kafka_status(&kafka_name("NonEmptyGroup")), 409);
+        assert_eq!(kafka_status(&kafka_name("GroupIdNotFound")), 404);
+        assert_eq!(kafka_status(&kafka_name("GroupSubscribedToTopic")), 409);
         assert_eq!(Error::Unavailable("down".into()).status_and_code().0, 503);
     }
 

@@ -7,6 +7,8 @@
 //! - [`InsideView`] (`inside`): what the embedded broker tells the studio beyond the Kafka
 //!   protocol; optional (absent for external clusters). `BrokerInsideView` implements it over
 //!   the broker's read-only `Observer`.
+//! - Consumer groups (`groups`): lists, details, offset resets and deletes over the Kafka
+//!   protocol, and a background sampler keeping each group's lag history and rebalance timeline.
 //! - [`Stack`] (`stack`): one config starts the embedded broker and the studio on it (or the
 //!   studio alone on an external cluster); used by `oxbow serve` and the desktop shell.
 //!
@@ -16,6 +18,7 @@
 pub mod commands;
 pub mod decode;
 pub mod error;
+pub mod groups;
 pub mod http;
 pub mod inside;
 pub mod metrics;
@@ -30,4 +33,7 @@ pub use error::{Error, Result};
 pub use http::{StudioConfig, StudioHandle};
 pub use inside::{BrokerSnapshot, InsideView, PartitionSnapshot, SegmentSnapshot};
 pub use profiles::{default_profiles_path, StoredProfile};
-pub use stack::{default_data_dir, ClusterConfig, DataDir, RuntimeInfo, Stack, StackArgs, StackConfig, RUNTIME_FILE};
+pub use stack::{
+    default_data_dir, ClusterConfig, DataDir, RuntimeInfo, Stack, StackArgs, StackConfig,
+    RUNTIME_FILE,
+};

@@ -508,3 +508,254 @@ pub struct ErrorBody {
     /// Kafka's error name when the cluster refused, e.g. `TOPIC_ALREADY_EXISTS`.
     pub kafka_error: Option<String>,
 }
+
+/// One consumer group in the list (`GET /api/groups`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GroupSummary {
+    pub group_id: String,
+    /// Kafka's state name: `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty`, `Dead`,
+    /// or `Unknown` (states the client library does not know, such as KIP-848's `Reconciling`).
+    pub state: String,
+    /// `classic` or `consumer` (KIP-848); `unknown` when the cluster does not say.
+    pub group_type: String,
+    /// `consumer`, or empty for a simple group (committed offsets only, never any members).
+    pub protocol_type: String,
+    /// The partition assignor the group chose (`range`, `cooperative-sticky`, …); null when none
+    /// is chosen (an empty group) or the group was not described.
+    pub protocol: Option<String>,
+    /// Null when the group was not described (see `detailed`).
+    pub members: Option<u32>,
+    /// Topics the group has committed offsets for or members assigned to, sorted.
+    pub topics: Vec<String>,
+    /// Partitions with a committed offset or an owner.
+    pub partitions: u32,
+    /// Sum over partitions of high watermark − committed offset where both are known; null when
+    /// no partition's lag is known.
+    pub total_lag: Option<i64>,
+    /// The coordinating broker's id, when described.
+    pub coordinator_id: Option<i32>,
+    /// False for groups past the list's detail bound (only id, state and type are known) or when
+    /// describing the group failed (see `error`).
+    pub detailed: bool,
+    /// Why this group's details are missing, if they are.
+    pub error: Option<String>,
+}
+
+/// The consumer groups of the cluster.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GroupList {
+    pub groups: Vec<GroupSummary>,
+    /// Brokers that could not list their groups (their groups are missing), and other problems
+    /// that left the list incomplete.
+    pub errors: Vec<String>,
+    /// When the list was read (ms since the epoch); it is reused for up to a second or two.
+    pub read_at_ms: i64,
+}
+
+/// A topic-partition.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct TopicPartitionRef {
+    pub topic: String,
+    pub partition: i32,
+}
+
+/// One member of a group.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GroupMemberView {
+    pub member_id: String,
+    /// `group.instance.id` of a static member (KIP-345); null for dynamic members.
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub host: String,
+    /// Partitions assigned to the member, decoded from its assignment, sorted.
+    pub assignment: Vec<TopicPartitionRef>,
+}
+
+/// One partition of a group: its committed offset, the log's high watermark and the lag.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GroupPartitionView {
+    pub topic: String,
+    pub partition: i32,
+    /// Null when the group has committed nothing for the partition.
+    pub committed_offset: Option<i64>,
+    /// The metadata string committed with the offset; null when empty.
+    pub metadata: Option<String>,
+    /// The partition's high watermark (where consumers' reading ends); null when unknown.
+    pub high_watermark: Option<i64>,
+    /// High watermark − committed offset (never below 0); null when either is unknown.
+    pub lag: Option<i64>,
+    /// The member the partition is assigned to; null when unassigned.
+    pub owner_member_id: Option<String>,
+    pub owner_client_id: Option<String>,
+    /// The broker's refusal for this partition's committed offset, if any.
+    pub error: Option<String>,
+}
+
+/// A broker by id and address.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct NodeView {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+}
+
+/// One consumer group in detail (`GET /api/groups/{id}`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GroupDetail {
+    pub group_id: String,
+    pub state: String,
+    pub group_type: String,
+    pub protocol_type: String,
+    pub protocol: Option<String>,
+    pub coordinator: Option<NodeView>,
+    /// True while the group has members or is rebalancing: its offsets cannot be reset and it
+    /// cannot be deleted (Kafka allows both only for `Empty` and `Dead` groups).
+    pub active: bool,
+    pub members: Vec<GroupMemberView>,
+    /// Committed and assigned partitions, by topic and partition.
+    pub partitions: Vec<GroupPartitionView>,
+    pub total_lag: Option<i64>,
+    pub read_at_ms: i64,
+}
+
+/// How `POST /api/groups/{id}/offsets/reset` picks each partition's new offset (the strategies of
+/// `kafka-consumer-groups.sh --reset-offsets`). New offsets are clamped into [log start, high
+/// watermark], as Kafka's tool does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetStrategy {
+    /// The log start offset (`--to-earliest`).
+    Earliest,
+    /// The high watermark (`--to-latest`): nothing left to read.
+    Latest,
+    /// The first offset at or after `timestamp_ms` (`--to-datetime`); the high watermark when no
+    /// record is that new.
+    Timestamp,
+    /// `offset` in every chosen partition (`--to-offset`).
+    Offset,
+    /// The committed offset moved by `shift_by` (`--shift-by`); needs a committed offset.
+    Shift,
+}
+
+/// Some partitions of one topic (all of them when `partitions` is absent).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetTopic {
+    #[schema(pattern = r"^[a-zA-Z0-9._-]{1,249}$", min_length = 1, max_length = 249)]
+    pub topic: String,
+    pub partitions: Option<Vec<i32>>,
+}
+
+/// A reset of a group's committed offsets.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetOffsetsRequest {
+    /// The topics (and partitions) to reset; absent or null: every partition the group has
+    /// committed offsets for (`--all-topics`).
+    pub topics: Option<Vec<ResetTopic>>,
+    pub strategy: ResetStrategy,
+    /// With `timestamp`: ms since the epoch.
+    #[schema(minimum = 0)]
+    pub timestamp_ms: Option<i64>,
+    /// With `offset`: the offset.
+    #[schema(minimum = 0)]
+    pub offset: Option<i64>,
+    /// With `shift`: how far to move (negative: back, to re-read).
+    pub shift_by: Option<i64>,
+    /// Only compute the new offsets (the default, as Kafka's tool); false applies them.
+    #[serde(default = "default_true")]
+    pub dry_run: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One partition of a reset: where the group was and where it goes.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ResetRow {
+    pub topic: String,
+    pub partition: i32,
+    /// Null when the group had no committed offset.
+    pub current_offset: Option<i64>,
+    pub new_offset: i64,
+    pub log_start_offset: Option<i64>,
+    pub high_watermark: Option<i64>,
+    /// Lag before the reset (high watermark − current offset); null when unknown.
+    pub lag_before: Option<i64>,
+    /// Lag after the reset (high watermark − new offset).
+    pub lag_after: Option<i64>,
+    /// Why the new offset differs from what was asked (clamped into the log, no record that new).
+    pub note: Option<String>,
+}
+
+/// The outcome of a reset: a preview (`dry_run`) or the offsets now committed.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ResetResult {
+    pub group_id: String,
+    pub strategy: ResetStrategy,
+    pub dry_run: bool,
+    /// True when the new offsets were committed.
+    pub applied: bool,
+    pub partitions: Vec<ResetRow>,
+}
+
+/// One partition's lag over time, aligned with `GroupLagSeries::at_ms`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PartitionLagSeries {
+    pub topic: String,
+    pub partition: i32,
+    /// Null where the lag was unknown or the partition was not part of the sample.
+    pub lag: Vec<Option<i64>>,
+}
+
+/// A group's lag as sampled in the background (`GET /api/groups/{id}/lag`), oldest first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GroupLagSeries {
+    pub group_id: String,
+    /// Time between samples.
+    pub interval_ms: u64,
+    /// How far back samples are kept.
+    pub window_ms: u64,
+    /// Sample times (ms since the epoch).
+    pub at_ms: Vec<i64>,
+    /// Total lag per sample; null where no partition's lag was known.
+    pub total_lag: Vec<Option<i64>>,
+    pub partitions: Vec<PartitionLagSeries>,
+    /// True when the group has more partitions than are kept per sample (only the first are).
+    pub partitions_truncated: bool,
+    /// Whether the background sampler follows this group (it follows a bounded number of groups).
+    pub sampled: bool,
+}
+
+/// Something observed to change in a group between two samples.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GroupEventView {
+    /// When the change was seen (ms since the epoch); it happened since the previous sample.
+    pub at_ms: i64,
+    /// `first_seen`, `state`, `member_joined`, `member_left`, `assignment` or `gone`.
+    pub kind: String,
+    /// The change in a sentence.
+    pub message: String,
+    /// The group's state after the change.
+    pub state: Option<String>,
+    pub member_id: Option<String>,
+}
+
+/// One group's committed offsets on one topic (the partition strips' markers).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TopicGroupOffsets {
+    pub group_id: String,
+    pub state: String,
+    /// By partition; only partitions with a committed offset.
+    pub offsets: Vec<PartitionCommitted>,
+}
+
+/// A committed offset of one partition.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PartitionCommitted {
+    pub partition: i32,
+    pub offset: i64,
+    /// High watermark − offset, when the high watermark is known.
+    pub lag: Option<i64>,
+}

@@ -137,7 +137,10 @@ impl StackArgs {
             Some(list) => {
                 let names: Vec<&str> = list.split(',').map(str::trim).collect();
                 if names.iter().any(|n| n.is_empty()) {
-                    return Err(Error::bad_input("--rack", format!("{list:?}: empty rack name")));
+                    return Err(Error::bad_input(
+                        "--rack",
+                        format!("{list:?}: empty rack name"),
+                    ));
                 }
                 if names.len() != 1 && names.len() != self.brokers as usize {
                     return Err(Error::bad_input(
@@ -150,7 +153,11 @@ impl StackArgs {
                 }
                 (1..=self.brokers as i32)
                     .map(|id| {
-                        let name = if names.len() == 1 { names[0] } else { names[id as usize - 1] };
+                        let name = if names.len() == 1 {
+                            names[0]
+                        } else {
+                            names[id as usize - 1]
+                        };
                         (id, name.to_string())
                     })
                     .collect()
@@ -219,13 +226,31 @@ fn write_runtime_file(dir: &Path, studio: &StudioHandle) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let addr = studio.local_addr();
-    let host = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
-    let info = RuntimeInfo { studio_addr: SocketAddr::new(host, addr.port()).to_string(), token: studio.token().to_string(), pid: std::process::id() };
+    let host = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    let info = RuntimeInfo {
+        studio_addr: SocketAddr::new(host, addr.port()).to_string(),
+        token: studio.token().to_string(),
+        pid: std::process::id(),
+    };
     let path = dir.join(RUNTIME_FILE);
     let tmp = dir.join(format!("{RUNTIME_FILE}.tmp"));
-    let io = |source| Error::Io { what: format!("writing {}", path.display()), source };
-    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp).map_err(io)?;
-    f.write_all(&serde_json::to_vec_pretty(&info).expect("runtime info serialises")).map_err(io)?;
+    let io = |source| Error::Io {
+        what: format!("writing {}", path.display()),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(&serde_json::to_vec_pretty(&info).expect("runtime info serialises"))
+        .map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(())
 }

@@ -4,8 +4,9 @@
 import { resolveToken, TOKEN_KEY, wsUrl } from './token';
 import { normalizeDetail } from './types';
 import type {
-  ApiErrorBody, BrokerFaultState, Cluster, ClusterEvent, ConfigEntry, FaultRequest, Metrics, MessagesPage,
-  PartitionerResult, ProduceRequest, ProduceResult, Profile, RawTopicDetail, ReplicationView, TopicSummary, WsIn,
+  ApiErrorBody, BrokerFaultState, Cluster, ClusterEvent, ConfigEntry, FaultRequest, GroupDetail, GroupEvent, GroupLagSeries,
+  GroupList, Metrics, MessagesPage, PartitionerResult, ProduceRequest, ProduceResult, Profile, RawTopicDetail, ReplicationView,
+  ResetRequest, ResetResult, TopicGroupOffsets, TopicSummary, WsIn,
 } from './types';
 
 declare global {
@@ -206,6 +207,19 @@ export const api = {
   /** Cluster timeline events after `since`, oldest first. */
   events: (since = 0, signal?: AbortSignal) => json<ClusterEvent[]>('GET', '/api/events', { query: { since }, signal }),
   fault: (req: FaultRequest) => json<BrokerFaultState>('POST', '/api/faults', { body: req }),
+  /** Consumer groups with state, members, topics and total lag (the list is reused for a second or two). */
+  groups: (search = '', state = '', signal?: AbortSignal) =>
+    json<GroupList>('GET', '/api/groups', { query: { search, state }, signal }),
+  group: (id: string, signal?: AbortSignal) => json<GroupDetail>('GET', `/api/groups/${enc(id)}`, { signal }),
+  deleteGroup: (id: string) => json<void>('DELETE', `/api/groups/${enc(id)}`),
+  /** The group's sampled lag (every 2 s, 10 minutes back). */
+  groupLag: (id: string, signal?: AbortSignal) => json<GroupLagSeries>('GET', `/api/groups/${enc(id)}/lag`, { signal }),
+  groupTimeline: (id: string, signal?: AbortSignal) => json<GroupEvent[]>('GET', `/api/groups/${enc(id)}/timeline`, { signal }),
+  /** A preview (`dry_run`) or the reset itself; 409 while the group is active. */
+  resetOffsets: (id: string, body: ResetRequest) => json<ResetResult>('POST', `/api/groups/${enc(id)}/offsets/reset`, { body }),
+  deleteGroupOffsets: (id: string, topic: string) => json<void>('DELETE', `/api/groups/${enc(id)}/offsets`, { query: { topic } }),
+  /** Every group's committed offsets on one topic (the partition strips' markers). */
+  topicGroups: (topic: string, signal?: AbortSignal) => json<TopicGroupOffsets[]>('GET', `/api/topics/${enc(topic)}/groups`, { signal }),
 };
 
 /** Whether an error says the cluster has no inside view (an external cluster): 501 Not Implemented. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMON_CONFIGS, configValueError, errorField, topicNameError } from './kafka';
-import { parseRoute, topicHref } from './router.svelte';
+import { groupHref, parseRoute, topicHref } from './router.svelte';
 import { fmtBytes, fmtNum } from './format';
 
 describe('topic names', () => {
@@ -58,6 +58,12 @@ describe('routes', () => {
     expect(parseRoute('#/profiles')).toMatchObject({ page: 'profiles' });
     expect(parseRoute('#/nope')).toMatchObject({ page: 'notfound' });
     expect(topicHref('a b', 'produce')).toBe('#/topics/a%20b/produce');
+  });
+  it('parses consumer group routes, ids with slashes and spaces included', () => {
+    expect(parseRoute('#/groups')).toMatchObject({ page: 'groups' });
+    expect(parseRoute(groupHref('billing/eu west'))).toMatchObject({ page: 'group', group: 'billing/eu west' });
+    expect(groupHref()).toBe('#/groups');
+    expect(parseRoute('#/groups/a/b')).toMatchObject({ page: 'notfound' });
   });
 });
 

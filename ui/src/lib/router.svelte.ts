@@ -1,9 +1,11 @@
 // Hash routing (`#/topics/orders/messages`): works from `/`, from any path, and inside a desktop window.
 
 export interface Route {
-  page: 'cluster' | 'topics' | 'topic' | 'replication' | 'profiles' | 'notfound';
+  page: 'cluster' | 'topics' | 'topic' | 'groups' | 'group' | 'replication' | 'profiles' | 'notfound';
   topic: string | null;
   tab: 'partitions' | 'messages' | 'produce' | 'configs';
+  /** The consumer group of a `group` page. */
+  group?: string | null;
 }
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +20,10 @@ export function parseRoute(hash: string): Route {
   const none: Route = { page: 'cluster', topic: null, tab: 'partitions' };
   if (parts.length === 0 || parts[0] === 'cluster') return none;
   if (parts[0] === 'profiles') return { ...none, page: 'profiles' };
+  if (parts[0] === 'groups') {
+    if (parts.length === 1) return { ...none, page: 'groups' };
+    if (parts.length === 2) return { ...none, page: 'group', group: parts[1] };
+  }
   if (parts[0] === 'replication' && parts.length <= 2) return { ...none, page: 'replication', topic: parts[1] ?? null };
   if (parts[0] === 'topics') {
     if (parts.length === 1) return { ...none, page: 'topics' };
@@ -31,6 +37,11 @@ export function parseRoute(hash: string): Route {
 
 export function topicHref(name: string, tab?: Route['tab']): string {
   return `#/topics/${encodeURIComponent(name)}${tab && tab !== 'partitions' ? '/' + tab : ''}`;
+}
+
+/** A consumer group's page, or (without an id) the list of groups. */
+export function groupHref(id?: string | null): string {
+  return id ? `#/groups/${encodeURIComponent(id)}` : '#/groups';
 }
 
 /** The replication view, of one topic or (without one) of the whole cluster. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consumerStart, niceDomain, offsetX, stripGeometry, ticks } from './strip';
+import { boundaryX, consumerStart, niceDomain, offsetX, stripGeometry, ticks } from './strip';
 
 const part = {
   log_start_offset: 100,
@@ -69,5 +69,15 @@ describe('scale', () => {
   it('maps offsets to slot centres', () => {
     expect(offsetX(0, 10, 100)).toBe(5);
     expect(offsetX(50, 10, 100)).toBe(100);
+  });
+});
+
+describe('committed offset markers', () => {
+  it('sit on the boundary before the next record to read, clamped to the strip', () => {
+    expect(boundaryX(0, 100, 500)).toBe(0);
+    expect(boundaryX(40, 100, 500)).toBe(200);
+    expect(boundaryX(40, 100, 500)).toBeLessThan(offsetX(40, 100, 500));
+    expect(boundaryX(150, 100, 500)).toBe(500);
+    expect(boundaryX(-3, 100, 500)).toBe(0);
   });
 });

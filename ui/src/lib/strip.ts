@@ -114,3 +114,9 @@ export function offsetX(offset: number, domain: number, width: number): number {
   const d = Math.max(1, domain);
   return (Math.min(Math.max(0, offset + 0.5), d) / d) * width;
 }
+
+/** x position of the boundary before `offset` (where a committed offset points: the next record to read). */
+export function boundaryX(offset: number, domain: number, width: number): number {
+  const d = Math.max(1, domain);
+  return (Math.min(Math.max(0, offset), d) / d) * width;
+}

@@ -280,3 +280,123 @@ export interface FaultRequest {
   peer?: number;
   delay_ms?: number;
 }
+
+// ---- Consumer groups (crates/studio/src/groups.rs) ----
+
+export type GroupStateName = 'Stable' | 'PreparingRebalance' | 'CompletingRebalance' | 'Empty' | 'Dead' | 'Unknown';
+
+export interface GroupSummary {
+  group_id: string;
+  state: GroupStateName | string;
+  group_type: string;
+  protocol_type: string;
+  protocol: string | null;
+  members: number | null;
+  topics: string[];
+  partitions: number;
+  total_lag: number | null;
+  coordinator_id: number | null;
+  detailed: boolean;
+  error: string | null;
+}
+
+export interface GroupList {
+  groups: GroupSummary[];
+  errors: string[];
+  read_at_ms: number;
+}
+
+export interface TopicPartitionRef {
+  topic: string;
+  partition: number;
+}
+
+export interface GroupMember {
+  member_id: string;
+  group_instance_id: string | null;
+  client_id: string;
+  host: string;
+  assignment: TopicPartitionRef[];
+}
+
+export interface GroupPartition {
+  topic: string;
+  partition: number;
+  committed_offset: number | null;
+  metadata: string | null;
+  high_watermark: number | null;
+  lag: number | null;
+  owner_member_id: string | null;
+  owner_client_id: string | null;
+  error: string | null;
+}
+
+export interface GroupDetail {
+  group_id: string;
+  state: GroupStateName | string;
+  group_type: string;
+  protocol_type: string;
+  protocol: string | null;
+  coordinator: { id: number; host: string; port: number } | null;
+  active: boolean;
+  members: GroupMember[];
+  partitions: GroupPartition[];
+  total_lag: number | null;
+  read_at_ms: number;
+}
+
+export type ResetStrategy = 'earliest' | 'latest' | 'timestamp' | 'offset' | 'shift';
+
+export interface ResetRequest {
+  topics: { topic: string; partitions?: number[] }[] | null;
+  strategy: ResetStrategy;
+  timestamp_ms?: number;
+  offset?: number;
+  shift_by?: number;
+  dry_run: boolean;
+}
+
+export interface ResetRow {
+  topic: string;
+  partition: number;
+  current_offset: number | null;
+  new_offset: number;
+  log_start_offset: number | null;
+  high_watermark: number | null;
+  lag_before: number | null;
+  lag_after: number | null;
+  note: string | null;
+}
+
+export interface ResetResult {
+  group_id: string;
+  strategy: ResetStrategy;
+  dry_run: boolean;
+  applied: boolean;
+  partitions: ResetRow[];
+}
+
+export interface GroupLagSeries {
+  group_id: string;
+  interval_ms: number;
+  window_ms: number;
+  at_ms: number[];
+  total_lag: (number | null)[];
+  partitions: { topic: string; partition: number; lag: (number | null)[] }[];
+  partitions_truncated: boolean;
+  sampled: boolean;
+}
+
+export interface GroupEvent {
+  at_ms: number;
+  kind: 'first_seen' | 'state' | 'member_joined' | 'member_left' | 'assignment' | 'gone' | string;
+  message: string;
+  state: string | null;
+  member_id: string | null;
+}
+
+export interface TopicGroupOffsets {
+  group_id: string;
+  state: string;
+  offsets: { partition: number; offset: number; lag: number | null }[];
+}

@@ -36,6 +36,13 @@ pub fn routes() -> axum::Router<AppState> {
             "/api/topics/{name}/messages",
             get(browse_messages).post(produce),
         )
+        .route("/api/topics/{name}/groups", get(topic_groups))
+        .route("/api/groups", get(list_groups))
+        .route("/api/groups/{id}", get(group_detail).delete(delete_group))
+        .route("/api/groups/{id}/lag", get(group_lag))
+        .route("/api/groups/{id}/timeline", get(group_timeline))
+        .route("/api/groups/{id}/offsets/reset", post(reset_group_offsets))
+        .route("/api/groups/{id}/offsets", delete(delete_group_offsets))
         .route("/api/partitioner", get(partitioner))
         .route("/api/profiles", get(list_profiles).post(save_profile))
         .route("/api/profiles/active", put(set_active_profile))
@@ -53,9 +60,11 @@ pub fn routes() -> axum::Router<AppState> {
     paths(
         cluster, metrics, throughput_svg, list_topics, create_topic, topic_detail, delete_topic, topic_configs,
         alter_topic_configs, add_partitions, topic_offsets, browse_messages, produce, partitioner, list_profiles,
-        save_profile, delete_profile, set_active_profile, openapi_json, replication, cluster_events, fault
+        save_profile, delete_profile, set_active_profile, openapi_json, replication, cluster_events, fault,
+        topic_groups, list_groups, group_detail, delete_group, group_lag, group_timeline, reset_group_offsets,
+        delete_group_offsets
     ),
-    components(schemas(Scope, Decoder, FilterIn, Encoding, Theme, ErrorBody)),
+    components(schemas(Scope, Decoder, FilterIn, Encoding, Theme, ErrorBody, ResetStrategy)),
     modifiers(&BearerSecurity),
     security(("bearer" = []))
 )]
@@ -157,9 +166,19 @@ async fn list_topics(
            ("brokers_only" = Option<bool>, Query, description = "Only the brokers' states, no partitions (cheap to poll)")),
     responses((status = 200, body = crate::replication::ReplicationView), (status = 400, description = "brokers_only is not true or false", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 501, description = "Not the embedded cluster", body = ErrorBody)))]
-async fn replication(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<crate::replication::ReplicationView>> {
-    let brokers_only = query.parse::<bool>("brokers_only", "true or false")?.unwrap_or(false);
-    Ok(Json(state.studio.replication(query.text("topic"), brokers_only).await?))
+async fn replication(
+    State(state): State<AppState>,
+    query: ApiQuery,
+) -> ApiResult<Json<crate::replication::ReplicationView>> {
+    let brokers_only = query
+        .parse::<bool>("brokers_only", "true or false")?
+        .unwrap_or(false);
+    Ok(Json(
+        state
+            .studio
+            .replication(query.text("topic"), brokers_only)
+            .await?,
+    ))
 }
 
 /// The cluster's event timeline after `since` (leader and ISR changes, truncations, controller
@@ -168,10 +187,18 @@ async fn replication(State(state): State<AppState>, query: ApiQuery) -> ApiResul
     params(("since" = Option<i64>, Query, description = "Only events with a larger seq (default 0: every kept event)", minimum = 0)),
     responses((status = 200, body = Vec<crate::replication::ClusterEventView>), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 501, body = ErrorBody)))]
-async fn cluster_events(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<Vec<crate::replication::ClusterEventView>>> {
-    let since = query.parse::<i64>("since", "an event sequence number")?.unwrap_or(0);
+async fn cluster_events(
+    State(state): State<AppState>,
+    query: ApiQuery,
+) -> ApiResult<Json<Vec<crate::replication::ClusterEventView>>> {
+    let since = query
+        .parse::<i64>("since", "an event sequence number")?
+        .unwrap_or(0);
     if since < 0 {
-        return Err(ApiError(Error::bad_input("since", format!("{since}: an event sequence number is at least 0"))));
+        return Err(ApiError(Error::bad_input(
+            "since",
+            format!("{since}: an event sequence number is at least 0"),
+        )));
     }
     Ok(Json(state.studio.cluster_events(since as u64)?))
 }
@@ -190,7 +217,10 @@ async fn fault(
     ApiJson(request): ApiJson<crate::replication::FaultRequest>,
 ) -> ApiResult<Json<crate::replication::BrokerFaultState>> {
     if !peer.ip().is_loopback() {
-        return Err(ApiError(Error::Forbidden(format!("faults are accepted only from this machine, not from {}", peer.ip()))));
+        return Err(ApiError(Error::Forbidden(format!(
+            "faults are accepted only from this machine, not from {}",
+            peer.ip()
+        ))));
     }
     Ok(Json(state.studio.fault(request).await?))
 }
@@ -445,4 +475,126 @@ async fn set_active_profile(
     ApiJson(request): ApiJson<ActiveProfileRequest>,
 ) -> ApiResult<Json<ProfileList>> {
     Ok(Json(state.studio.set_active_profile(&request.name)?))
+}
+
+/// Every consumer group's committed offsets on this topic (for the partition strips' markers).
+#[utoipa::path(get, path = "/api/topics/{name}/groups", tag = "groups", params(("name" = String, Path, description = "Topic name", pattern = r"^[a-zA-Z0-9._-]{1,249}$")),
+    responses((status = 200, body = Vec<TopicGroupOffsets>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn topic_groups(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Vec<TopicGroupOffsets>>> {
+    Ok(Json(state.studio.topic_groups(&name).await?))
+}
+
+/// Consumer groups with state, type, protocol, members, topics and total lag (the high watermark
+/// minus the committed offset, summed over partitions).
+#[utoipa::path(get, path = "/api/groups", tag = "groups",
+    params(("search" = Option<String>, Query, description = "Case-insensitive substring of the group id"),
+           ("state" = Option<String>, Query, description = "Only groups in this state: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead or Unknown")),
+    responses((status = 200, body = GroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 501, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
+async fn list_groups(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<GroupList>> {
+    Ok(Json(
+        state
+            .studio
+            .list_groups(query.text("search"), query.text("state"))
+            .await?,
+    ))
+}
+
+/// One consumer group: state, protocol, coordinator, members with their partitions, and per
+/// partition the committed offset, high watermark, lag and owner.
+#[utoipa::path(get, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path, description = "Group id", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")),
+    responses((status = 200, body = GroupDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn group_detail(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<GroupDetail>> {
+    Ok(Json(state.studio.group_detail(&id).await?))
+}
+
+/// Deletes a consumer group and its committed offsets. A group with members is refused (409,
+/// NON_EMPTY_GROUP); a cluster without DeleteGroups answers 501.
+#[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = String, Path, description = "Group id", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "The group has members (NON_EMPTY_GROUP)", body = ErrorBody),
+              (status = 501, description = "The cluster does not support DeleteGroups", body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn delete_group(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    state.studio.delete_group(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The group's lag sampled every 2 s over the last 10 minutes (total and per partition).
+#[utoipa::path(get, path = "/api/groups/{id}/lag", tag = "groups", params(("id" = String, Path, description = "Group id", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")),
+    responses((status = 200, body = GroupLagSeries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn group_lag(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<GroupLagSeries>> {
+    Ok(Json(state.studio.group_lag(&id).await?))
+}
+
+/// What changed in the group between samples (state, members joining and leaving, assignments),
+/// oldest first, over the last 10 minutes.
+#[utoipa::path(get, path = "/api/groups/{id}/timeline", tag = "groups", params(("id" = String, Path, description = "Group id", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")),
+    responses((status = 200, body = Vec<GroupEventView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn group_timeline(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<GroupEventView>>> {
+    Ok(Json(state.studio.group_timeline(&id).await?))
+}
+
+/// Resets the group's committed offsets (earliest, latest, timestamp, offset or shift, clamped
+/// into the log as `kafka-consumer-groups.sh --reset-offsets` does): a preview with
+/// `dry_run: true` (the default), committed otherwise. Refused (409) while the group is active.
+#[utoipa::path(post, path = "/api/groups/{id}/offsets/reset", tag = "groups", params(("id" = String, Path, description = "Group id", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")),
+    request_body = ResetOffsetsRequest,
+    responses((status = 200, body = ResetResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, description = "A named topic does not exist", body = ErrorBody),
+              (status = 409, description = "The group is active", body = ErrorBody), (status = 501, body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn reset_group_offsets(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<ResetOffsetsRequest>,
+) -> ApiResult<Json<ResetResult>> {
+    Ok(Json(state.studio.reset_group_offsets(&id, request).await?))
+}
+
+/// Deletes the group's committed offsets of one topic (OffsetDelete). Refused (409,
+/// GROUP_SUBSCRIBED_TO_TOPIC) while a member reads the topic; 501 when the cluster lacks OffsetDelete.
+#[utoipa::path(delete, path = "/api/groups/{id}/offsets", tag = "groups",
+    params(("id" = String, Path, description = "Group id", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$"),
+           ("topic" = String, Query, description = "The topic whose committed offsets go", pattern = r"^[a-zA-Z0-9._-]{1,249}$")),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "A member reads the topic (GROUP_SUBSCRIBED_TO_TOPIC)", body = ErrorBody),
+              (status = 501, description = "The cluster does not support OffsetDelete", body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn delete_group_offsets(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    query: ApiQuery,
+) -> ApiResult<StatusCode> {
+    let topic = query
+        .text("topic")
+        .ok_or_else(|| Error::bad_input("topic", "required: the topic whose offsets to delete"))?;
+    state.studio.delete_group_offsets(&id, topic).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -122,8 +122,11 @@ impl StudioHandle {
         )
     }
 
-    /// Stops accepting, closes WebSockets, ends background tasks.
+    /// Ends background tasks, stops accepting, closes WebSockets, then closes the cluster
+    /// clients. Callers stop the cluster only after this, so nothing here waits on stopped brokers.
     pub async fn shutdown(self) {
+        // The group sampler first: it would otherwise start a new round of requests at any tick.
+        self.studio.stop_background().await;
         let _ = self.shutdown.send(true);
         // In-flight requests finish; open WebSockets end on the same signal.
         let _ = tokio::time::timeout(
@@ -131,6 +134,10 @@ impl StudioHandle {
             self.task,
         )
         .await;
+        // Blocking calls still in flight (the sampler's last read, a request past the wait above)
+        // end now rather than at their own timeout (10 s), which the brokers stopping next would
+        // let them wait out in full, and the runtime would wait for them at exit.
+        self.studio.close_clients();
     }
 }
 
@@ -166,11 +173,14 @@ impl Studio {
         let app = router(state, shutdown_rx.clone());
         let mut stop = shutdown_rx;
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                })
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await;
             if let Err(error) = served {
                 tracing::error!(%error, "studio server stopped");
             }
