@@ -20,12 +20,6 @@ from conftest import TARGET, unique
 HERE = Path(__file__).resolve().parent
 JAVA = HERE / "java"
 
-pytestmark = pytest.mark.skipif(
-    TARGET == "oxbow" and not os.environ.get("OXBOW_TRANSACTIONS"),
-    reason="Oxbow's transaction coordinator is not wired yet (issue 6); run with OXBOW_TEST_TARGET=kafka, "
-           "or OXBOW_TRANSACTIONS=1 to try it on Oxbow")
-
-
 def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, timeout_s: float = 30) -> list[tuple[bytes, bytes]]:
     """Every record a consumer with `isolation` sees, read by assignment up to the end it reports."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"), "enable.auto.commit": False,
