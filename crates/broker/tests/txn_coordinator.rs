@@ -156,7 +156,6 @@ async fn ready_coordinator(addr: SocketAddr, tid: &str) -> i32 {
     node
 }
 
-
 /// What a consumer at `isolation` reads from `topic`-`partition`: values in offset order,
 /// without control records and without the records of aborted transactions (from each one's
 /// first offset the response lists to its ABORT marker), as the Java client's `CompletedFetch`.
