@@ -1,5 +1,6 @@
 """Transactions with real clients: aborted records stay invisible to read_committed consumers and visible to
-read_uncommitted ones (confluent-kafka), and a Java read-process-write loop with exactly-once semantics survives a
+read_uncommitted ones (confluent-kafka), records and consumed offsets commit or abort together (confluent-kafka's
+send_offsets_to_transaction), and a Java read-process-write loop with exactly-once semantics survives a
 SIGKILL of the processing client: a read_committed consumer of the output sees every input record exactly once."""
 
 from __future__ import annotations
@@ -15,16 +16,10 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 import ck
-from conftest import TARGET, unique
+from conftest import unique
 
 HERE = Path(__file__).resolve().parent
 JAVA = HERE / "java"
-
-pytestmark = pytest.mark.skipif(
-    TARGET == "oxbow" and not os.environ.get("OXBOW_TRANSACTIONS"),
-    reason="Oxbow's transaction coordinator is not wired yet (issue 6); run with OXBOW_TEST_TARGET=kafka, "
-           "or OXBOW_TRANSACTIONS=1 to try it on Oxbow")
-
 
 def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, timeout_s: float = 30) -> list[tuple[bytes, bytes]]:
     """Every record a consumer with `isolation` sees, read by assignment up to the end it reports."""
@@ -96,6 +91,52 @@ def test_an_open_transaction_holds_read_committed_at_the_last_stable_offset(boot
     assert [v for _, v in read_all(bootstrap, topic, 1, "read_uncommitted")] == [b"plain", b"open"]
     p.commit_transaction(30)
     assert [v for _, v in read_all(bootstrap, topic, 1, "read_committed")] == [b"plain", b"open"]
+
+
+def test_confluent_kafka_commits_and_aborts_records_and_offsets_in_one_transaction(bootstrap):
+    """librdkafka's transactional API end to end: records to two topics and the consumed offsets
+    (send_offsets_to_transaction: AddOffsetsToTxn, TxnOffsetCommit) in one transaction; an
+    aborted one leaves neither records for read_committed consumers nor offsets behind."""
+    source, out_a, out_b, group = unique("src"), unique("out-a"), unique("out-b"), unique("txn-group")
+    for t in (source, out_a, out_b):
+        ck.create_topic(bootstrap, t, partitions=1)
+    plain = Producer({"bootstrap.servers": bootstrap, **ck.QUIET})
+    for i in range(5):
+        plain.produce(source, value=f"in{i}".encode())
+    assert plain.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                         "isolation.level": "read_committed", **ck.QUIET})
+    consumer.assign([TopicPartition(source, 0, 0)])
+    consumed = []
+    deadline = time.monotonic() + 30
+    while len(consumed) < 5 and time.monotonic() < deadline:
+        m = consumer.poll(0.5)
+        if m is not None and not m.error():
+            consumed.append(m.value())
+    assert len(consumed) == 5
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": unique("ck-tx"), **ck.QUIET})
+    p.init_transactions(30)
+
+    p.begin_transaction()
+    p.produce(out_a, value=b"aborted-a")
+    p.produce(out_b, value=b"aborted-b")
+    # abort_transaction purges what is still queued: flush so the aborted records reach the log.
+    assert p.flush(30) == 0
+    p.send_offsets_to_transaction([TopicPartition(source, 0, 3)], consumer.consumer_group_metadata(), 30)
+    p.abort_transaction(30)
+    assert consumer.committed([TopicPartition(source, 0)], timeout=30)[0].offset < 0, "aborted offsets stay uncommitted"
+
+    p.begin_transaction()
+    p.produce(out_a, value=b"committed-a")
+    p.produce(out_b, value=b"committed-b")
+    p.send_offsets_to_transaction([TopicPartition(source, 0, 5)], consumer.consumer_group_metadata(), 30)
+    p.commit_transaction(30)
+    assert consumer.committed([TopicPartition(source, 0)], timeout=30)[0].offset == 5
+    consumer.close()
+
+    assert [v for _, v in read_all(bootstrap, out_a, 1, "read_committed")] == [b"committed-a"]
+    assert [v for _, v in read_all(bootstrap, out_b, 1, "read_committed")] == [b"committed-b"]
+    assert [v for _, v in read_all(bootstrap, out_a, 1, "read_uncommitted")] == [b"aborted-a", b"committed-a"]
 
 
 def eos_processor(bootstrap: str, args: list[str], log: Path) -> subprocess.Popen:

@@ -13,6 +13,8 @@
 use crate::config::BrokerConfig;
 use crate::controller::placement::{self, Candidate};
 use crate::coordinator::group::{self, Appended, GroupCoordinator, OffsetsLog, OFFSETS_TOPIC};
+use crate::coordinator::txn;
+use crate::coordinator::txn_coordinator::{TxnCoordinator, TXN_TOPIC};
 use crate::events::EventLog;
 use crate::faults::BrokerFaults;
 use crate::metadata::{self, CommandResults, MetadataCommand, MetadataImage, MetadataRecord, PartitionChange, PartitionImage, TopicImage, NO_LEADER};
@@ -135,6 +137,7 @@ pub(crate) struct BrokerState {
     reconcile_lock: Mutex<Option<Arc<MetadataImage>>>,
     topics: RwLock<HashMap<String, Arc<TopicPartitions>>>,
     pub groups: Arc<GroupCoordinator>,
+    pub txns: Arc<TxnCoordinator>,
     producer_ids: tokio::sync::Mutex<ProducerIdBlock>,
     /// Permits for fetches that wait for data; see `BrokerConfig::max_parked_fetches`.
     pub parked_fetches: Arc<Semaphore>,
@@ -201,6 +204,7 @@ impl BrokerState {
     ) -> BrokerState {
         BrokerState {
             groups: Arc::new(GroupCoordinator::new(&config)),
+            txns: Arc::new(TxnCoordinator::new(&config)),
             parked_fetches: Arc::new(Semaphore::new(config.max_parked_fetches)),
             producer_ids: tokio::sync::Mutex::new(ProducerIdBlock { next: 0, end: 0 }),
             cluster_id,
@@ -298,30 +302,84 @@ impl BrokerState {
     /// the live brokers (Kafka would refuse; a warning says so), compacted, `compression.type`
     /// producer, `offsets.topic.segment.bytes` segments.
     pub async fn ensure_offsets_topic(self: &Arc<Self>) -> std::result::Result<(), ApiError> {
-        if self.image().topics.contains_key(OFFSETS_TOPIC) {
+        let configs = [("compression.type", "producer".to_string()), ("segment.bytes", self.config.offsets_topic_segment_bytes.to_string())];
+        self.ensure_internal_topic(OFFSETS_TOPIC, self.config.offsets_topic_num_partitions, self.config.offsets_topic_replication_factor, None, &configs).await
+    }
+
+    /// Creates `__transaction_state` if it does not exist, as Kafka's transaction coordinator
+    /// does: `transaction.state.log.num.partitions` partitions, `.replication.factor` capped to
+    /// the live brokers, `min.insync.replicas` from `.min.isr` capped to that, compacted,
+    /// uncompressed, `.segment.bytes` segments.
+    pub async fn ensure_txn_topic(self: &Arc<Self>) -> std::result::Result<(), ApiError> {
+        let c = &self.config;
+        let configs = [("compression.type", "uncompressed".to_string()), ("segment.bytes", c.transaction_state_log_segment_bytes.to_string())];
+        self.ensure_internal_topic(TXN_TOPIC, c.transaction_state_log_num_partitions, c.transaction_state_log_replication_factor, Some(c.transaction_state_log_min_isr), &configs).await
+    }
+
+    async fn ensure_internal_topic(self: &Arc<Self>, name: &str, partitions: i32, wanted_rf: i16, min_isr: Option<i32>, extra: &[(&str, String)]) -> std::result::Result<(), ApiError> {
+        if self.image().topics.contains_key(name) {
             return Ok(());
         }
         let live = self.image().live_brokers().count();
-        let wanted = self.config.offsets_topic_replication_factor;
-        let rf = wanted.min(live.max(1) as i16);
-        if rf < wanted {
-            tracing::warn!(live, wanted, rf, "creating {OFFSETS_TOPIC} with replication factor {rf}: only {live} brokers are alive (Kafka would refuse until {wanted} are)");
+        let rf = wanted_rf.min(live.max(1) as i16);
+        if rf < wanted_rf {
+            tracing::warn!(live, wanted = wanted_rf, rf, "creating {name} with replication factor {rf}: only {live} brokers are alive (Kafka would refuse until {wanted_rf} are)");
         }
-        let configs: BTreeMap<String, String> = [
-            ("cleanup.policy", "compact".to_string()),
-            ("compression.type", "producer".to_string()),
-            ("segment.bytes", self.config.offsets_topic_segment_bytes.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        match self.create_topic(OFFSETS_TOPIC, self.config.offsets_topic_num_partitions, rf, configs).await {
+        let mut configs: BTreeMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        configs.insert("cleanup.policy".into(), "compact".into());
+        if let Some(min_isr) = min_isr {
+            configs.insert("min.insync.replicas".into(), min_isr.min(i32::from(rf)).to_string());
+        }
+        match self.create_topic(name, partitions, rf, configs).await {
             Ok(_) => {
-                tracing::info!(partitions = self.config.offsets_topic_num_partitions, replication_factor = rf, "created {OFFSETS_TOPIC}");
+                tracing::info!(partitions, replication_factor = rf, "created {name}");
                 Ok(())
             }
             Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => Ok(()),
-            Err(e) => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Could not create {OFFSETS_TOPIC}: {}", e.message))),
+            Err(e) => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Could not create {name}: {}", e.message))),
+        }
+    }
+
+    /// The broker that coordinates `transactional_id`: the leader of its `__transaction_state`
+    /// partition, the topic created first if needed (as [`Self::find_group_coordinator`]).
+    pub async fn find_txn_coordinator(self: &Arc<Self>, transactional_id: &str) -> std::result::Result<metadata::BrokerRegistration, ApiError> {
+        self.ensure_txn_topic().await?;
+        let image = self.image();
+        let Some(topic) = image.topics.get(TXN_TOPIC) else {
+            return Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("The {TXN_TOPIC} topic is being created.")));
+        };
+        let partition = txn::partition_for(transactional_id, topic.partition_count());
+        let leader = topic.partitions.get(partition as usize).map_or(NO_LEADER, |p| p.leader);
+        match image.brokers.get(&leader).filter(|b| !b.fenced) {
+            Some(b) => Ok(b.clone()),
+            None => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Partition {TXN_TOPIC}-{partition} of transactional id '{transactional_id}' has no live leader."))),
+        }
+    }
+
+    /// Loads or unloads transaction coordinator shards as this broker's leaderships of
+    /// `__transaction_state` partitions say (called at the end of every reconciliation).
+    fn reconcile_txn_shards(self: &Arc<Self>, image: &MetadataImage) {
+        let me = self.config.node_id;
+        let Some(topic) = image.topics.get(TXN_TOPIC) else {
+            for p in self.txns.led_partitions() {
+                self.txns.on_resign(p);
+            }
+            return;
+        };
+        self.txns.set_partition_count(topic.partition_count());
+        let hosted = self.topic(TXN_TOPIC);
+        for (i, p) in topic.partitions.iter().enumerate() {
+            let i = i as i32;
+            let part = hosted.as_ref().and_then(|tp| tp.get(i));
+            let leading = p.leader == me && part.is_some_and(|x| x.is_leader() && x.leader_epoch() == p.leader_epoch);
+            if leading {
+                self.txns.on_leader(self, i, p.leader_epoch);
+            } else {
+                self.txns.on_resign(i);
+            }
+        }
+        for p in self.txns.led_partitions().into_iter().filter(|p| *p >= topic.partition_count()) {
+            self.txns.on_resign(p);
         }
     }
 
@@ -583,6 +641,7 @@ impl BrokerState {
             self.throttle.set_rates(leader, follower);
         }
         self.reconcile_group_shards(&image);
+        self.reconcile_txn_shards(&image);
         *last = Some(image.clone());
         self.reconciled.send_replace(image.applied);
     }
@@ -1046,14 +1105,31 @@ impl BrokerState {
 /// `offsets.commit.timeout.ms`), reads batch-wise for loading.
 impl OffsetsLog for BrokerState {
     fn append(&self, partition: i32, leader_epoch: i32, batch: bytes::BytesMut) -> std::result::Result<Appended, i16> {
-        let part = self.partition(OFFSETS_TOPIC, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
+        self.coordinator_append(OFFSETS_TOPIC, partition, leader_epoch, batch)
+    }
+
+    fn range(&self, partition: i32) -> std::result::Result<(i64, i64), i16> {
+        self.coordinator_range(OFFSETS_TOPIC, partition)
+    }
+
+    fn read(&self, partition: i32, offset: i64, max_bytes: usize, end: i64) -> std::result::Result<bytes::Bytes, i16> {
+        self.coordinator_read(OFFSETS_TOPIC, partition, offset, max_bytes, end)
+    }
+}
+
+impl BrokerState {
+    /// A coordinator's append to an internal topic partition it leads in `leader_epoch` (the
+    /// group coordinator's `__consumer_offsets`, the transaction coordinator's
+    /// `__transaction_state`): local append now, replication to the ISR awaited by the caller.
+    pub(crate) fn coordinator_append(&self, topic: &str, partition: i32, leader_epoch: i32, batch: bytes::BytesMut) -> std::result::Result<Appended, i16> {
+        let part = self.partition(topic, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
         if !part.is_leader() || part.leader_epoch() != leader_epoch {
             return Err(codes::NOT_LEADER_OR_FOLLOWER);
         }
-        let min_isr = self.min_insync_replicas(OFFSETS_TOPIC);
+        let min_isr = self.min_insync_replicas(topic);
         let size = batch.len() as u64;
         let (out, _) = part.append_from(batch, -1, min_isr, now_ms(), oxbow_log::AppendOrigin::Coordinator).map_err(|e| {
-            tracing::debug!(partition, code = e.code, "coordinator append failed: {}", e.message);
+            tracing::debug!(topic, partition, code = e.code, "coordinator append failed: {}", e.message);
             e.code
         })?;
         count_in(&self.stats, size, (out.last_offset - out.base_offset + 1).max(0) as u64);
@@ -1066,14 +1142,16 @@ impl OffsetsLog for BrokerState {
         })
     }
 
-    fn range(&self, partition: i32) -> std::result::Result<(i64, i64), i16> {
-        let part = self.partition(OFFSETS_TOPIC, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
+    /// Log start and log end offsets of an internal topic partition hosted here.
+    pub(crate) fn coordinator_range(&self, topic: &str, partition: i32) -> std::result::Result<(i64, i64), i16> {
+        let part = self.partition(topic, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
         let o = part.offsets().map_err(|e| e.code)?;
         Ok((o.log_start_offset, o.log_end_offset))
     }
 
-    fn read(&self, partition: i32, offset: i64, max_bytes: usize, end: i64) -> std::result::Result<bytes::Bytes, i16> {
-        let part = self.partition(OFFSETS_TOPIC, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
+    /// Whole batches of an internal topic partition hosted here, for a coordinator's load.
+    pub(crate) fn coordinator_read(&self, topic: &str, partition: i32, offset: i64, max_bytes: usize, end: i64) -> std::result::Result<bytes::Bytes, i16> {
+        let part = self.partition(topic, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
         match part.with_log(|log| log.read(offset, max_bytes, end)) {
             Ok(Ok(r)) => Ok(r.records),
             Ok(Err(e)) => Err(codes::from_log_error(&e)),

@@ -94,6 +94,22 @@ pub struct BrokerConfig {
     /// `offsets.load.buffer.size` (Kafka default 5242880): bytes read per step when a broker
     /// loads the groups of a `__consumer_offsets` partition it now leads.
     pub offsets_load_buffer_size: usize,
+    /// `transaction.state.log.num.partitions` (Kafka default 50): partitions of
+    /// `__transaction_state` when it is created (on the first transactional FindCoordinator).
+    pub transaction_state_log_num_partitions: i32,
+    /// `transaction.state.log.replication.factor` (Kafka default 3), capped to the live brokers as
+    /// `offsets.topic.replication.factor` is.
+    pub transaction_state_log_replication_factor: i16,
+    /// `transaction.state.log.min.isr` (Kafka default 2), capped to the replication factor.
+    pub transaction_state_log_min_isr: i32,
+    /// `transaction.state.log.segment.bytes` (Kafka default 104857600).
+    pub transaction_state_log_segment_bytes: u64,
+    /// `transaction.max.timeout.ms` (Kafka default 900000): the longest transaction timeout a
+    /// producer may ask for; InitProducerId beyond it gets INVALID_TRANSACTION_TIMEOUT.
+    pub transaction_max_timeout_ms: i32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms` (Kafka default 10000): how
+    /// often the transaction coordinator looks for transactions past their timeout to abort.
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
     /// `replica.lag.time.max.ms` (Kafka default 30000; ours 10000, so a follower cut off by a
     /// fault leaves the ISR while a studio user is still watching): a follower not caught up for
     /// this long is removed from the ISR by its leader.
@@ -147,6 +163,12 @@ impl Default for BrokerConfig {
             offsets_commit_timeout_ms: 5_000,
             offset_metadata_max_bytes: 4096,
             offsets_load_buffer_size: 5 * 1024 * 1024,
+            transaction_state_log_num_partitions: 50,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
+            transaction_state_log_segment_bytes: 104_857_600,
+            transaction_max_timeout_ms: crate::coordinator::txn::TRANSACTION_TIMEOUT_MS_MAX_DEFAULT,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
             replica_lag_time_max_ms: 10_000,
             broker_session_timeout_ms: 6_000,
             broker_heartbeat_interval_ms: 500,
@@ -192,6 +214,18 @@ impl BrokerConfig {
         }
         if self.offsets_topic_replication_factor < 1 {
             return bad(format!("offsets.topic.replication.factor must be at least 1, got {}", self.offsets_topic_replication_factor));
+        }
+        if self.transaction_state_log_num_partitions < 1 || self.transaction_state_log_replication_factor < 1 || self.transaction_state_log_min_isr < 1 {
+            return bad(format!(
+                "transaction.state.log.num.partitions ({}), .replication.factor ({}) and .min.isr ({}) must be at least 1",
+                self.transaction_state_log_num_partitions, self.transaction_state_log_replication_factor, self.transaction_state_log_min_isr
+            ));
+        }
+        if self.transaction_max_timeout_ms < 1 || self.transaction_abort_timed_out_transaction_cleanup_interval_ms == 0 {
+            return bad(format!(
+                "transaction.max.timeout.ms ({}) and transaction.abort.timed.out.transaction.cleanup.interval.ms ({}) must be positive",
+                self.transaction_max_timeout_ms, self.transaction_abort_timed_out_transaction_cleanup_interval_ms
+            ));
         }
         if self.offsets_retention_ms < 1 {
             return bad(format!("offsets.retention.minutes must be positive, got {} ms", self.offsets_retention_ms));

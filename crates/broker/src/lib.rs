@@ -15,6 +15,8 @@
 //! - `cluster`: several brokers in one process ([`Cluster`]), and the faults a user can inject;
 //! - `coordinator::group`: the classic group coordinator, its groups and offsets persisted in
 //!   `__consumer_offsets` (loaded by the leader of each of its partitions);
+//! - `coordinator::txn_coordinator`: the transaction coordinator (KIP-98, protocol version 1),
+//!   its transactions persisted in `__transaction_state` the same way;
 //! - `topic_config`: Kafka's topic configs, validation, DescribeConfigs resolution;
 //! - `events`: the cluster event timeline; `faults`: the fault switches.
 //!
@@ -27,12 +29,13 @@
 //! `oxbow_log::FileCache` per broker, bounded by [`BrokerConfig::log_open_files_max`] (default:
 //! half the soft limit, the other half for connections) and [`BrokerConfig::log_index_maps_max`].
 //!
-//! Transactions: the partition side is here (open transactions, markers, the last stable
-//! offset, `read_committed` fetches, DescribeProducers; `txn_partitions` is where the
-//! transaction coordinator will plug in); the coordinator itself is not wired yet.
+//! Transactions: the coordinator (`coordinator::txn_coordinator`, its APIs in `apis`) and the
+//! partition side (open transactions, markers, the last stable offset, `read_committed`
+//! fetches, DescribeProducers; `txn_partitions` joins the two: the KIP-890 produce check and
+//! leader-side markers).
 //!
-//! Not here yet: the transaction coordinator and KIP-848 consumer groups (issue 6), TLS/SASL,
-//! quotas, ACLs.
+//! Not here yet: transaction protocol version 2 (KIP-890 part 2), KIP-848 consumer groups
+//! (issue 6), TLS/SASL, quotas, ACLs.
 
 pub mod alloc_guard;
 mod apis;
@@ -252,6 +255,7 @@ impl Broker {
             tokio::spawn(every(state.clone(), Duration::from_millis((config.replica_lag_time_max_ms / 4).max(100)), shutdown_rx.clone(), |s| Box::pin(async move { s.isr_shrink_check() }))),
             tokio::spawn(maintenance_loop(state.clone(), shutdown_rx.clone())),
             tokio::spawn(group_tick_loop(state.clone(), shutdown_rx.clone())),
+            tokio::spawn(txn_tick_loop(state.clone(), shutdown_rx.clone())),
             tokio::spawn(cleaner_loop(state.clone(), shutdown_rx.clone())),
         ];
         tracing::info!(addr = %local_addr, node_id = config.node_id, data_dir = %config.data_dir.display(), "broker listening");
@@ -475,6 +479,20 @@ async fn group_tick_loop(state: Arc<BrokerState>, mut shutdown: watch::Receiver<
             last_retention = tokio::time::Instant::now();
             state.groups.expire_offsets(&log);
         }
+    }
+}
+
+/// The transaction coordinator's timer, every
+/// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: aborts timed-out transactions.
+async fn txn_tick_loop(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.transaction_abort_timed_out_transaction_cleanup_interval_ms.max(10));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        state.faults.wait_running().await;
+        state.txns.tick(&state).await;
     }
 }
 

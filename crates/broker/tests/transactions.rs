@@ -4,7 +4,8 @@
 //! back over the Kafka protocol: Fetch at read_committed and read_uncommitted (LSO, aborted
 //! transactions, markers), ListOffsets, DescribeProducers; and replicated to followers on a
 //! three-broker cluster, where every replica must end with the same `.txnindex` and producer
-//! state. Produce itself still refuses transactional batches (no coordinator yet): checked too.
+//! state. Produce refuses transactional batches no coordinator verified: checked too (the
+//! coordinator itself is tested in `txn_coordinator.rs`).
 
 mod common;
 
@@ -152,7 +153,7 @@ async fn read_committed_stops_at_open_transactions_and_skips_aborted_ones() {
     let id = create_topic(&mut c, "tx", 1).await;
 
     // Produce refuses transactional batches: none without a transactional id, and no
-    // coordinator verifies any yet. Clients may never write control batches.
+    // coordinator knows this transactional id. Clients may never write control batches.
     let RequestKind::Produce(mut req) = produce_req("tx", 0, -1, txn(&["x"], 1)) else { unreachable!() };
     let code = |r: ResponseKind| match r {
         ResponseKind::Produce(p) => p.responses[0].partition_responses[0].error_code,

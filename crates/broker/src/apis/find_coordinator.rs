@@ -1,8 +1,8 @@
 //! FindCoordinator (key 10): a group's coordinator is the leader of its `__consumer_offsets`
-//! partition (see `BrokerState::find_group_coordinator`), the topic being created on the first
-//! lookup; v0–v3 one key, v4+ batched keys. COORDINATOR_NOT_AVAILABLE while the topic cannot be
-//! created or the partition has no leader. Transaction coordinators are refused until the
-//! transaction coordinator is wired; share groups are unknown.
+//! partition (see `BrokerState::find_group_coordinator`), a transactional id's the leader of its
+//! `__transaction_state` partition (`BrokerState::find_txn_coordinator`, key type 1), the topic
+//! being created on the first lookup; v0–v3 one key, v4+ batched keys. COORDINATOR_NOT_AVAILABLE
+//! while the topic cannot be created or the partition has no leader. Share groups are unknown.
 
 use super::{s, Ctx};
 use crate::codes;
@@ -20,10 +20,11 @@ async fn lookup(ctx: &Ctx, key: &str, key_type: i8) -> (i16, Option<String>, Opt
             Ok(b) => (codes::NONE, None, Some(b)),
             Err(e) => (e.code, Some(e.message), None),
         },
-        KEY_TRANSACTION => {
-            tracing::warn!(transactional_id = key, "FindCoordinator for a transaction refused: transactions are not supported yet");
-            (codes::TRANSACTIONAL_ID_AUTHORIZATION_FAILED, Some("Oxbow does not support transactions yet".into()), None)
-        }
+        KEY_TRANSACTION if key.is_empty() => (codes::INVALID_REQUEST, Some("empty transactional id".into()), None),
+        KEY_TRANSACTION => match ctx.broker.find_txn_coordinator(key).await {
+            Ok(b) => (codes::NONE, None, Some(b)),
+            Err(e) => (e.code, Some(e.message), None),
+        },
         other => (codes::INVALID_REQUEST, Some(format!("coordinator key type {other} is not supported")), None),
     }
 }

@@ -4,15 +4,18 @@
 //! [`SUPPORTED`] is the single source of truth: ApiVersions advertises exactly these ranges and
 //! the frame decoder refuses anything outside them. The floors follow Apache Kafka 4.x (KIP-896
 //! dropped older versions); ceilings are what this broker can honour. Not advertised on purpose:
-//! SASL (no authentication yet), the transaction coordinator's APIs (issue 6; the partition side,
-//! DescribeProducers included, is here), DescribeTopicPartitions (tools fall back to Metadata),
-//! KIP-848 consumer groups (issue 6), Produce v13 (topic ids only).
+//! SASL (no authentication yet), EndTxn v5 and the `transaction.version` feature (KIP-890 part 2:
+//! clients then use transaction protocol version 1), ListTransactions v2 (KIP-1152),
+//! DescribeTopicPartitions (tools fall back to Metadata), KIP-848 consumer groups (issue 6),
+//! Produce v13 (topic ids only).
 
 use crate::broker::BrokerState;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 use std::sync::Arc;
 
+pub(crate) mod add_offsets_to_txn;
+pub(crate) mod add_partitions_to_txn;
 pub(crate) mod alter_configs;
 pub(crate) mod alter_partition_reassignments;
 pub(crate) mod api_versions;
@@ -26,7 +29,9 @@ pub(crate) mod describe_configs;
 pub(crate) mod describe_groups;
 pub(crate) mod describe_log_dirs;
 pub(crate) mod describe_producers;
+pub(crate) mod describe_transactions;
 pub(crate) mod elect_leaders;
+pub(crate) mod end_txn;
 pub(crate) mod fetch;
 pub(crate) mod find_coordinator;
 pub(crate) mod heartbeat;
@@ -37,6 +42,7 @@ pub(crate) mod leave_group;
 pub(crate) mod list_groups;
 pub(crate) mod list_offsets;
 pub(crate) mod list_partition_reassignments;
+pub(crate) mod list_transactions;
 pub(crate) mod metadata;
 pub(crate) mod offset_commit;
 pub(crate) mod offset_delete;
@@ -44,6 +50,8 @@ pub(crate) mod offset_fetch;
 pub(crate) mod offset_for_leader_epoch;
 pub(crate) mod produce;
 pub(crate) mod sync_group;
+pub(crate) mod txn_offset_commit;
+pub(crate) mod write_txn_markers;
 
 /// (API, lowest supported version, highest supported version).
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
@@ -78,6 +86,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::AddPartitionsToTxn, 0, 5),
+    (ApiKey::AddOffsetsToTxn, 0, 4),
+    (ApiKey::EndTxn, 0, 4),
+    (ApiKey::WriteTxnMarkers, 1, 1),
+    (ApiKey::TxnOffsetCommit, 0, 5),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 1),
 ];
 
 /// The supported version range of an API, if it is supported at all.
@@ -98,6 +113,16 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub fn client_id(header: &RequestHeader) -> String {
         header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default()
+    }
+}
+
+/// Clients older than KIP-588 (below `first_version`) do not know PRODUCER_FENCED: Kafka answers
+/// them INVALID_PRODUCER_EPOCH, which they handle the same way.
+pub(crate) fn fenced_for_version(code: i16, version: i16, first_version: i16) -> i16 {
+    if code == crate::codes::PRODUCER_FENCED && version < first_version {
+        crate::codes::INVALID_PRODUCER_EPOCH
+    } else {
+        code
     }
 }
 
@@ -157,6 +182,13 @@ pub(crate) async fn dispatch(ctx: &Ctx, header: &RequestHeader, request: Request
         RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(offset_fetch::handle(ctx, v, r)),
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(list_groups::handle(ctx, v, r)),
         RequestKind::DescribeGroups(r) => ResponseKind::DescribeGroups(describe_groups::handle(ctx, v, r)),
+        RequestKind::AddPartitionsToTxn(r) => ResponseKind::AddPartitionsToTxn(add_partitions_to_txn::handle(ctx, v, r).await),
+        RequestKind::AddOffsetsToTxn(r) => ResponseKind::AddOffsetsToTxn(add_offsets_to_txn::handle(ctx, v, r).await),
+        RequestKind::EndTxn(r) => ResponseKind::EndTxn(end_txn::handle(ctx, v, r).await),
+        RequestKind::WriteTxnMarkers(r) => ResponseKind::WriteTxnMarkers(write_txn_markers::handle(ctx, v, r).await),
+        RequestKind::TxnOffsetCommit(r) => ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(ctx, v, r).await),
+        RequestKind::DescribeTransactions(r) => ResponseKind::DescribeTransactions(describe_transactions::handle(ctx, v, r)),
+        RequestKind::ListTransactions(r) => ResponseKind::ListTransactions(list_transactions::handle(ctx, v, r)),
         other => {
             // The frame decoder only lets supported APIs through; reaching here is a bug in the table.
             tracing::error!(api = ?ApiKey::try_from(header.request_api_key).ok(), "no handler for a supported API; closing connection");

@@ -87,7 +87,6 @@ pub const GROUPS_MAX: usize = 100_000;
 /// Committed offsets one group may hold.
 pub const OFFSETS_PER_GROUP_MAX: usize = 100_000;
 /// Producers with transactional offsets awaiting their marker, per partition.
-#[allow(dead_code)] // used by `txn_offset_commit`, which the transaction coordinator will call
 pub const PENDING_TXN_PRODUCERS_MAX: usize = 10_000;
 /// Kafka's `group.classic.new.member.join.timeout.ms`: a new member that never completes its
 /// first join is dropped after this (it cannot heartbeat without a member id).
@@ -572,7 +571,6 @@ enum After {
     /// Nothing waits; a failure is logged with this description.
     Nothing(&'static str),
     Commit { group: String, offsets: Vec<((String, i32), CommittedOffset)>, reply: oneshot::Sender<i16> },
-    #[allow(dead_code)] // built by `txn_offset_commit`
     TxnCommit { producer_id: i64, group: String, keys: Vec<(String, i32, i64)>, reply: oneshot::Sender<i16> },
     Assignment { group: String, generation: i32, assignment: HashMap<String, Bytes> },
     StaticJoin(StaticJoin),
@@ -1405,8 +1403,7 @@ impl GroupCoordinator {
     }
 
     /// TxnOffsetCommit's work (see the module docs): per-partition codes, or an error for all.
-    /// Called by the transaction coordinator's TxnOffsetCommit handler once it is wired.
-    #[allow(clippy::too_many_arguments, dead_code)]
+    #[allow(clippy::too_many_arguments)]
     pub async fn txn_offset_commit(
         self: &Arc<Self>,
         log: &Arc<dyn OffsetsLog>,
@@ -1430,7 +1427,7 @@ impl GroupCoordinator {
         Ok(codes_out.into_iter().map(|c| if c == codes::NONE { code } else { c }).collect())
     }
 
-    #[allow(clippy::too_many_arguments, clippy::type_complexity, dead_code)]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn txn_commit_locked(
         &self,
         inner: &mut Inner,
@@ -1501,8 +1498,7 @@ impl GroupCoordinator {
 
     /// A COMMIT (`committed`) or ABORT marker for `producer_id` was written to `partition` of
     /// `__consumer_offsets`: its pending transactional offsets become visible or are dropped.
-    /// Called by the transaction coordinator's marker writing once it is wired.
-    #[allow(dead_code)]
+    /// Called by the WriteTxnMarkers handler once the marker is replicated.
     pub fn complete_transaction(&self, partition: i32, producer_id: i64, committed: bool) {
         let (_, now_ms) = (self.clock)();
         let mut inner = lock(&self.inner);

@@ -1,6 +1,7 @@
 //! Coordinators: the group coordinator (`group.rs`, its `__consumer_offsets` records in
-//! `group_records.rs`), and the transaction coordinator's state machine (`txn.rs`; its service
-//! arrives with the rest of issue 6).
+//! `group_records.rs`), and the transaction coordinator (`txn_coordinator.rs`, the service over
+//! its state machine and `__transaction_state` records in `txn.rs` and its marker writer in
+//! `txn_markers.rs`).
 // The KIP-848 consumer protocol's server-side assignors; its coordinator is the next step.
 #[allow(dead_code)]
 pub mod assignor;
@@ -9,10 +10,8 @@ pub mod group_records;
 // The KIP-848 consumer group state machine; its handlers and persistence are the next step.
 #[allow(dead_code)]
 pub mod consumer_group;
-// Not yet called outside its tests: the coordinator service that drives it is the next step.
-#[allow(dead_code)]
 pub mod txn;
-#[allow(dead_code)]
+pub mod txn_coordinator;
 pub mod txn_markers;
 pub mod wire;
 

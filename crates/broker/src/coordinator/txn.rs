@@ -116,9 +116,6 @@ pub struct TxnMetadata {
 /// What the caller persists for a prepared transition: the metadata as it will be.
 pub type Transit = TxnMetadata;
 
-/// A request's error code, or the transition to append.
-pub type Prepared = Result<Transit, i16>;
-
 /// What InitProducerId needs from the caller before it can prepare: a fresh producer id when the
 /// epoch is exhausted or the transactional id is new.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

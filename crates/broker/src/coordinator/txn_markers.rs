@@ -70,6 +70,12 @@ pub async fn write_markers(state: &Arc<BrokerState>, markers: &Markers, still_co
             }
         }
         for (leader, parts) in by_leader {
+            // A cut link (FaultAction::Isolate) cuts this broker-to-broker traffic too.
+            if !state.faults.reachable(state.config.node_id, leader) {
+                tracing::debug!(leader, "the link to the partition leader is cut; retrying the markers");
+                conns.remove(&leader);
+                continue;
+            }
             match send(state, &mut conns, leader, markers, &parts).await {
                 Ok(done) => {
                     for (tp, code) in done {
