@@ -6,7 +6,7 @@
 //! dropped older versions); ceilings are what this broker can honour. Not advertised on purpose:
 //! SASL (no authentication yet), the transaction coordinator's APIs (issue 6; the partition side,
 //! DescribeProducers included, is here), DescribeTopicPartitions (tools fall back to Metadata),
-//! KIP-848 consumer groups (issue 6), Produce v13 (topic ids only).
+//! Produce v13 (topic ids only).
 
 use crate::broker::BrokerState;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub(crate) mod alter_configs;
 pub(crate) mod alter_partition_reassignments;
 pub(crate) mod api_versions;
+pub(crate) mod consumer_group_describe;
+pub(crate) mod consumer_group_heartbeat;
 pub(crate) mod create_partitions;
 pub(crate) mod create_topics;
 pub(crate) mod delete_groups;
@@ -78,6 +80,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// The supported version range of an API, if it is supported at all.
@@ -157,6 +161,8 @@ pub(crate) async fn dispatch(ctx: &Ctx, header: &RequestHeader, request: Request
         RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(offset_fetch::handle(ctx, v, r)),
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(list_groups::handle(ctx, v, r)),
         RequestKind::DescribeGroups(r) => ResponseKind::DescribeGroups(describe_groups::handle(ctx, v, r)),
+        RequestKind::ConsumerGroupHeartbeat(r) => ResponseKind::ConsumerGroupHeartbeat(consumer_group_heartbeat::handle(ctx, header, r).await),
+        RequestKind::ConsumerGroupDescribe(r) => ResponseKind::ConsumerGroupDescribe(consumer_group_describe::handle(ctx, v, r)),
         other => {
             // The frame decoder only lets supported APIs through; reaching here is a bug in the table.
             tracing::error!(api = ?ApiKey::try_from(header.request_api_key).ok(), "no handler for a supported API; closing connection");

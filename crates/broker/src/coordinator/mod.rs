@@ -1,14 +1,12 @@
 //! Coordinators: the group coordinator (`group.rs`, its `__consumer_offsets` records in
-//! `group_records.rs`), and the transaction coordinator's state machine (`txn.rs`; its service
+//! `group_records.rs`; KIP-848 consumer groups in `consumer_group.rs`, `assignor.rs` and
+//! `consumer_records.rs`), and the transaction coordinator's state machine (`txn.rs`; its service
 //! arrives with the rest of issue 6).
-// The KIP-848 consumer protocol's server-side assignors; its coordinator is the next step.
-#[allow(dead_code)]
 pub mod assignor;
 pub mod group;
 pub mod group_records;
-// The KIP-848 consumer group state machine; its handlers and persistence are the next step.
-#[allow(dead_code)]
 pub mod consumer_group;
+pub mod consumer_records;
 // Not yet called outside its tests: the coordinator service that drives it is the next step.
 #[allow(dead_code)]
 pub mod txn;
