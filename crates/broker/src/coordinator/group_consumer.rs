@@ -107,7 +107,14 @@ impl GroupCoordinator {
         let cg = g.consumer.as_mut().expect("a consumer group");
         let before = (**cg).clone();
         let view = topics_view(cg, &hb, topics);
+        let (member, member_epoch) = (hb.member_id.clone(), hb.member_epoch);
         let result = cg.heartbeat(hb, &view, now_ms);
+        match &result {
+            Err(code) => tracing::info!(group = %group_id, member = %member, member_epoch, code, "consumer group heartbeat refused"),
+            Ok(_) if member_epoch < 0 => tracing::info!(group = %group_id, member = %member, member_epoch, "consumer group member leaves"),
+            Ok(a) if member_epoch == JOIN_EPOCH => tracing::info!(group = %group_id, member = %member, epoch = a.member_epoch, "consumer group member joins"),
+            Ok(a) => tracing::debug!(group = %group_id, member = %member, member_epoch, epoch = a.member_epoch, assignment = ?a.assignment.as_ref().map(|x| x.values().map(|p| p.len()).sum::<usize>()), "consumer group heartbeat"),
+        }
         if result.is_err() && created {
             shard.groups.remove(group_id);
             return Err(result.err().expect("an error"));
@@ -272,13 +279,20 @@ pub(super) fn expire_members(cg: &mut ConsumerGroup, partition: i32, epoch: i32,
 
 /// Kafka's `ConsumerGroup.validateOffsetCommit`: with member epoch -1 and no members (the admin
 /// client, a standalone consumer) anything goes; otherwise the member must exist
-/// (UNKNOWN_MEMBER_ID) at exactly its current epoch (STALE_MEMBER_EPOCH).
+/// (UNKNOWN_MEMBER_ID) at its current epoch or the one before (else STALE_MEMBER_EPOCH).
+///
+/// The previous epoch is accepted because a commit sent just before a heartbeat answer bumped
+/// the member's epoch arrives with the old one; librdkafka fails such a synchronous commit
+/// outright. This is safe here because an epoch only moves on once the member has given up the
+/// partitions it had to revoke (Kafka 4.x wants the exact epoch; KIP-1251 relaxes it per
+/// partition with the epoch each partition was assigned at).
 pub(super) fn validate_consumer_offset_commit(cg: &ConsumerGroup, member_id: &str, member_epoch: i32) -> Result<(), i16> {
     if member_epoch < 0 && cg.members.is_empty() {
         return Ok(());
     }
     let m = cg.members.get(member_id).ok_or(codes::UNKNOWN_MEMBER_ID)?;
-    if member_epoch != m.member_epoch {
+    // Epoch 0 is a member still joining: it owns nothing it could commit.
+    if member_epoch != m.member_epoch && (member_epoch <= 0 || member_epoch != m.previous_member_epoch) {
         return Err(codes::STALE_MEMBER_EPOCH);
     }
     Ok(())

@@ -944,7 +944,14 @@ mod consumer_groups {
         let t = T::new();
         t.consumer("cg", hb("a", 0, None)).unwrap();
         assert_eq!(t.commit("cg", "a", 1, 9, &[("orders", 0, 5, None)]), Ok(vec![codes::NONE]));
-        assert_eq!(t.commit("cg", "a", 0, 9, &[("orders", 0, 6, None)]), Err(codes::STALE_MEMBER_EPOCH));
+        assert_eq!(t.commit("cg", "a", 2, 9, &[("orders", 0, 6, None)]), Err(codes::STALE_MEMBER_EPOCH), "an epoch it never had");
+        // b joins and a gives up two partitions; a's commit still in flight at epoch 1 is accepted.
+        t.consumer("cg", hb("b", 0, None)).unwrap();
+        let a = t.consumer("cg", hb("a", 1, Some(&[0, 1, 2, 3]))).unwrap();
+        let a = t.consumer("cg", hb("a", 1, Some(&parts(&a).unwrap()))).unwrap();
+        assert_eq!(a.member_epoch, 2);
+        assert_eq!(t.commit("cg", "a", 1, 9, &[("orders", 0, 5, None)]), Ok(vec![codes::NONE]), "the previous epoch");
+        assert_eq!(t.commit("cg", "b", 0, 9, &[("orders", 0, 6, None)]), Err(codes::STALE_MEMBER_EPOCH), "an epoch before its join");
         assert_eq!(t.commit("cg", "zombie", 1, 9, &[("orders", 0, 6, None)]), Err(codes::UNKNOWN_MEMBER_ID));
         assert_eq!(t.commit("cg", "", -1, 9, &[("orders", 0, 6, None)]), Err(codes::UNKNOWN_MEMBER_ID), "not while it has members");
         assert_eq!(t.fetch("cg", "orders", 0, false).0, 5);
@@ -952,6 +959,7 @@ mod consumer_groups {
         assert_eq!(done(t.join(req("cg", "", None, b"m"))).error, codes::INCONSISTENT_GROUP_PROTOCOL);
         // Once empty, the admin client may commit and delete the group (tombstones stay deleted).
         t.consumer("cg", hb("a", LEAVE_EPOCH, None)).unwrap();
+        t.consumer("cg", hb("b", LEAVE_EPOCH, None)).unwrap();
         assert_eq!(t.commit("cg", "", -1, 9, &[("orders", 0, 7, None)]), Ok(vec![codes::NONE]));
         assert_eq!(t.block_on_delete(&["cg"]), vec![codes::NONE]);
         assert!(t.restart().gc.describe_consumer_group("cg").is_err());
