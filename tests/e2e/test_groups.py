@@ -526,3 +526,39 @@ def test_kafka_consumer_groups_tool(bootstrap):
     # DescribeGroups v0-v5 (Oxbow) reports a Dead group, which the tool words "does not exist"; Kafka 4.x
     # answers v6 with GROUP_ID_NOT_FOUND.
     assert "does not exist" in r.stdout + r.stderr or "GroupIdNotFoundException" in r.stdout + r.stderr, r
+
+
+def test_kafka_consumer_groups_tool_describes_a_consumer_protocol_group(bootstrap):
+    """`kafka-consumer-groups --describe` of a KIP-848 group: the tool asks ConsumerGroupDescribe (and
+    OffsetFetch, ListOffsets) and shows each partition's owner, committed offset and lag, and the group's
+    server-side assignor and state."""
+    if not any((ROOT / ".cache" / "kafka" / "libs").glob("kafka_2.13-*.jar")):
+        pytest.fail("Kafka jars missing in .cache/kafka/libs: run scripts/setup-test-deps.sh", pytrace=False)
+    topic, group = unique("grp-tool848"), unique("grp-tool848")
+    ck.create_topic(bootstrap, topic, partitions=2)
+    p = ck.producer(bootstrap)
+    for part in (0, 1):
+        for i in range(10):
+            p.produce(topic, key=b"k", value=f"{part}-{i}".encode(), partition=part)
+    assert p.flush(30) == 0
+    b = ("--bootstrap-server", bootstrap)
+    m = java_member(bootstrap, topic, group, assignor="consumer:range")
+    try:
+        wait_until(lambda: len(m.records()) == 20, timeout=STEP_TIMEOUT, what="20 records consumed")
+        wait_until(lambda: committed(bootstrap, group, topic, 2) == {0: 10, 1: 10}, timeout=30, what="commits")
+        assert group in tool(GROUPS_TOOL, *b, "--list").stdout.split()
+        out = tool(GROUPS_TOOL, *b, "--describe", "--group", group).stdout
+        r = rows(out, group)
+        assert {p: r[p][3:6] for p in r} == {0: ["10", "10", "0"], 1: ["10", "10", "0"]}, out
+        assert "java-dynamic" in out, out
+        state = tool(GROUPS_TOOL, *b, "--describe", "--group", group, "--state").stdout
+        assert re.search(rf"{re.escape(group)}\s+\S+\s+\(\d+\)\s+range\s+Stable\s+1", state), state
+        listed = tool(GROUPS_TOOL, *b, "--list", "--type", "consumer").stdout.split()
+        assert group in listed, listed
+        r = tool(GROUPS_TOOL, *b, "--delete", "--group", group, check=False)
+        assert "NonEmptyGroup" in r.stdout + r.stderr or "not empty" in r.stdout + r.stderr, r
+    finally:
+        m.stop()
+    wait_until(lambda: describe(bootstrap, group).state.name == "EMPTY", timeout=30, what="the group empties")
+    out = tool(GROUPS_TOOL, *b, "--delete", "--group", group).stdout
+    assert "successful" in out, out
