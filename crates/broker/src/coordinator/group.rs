@@ -59,8 +59,10 @@
 //! pending transactional offsets per partition; loading reads `offsets.load.buffer.size` bytes a
 //! step up to the log end it found, so a load is bounded by the partition's size.
 //!
-//! Deliberately not here: KIP-848 consumer groups (ConsumerGroupHeartbeat) — [`GroupType`] is
-//! where a second kind of group would go; the TxnOffsetCommit API handler and the markers (the
+//! **KIP-848 consumer groups** share the shards, offsets, loading and write path: a [`Group`] of
+//! kind [`GroupType::Consumer`] carries its members in a `ConsumerGroup`; see `group_consumer.rs`.
+//!
+//! Deliberately not here: the TxnOffsetCommit API handler and the markers (the
 //! transaction coordinator's side); offsets of groups keyed by topic id.
 //!
 //! Concurrency: all shards sit behind one `std::sync::Mutex`, never held across an `.await`.

@@ -115,9 +115,11 @@ impl GroupCoordinator {
             Ok(a) if member_epoch == JOIN_EPOCH => tracing::info!(group = %group_id, member = %member, epoch = a.member_epoch, "consumer group member joins"),
             Ok(a) => tracing::debug!(group = %group_id, member = %member, member_epoch, epoch = a.member_epoch, assignment = ?a.assignment.as_ref().map(|x| x.values().map(|p| p.len()).sum::<usize>()), "consumer group heartbeat"),
         }
-        if result.is_err() && created {
+        if let (Err(code), true) = (&result, created) {
+            // A refused join leaves no group behind.
+            let code = *code;
             shard.groups.remove(group_id);
-            return Err(result.err().expect("an error"));
+            return Err(code);
         }
         records.extend(diff_records(group_id, &before, cg));
         if cg.group_epoch != before.group_epoch {
