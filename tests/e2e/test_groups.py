@@ -1,5 +1,6 @@
-"""Consumer groups (classic protocol) with real clients: a group of confluent-kafka, kafka-python, KafkaJS and
-Java consumers scaling 1 → 4 → 1 while records are produced (every record consumed, per-partition order kept,
+"""Consumer groups with real clients: a classic-protocol group of confluent-kafka, kafka-python, KafkaJS and
+Java consumers, and a KIP-848 consumer-protocol group (`group.protocol=consumer`) of confluent-kafka and Java
+consumers, each scaling 1 → 4 → 1 while records are produced (every record consumed, per-partition order kept,
 committed offsets resumed after the consumers restart), a static member (`group.instance.id`) restarting
 without a rebalance, and Apache Kafka's `kafka-consumer-groups` (--list, --describe, --reset-offsets with
 --to-earliest / --to-offset / --shift-by / --to-datetime in --dry-run and --execute, --delete-offsets,
@@ -131,12 +132,17 @@ class ConfluentMember(Member):
     name = "confluent-kafka"
 
     def __init__(self, bootstrap: str, topic: str, group: str, assignor: str = "roundrobin"):
+        """`assignor` "consumer:NAME": the KIP-848 consumer protocol with the broker's assignor NAME."""
         super().__init__()
         self.stopping = threading.Event()
         self.conf = {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-                     "auto.offset.reset": "earliest", "partition.assignment.strategy": assignor,
-                     "session.timeout.ms": 30000, "heartbeat.interval.ms": 1000, "client.id": "confluent-member",
-                     **ck.QUIET}
+                     "auto.offset.reset": "earliest", "client.id": "confluent-member", **ck.QUIET}
+        if assignor.startswith("consumer:"):
+            # librdkafka refuses the classic protocol's assignor and timing settings with this one.
+            self.conf.update({"group.protocol": "consumer", "group.remote.assignor": assignor.split(":", 1)[1]})
+        else:
+            self.conf.update({"partition.assignment.strategy": assignor, "session.timeout.ms": 30000,
+                              "heartbeat.interval.ms": 1000})
         self.topic = topic
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -291,7 +297,26 @@ def check_order(members: list[Member]) -> None:
 
 
 # ---- the tests ------------------------------------------------------------------------------------------
-def test_a_group_of_four_clients_scales_up_and_down_while_records_flow(bootstrap):
+CLASSIC = {
+    "assignor": "roundrobin",
+    "members": [lambda b, t, g: ConfluentMember(b, t, g), lambda b, t, g: KafkaPythonMember(b, t, g),
+                lambda b, t, g: kafkajs_member(b, t, g), lambda b, t, g: java_member(b, t, g)],
+    "restart": [lambda b, t, g: KafkaPythonMember(b, t, g), lambda b, t, g: java_member(b, t, g)],
+}
+# KIP-848: only librdkafka and the Java client implement it among these clients.
+CONSUMER_PROTOCOL = {
+    "assignor": "uniform",
+    "members": [lambda b, t, g: ConfluentMember(b, t, g, assignor="consumer:uniform"),
+                lambda b, t, g: java_member(b, t, g, assignor="consumer:uniform"),
+                lambda b, t, g: ConfluentMember(b, t, g, assignor="consumer:uniform"),
+                lambda b, t, g: java_member(b, t, g, assignor="consumer:uniform")],
+    "restart": [lambda b, t, g: ConfluentMember(b, t, g, assignor="consumer:uniform"),
+                lambda b, t, g: java_member(b, t, g, assignor="consumer:uniform")],
+}
+
+
+@pytest.mark.parametrize("protocol", [CLASSIC, CONSUMER_PROTOCOL], ids=["classic", "consumer"])
+def test_a_group_of_four_clients_scales_up_and_down_while_records_flow(bootstrap, protocol):
     topic, group = unique("grp-scale"), unique("grp-scale")
     ck.create_topic(bootstrap, topic, partitions=4)
     feeder = Feeder(bootstrap, topic).start()
@@ -302,15 +327,14 @@ def test_a_group_of_four_clients_scales_up_and_down_while_records_flow(bootstrap
             wait_members(bootstrap, group, n)
             wait_until(lambda: len(m.records()) > 0, timeout=STEP_TIMEOUT, what=f"{m.name} consumes")
 
-        add(ConfluentMember(bootstrap, topic, group), 1)
-        add(KafkaPythonMember(bootstrap, topic, group), 2)
-        add(kafkajs_member(bootstrap, topic, group), 3)
-        add(java_member(bootstrap, topic, group), 4)
+        for n, make in enumerate(protocol["members"], 1):
+            add(make(bootstrap, topic, group), n)
         d = describe(bootstrap, group)
-        assert d.partition_assignor == "roundrobin"
+        assert d.partition_assignor == protocol["assignor"]
         owned = sorted(tp.partition for m in d.members for tp in m.assignment.topic_partitions)
         assert owned == [0, 1, 2, 3], f"each partition owned once: {owned}"
-        # Down to one: each leaves the group (LeaveGroup) and the rest take over its partitions.
+        # Down to one: each leaves the group (LeaveGroup, or a heartbeat with epoch -1) and the rest take
+        # over its partitions.
         for n, m in ((3, members[3]), (2, members[2]), (1, members[1])):
             m.stop()
             wait_members(bootstrap, group, n)
@@ -320,7 +344,7 @@ def test_a_group_of_four_clients_scales_up_and_down_while_records_flow(bootstrap
         wait_until(lambda: produced <= consumed(), timeout=STEP_TIMEOUT, interval=0.2,
                    what=f"all {len(produced)} records consumed")
         check_order(members)
-        per_member = {m.name: len(m.records()) for m in members}
+        per_member = {f"{i}:{m.name}": len(m.records()) for i, m in enumerate(members)}
         total = sum(per_member.values())
         assert total >= len(produced), per_member
         print(f"{len(produced)} records, consumed {per_member} ({total - len(produced)} redelivered)")
@@ -334,7 +358,7 @@ def test_a_group_of_four_clients_scales_up_and_down_while_records_flow(bootstrap
         later = Feeder(bootstrap, topic)
         later.seq = list(feeder.seq)
         later.send(40)
-        again = [KafkaPythonMember(bootstrap, topic, group), java_member(bootstrap, topic, group)]
+        again = [make(bootstrap, topic, group) for make in protocol["restart"]]
         fresh = set(later.acked)
         wait_until(lambda: fresh <= {r["v"] for m in again for r in m.records()}, timeout=STEP_TIMEOUT,
                    what="the 40 new records after the restart")
@@ -502,3 +526,39 @@ def test_kafka_consumer_groups_tool(bootstrap):
     # DescribeGroups v0-v5 (Oxbow) reports a Dead group, which the tool words "does not exist"; Kafka 4.x
     # answers v6 with GROUP_ID_NOT_FOUND.
     assert "does not exist" in r.stdout + r.stderr or "GroupIdNotFoundException" in r.stdout + r.stderr, r
+
+
+def test_kafka_consumer_groups_tool_describes_a_consumer_protocol_group(bootstrap):
+    """`kafka-consumer-groups --describe` of a KIP-848 group: the tool asks ConsumerGroupDescribe (and
+    OffsetFetch, ListOffsets) and shows each partition's owner, committed offset and lag, and the group's
+    server-side assignor and state."""
+    if not any((ROOT / ".cache" / "kafka" / "libs").glob("kafka_2.13-*.jar")):
+        pytest.fail("Kafka jars missing in .cache/kafka/libs: run scripts/setup-test-deps.sh", pytrace=False)
+    topic, group = unique("grp-tool848"), unique("grp-tool848")
+    ck.create_topic(bootstrap, topic, partitions=2)
+    p = ck.producer(bootstrap)
+    for part in (0, 1):
+        for i in range(10):
+            p.produce(topic, key=b"k", value=f"{part}-{i}".encode(), partition=part)
+    assert p.flush(30) == 0
+    b = ("--bootstrap-server", bootstrap)
+    m = java_member(bootstrap, topic, group, assignor="consumer:range")
+    try:
+        wait_until(lambda: len(m.records()) == 20, timeout=STEP_TIMEOUT, what="20 records consumed")
+        wait_until(lambda: committed(bootstrap, group, topic, 2) == {0: 10, 1: 10}, timeout=30, what="commits")
+        assert group in tool(GROUPS_TOOL, *b, "--list").stdout.split()
+        out = tool(GROUPS_TOOL, *b, "--describe", "--group", group).stdout
+        r = rows(out, group)
+        assert {p: r[p][3:6] for p in r} == {0: ["10", "10", "0"], 1: ["10", "10", "0"]}, out
+        assert "java-dynamic" in out, out
+        state = tool(GROUPS_TOOL, *b, "--describe", "--group", group, "--state").stdout
+        assert re.search(rf"{re.escape(group)}\s+\S+\s+\(\d+\)\s+range\s+Stable\s+1", state), state
+        listed = tool(GROUPS_TOOL, *b, "--list", "--type", "consumer").stdout.split()
+        assert group in listed, listed
+        r = tool(GROUPS_TOOL, *b, "--delete", "--group", group, check=False)
+        assert "NonEmptyGroup" in r.stdout + r.stderr or "not empty" in r.stdout + r.stderr, r
+    finally:
+        m.stop()
+    wait_until(lambda: describe(bootstrap, group).state.name == "EMPTY", timeout=30, what="the group empties")
+    out = tool(GROUPS_TOOL, *b, "--delete", "--group", group).stdout
+    assert "successful" in out, out

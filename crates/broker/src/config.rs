@@ -72,6 +72,11 @@ pub struct BrokerConfig {
     /// 1024, a real bound on what one group costs (its members, their metadata and the group's
     /// `__consumer_offsets` record). A join beyond it gets GROUP_MAX_SIZE_REACHED.
     pub group_max_size: usize,
+    /// `group.consumer.session.timeout.ms` (Kafka default 45000): a KIP-848 consumer group
+    /// member that does not heartbeat for this long is fenced and its partitions reassigned.
+    pub group_consumer_session_timeout_ms: i64,
+    /// `group.consumer.heartbeat.interval.ms` (Kafka default 5000), told to KIP-848 members.
+    pub group_consumer_heartbeat_interval_ms: i32,
     /// `offsets.topic.num.partitions` (Kafka default 50): partitions of `__consumer_offsets` when
     /// it is created (on the first group request).
     pub offsets_topic_num_partitions: i32,
@@ -155,6 +160,8 @@ impl Default for BrokerConfig {
             group_max_session_timeout_ms: 1_800_000,
             group_initial_rebalance_delay_ms: 0,
             group_max_size: 1024,
+            group_consumer_session_timeout_ms: 45_000,
+            group_consumer_heartbeat_interval_ms: 5_000,
             offsets_topic_num_partitions: 50,
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 104_857_600,

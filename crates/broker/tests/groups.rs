@@ -2,7 +2,9 @@
 //! of the group's `__consumer_offsets` partition, the classic protocol and offsets APIs, the
 //! internal topic itself, a restart of a one-broker cluster, and a coordinator failover on a
 //! three-broker cluster (kill the coordinator: FindCoordinator moves, the offsets and the group
-//! are intact at the new one). Requests are raw Kafka protocol (see `common`); every wait is
+//! are intact at the new one), and the same for a KIP-848 consumer group (ConsumerGroupHeartbeat:
+//! members share the partitions, one leaves, the group survives a failover with its epochs, a
+//! silent member is fenced). Requests are raw Kafka protocol (see `common`); every wait is
 //! bounded and asserts a state, never a duration.
 
 mod common;
@@ -30,6 +32,9 @@ async fn start(dir: &std::path::Path, brokers: usize) -> Cluster {
         auto_leader_rebalance_enable: false,
         // Few partitions keep the test quick; the mapping is the same `abs(hash) % n`.
         offsets_topic_num_partitions: 5,
+        // KIP-848 members: a short session so a silent member is fenced within the test.
+        group_consumer_session_timeout_ms: 6_000,
+        group_consumer_heartbeat_interval_ms: 500,
         ..Default::default()
     };
     Cluster::start(ClusterConfig { brokers, base, racks: BTreeMap::new() }).await.expect("cluster starts")
@@ -357,5 +362,135 @@ async fn coordinator_failover_keeps_offsets_and_the_group() {
     assert_eq!(fetch_all(&mut cc, &["failover-group"], false).await["failover-group"].1[0], ("t".into(), 0, 101, "after".into()));
     drop(cc);
     drop(back);
+    cluster.shutdown().await;
+}
+
+// ---- KIP-848 consumer groups ----
+
+/// A KIP-848 member as a client keeps it: its id, epoch and the partitions it owns.
+struct Kip848Member {
+    id: String,
+    epoch: i32,
+    owned: Vec<i32>,
+}
+
+/// ConsumerGroupHeartbeat v1. A join (epoch 0) subscribes to `topic`; later heartbeats report what the
+/// member owns, as clients do after a change.
+async fn cg_heartbeat(c: &mut Conn, group: &str, m: &Kip848Member, topic: &str, topic_id: uuid::Uuid) -> ConsumerGroupHeartbeatResponse {
+    let mut r = ConsumerGroupHeartbeatRequest::default();
+    r.group_id = GroupId(s(group));
+    r.member_id = s(&m.id);
+    r.member_epoch = m.epoch;
+    r.rebalance_timeout_ms = if m.epoch == 0 { 30_000 } else { -1 };
+    if m.epoch == 0 {
+        r.subscribed_topic_names = Some(vec![TopicName(s(topic))]);
+        r.server_assignor = Some(s("uniform"));
+    }
+    if m.epoch >= 0 {
+        let mut tp = consumer_group_heartbeat_request::TopicPartitions::default();
+        tp.topic_id = topic_id;
+        tp.partitions = m.owned.clone();
+        r.topic_partitions = Some(if m.owned.is_empty() { vec![] } else { vec![tp] });
+    }
+    let ResponseKind::ConsumerGroupHeartbeat(resp) = c.call(RequestKind::ConsumerGroupHeartbeat(r), ApiKey::ConsumerGroupHeartbeat, 1).await else { panic!() };
+    resp
+}
+
+/// Heartbeats every member, taking each answer as a client does (it owns what it is told at once).
+async fn cg_round(c: &mut Conn, group: &str, members: &mut [Kip848Member], topic: &str, topic_id: uuid::Uuid) {
+    for m in members.iter_mut() {
+        let resp = cg_heartbeat(c, group, m, topic, topic_id).await;
+        assert_eq!(resp.error_code, 0, "heartbeat of {}: {:?}", m.id, resp.error_message);
+        m.epoch = resp.member_epoch;
+        if let Some(a) = resp.assignment {
+            m.owned = a.topic_partitions.iter().flat_map(|tp| tp.partitions.iter().copied()).collect();
+            m.owned.sort_unstable();
+        }
+    }
+}
+
+/// ConsumerGroupDescribe v1: (error, state, group epoch, assignment epoch, members' (id, epoch, topic names of the assignment)).
+async fn cg_describe(c: &mut Conn, group: &str) -> (i16, String, i32, i32, Vec<(String, i32, Vec<String>)>) {
+    let mut r = ConsumerGroupDescribeRequest::default();
+    r.group_ids = vec![GroupId(s(group))];
+    let ResponseKind::ConsumerGroupDescribe(resp) = c.call(RequestKind::ConsumerGroupDescribe(r), ApiKey::ConsumerGroupDescribe, 1).await else { panic!() };
+    let g = &resp.groups[0];
+    let members = g.members.iter().map(|m| (m.member_id.to_string(), m.member_epoch, m.assignment.topic_partitions.iter().map(|tp| tp.topic_name.to_string()).collect())).collect();
+    (g.error_code, g.group_state.to_string(), g.group_epoch, g.assignment_epoch, members)
+}
+
+/// Heartbeats until the group is Stable; every partition then has exactly one owner.
+async fn cg_settle(c: &mut Conn, group: &str, members: &mut [Kip848Member], topic: &str, topic_id: uuid::Uuid, partitions: i32) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        cg_round(c, group, members, topic, topic_id).await;
+        if cg_describe(c, group).await.1 == "Stable" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the consumer group never became Stable");
+    }
+    let mut all: Vec<i32> = members.iter().flat_map(|m| m.owned.iter().copied()).collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..partitions).collect::<Vec<_>>(), "disjoint assignments covering every partition");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn consumer_group_protocol_members_leave_fail_over_and_expire() {
+    const G: &str = "kip848-group";
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start(dir.path(), 3).await;
+    let mut c = Conn::new(cluster.addresses().await[&1]).await;
+    let topic_id = create_topic(&mut c, "t848", 4).await;
+    let (old, mut cc) = coordinator(&cluster, 1, G).await;
+    let new_member = |id: &str| Kip848Member { id: id.into(), epoch: 0, owned: vec![] };
+    let mut members = vec![new_member("member-a"), new_member("member-b"), new_member("member-c")];
+
+    // Three members share the four partitions; c leaves and a and b take its partition over.
+    cg_settle(&mut cc, G, &mut members, "t848", topic_id, 4).await;
+    assert!(members.iter().all(|m| !m.owned.is_empty()), "uniform gives each member something");
+    let mut c_member = members.pop().unwrap();
+    c_member.epoch = -1;
+    let left = cg_heartbeat(&mut cc, G, &c_member, "t848", topic_id).await;
+    assert_eq!((left.error_code, left.member_epoch), (0, -1));
+    cg_settle(&mut cc, G, &mut members, "t848", topic_id, 4).await;
+    let (code, state, group_epoch, assignment_epoch, described) = cg_describe(&mut cc, G).await;
+    assert_eq!((code, state.as_str(), group_epoch, assignment_epoch, described.len()), (0, "Stable", 4, 4, 2), "3 joins and a leave");
+    assert!(described.iter().all(|(_, e, topics)| *e == 4 && topics.iter().all(|t| t == "t848")), "{described:?}");
+    let (code, listed) = list(&mut cc, 5, &[], &["consumer"]).await;
+    assert_eq!((code, listed), (0, vec![(G.to_string(), "Stable".to_string())]));
+    assert_eq!(describe(&mut cc, G).await, ("Dead".to_string(), 0), "DescribeGroups v5 knows no classic group of that name");
+
+    // Offsets are committed with member epochs.
+    let a = &members[0];
+    assert_eq!(commit(&mut cc, G, &a.id, a.epoch, "t848", &[(a.owned[0], 42, "a")]).await, vec![0]);
+    assert_eq!(commit(&mut cc, G, &a.id, a.epoch + 5, "t848", &[(a.owned[0], 43, "")]).await, vec![113], "STALE_MEMBER_EPOCH");
+    assert_eq!(commit(&mut cc, G, "nobody", a.epoch, "t848", &[(a.owned[0], 43, "")]).await, vec![25], "UNKNOWN_MEMBER_ID");
+
+    // The coordinator dies: the new one loads the group with its epochs and the members carry on.
+    drop(cc);
+    cluster.fault(old, FaultAction::Kill).await.unwrap();
+    let via = if old == 1 { 2 } else { 1 };
+    let (new, mut cc) = coordinator(&cluster, via, G).await;
+    assert_ne!(new, old);
+    let (_, state, epoch_after, _, described_after) = cg_describe(&mut cc, G).await;
+    assert_eq!((state.as_str(), epoch_after, described_after), ("Stable", group_epoch, described), "reloaded as it was");
+    let owned_before: Vec<Vec<i32>> = members.iter().map(|m| m.owned.clone()).collect();
+    cg_round(&mut cc, G, &mut members, "t848", topic_id).await;
+    assert_eq!(members.iter().map(|m| m.owned.clone()).collect::<Vec<_>>(), owned_before, "members keep their partitions");
+    assert!(members.iter().all(|m| m.epoch == 4), "and their epochs");
+    let fetched = fetch_all(&mut cc, &[G], false).await;
+    assert_eq!(fetched[G].1, vec![("t848".to_string(), members[0].owned[0], 42, "a".to_string())]);
+
+    // b falls silent: after the session timeout it is fenced and a gets everything.
+    let mut a = members.remove(0);
+    let b = members.remove(0);
+    let deadline = Instant::now() + WAIT;
+    while a.owned.len() < 4 {
+        assert!(Instant::now() < deadline, "the silent member was never fenced");
+        cg_round(&mut cc, G, std::slice::from_mut(&mut a), "t848", topic_id).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(cg_heartbeat(&mut cc, G, &b, "t848", topic_id).await.error_code, 25, "b was fenced: UNKNOWN_MEMBER_ID");
+    drop(cc);
     cluster.shutdown().await;
 }

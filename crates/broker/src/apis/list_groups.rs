@@ -1,5 +1,6 @@
 //! ListGroups (key 16): the groups this broker coordinates, with protocol type, state (v4+,
-//! filterable, case-insensitive) and type (v5+, filterable; "classic"). Admin clients ask every
+//! filterable, case-insensitive; each type's own state names: a KIP-848 group is Empty,
+//! Assigning, Reconciling or Stable) and type (v5+, filterable; "classic" or "consumer"). Admin clients ask every
 //! broker and merge. COORDINATOR_LOAD_IN_PROGRESS (and no groups) while any of this broker's
 //! `__consumer_offsets` partitions is still loading, as Kafka.
 
@@ -19,7 +20,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListGroupsRequest) -> ListGro
         }
     };
     for lg in groups {
-        if version >= 4 && !states.is_empty() && !states.contains(&lg.state.name().to_lowercase()) {
+        if version >= 4 && !states.is_empty() && !states.contains(&lg.state.to_lowercase()) {
             continue;
         }
         if version >= 5 && !types.is_empty() && !types.iter().any(|t| t == lg.group_type.name()) {
@@ -29,7 +30,7 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListGroupsRequest) -> ListGro
         g.group_id = GroupId(s(lg.group_id));
         g.protocol_type = s(lg.protocol_type);
         if version >= 4 {
-            g.group_state = s(lg.state.name());
+            g.group_state = s(lg.state);
         }
         if version >= 5 {
             g.group_type = s(lg.group_type.name());

@@ -6,7 +6,7 @@
 //! dropped older versions); ceilings are what this broker can honour. Not advertised on purpose:
 //! SASL (no authentication yet), EndTxn v5 and the `transaction.version` feature (KIP-890 part 2:
 //! clients then use transaction protocol version 1), ListTransactions v2 (KIP-1152),
-//! DescribeTopicPartitions (tools fall back to Metadata), KIP-848 consumer groups (issue 6),
+//! DescribeTopicPartitions (tools fall back to Metadata),
 //! Produce v13 (topic ids only).
 
 use crate::broker::BrokerState;
@@ -19,6 +19,8 @@ pub(crate) mod add_partitions_to_txn;
 pub(crate) mod alter_configs;
 pub(crate) mod alter_partition_reassignments;
 pub(crate) mod api_versions;
+pub(crate) mod consumer_group_describe;
+pub(crate) mod consumer_group_heartbeat;
 pub(crate) mod create_partitions;
 pub(crate) mod create_topics;
 pub(crate) mod delete_groups;
@@ -93,6 +95,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::TxnOffsetCommit, 0, 5),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// The supported version range of an API, if it is supported at all.
@@ -189,6 +193,8 @@ pub(crate) async fn dispatch(ctx: &Ctx, header: &RequestHeader, request: Request
         RequestKind::TxnOffsetCommit(r) => ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(ctx, v, r).await),
         RequestKind::DescribeTransactions(r) => ResponseKind::DescribeTransactions(describe_transactions::handle(ctx, v, r)),
         RequestKind::ListTransactions(r) => ResponseKind::ListTransactions(list_transactions::handle(ctx, v, r)),
+        RequestKind::ConsumerGroupHeartbeat(r) => ResponseKind::ConsumerGroupHeartbeat(consumer_group_heartbeat::handle(ctx, header, r).await),
+        RequestKind::ConsumerGroupDescribe(r) => ResponseKind::ConsumerGroupDescribe(consumer_group_describe::handle(ctx, v, r)),
         other => {
             // The frame decoder only lets supported APIs through; reaching here is a bug in the table.
             tracing::error!(api = ?ApiKey::try_from(header.request_api_key).ok(), "no handler for a supported API; closing connection");

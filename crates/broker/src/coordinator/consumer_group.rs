@@ -48,15 +48,6 @@ pub enum MemberState {
     UnreleasedPartitions,
 }
 
-impl MemberState {
-    pub fn name(self) -> &'static str {
-        match self {
-            MemberState::Stable => "stable",
-            MemberState::UnrevokedPartitions => "unrevoked_partitions",
-            MemberState::UnreleasedPartitions => "unreleased_partitions",
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -147,6 +138,9 @@ pub struct ConsumerGroup {
     /// The partitions per topic the last target was computed from: a change (new partitions)
     /// bumps the group epoch.
     subscribed_metadata: BTreeMap<TopicId, i32>,
+    /// Set for a group reloaded from the log, whose topic metadata is not persisted (see
+    /// `consumer_records`): its first heartbeat adopts the current metadata without a rebalance.
+    metadata_unknown: bool,
     pub default_assignor: Assignor,
     pub session_timeout_ms: i64,
     pub heartbeat_interval_ms: i32,
@@ -194,10 +188,51 @@ impl ConsumerGroup {
             target: BTreeMap::new(),
             owners: BTreeMap::new(),
             subscribed_metadata: BTreeMap::new(),
+            metadata_unknown: false,
             default_assignor,
             session_timeout_ms: SESSION_TIMEOUT_MS_DEFAULT,
             heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS_DEFAULT,
         }
+    }
+
+    /// A group as its records in the log describe it (a coordinator failover): who owns what is
+    /// rebuilt from the members' current assignments; the topic metadata is taken from the first
+    /// heartbeat. Session and revocation deadlines start over from `now_ms`, as Kafka does on load.
+    pub fn restore(group_id: &str, group_epoch: i32, assignment_epoch: i32, members: Vec<Member>, target: BTreeMap<String, Assignment<TopicId>>, default_assignor: Assignor, now_ms: i64) -> ConsumerGroup {
+        let mut g = ConsumerGroup::new(group_id, default_assignor);
+        g.group_epoch = group_epoch;
+        g.assignment_epoch = assignment_epoch;
+        g.target = target;
+        g.metadata_unknown = true;
+        for mut m in members {
+            for (t, ps) in m.assigned.iter().chain(m.pending_revocation.iter()) {
+                for p in ps {
+                    g.owners.insert((*t, *p), m.member_id.clone());
+                }
+            }
+            m.session_deadline_ms = now_ms.saturating_add(g.session_timeout_ms);
+            m.revocation_deadline_ms = (m.state == MemberState::UnrevokedPartitions).then(|| now_ms.saturating_add(i64::from(m.rebalance_timeout_ms.max(0))));
+            g.members.insert(m.member_id.clone(), m);
+        }
+        g
+    }
+
+    /// Sets the session timeout, moving every member's deadline to it (on load, from config).
+    pub fn set_session_timeout_ms(&mut self, session_timeout_ms: i64, now_ms: i64) {
+        self.session_timeout_ms = session_timeout_ms;
+        for m in self.members.values_mut() {
+            m.session_deadline_ms = now_ms.saturating_add(session_timeout_ms);
+        }
+    }
+
+    /// The name of the assignor the group's next target assignment uses.
+    pub fn assignor_name(&self) -> &'static str {
+        self.assignor().name()
+    }
+
+    /// Whether `expire(now_ms)` would remove someone (a cheap check before cloning the group).
+    pub fn has_expired_members(&self, now_ms: i64) -> bool {
+        self.members.values().any(|m| m.session_deadline_ms <= now_ms || m.revocation_deadline_ms.is_some_and(|d| d <= now_ms))
     }
 
     pub fn state(&self) -> GroupState {
@@ -279,6 +314,10 @@ impl ConsumerGroup {
         }
         // New partitions of a subscribed topic also need a new target.
         let metadata = self.subscribed_topics(topics);
+        if self.metadata_unknown {
+            self.metadata_unknown = false;
+            self.subscribed_metadata = metadata.clone();
+        }
         if metadata != self.subscribed_metadata {
             bump = true;
         }
@@ -292,7 +331,10 @@ impl ConsumerGroup {
         let owned = hb.owned.clone();
         self.reconcile(&member_id, owned.as_ref(), now_ms);
         let m = &self.members[&member_id];
-        let changed = hb.member_epoch == JOIN_EPOCH || m.assigned != before || m.member_epoch != hb.member_epoch;
+        // Kafka sends the assignment on a full request (a join, or a member resending everything
+        // after an error) and whenever it changed.
+        let full = hb.member_epoch == JOIN_EPOCH || (hb.rebalance_timeout_ms != -1 && hb.subscribed_topic_names.is_some() && hb.owned.is_some());
+        let changed = full || m.assigned != before || m.member_epoch != hb.member_epoch;
         Ok(HeartbeatAnswer {
             member_id,
             member_epoch: m.member_epoch,

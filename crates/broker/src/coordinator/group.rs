@@ -59,8 +59,10 @@
 //! pending transactional offsets per partition; loading reads `offsets.load.buffer.size` bytes a
 //! step up to the log end it found, so a load is bounded by the partition's size.
 //!
-//! Deliberately not here: KIP-848 consumer groups (ConsumerGroupHeartbeat) — [`GroupType`] is
-//! where a second kind of group would go; the TxnOffsetCommit API handler and the markers (the
+//! **KIP-848 consumer groups** share the shards, offsets, loading and write path: a [`Group`] of
+//! kind [`GroupType::Consumer`] carries its members in a `ConsumerGroup`; see `group_consumer.rs`.
+//!
+//! Deliberately not here: the TxnOffsetCommit API handler and the markers (the
 //! transaction coordinator's side); offsets of groups keyed by topic id.
 //!
 //! Concurrency: all shards sit behind one `std::sync::Mutex`, never held across an `.await`.
@@ -68,6 +70,8 @@
 //! under the lock, their replication is awaited outside it (a spawned task re-takes the lock to
 //! complete them). Timeouts are checked by [`GroupCoordinator::tick`], a few times a second.
 
+use super::assignor::Assignor;
+use super::consumer_group::ConsumerGroup;
 use super::group_records::{self as rec, CoordinatorRecord, KeyValue, TxnProducer};
 use crate::codes;
 use crate::config::BrokerConfig;
@@ -82,6 +86,8 @@ use tokio::sync::oneshot;
 
 /// The internal topic holding committed offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+/// The protocol type KIP-848 consumer groups report (ListGroups, DescribeGroups).
+pub const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
 /// Groups kept by one broker over all its shards (each costs memory; Kafka bounds by heap).
 pub const GROUPS_MAX: usize = 100_000;
 /// Committed offsets one group may hold.
@@ -114,17 +120,19 @@ impl GroupState {
     }
 }
 
-/// The kind of group (ListGroups v5's `GroupType`). Only classic groups exist today; KIP-848
-/// consumer groups would be a second variant with their own member model and records.
+/// The kind of group (ListGroups v5's `GroupType`): the classic protocol's, or a KIP-848
+/// consumer group (`consumer_group.rs`) with its own member model and records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupType {
     Classic,
+    Consumer,
 }
 
 impl GroupType {
     pub fn name(self) -> &'static str {
         match self {
             GroupType::Classic => "classic",
+            GroupType::Consumer => "consumer",
         }
     }
 }
@@ -287,7 +295,9 @@ pub struct MemberDescription {
 pub struct ListedGroup {
     pub group_id: String,
     pub protocol_type: String,
-    pub state: GroupState,
+    /// The state's name in the group type's own terms (classic: Stable, PreparingRebalance, ...;
+    /// consumer: Empty, Assigning, Reconciling, Stable).
+    pub state: &'static str,
     pub group_type: GroupType,
 }
 
@@ -376,6 +386,9 @@ struct Group {
     offsets: BTreeMap<(String, i32), CommittedOffset>,
     /// Commits appended and not yet replicated, per partition (for `require_stable`).
     pending_commits: HashMap<(String, i32), usize>,
+    /// A KIP-848 consumer group's members and assignments (`kind` is `Consumer`); the classic
+    /// fields above then stay as for an Empty group, and only `offsets` is shared.
+    consumer: Option<Box<ConsumerGroup>>,
 }
 
 impl Group {
@@ -400,6 +413,40 @@ impl Group {
             new_member_added: false,
             offsets: BTreeMap::new(),
             pending_commits: HashMap::new(),
+            consumer: None,
+        }
+    }
+
+    /// Makes this (empty) group a KIP-848 consumer group, keeping its offsets.
+    fn become_consumer_group(&mut self, cfg: &GroupConfig) {
+        let mut cg = ConsumerGroup::new(&self.id, Assignor::Uniform);
+        cg.session_timeout_ms = cfg.consumer_session_timeout_ms;
+        cg.heartbeat_interval_ms = cfg.consumer_heartbeat_interval_ms;
+        self.kind = GroupType::Consumer;
+        self.protocol_type = Some(CONSUMER_PROTOCOL_TYPE.to_string());
+        self.consumer = Some(Box::new(cg));
+    }
+
+    /// Empty in its own protocol's terms: no classic members, or no consumer group members.
+    fn is_empty_group(&self) -> bool {
+        match &self.consumer {
+            Some(cg) => cg.members.is_empty(),
+            None => self.state == GroupState::Empty,
+        }
+    }
+
+    fn state_name(&self) -> &'static str {
+        match &self.consumer {
+            Some(cg) => cg.state().name(),
+            None => self.state.name(),
+        }
+    }
+
+    /// The tombstones that remove an empty group's own records (not its offsets).
+    fn group_tombstones(&self) -> Vec<KeyValue> {
+        match &self.consumer {
+            None => vec![(rec::group_metadata_key(&self.id), None)],
+            Some(cg) => consumer_group_tombstones(cg),
         }
     }
 
@@ -521,6 +568,9 @@ impl Group {
 
     /// Topics the members subscribe to (consumer protocol only): `None` when unknown.
     fn subscribed_topics(&self) -> Option<HashSet<String>> {
+        if let Some(cg) = &self.consumer {
+            return Some(cg.members.values().flat_map(|m| m.subscribed.iter().cloned()).collect());
+        }
         if !self.is_consumer_group() {
             return None;
         }
@@ -662,6 +712,8 @@ pub struct GroupConfig {
     pub commit_timeout: Duration,
     pub load_buffer_bytes: usize,
     pub partitions: i32,
+    pub consumer_session_timeout_ms: i64,
+    pub consumer_heartbeat_interval_ms: i32,
 }
 
 impl GroupConfig {
@@ -676,6 +728,8 @@ impl GroupConfig {
             commit_timeout: Duration::from_millis(cfg.offsets_commit_timeout_ms),
             load_buffer_bytes: cfg.offsets_load_buffer_size,
             partitions: cfg.offsets_topic_num_partitions,
+            consumer_session_timeout_ms: cfg.group_consumer_session_timeout_ms,
+            consumer_heartbeat_interval_ms: cfg.group_consumer_heartbeat_interval_ms,
         }
     }
 }
@@ -793,6 +847,10 @@ impl GroupCoordinator {
             for m in g.members.values_mut() {
                 m.heartbeat_deadline = now + m.session_timeout;
                 m.seq = next_member_seq();
+            }
+            if let Some(cg) = g.consumer.as_mut() {
+                cg.heartbeat_interval_ms = self.cfg.consumer_heartbeat_interval_ms;
+                cg.set_session_timeout_ms(self.cfg.consumer_session_timeout_ms, now_ms);
             }
         }
         let (count, offsets) = (groups.len(), groups.values().map(|g| g.offsets.len()).sum::<usize>());
@@ -1054,6 +1112,19 @@ impl GroupCoordinator {
         }
         let epoch = shard.epoch;
         let g = shard.groups.get_mut(&req.group_id).expect("just ensured");
+        if g.consumer.is_some() {
+            // No mixed groups here (Kafka's online migration between protocols is not
+            // implemented): a classic member may only take over an empty consumer group.
+            if !g.is_empty_group() {
+                tracing::info!(group = %g.id, member = %req.member_id, "classic join refused: the group is a non-empty consumer (KIP-848) group");
+                return err(codes::INCONSISTENT_GROUP_PROTOCOL, &req.member_id);
+            }
+            let records = g.group_tombstones();
+            g.consumer = None;
+            g.kind = GroupType::Classic;
+            g.protocol_type = None;
+            writes.push(Write { partition, epoch, records, txn: None, after: After::Nothing("turning an empty consumer group into a classic one") });
+        }
         let mut ctx = Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes };
         let out = if !accept_joining_member(g, &req.member_id, self.cfg.max_group_size) {
             tracing::info!(group = %g.id, member = %req.member_id, max = self.cfg.max_group_size, "join refused: the group is at group.max.size");
@@ -1319,6 +1390,10 @@ impl GroupCoordinator {
         for (&partition, shard) in inner.shards.iter_mut().filter(|(_, s)| s.loaded) {
             let epoch = shard.epoch;
             for g in shard.groups.values_mut() {
+                if let Some(cg) = g.consumer.as_mut() {
+                    consumer::expire_members(cg, partition, epoch, now_ms, &mut writes);
+                    continue;
+                }
                 let mut ctx = Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes: &mut writes };
                 tick_group(g, &mut ctx);
             }
@@ -1540,6 +1615,10 @@ impl GroupCoordinator {
         let mut inner = lock(&self.inner);
         let shard = Self::shard(&mut inner, group_id)?;
         let Some(g) = shard.groups.get(group_id) else { return Ok(None) };
+        if g.consumer.is_some() {
+            // Kafka's DescribeGroups (before v6) answers a group of another type as a Dead one.
+            return Ok(None);
+        }
         let stable = g.state == GroupState::Stable;
         let proto = g.protocol_name.clone().unwrap_or_default();
         Ok(Some(GroupDescription {
@@ -1573,7 +1652,7 @@ impl GroupCoordinator {
             .shards
             .values()
             .flat_map(|s| s.groups.values())
-            .map(|g| ListedGroup { group_id: g.id.clone(), protocol_type: g.protocol_type.clone().unwrap_or_default(), state: g.state, group_type: g.kind })
+            .map(|g| ListedGroup { group_id: g.id.clone(), protocol_type: g.protocol_type.clone().unwrap_or_default(), state: g.state_name(), group_type: g.kind })
             .collect();
         v.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         Ok(v)
@@ -1603,13 +1682,13 @@ impl GroupCoordinator {
                     slots.push(Ok(codes::GROUP_ID_NOT_FOUND));
                     continue;
                 };
-                if g.state != GroupState::Empty {
+                if !g.is_empty_group() {
                     slots.push(Ok(codes::NON_EMPTY_GROUP));
                     continue;
                 }
                 let g = shard.groups.remove(group_id).expect("present");
                 let mut records: Vec<KeyValue> = g.offsets.keys().map(|(t, p)| (rec::offset_commit_key(group_id, t, *p), None)).collect();
-                records.push((rec::group_metadata_key(group_id), None));
+                records.extend(g.group_tombstones());
                 tracing::info!(group = %group_id, offsets = g.offsets.len(), "deleting group");
                 let (tx, rx) = oneshot::channel();
                 writes.push(Write { partition, epoch, records, txn: None, after: After::Reply(tx) });
@@ -1635,10 +1714,10 @@ impl GroupCoordinator {
             let shard = Self::shard(&mut inner, group_id)?;
             let epoch = shard.epoch;
             let Some(g) = shard.groups.get_mut(group_id) else { return Err(codes::GROUP_ID_NOT_FOUND) };
-            if g.state != GroupState::Empty && !g.is_consumer_group() {
+            if !g.is_empty_group() && !g.is_consumer_group() {
                 return Err(codes::NON_EMPTY_GROUP);
             }
-            let subscribed = if g.state == GroupState::Empty { HashSet::new() } else { g.subscribed_topics().unwrap_or_default() };
+            let subscribed = if g.is_empty_group() { HashSet::new() } else { g.subscribed_topics().unwrap_or_default() };
             let mut out = Vec::with_capacity(partitions.len());
             let mut records = Vec::new();
             for (t, p) in partitions {
@@ -1681,15 +1760,21 @@ impl GroupCoordinator {
             for g in shard.groups.values_mut() {
                 // Which offsets may expire, and counted from when (Kafka's offsetExpirationCondition).
                 let standalone = g.protocol_type.as_deref().is_none_or(str::is_empty);
-                let unsubscribed_only = !standalone && g.state == GroupState::Stable && g.is_consumer_group();
-                if !standalone && g.state != GroupState::Empty && !unsubscribed_only {
-                    continue;
-                }
-                let subscribed = if unsubscribed_only { g.subscribed_topics() } else { None };
-                if unsubscribed_only && subscribed.is_none() {
-                    continue;
-                }
-                let empty_since = (g.state == GroupState::Empty && !standalone && g.state_since_ms > 0).then_some(g.state_since_ms);
+                let (subscribed, empty_since) = if let Some(cg) = &g.consumer {
+                    // Kafka's consumer groups count from each commit, and keep the offsets of
+                    // topics a member subscribes to.
+                    ((!cg.members.is_empty()).then(|| g.subscribed_topics().unwrap_or_default()), None)
+                } else {
+                    let unsubscribed_only = !standalone && g.state == GroupState::Stable && g.is_consumer_group();
+                    if !standalone && g.state != GroupState::Empty && !unsubscribed_only {
+                        continue;
+                    }
+                    let subscribed = if unsubscribed_only { g.subscribed_topics() } else { None };
+                    if unsubscribed_only && subscribed.is_none() {
+                        continue;
+                    }
+                    (subscribed, (g.state == GroupState::Empty && !standalone && g.state_since_ms > 0).then_some(g.state_since_ms))
+                };
                 let expired: Vec<(String, i32)> = g
                     .offsets
                     .iter()
@@ -1713,14 +1798,15 @@ impl GroupCoordinator {
                     tracing::info!(group = %g.id, offsets = expired.len(), "expired committed offsets (offsets.retention.minutes)");
                 }
                 let no_members = g.members.is_empty() && g.pending_join.is_empty();
-                if g.state == GroupState::Empty && no_members && g.offsets.is_empty() && g.pending_commits.is_empty() && !pending_txn_keys.iter().any(|(gid, _, _)| *gid == g.id) {
+                if g.is_empty_group() && no_members && g.offsets.is_empty() && g.pending_commits.is_empty() && !pending_txn_keys.iter().any(|(gid, _, _)| *gid == g.id) {
                     dead.push(g.id.clone());
                 }
             }
             for id in dead {
-                shard.groups.remove(&id);
+                if let Some(g) = shard.groups.remove(&id) {
+                    records.extend(g.group_tombstones());
+                }
                 tracing::info!(group = %id, "group is Dead (empty, no offsets left); removed");
-                records.push((rec::group_metadata_key(&id), None));
             }
             if !records.is_empty() {
                 writes.push(Write { partition, epoch, records, txn: None, after: After::Nothing("tombstones for expired offsets and dead groups") });
@@ -1784,6 +1870,9 @@ fn unload(shard: Shard, partition: i32) {
 
 /// Kafka's `ClassicGroup.validateOffsetCommit`.
 fn validate_offset_commit(g: &Group, member_id: &str, instance: Option<&str>, generation_id: i32, transactional: bool) -> Result<(), i16> {
+    if let Some(cg) = &g.consumer {
+        return validate_consumer_offset_commit(cg, member_id, generation_id);
+    }
     if generation_id < 0 && g.state == GroupState::Empty {
         // The admin client or a consumer not using group management: fine while nobody is in it.
         return Ok(());
@@ -2170,6 +2259,9 @@ fn tick_group(g: &mut Group, ctx: &mut Ctx) {
 
 #[path = "group_load.rs"]
 mod load;
+#[path = "group_consumer.rs"]
+mod consumer;
+use consumer::{consumer_group_tombstones, validate_consumer_offset_commit};
 use load::{load_partition, Loaded};
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Loading one `__consumer_offsets` partition into the group coordinator: read from the log
 //! start to the log end found at the start, `offsets.load.buffer.size` bytes a step, replaying
-//! every record in order as Kafka's `CoordinatorLoaderImpl` does — offsets and group metadata (a
-//! later record replaces an earlier one, tombstones delete), transactional offsets kept pending per
+//! every record in order as Kafka's `CoordinatorLoaderImpl` does — offsets, classic group metadata
+//! and KIP-848 consumer group records (a later record replaces an earlier one, tombstones delete), transactional offsets kept pending per
 //! producer until a COMMIT or ABORT marker in the same log settles them. Undecodable batches or
 //! records, and record types of groups this coordinator does not serve, are skipped with a
 //! warning, never fatal: one bad record must not make every group of a partition unavailable.
@@ -51,6 +51,8 @@ struct Replay {
     groups: HashMap<String, Group>,
     /// Group metadata as last written, applied to groups at the end.
     pending_txn: HashMap<i64, BTreeMap<(String, String, i32), CommittedOffset>>,
+    /// KIP-848 consumer groups' records, turned into groups at the end.
+    consumer: HashMap<String, super::consumer::ConsumerReplay>,
     records: u64,
     skipped: u64,
 }
@@ -158,6 +160,16 @@ impl Replay {
                     }
                 }
             }
+            CoordinatorRecord::Consumer(r) => {
+                if let crate::coordinator::consumer_records::ConsumerRecord::GroupMetadata { group, epoch: None } = &r {
+                    // As for a classic group: offsets tombstoned before the group's record leave
+                    // nothing behind.
+                    if self.groups.get(group).is_some_and(|g| g.offsets.is_empty() && g.members.is_empty() && g.protocol_type.is_none()) {
+                        self.groups.remove(group);
+                    }
+                }
+                super::consumer::replay(&mut self.consumer, r)
+            }
             CoordinatorRecord::Other { record_type } => {
                 tracing::debug!(record_type, offset, "skipping a record of a group type this coordinator does not serve");
                 self.skipped += 1;
@@ -165,7 +177,8 @@ impl Replay {
         }
     }
 
-    fn finish(self, _now_ms: i64) -> Loaded {
+    fn finish(mut self, now_ms: i64) -> Loaded {
+        super::consumer::restore(&mut self.groups, self.consumer, now_ms);
         Loaded { groups: self.groups, pending_txn: self.pending_txn, records: self.records, skipped: self.skipped }
     }
 }

@@ -13,10 +13,10 @@
 //! | 2 | GroupMetadataKey: group | GroupMetadataValue 0–4 | 3 |
 //!
 //! Kafka writes the highest non-flexible value versions (3) and so does Oxbow; version 4 (the first
-//! flexible one, compact strings and tagged fields) is read too. Other record types (the KIP-848
-//! consumer group, share group and stream records) decode as [`CoordinatorRecord::Other`]: the
-//! loader skips them with a warning rather than failing, since this coordinator does not serve
-//! those groups yet.
+//! flexible one, compact strings and tagged fields) is read too. The KIP-848 consumer group's
+//! records (types 3–8) are laid out in `consumer_records`; other record types (share and streams
+//! groups) decode as [`CoordinatorRecord::Other`]: the loader skips them with a warning rather
+//! than failing, since this coordinator does not serve those groups.
 //!
 //! Also here: the control record key of a transaction marker (`EndTxnMarker` batches), which the
 //! loader needs to complete or drop transactional offsets. Pure code: no I/O, no clock.
@@ -81,7 +81,9 @@ pub struct GroupMetadataValue {
 pub enum CoordinatorRecord {
     OffsetCommit { group: String, topic: String, partition: i32, value: Option<OffsetCommitValue> },
     GroupMetadata { group: String, value: Option<GroupMetadataValue> },
-    /// A record type this coordinator does not serve (KIP-848, share groups, ...).
+    /// A KIP-848 consumer group record (types 3–8, `consumer_records`).
+    Consumer(super::consumer_records::ConsumerRecord),
+    /// A record type this coordinator does not serve (share and streams groups, ...).
     Other { record_type: i16 },
 }
 
@@ -202,6 +204,7 @@ pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<CoordinatorRecord, Dec
             let value = value.map(decode_group_metadata_value).transpose()?;
             Ok(CoordinatorRecord::GroupMetadata { group, value })
         }
+        3..=8 => Ok(CoordinatorRecord::Consumer(super::consumer_records::decode(record_type, &mut k, value)?)),
         other => Ok(CoordinatorRecord::Other { record_type: other }),
     }
 }

@@ -123,6 +123,8 @@ fn config(max_group_size: usize) -> GroupConfig {
         commit_timeout: Duration::from_secs(5),
         load_buffer_bytes: 1024,
         partitions: PARTITIONS,
+        consumer_session_timeout_ms: 10_000,
+        consumer_heartbeat_interval_ms: 1_000,
     }
 }
 
@@ -829,7 +831,7 @@ fn listing_and_describing() {
     let listed = t.gc.list().unwrap();
     assert_eq!(
         listed.iter().map(|g| (g.group_id.as_str(), g.protocol_type.as_str(), g.state, g.group_type)).collect::<Vec<_>>(),
-        vec![("a-simple", "", GroupState::Empty, GroupType::Classic), ("b-group", "consumer", GroupState::Stable, GroupType::Classic)]
+        vec![("a-simple", "", "Empty", GroupType::Classic), ("b-group", "consumer", "Stable", GroupType::Classic)]
     );
     let d = t.gc.describe("b-group").unwrap().unwrap();
     assert_eq!((d.state, d.protocol_type.as_str(), d.protocol.as_str(), d.members.len()), (GroupState::Stable, "consumer", "range", 1));
@@ -848,4 +850,143 @@ fn deleted_topics_take_their_offsets_along() {
     t.gc.forget_topic(&t.log, "doomed");
     assert_eq!((t.fetch("g", "doomed", 0, false).0, t.fetch("g", "kept", 0, false).0), (-1, 2));
     assert_eq!(t.restart().fetch("g", "doomed", 0, false).0, -1, "tombstoned, not only forgotten");
+}
+
+// ---- KIP-848 consumer groups ----
+
+mod consumer_groups {
+    use super::*;
+    use crate::coordinator::consumer_group::{Heartbeat, HeartbeatAnswer, LEAVE_EPOCH};
+
+    const ORDERS: [u8; 16] = [7; 16];
+
+    fn lookup(name: &str) -> Option<([u8; 16], i32)> {
+        (name == "orders").then_some((ORDERS, 4))
+    }
+
+    fn hb(member: &str, epoch: i32, owned: Option<&[i32]>) -> Heartbeat {
+        Heartbeat {
+            member_id: member.into(),
+            member_epoch: epoch,
+            rebalance_timeout_ms: if epoch == 0 { 30_000 } else { -1 },
+            subscribed_topic_names: (epoch == 0).then(|| vec!["orders".to_string()]),
+            owned: owned.map(|ps| if ps.is_empty() { Default::default() } else { [(ORDERS, ps.iter().copied().collect())].into_iter().collect() }),
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+            ..Heartbeat::default()
+        }
+    }
+
+    fn parts(a: &HeartbeatAnswer) -> Option<Vec<i32>> {
+        a.assignment.as_ref().map(|a| a.values().flat_map(|s| s.iter().copied()).collect())
+    }
+
+    impl T {
+        fn consumer(&self, group: &str, hb: Heartbeat) -> Result<HeartbeatAnswer, i16> {
+            let mut inner = lock(&self.gc.inner);
+            let mut writes = Vec::new();
+            let out = self.gc.consumer_heartbeat_locked(&mut inner, group, hb, &lookup, &mut writes);
+            self.gc.flush(&self.log, &mut inner, writes);
+            drop(inner);
+            let (answer, rx) = out?;
+            if let Some(mut rx) = rx {
+                assert_eq!(rx.try_recv().expect("the in-memory log replicates at once"), codes::NONE);
+            }
+            Ok(answer)
+        }
+
+        fn consumer_epochs(&self, group: &str) -> (i32, i32, &'static str, Vec<(String, i32, usize)>) {
+            let d = self.gc.describe_consumer_group(group).unwrap().expect("a consumer group");
+            (d.group_epoch, d.assignment_epoch, d.state, d.members.iter().map(|m| (m.member_id.clone(), m.member_epoch, m.assigned.values().map(|s| s.len()).sum())).collect())
+        }
+    }
+
+    /// Two members split a topic without a partition ever having two owners; the group, its
+    /// epochs and assignments survive a failover (a new coordinator loading the log).
+    #[test]
+    fn members_share_partitions_and_the_group_survives_a_failover() {
+        let t = T::new();
+        let a = t.consumer("cg", hb("a", 0, None)).unwrap();
+        assert_eq!((a.member_epoch, parts(&a)), (1, Some(vec![0, 1, 2, 3])));
+        let b = t.consumer("cg", hb("b", 0, None)).unwrap();
+        assert_eq!((b.member_epoch, parts(&b)), (2, Some(vec![])));
+        let a = t.consumer("cg", hb("a", 1, Some(&[0, 1, 2, 3]))).unwrap();
+        let kept = parts(&a).unwrap();
+        assert_eq!((a.member_epoch, kept.len()), (1, 2), "a must revoke two partitions first");
+        let a = t.consumer("cg", hb("a", 1, Some(&kept))).unwrap();
+        assert_eq!(a.member_epoch, 2);
+        let b = t.consumer("cg", hb("b", 2, Some(&[]))).unwrap();
+        let mut all = kept.clone();
+        all.extend(parts(&b).unwrap());
+        all.sort();
+        assert_eq!(all, vec![0, 1, 2, 3]);
+        let before = t.consumer_epochs("cg");
+        assert_eq!((before.0, before.1, before.2), (2, 2, "Stable"));
+        let listed = t.gc.list().unwrap();
+        assert_eq!((listed[0].group_type, listed[0].state, listed[0].protocol_type.as_str()), (GroupType::Consumer, "Stable", "consumer"));
+        assert!(t.gc.describe("cg").unwrap().is_none(), "DescribeGroups sees no classic group");
+
+        let r = t.restart();
+        assert_eq!(r.consumer_epochs("cg"), before, "reloaded with its epochs and assignments");
+        // The members carry on at their epochs; nothing changes, so nothing is sent.
+        let b2 = r.consumer("cg", hb("b", 2, None)).unwrap();
+        assert_eq!((b2.member_epoch, b2.assignment), (2, None));
+        // a leaves: b takes everything.
+        assert_eq!(r.consumer("cg", hb("a", LEAVE_EPOCH, None)).unwrap().member_epoch, LEAVE_EPOCH);
+        let b3 = r.consumer("cg", hb("b", 2, Some(&parts(&b).unwrap()))).unwrap();
+        assert_eq!((b3.member_epoch, parts(&b3)), (3, Some(vec![0, 1, 2, 3])));
+        let again = r.restart();
+        assert_eq!(again.consumer_epochs("cg").3, vec![("b".to_string(), 3, 4)], "the leave was tombstoned");
+    }
+
+    #[test]
+    fn offset_commits_check_the_member_epoch() {
+        let t = T::new();
+        t.consumer("cg", hb("a", 0, None)).unwrap();
+        assert_eq!(t.commit("cg", "a", 1, 9, &[("orders", 0, 5, None)]), Ok(vec![codes::NONE]));
+        assert_eq!(t.commit("cg", "a", 2, 9, &[("orders", 0, 6, None)]), Err(codes::STALE_MEMBER_EPOCH), "an epoch it never had");
+        // b joins and a gives up two partitions; a's commit still in flight at epoch 1 is accepted.
+        t.consumer("cg", hb("b", 0, None)).unwrap();
+        let a = t.consumer("cg", hb("a", 1, Some(&[0, 1, 2, 3]))).unwrap();
+        let a = t.consumer("cg", hb("a", 1, Some(&parts(&a).unwrap()))).unwrap();
+        assert_eq!(a.member_epoch, 2);
+        assert_eq!(t.commit("cg", "a", 1, 9, &[("orders", 0, 5, None)]), Ok(vec![codes::NONE]), "the previous epoch");
+        assert_eq!(t.commit("cg", "b", 0, 9, &[("orders", 0, 6, None)]), Err(codes::STALE_MEMBER_EPOCH), "an epoch before its join");
+        assert_eq!(t.commit("cg", "zombie", 1, 9, &[("orders", 0, 6, None)]), Err(codes::UNKNOWN_MEMBER_ID));
+        assert_eq!(t.commit("cg", "", -1, 9, &[("orders", 0, 6, None)]), Err(codes::UNKNOWN_MEMBER_ID), "not while it has members");
+        assert_eq!(t.fetch("cg", "orders", 0, false).0, 5);
+        // A classic member cannot join a live consumer group.
+        assert_eq!(done(t.join(req("cg", "", None, b"m"))).error, codes::INCONSISTENT_GROUP_PROTOCOL);
+        // Once empty, the admin client may commit and delete the group (tombstones stay deleted).
+        t.consumer("cg", hb("a", LEAVE_EPOCH, None)).unwrap();
+        t.consumer("cg", hb("b", LEAVE_EPOCH, None)).unwrap();
+        assert_eq!(t.commit("cg", "", -1, 9, &[("orders", 0, 7, None)]), Ok(vec![codes::NONE]));
+        assert_eq!(t.block_on_delete(&["cg"]), vec![codes::NONE]);
+        assert!(t.restart().gc.describe_consumer_group("cg").is_err());
+    }
+
+    #[test]
+    fn silent_members_are_fenced_after_the_session_timeout() {
+        let t = T::new();
+        t.consumer("cg", hb("a", 0, None)).unwrap();
+        t.consumer("cg", hb("b", 0, None)).unwrap();
+        t.clock.advance(Duration::from_secs(6));
+        t.consumer("cg", hb("a", 1, None)).unwrap();
+        t.clock.advance(Duration::from_secs(5));
+        t.tick();
+        let (group_epoch, _, _, members) = t.consumer_epochs("cg");
+        assert_eq!((group_epoch, members.len(), members[0].0.as_str()), (3, 1, "a"), "b was fenced and the epoch bumped");
+        assert_eq!(t.consumer("cg", hb("b", 2, None)).unwrap_err(), codes::UNKNOWN_MEMBER_ID);
+        assert_eq!(t.restart().consumer_epochs("cg").3.len(), 1, "the fencing was written down");
+    }
+
+    #[test]
+    fn refusals_are_kafkas() {
+        let t = T::new();
+        assert_eq!(t.consumer("cg", hb("a", 3, None)).unwrap_err(), codes::UNKNOWN_MEMBER_ID, "no group: rejoin");
+        assert!(t.gc.describe_consumer_group("cg").is_err(), "a refused join leaves no group behind");
+        let _parked = t.join_dynamic("classic", b"m");
+        assert_eq!(t.consumer("classic", hb("a", 0, None)).unwrap_err(), codes::GROUP_ID_NOT_FOUND);
+        assert!(t.gc.describe_consumer_group("classic").unwrap().is_none());
+    }
 }

@@ -1,15 +1,13 @@
 //! Coordinators: the group coordinator (`group.rs`, its `__consumer_offsets` records in
-//! `group_records.rs`), and the transaction coordinator (`txn_coordinator.rs`, the service over
+//! `group_records.rs`; KIP-848 consumer groups in `consumer_group.rs`, `assignor.rs` and
+//! `consumer_records.rs`), and the transaction coordinator (`txn_coordinator.rs`, the service over
 //! its state machine and `__transaction_state` records in `txn.rs` and its marker writer in
 //! `txn_markers.rs`).
-// The KIP-848 consumer protocol's server-side assignors; its coordinator is the next step.
-#[allow(dead_code)]
 pub mod assignor;
 pub mod group;
 pub mod group_records;
-// The KIP-848 consumer group state machine; its handlers and persistence are the next step.
-#[allow(dead_code)]
 pub mod consumer_group;
+pub mod consumer_records;
 pub mod txn;
 pub mod txn_coordinator;
 pub mod txn_markers;

@@ -21,10 +21,13 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * One member of a classic consumer group (run by tests/e2e/test_groups.py).
+ * One member of a consumer group (run by tests/e2e/test_groups.py): the classic protocol with a client-side
+ * assignor, or the KIP-848 consumer protocol ({@code group.protocol=consumer}) with a server-side one.
  *
  * Usage: GroupMember BOOTSTRAP TOPIC GROUP INSTANCE_ID|- ASSIGNOR
- * (ASSIGNOR: range, roundrobin, cooperative-sticky; INSTANCE_ID "-" means a dynamic member).
+ * (ASSIGNOR: range, roundrobin, cooperative-sticky for the classic protocol; consumer:uniform or consumer:range
+ * for the consumer protocol; INSTANCE_ID "-" means a dynamic member). With the consumer protocol the
+ * "generation" printed is the member epoch.
  *
  * Prints one JSON line per event on stdout: {"event":"assigned","generation":G,"member":"ID","partitions":[..]},
  * {"event":"revoked","partitions":[..]}, {"event":"record","p":P,"o":O,"k":"K","v":"V"}. Every record is
@@ -56,22 +59,29 @@ public final class GroupMember {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "java-" + (instance.equals("-") ? "dynamic" : instance));
         if (!instance.equals("-")) {
             p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance);
         }
-        String strategy = switch (assignor) {
-            case "range" -> "org.apache.kafka.clients.consumer.RangeAssignor";
-            case "roundrobin" -> "org.apache.kafka.clients.consumer.RoundRobinAssignor";
-            case "cooperative-sticky" -> "org.apache.kafka.clients.consumer.CooperativeStickyAssignor";
-            default -> throw new IllegalArgumentException("unknown assignor " + assignor);
-        };
-        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, strategy);
+        if (assignor.startsWith("consumer:")) {
+            // KIP-848: the broker assigns; session and heartbeat timing are the broker's too (the client
+            // refuses those settings with this protocol).
+            p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+            p.put(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, assignor.substring("consumer:".length()));
+        } else {
+            String strategy = switch (assignor) {
+                case "range" -> "org.apache.kafka.clients.consumer.RangeAssignor";
+                case "roundrobin" -> "org.apache.kafka.clients.consumer.RoundRobinAssignor";
+                case "cooperative-sticky" -> "org.apache.kafka.clients.consumer.CooperativeStickyAssignor";
+                default -> throw new IllegalArgumentException("unknown assignor " + assignor);
+            };
+            p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+            p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, strategy);
+            p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");
+            p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
+        }
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");
-        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20");
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
