@@ -113,6 +113,9 @@ const server = createServer(async (req, res) => {
   if (path === '/api/groups') return send(res, 200, { groups: [], errors: [], read_at_ms: now() });
   if (/^\/api\/topics\/[^/]+\/groups$/.test(path)) return send(res, 200, []);
   if (path.startsWith('/api/groups/')) return err(res, 404, 'the dev stand-in has no consumer groups');
+  // Nor transactions: an empty list, and producers without open transactions.
+  if (path === '/api/transactions') return send(res, 200, { transactions: [], states: {}, errors: [], read_at_ms: now() });
+  if (/^\/api\/topics\/[^/]+\/producers$/.test(path)) return send(res, 200, { topic: decodeURIComponent(path.split('/')[3]), partitions: [], read_at_ms: now() });
   // The stand-in has no replicas to show: the replication view's notice for clusters without an inside view.
   if (path === '/api/replication' || path === '/api/events' || path === '/api/faults') return send(res, 501, { error_code: 50101, message: 'the dev stand-in has no replication view', kafka_error: null });
   if (path === '/api/partitioner') { const k = u.searchParams.get('key') ?? ''; const n = Number(u.searchParams.get('partitions') ?? 1); return send(res, 200, { partitions: n, key_size: k.length, java_murmur2: k.length % n, librdkafka_consistent_random: (k.length * 7) % n, note: 'dev stand-in numbers' }); }

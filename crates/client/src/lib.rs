@@ -54,6 +54,7 @@ mod metadata;
 mod produce;
 mod profile;
 mod raw;
+mod transactions;
 
 pub use admin::{Admin, ConfigValue, TopicSpec};
 pub use admin_extra::{ConfigChange, ConfigDescription, ConfigOrigin, ConfigSynonym, TopicConfigs};
@@ -85,4 +86,8 @@ pub use raw::{
 };
 
 /// The librdkafka binding this crate is built on, for callers that need more than the helpers.
+pub use transactions::{
+    describe_producers, last_stable_offset, list_transactions, ActiveProducer, BrokerTransactions,
+    TransactionDescription, TRANSACTIONS_DESCRIBED_MAX, TRANSACTIONS_FRAME_BYTES_MAX,
+};
 pub use rdkafka;

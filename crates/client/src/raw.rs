@@ -367,6 +367,48 @@ impl RawConnection {
         })
     }
 
+    /// Sends `request` in the newest version both the broker and `kafka-protocol` speak, from
+    /// `version_min` on, and decodes the answer (a frame of at most `frame_bytes_max` bytes),
+    /// all before `deadline`. Returns the response and the version used.
+    pub(crate) async fn call<Req, Resp>(
+        &mut self,
+        key: ApiKey,
+        version_min: i16,
+        request: &Req,
+        frame_bytes_max: usize,
+        deadline: Instant,
+    ) -> Result<(Resp, i16)>
+    where
+        Req: Encodable + Message,
+        Resp: Decodable,
+    {
+        let operation = api_name(key);
+        let Some((lowest, highest)) = self.versions(key) else {
+            return Err(refused(
+                operation,
+                &self.peer,
+                format!("UNSUPPORTED_VERSION: the broker does not support {operation}"),
+            ));
+        };
+        let version = highest.min(Req::VERSIONS.max);
+        if version < lowest.max(version_min) {
+            return Err(refused(
+                operation,
+                &self.peer,
+                format!(
+                    "UNSUPPORTED_VERSION: the broker takes {operation} v{lowest}-v{highest}, this helper v{version_min}-v{}",
+                    Req::VERSIONS.max
+                ),
+            ));
+        }
+        let mut body = self
+            .round_trip(key, version, request, frame_bytes_max, deadline)
+            .await?;
+        let response = Resp::decode(&mut body, version)
+            .map_err(|e| refused(operation, &self.peer, format!("CORRUPT_MESSAGE: {e}")))?;
+        Ok((response, version))
+    }
+
     /// Sends one request and returns its response body (header read and checked), reading a
     /// frame of at most `frame_bytes_max` bytes, all before `deadline`.
     async fn round_trip(
@@ -588,6 +630,9 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::ApiVersions => "ApiVersions",
         ApiKey::Fetch => "Fetch",
         ApiKey::Metadata => "Metadata",
+        ApiKey::ListTransactions => "ListTransactions",
+        ApiKey::DescribeTransactions => "DescribeTransactions",
+        ApiKey::DescribeProducers => "DescribeProducers",
         _ => "Request",
     }
 }

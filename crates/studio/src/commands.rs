@@ -97,7 +97,7 @@ pub struct StudioOptions {
 /// Clients for the active profile; rebuilt when the profile changes.
 pub(crate) struct Connection {
     profile: StoredProfile,
-    client_profile: oxbow_client::ConnectionProfile,
+    pub(crate) client_profile: oxbow_client::ConnectionProfile,
     pub(crate) admin: Client<Admin>,
     producers: Client<Producers>,
     pub(crate) offsets: Client<OffsetLookup>,

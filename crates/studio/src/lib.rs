@@ -27,6 +27,7 @@ pub mod partitioner;
 pub mod profiles;
 pub mod replication;
 pub mod stack;
+pub mod transactions;
 
 pub use commands::{Studio, StudioOptions, TailEvent, TailHandle, TailRequest};
 pub use error::{Error, Result};

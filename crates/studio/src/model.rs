@@ -759,3 +759,72 @@ pub struct PartitionCommitted {
     /// High watermark − offset, when the high watermark is known.
     pub lag: Option<i64>,
 }
+
+/// One transactional id as its coordinator describes it (ListTransactions + DescribeTransactions).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TransactionView {
+    pub transactional_id: String,
+    /// Kafka's state: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort,
+    /// PrepareEpochFence or Dead.
+    pub state: String,
+    pub producer_id: i64,
+    /// Null when the coordinator listed the id but did not describe it.
+    pub producer_epoch: Option<i16>,
+    pub timeout_ms: Option<i32>,
+    /// When the ongoing (or last) transaction began, ms since the epoch.
+    pub start_time_ms: Option<i64>,
+    /// How long the ongoing transaction has been open (Ongoing and Prepare* states only).
+    pub open_for_ms: Option<i64>,
+    /// The partitions the transaction writes to.
+    pub partitions: Vec<TopicPartitionRef>,
+    /// The broker that coordinates it.
+    pub coordinator: i32,
+    /// Why it could not be described (it is still listed), e.g. `COORDINATOR_LOAD_IN_PROGRESS`.
+    pub error: Option<String>,
+}
+
+/// The transactions of the cluster, open ones first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TransactionList {
+    pub transactions: Vec<TransactionView>,
+    /// How many transactional ids are in each state (before the filter).
+    pub states: BTreeMap<String, usize>,
+    /// Brokers that could not list their transactions (theirs are missing), with why.
+    pub errors: Vec<String>,
+    pub read_at_ms: i64,
+}
+
+/// One producer writing to a partition, as the partition's leader keeps it (DescribeProducers).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProducerView {
+    pub producer_id: i64,
+    pub producer_epoch: i32,
+    pub last_sequence: i32,
+    pub last_timestamp_ms: i64,
+    /// -1 until a transaction coordinator wrote a marker for it.
+    pub coordinator_epoch: i32,
+    /// First offset of its open transaction here; null when none is open.
+    pub open_txn_start_offset: Option<i64>,
+}
+
+/// A partition's producers, open transactions and last stable offset.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PartitionProducers {
+    pub partition: i32,
+    pub leader: i32,
+    pub high_watermark: Option<i64>,
+    /// Where `read_committed` consumers stop: the first offset of the oldest open transaction,
+    /// else the high watermark. Null when the leader or the high watermark did not answer.
+    pub last_stable_offset: Option<i64>,
+    pub producers: Vec<ProducerView>,
+    /// Why the leader could not say (its producers are unknown).
+    pub error: Option<String>,
+}
+
+/// Every partition of a topic with its producers.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TopicProducers {
+    pub topic: String,
+    pub partitions: Vec<PartitionProducers>,
+    pub read_at_ms: i64,
+}

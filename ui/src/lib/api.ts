@@ -6,7 +6,7 @@ import { normalizeDetail } from './types';
 import type {
   ApiErrorBody, BrokerFaultState, Cluster, ClusterEvent, ConfigEntry, FaultRequest, GroupDetail, GroupEvent, GroupLagSeries,
   GroupList, Metrics, MessagesPage, PartitionerResult, ProduceRequest, ProduceResult, Profile, RawTopicDetail, ReplicationView,
-  ResetRequest, ResetResult, TopicGroupOffsets, TopicSummary, WsIn,
+  ResetRequest, ResetResult, TopicGroupOffsets, TopicProducers, TopicSummary, TransactionList, WsIn,
 } from './types';
 
 declare global {
@@ -220,6 +220,11 @@ export const api = {
   deleteGroupOffsets: (id: string, topic: string) => json<void>('DELETE', `/api/groups/${enc(id)}/offsets`, { query: { topic } }),
   /** Every group's committed offsets on one topic (the partition strips' markers). */
   topicGroups: (topic: string, signal?: AbortSignal) => json<TopicGroupOffsets[]>('GET', `/api/topics/${enc(topic)}/groups`, { signal }),
+  /** Every broker's transactional ids with state, producer, timeout, age and partitions; open ones first. */
+  transactions: (search = '', state = '', signal?: AbortSignal) =>
+    json<TransactionList>('GET', '/api/transactions', { query: { search, state }, signal }),
+  /** Each partition's producers (DescribeProducers), open transactions and last stable offset. */
+  topicProducers: (topic: string, signal?: AbortSignal) => json<TopicProducers>('GET', `/api/topics/${enc(topic)}/producers`, { signal }),
 };
 
 /** Whether an error says the cluster has no inside view (an external cluster): 501 Not Implemented. */

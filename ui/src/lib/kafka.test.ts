@@ -53,6 +53,7 @@ describe('routes', () => {
   it('parses hash routes', () => {
     expect(parseRoute('')).toMatchObject({ page: 'cluster' });
     expect(parseRoute('#/topics')).toMatchObject({ page: 'topics' });
+    expect(parseRoute('#/transactions')).toMatchObject({ page: 'transactions' });
     expect(parseRoute('#/topics/a.b')).toEqual({ page: 'topic', topic: 'a.b', tab: 'partitions' });
     expect(parseRoute('#/topics/a%2Fb/messages')).toEqual({ page: 'topic', topic: 'a/b', tab: 'messages' });
     expect(parseRoute('#/profiles')).toMatchObject({ page: 'profiles' });

@@ -1,7 +1,7 @@
 // Hash routing (`#/topics/orders/messages`): works from `/`, from any path, and inside a desktop window.
 
 export interface Route {
-  page: 'cluster' | 'topics' | 'topic' | 'groups' | 'group' | 'replication' | 'profiles' | 'notfound';
+  page: 'cluster' | 'topics' | 'topic' | 'groups' | 'group' | 'transactions' | 'replication' | 'profiles' | 'notfound';
   topic: string | null;
   tab: 'partitions' | 'messages' | 'produce' | 'configs';
   /** The consumer group of a `group` page. */
@@ -20,6 +20,7 @@ export function parseRoute(hash: string): Route {
   const none: Route = { page: 'cluster', topic: null, tab: 'partitions' };
   if (parts.length === 0 || parts[0] === 'cluster') return none;
   if (parts[0] === 'profiles') return { ...none, page: 'profiles' };
+  if (parts[0] === 'transactions' && parts.length === 1) return { ...none, page: 'transactions' };
   if (parts[0] === 'groups') {
     if (parts.length === 1) return { ...none, page: 'groups' };
     if (parts.length === 2) return { ...none, page: 'group', group: parts[1] };

@@ -400,3 +400,47 @@ export interface TopicGroupOffsets {
   state: string;
   offsets: { partition: number; offset: number; lag: number | null }[];
 }
+
+export interface TransactionView {
+  transactional_id: string;
+  state: string;
+  producer_id: number;
+  producer_epoch: number | null;
+  timeout_ms: number | null;
+  start_time_ms: number | null;
+  open_for_ms: number | null;
+  partitions: { topic: string; partition: number }[];
+  coordinator: number;
+  error: string | null;
+}
+
+export interface TransactionList {
+  transactions: TransactionView[];
+  states: Record<string, number>;
+  errors: string[];
+  read_at_ms: number;
+}
+
+export interface ProducerView {
+  producer_id: number;
+  producer_epoch: number;
+  last_sequence: number;
+  last_timestamp_ms: number;
+  coordinator_epoch: number;
+  open_txn_start_offset: number | null;
+}
+
+export interface PartitionProducers {
+  partition: number;
+  leader: number;
+  high_watermark: number | null;
+  last_stable_offset: number | null;
+  producers: ProducerView[];
+  error: string | null;
+}
+
+export interface TopicProducers {
+  topic: string;
+  partitions: PartitionProducers[];
+  read_at_ms: number;
+}

@@ -37,6 +37,8 @@ pub fn routes() -> axum::Router<AppState> {
             get(browse_messages).post(produce),
         )
         .route("/api/topics/{name}/groups", get(topic_groups))
+        .route("/api/topics/{name}/producers", get(topic_producers))
+        .route("/api/transactions", get(list_transactions))
         .route("/api/groups", get(list_groups))
         .route("/api/groups/{id}", get(group_detail).delete(delete_group))
         .route("/api/groups/{id}/lag", get(group_lag))
@@ -62,7 +64,7 @@ pub fn routes() -> axum::Router<AppState> {
         alter_topic_configs, add_partitions, topic_offsets, browse_messages, produce, partitioner, list_profiles,
         save_profile, delete_profile, set_active_profile, openapi_json, replication, cluster_events, fault,
         topic_groups, list_groups, group_detail, delete_group, group_lag, group_timeline, reset_group_offsets,
-        delete_group_offsets
+        delete_group_offsets, topic_producers, list_transactions
     ),
     components(schemas(Scope, Decoder, FilterIn, Encoding, Theme, ErrorBody, ResetStrategy)),
     modifiers(&BearerSecurity),
@@ -487,6 +489,36 @@ async fn topic_groups(
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<Vec<TopicGroupOffsets>>> {
     Ok(Json(state.studio.topic_groups(&name).await?))
+}
+
+/// Each partition of a topic with the producers its leader keeps (DescribeProducers), their open
+/// transactions and the partition's last stable offset.
+#[utoipa::path(get, path = "/api/topics/{name}/producers", tag = "transactions", params(("name" = String, Path, description = "Topic name", pattern = r"^[a-zA-Z0-9._-]{1,249}$")),
+    responses((status = 200, body = TopicProducers), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
+async fn topic_producers(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<TopicProducers>> {
+    Ok(Json(state.studio.topic_producers(&name).await?))
+}
+
+/// The cluster's transactional ids (every broker's ListTransactions, then DescribeTransactions):
+/// state, producer id and epoch, timeout, start time and partitions; open ones first.
+#[utoipa::path(get, path = "/api/transactions", tag = "transactions",
+    params(("search" = Option<String>, Query, description = "Case-insensitive substring of the transactional id"),
+           ("state" = Option<String>, Query, description = "Only transactions in this state: Ongoing, PrepareCommit, PrepareAbort, PrepareEpochFence, Empty, CompleteCommit, CompleteAbort or Dead")),
+    responses((status = 200, body = TransactionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 501, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
+async fn list_transactions(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<TransactionList>> {
+    Ok(Json(
+        state
+            .studio
+            .transactions(query.text("search"), query.text("state"))
+            .await?,
+    ))
 }
 
 /// Consumer groups with state, type, protocol, members, topics and total lag (the high watermark
