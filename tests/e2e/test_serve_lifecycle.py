@@ -127,12 +127,15 @@ def test_data_dir_that_is_a_file_is_one_clear_error(tmp_path):
     fails_with(["--data-dir", str(not_a_dir), "--kafka-port", "0"], re.escape(str(not_a_dir.name)))
 
 
-def test_ephemeral_data_dir_is_removed_at_exit():
-    proc = subprocess.Popen([str(OXBOW_BIN), "serve", "--ephemeral", "--kafka-port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "RUST_LOG": "info"})
+def test_ephemeral_data_dir_is_removed_at_exit(tmp_path):
+    # The info log goes to a file: a pipe nobody reads fills up, and the server then blocks on it.
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(OXBOW_BIN), "serve", "--ephemeral", "--kafka-port", "0", "--studio-port", "0"],
+                                stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "RUST_LOG": "info"})
     wait_ready(proc)
     code, _ = stop(proc)
-    err = proc.stderr.read() if proc.stderr else ""
+    err = log_path.read_text()
     assert code == 0
     m = re.search(r"data_dir=(\S+)", err)
     assert m, err

@@ -5,6 +5,7 @@ use crate::metadata::ClusterMetadata;
 use crate::profile::ConnectionProfile;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::BaseConsumer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -41,9 +42,20 @@ pub struct ConfigValue {
     pub is_sensitive: bool,
 }
 
+/// The group id of [`Admin`]'s group handle. It never joins or commits, so no broker records a
+/// group by this name; it only shows up as a FindCoordinator key.
+const GROUP_HANDLE_ID: &str = "oxbow-admin-idle";
+
 /// An admin connection to one cluster. Cheap to share by reference; every call carries a timeout.
 pub struct Admin {
     pub(crate) client: AdminClient<DefaultClientContext>,
+    /// The handle the consumer-group calls (groups.rs) run on: a consumer with a group id that
+    /// never subscribes. librdkafka's admin client is a producer, which has no group handle, and
+    /// its OffsetFetch answer handler dereferences that missing handle on NOT_COORDINATOR or
+    /// COORDINATOR_NOT_AVAILABLE (librdkafka issue 5040, open in 2.12): the whole process died
+    /// with SIGSEGV whenever a coordinator moved while the studio polled a group's offsets. With
+    /// a group handle present, the answer only makes this idle consumer look its coordinator up.
+    pub(crate) group_client: BaseConsumer,
     /// Bounds every request this handle makes, so no call waits forever on a dead cluster.
     pub(crate) timeout: Duration,
     /// What the handle was made from (the group calls ask a broker's API versions with it).
@@ -57,8 +69,15 @@ impl Admin {
     /// cluster; the first request reports connection problems.
     pub fn new(profile: &ConnectionProfile, timeout: Duration) -> Result<Admin> {
         let client = profile.client_config().create().map_err(Error::Config)?;
+        let group_client = profile
+            .client_config()
+            .set("group.id", GROUP_HANDLE_ID)
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(Error::Config)?;
         Ok(Admin {
             client,
+            group_client,
             timeout,
             profile: profile.clone(),
             closed: AtomicBool::new(false),

@@ -146,3 +146,26 @@ fn close_ends_blocking_calls_in_flight_and_refuses_later_ones() {
         "refused without sending"
     );
 }
+
+/// A group's coordinator that answers OffsetFetch with NOT_COORDINATOR (it moved) is an error to
+/// report, not a crash: librdkafka's admin client, having no group handle, dereferenced a null one
+/// on this answer and took the whole process down with SIGSEGV (librdkafka issue 5040).
+#[test]
+fn offset_fetch_answered_not_coordinator_is_an_error_not_a_crash() {
+    use oxbow_client::rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let mock = MockCluster::new(1).expect("mock cluster");
+    let profile = ConnectionProfile::plaintext(mock.bootstrap_servers(), "oxbow-client-test");
+    let admin = Admin::new(&profile, Duration::from_secs(5)).expect("admin");
+    let moved = [
+        RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+        RDKafkaRespErr::RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+    ];
+    for error in moved {
+        mock.request_errors(RDKafkaApiKey::OffsetFetch, &[error]);
+        let outcome = admin.list_group_offsets("g-moved", None);
+        let refused = outcome.expect_err("the coordinator refused the fetch");
+        assert!(refused.to_string().to_lowercase().contains("coordinator"), "{refused}");
+    }
+    // The handle still works once the coordinator answers.
+    assert_eq!(admin.list_group_offsets("g-moved", None).expect("offsets"), vec![]);
+}

@@ -809,7 +809,7 @@ impl GroupCoordinator {
             }
             inner.shards.insert(partition, Shard::empty(epoch));
         }
-        tracing::info!(partition, epoch, "loading the groups of {OFFSETS_TOPIC}-{partition}");
+        tracing::debug!(partition, epoch, "loading the groups of {OFFSETS_TOPIC}-{partition}");
         let (me, log) = (self.clone(), log.clone());
         let load = move || {
             let started = Instant::now();
@@ -860,16 +860,14 @@ impl GroupCoordinator {
         for (pid, committed) in std::mem::take(&mut shard.deferred_markers) {
             shard.complete_transaction(pid, committed, now_ms);
         }
-        tracing::info!(
-            partition,
-            epoch,
-            groups = count,
-            offsets,
-            records = loaded.records,
-            skipped = loaded.skipped,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "loaded the groups of {OFFSETS_TOPIC}-{partition}"
-        );
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        // 50 partitions load on every leadership change: only those with content are news.
+        if loaded.records > 0 {
+            tracing::info!(partition, epoch, groups = count, offsets, records = loaded.records, skipped = loaded.skipped,
+                elapsed_ms, "loaded the groups of {OFFSETS_TOPIC}-{partition}");
+        } else {
+            tracing::debug!(partition, epoch, elapsed_ms, "loaded {OFFSETS_TOPIC}-{partition}: empty");
+        }
     }
 
     /// This broker no longer leads `partition`: drops its groups; parked requests get
@@ -1865,7 +1863,11 @@ fn unload(shard: Shard, partition: i32) {
             m.answer_sync(SyncResult::error(codes::NOT_COORDINATOR));
         }
     }
-    tracing::info!(partition, epoch = shard.epoch, groups, "unloaded the groups of {OFFSETS_TOPIC}-{partition}: no longer its leader");
+    if groups > 0 {
+        tracing::info!(partition, epoch = shard.epoch, groups, "unloaded the groups of {OFFSETS_TOPIC}-{partition}: no longer its leader");
+    } else {
+        tracing::debug!(partition, epoch = shard.epoch, "unloaded {OFFSETS_TOPIC}-{partition}: no longer its leader");
+    }
 }
 
 /// Kafka's `ClassicGroup.validateOffsetCommit`.
