@@ -162,3 +162,27 @@ export async function until(what, fn, timeoutMs = 30_000, everyMs = 250) {
 
 /** The number in a cell's text ("1,234 records" → 1234). */
 export const num = (s) => Number(String(s).replace(/[^\d-]/g, ''));
+
+/**
+ * The helpers every browser test file needs, bound to its serve, artifacts directory and page. They are given as
+ * getters because a test file sets them in `before`.
+ * - `shot(page, name)`: a screenshot into the artifacts directory;
+ * - `api(path, init)`: a studio API call with the serve's token (JSON unless `init.headers` says otherwise);
+ * - `shooting(name, fn)`: wraps a test so a failure leaves a `FAILED-name` screenshot.
+ */
+export function testKit({ serve, artifacts, page }) {
+  const shot = (p, name) => p.screenshot({ path: join(artifacts(), `${name}.png`), fullPage: false });
+  const api = (path, init = {}) => fetch(serve().origin + path, {
+    ...init,
+    headers: { Authorization: `Bearer ${serve().token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) },
+  });
+  const shooting = (name, fn) => async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      await shot(page(), `FAILED-${name}`).catch(() => {});
+      throw e;
+    }
+  };
+  return { shot, api, shooting };
+}

@@ -2,9 +2,8 @@
 // topic with replication factor 3, and faults injected by clicking the view's buttons. Bounded waits only:
 // leadership moves once the killed broker's session times out (broker.session.timeout.ms, 6 s).
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freshArtifacts, launchBrowser, num, startServe, until } from './harness.mjs';
+import { freshArtifacts, launchBrowser, num, startServe, until, testKit } from './harness.mjs';
 
 const TOPIC = `repl-e2e-${Date.now().toString(36)}`;
 const SOLO = `${TOPIC}-solo`;
@@ -15,15 +14,7 @@ let artifacts;
 let browser;
 let page;
 const pageErrors = [];
-
-async function shot(p, name) {
-  await p.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
-}
-
-
-async function api(path, init = {}) {
-  return fetch(serve.origin + path, { ...init, headers: { Authorization: `Bearer ${serve.token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
-}
+const { shot, api, shooting } = testKit({ serve: () => serve, artifacts: () => artifacts, page: () => page });
 
 async function produce(topic, count) {
   const res = await api(`/api/topics/${encodeURIComponent(topic)}/messages`, {
@@ -50,17 +41,6 @@ const epochOf = async (partition = 0) => num(await page.getByTestId(`epoch-${par
 const timeline = () => page.getByRole('list', { name: 'Cluster events' });
 
 /** A test body that leaves a screenshot of the page when it fails. */
-function shooting(name, fn) {
-  return async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      await shot(page, `FAILED-${name}`).catch(() => {});
-      throw e;
-    }
-  };
-}
-
 async function toggleTheme(p, name) {
   await p.getByRole('button', { name: /Theme:/ }).click(); // system → light
   await p.getByRole('button', { name: /Theme:/ }).click(); // light → dark

@@ -3,9 +3,10 @@ groups: the list and the detail (members, assignments, committed offsets, lag) m
 committed; offset resets preview and apply; deletes are refused while a group is active; the lag history and the
 rebalance timeline follow what happens; bad input is a 4xx naming the field.
 
-DeleteGroups (API key 42) and OffsetDelete (API key 47) are not answered by the embedded broker yet: the tests that
-need them skip (naming the API) until it does, and the 501 the studio answers meanwhile is tested instead. The same
-calls are tested against Apache Kafka in test_external_kafka.py."""
+Deletes need DeleteGroups (API key 42) and OffsetDelete (API key 47); the studio answers 501, naming the API, when a
+broker lacks them. The embedded broker and Apache Kafka answer both, so here the deletes are tested and the 501 test
+skips unless the broker under test lacks them. The same calls are tested against Apache Kafka in
+test_external_kafka.py."""
 
 from __future__ import annotations
 

@@ -3,17 +3,15 @@ an open transaction with its partitions, producer and timeout, then its commit; 
 partition's producers, the open transaction's first offset and the last stable offset held back by it, then released.
 Bad input is a 400 naming the field.
 
-Runs against the embedded cluster (once its broker coordinates transactions: it advertises EndTxn, API key 26) and
-against Apache Kafka through `--no-broker`."""
+Runs against the embedded cluster and against Apache Kafka through `--no-broker`."""
 
 from __future__ import annotations
 
 import pytest
 from confluent_kafka import Producer
 
-from studio_helpers import Studio, broker_api_keys, unique, until
+from studio_helpers import Studio, unique, until
 
-END_TXN_KEY = 26
 TIMEOUT_MS = 45_000
 
 
@@ -21,10 +19,7 @@ TIMEOUT_MS = 45_000
 def any_studio(request) -> Studio:
     if request.param == "apache-kafka":
         return request.getfixturevalue("external_studio")
-    studio = request.getfixturevalue("studio")
-    if END_TXN_KEY not in broker_api_keys(studio.bootstrap):
-        pytest.skip("the embedded broker does not coordinate transactions yet (no EndTxn, API key 26)")
-    return studio
+    return request.getfixturevalue("studio")
 
 
 def listed(studio: Studio, txn_id: str) -> dict | None:
