@@ -35,7 +35,8 @@ def test_help_documents_the_studio_flags():
     out = run("--help").stdout
     for flag, env in [("--studio-port", "OXBOW_STUDIO_PORT"), ("--no-broker", "OXBOW_NO_BROKER"),
                       ("--bootstrap-servers", "OXBOW_BOOTSTRAP_SERVERS"), ("--profiles-file", "OXBOW_PROFILES_FILE"),
-                      ("--rack", "OXBOW_RACK"), ("--retention-check-interval-ms", "OXBOW_RETENTION_CHECK_INTERVAL_MS")]:
+                      ("--rack", "OXBOW_RACK"), ("--retention-check-interval-ms", "OXBOW_RETENTION_CHECK_INTERVAL_MS"),
+                      ("--group-initial-rebalance-delay-ms", "OXBOW_GROUP_INITIAL_REBALANCE_DELAY_MS")]:
         assert flag in out and env in out, flag
 
 

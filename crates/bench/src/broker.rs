@@ -44,9 +44,11 @@ impl Flavor {
 
 /// How to start a broker.
 pub enum Launch {
-    /// `<bin> serve --ephemeral --kafka-port 0 --brokers 1 --studio-port 0`.
+    /// `<bin> serve --ephemeral --kafka-port 0 --brokers 1 --studio-port 0
+    /// --group-initial-rebalance-delay-ms N`.
     Oxbow { bin: PathBuf },
-    /// `scripts/apache-kafka.sh start --port P --data-dir D` (the repo's one way to start Kafka).
+    /// `scripts/apache-kafka.sh start --port P --data-dir D --config KEY=VALUE` (the repo's one
+    /// way to start Kafka; the configs are the bench's broker settings).
     KafkaScript { script: PathBuf },
     /// Kafka's JVM started directly from a directory of jars (`--kafka-libs`), with the same
     /// single-node KRaft settings as the script; ready when it answers a Metadata request.
@@ -95,6 +97,9 @@ impl Broker {
                     "1",
                 ]);
                 command.args(["--studio-port", "0"]);
+                // Set, not left to the default, so the group phase compares like with like.
+                command.arg("--group-initial-rebalance-delay-ms");
+                command.arg(crate::GROUP_INITIAL_REBALANCE_DELAY_MS.to_string());
                 quiet_oxbow(&mut command);
                 (command, None)
             }
@@ -105,6 +110,11 @@ impl Broker {
                     .arg(script)
                     .args(["start", "--port", &port.to_string(), "--data-dir"]);
                 command.arg(data_dir.path());
+                // The script sets the same today; a --config line comes last and wins, so the
+                // bench's value holds whatever the script's default becomes.
+                for (key, value) in crate::broker_group_settings() {
+                    command.arg("--config").arg(format!("{key}={value}"));
+                }
                 (command, Some(port))
             }
             Launch::KafkaJars { libs, log4j_config } => {
@@ -347,8 +357,9 @@ fn write_kafka_config(dir: &Path, port: u16) -> Result<PathBuf> {
          transaction.state.log.min.isr=1\n\
          share.coordinator.state.topic.replication.factor=1\n\
          share.coordinator.state.topic.min.isr=1\n\
-         group.initial.rebalance.delay.ms=0\n",
-        data.display()
+         group.initial.rebalance.delay.ms={}\n",
+        data.display(),
+        crate::GROUP_INITIAL_REBALANCE_DELAY_MS
     );
     let path = dir.join("server.properties");
     std::fs::write(&path, config)?;

@@ -29,7 +29,20 @@
 //!   idempotent acks=all producer sends to it every 5 ms, measured from the kill to the first
 //!   acknowledgement of a record sent after it; then partition 0 is read back from the
 //!   surviving brokers and every acknowledged record must be there exactly once (a missing one
-//!   heads the table as a durability failure).
+//!   heads the table as a durability failure);
+//! - consumer-group rebalance time: 10 classic-protocol librdkafka consumers (range assignor,
+//!   session.timeout.ms 10000, heartbeat.interval.ms 1000) of a fresh group subscribe at once to
+//!   a 20-partition topic; join = the first subscribe → every member holds an assignment and
+//!   together they cover every partition exactly once; leave = one member closes (LeaveGroup) →
+//!   the other 9 hold new assignments covering every partition exactly once; median and max of
+//!   3 repetitions (1 with --quick), each on a new group. Both brokers run with
+//!   `group.initial.rebalance.delay.ms` = [`GROUP_INITIAL_REBALANCE_DELAY_MS`], set explicitly
+//!   on each (see `groups.rs`);
+//! - transactional produce: one transactional producer (acks=all, idempotent, a transactional.id
+//!   per run), 100 records of 100 B per transaction, begin/produce/commit in a loop for the
+//!   produce phases' duration (or record cap): records/s and transactions/s; then the topic is
+//!   read back with read_committed and every committed record must be there exactly once (a
+//!   mismatch heads the table; see `txn.rs`).
 //!
 //! Every topic is created, then waited for until each broker's own metadata shows every
 //! partition led and fully in sync, before its phase starts: the same for both brokers.
@@ -43,11 +56,13 @@
 
 mod broker;
 mod chart;
+mod groups;
 mod load;
 mod probe;
 mod procfs;
 mod ready;
 mod report;
+mod txn;
 
 use anyhow::{bail, Context, Result};
 use broker::{Broker, Cluster, ClusterLaunch, Launch};
@@ -125,7 +140,46 @@ pub struct Plan {
     pub latency_record_bytes: usize,
     /// The replication group; None with --skip-replication.
     pub replication: Option<ReplicationPlan>,
+    /// The consumer-group phase, on the single brokers.
+    pub group: GroupPlan,
+    /// The transactional produce phase, on the single brokers; it runs for produce_duration_s
+    /// and stops at produce_records_max, as the produce phases do.
+    pub txn: TxnPlan,
 }
+
+/// The consumer-group phase: a group of `members` classic consumers on a topic of `partitions`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GroupPlan {
+    pub members: usize,
+    pub partitions: i32,
+    /// Each on a fresh group; the report gives the median and the max.
+    pub repetitions: usize,
+    /// A join or leave not settled within this fails the phase (a line in the report).
+    pub join_timeout_ms_max: u64,
+    pub leave_timeout_ms_max: u64,
+    /// Both brokers' group.initial.rebalance.delay.ms ([`GROUP_INITIAL_REBALANCE_DELAY_MS`]).
+    pub initial_rebalance_delay_ms: u64,
+}
+
+/// The transactional produce phase.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TxnPlan {
+    pub partitions: i32,
+    pub record_bytes: usize,
+    pub records_per_transaction: u64,
+}
+
+/// `group.initial.rebalance.delay.ms` of both single brokers: `oxbow serve
+/// --group-initial-rebalance-delay-ms` and the Kafka node's server properties. It decides the
+/// join figure: with Kafka's default, 3000, a new group waits that long after its first member
+/// (and again after each member that arrives meanwhile), so the figure would be mostly the
+/// configured wait. 0 is `oxbow serve`'s default, the value in the server.properties Kafka ships
+/// and what the repo's Kafka scripts set; the bench sets it on both sides explicitly, so neither
+/// side's default decides the comparison.
+pub const GROUP_INITIAL_REBALANCE_DELAY_MS: u64 = 0;
+/// A group that has not settled this long after the subscribes (or the leave) fails the phase:
+/// far above a rebalance that waits out a 10 s session timeout.
+const GROUP_SETTLE_TIMEOUT_MS_MAX: u64 = 60_000;
 
 /// The replication group: both brokers as 3-broker clusters on this machine, one topic setting.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -191,6 +245,19 @@ impl Plan {
                     .map(|(key, value)| (key.to_string(), value.to_string()))
                     .collect(),
             }),
+            group: GroupPlan {
+                members: 10,
+                partitions: 20,
+                repetitions: if args.quick { 1 } else { 3 },
+                join_timeout_ms_max: GROUP_SETTLE_TIMEOUT_MS_MAX,
+                leave_timeout_ms_max: GROUP_SETTLE_TIMEOUT_MS_MAX,
+                initial_rebalance_delay_ms: GROUP_INITIAL_REBALANCE_DELAY_MS,
+            },
+            txn: TxnPlan {
+                partitions: 6,
+                record_bytes: 100,
+                records_per_transaction: 100,
+            },
         }
     }
 }
@@ -207,7 +274,7 @@ impl Stop {
         Ok(())
     }
 
-    fn sleep(&self, duration: Duration) -> Result<()> {
+    pub(crate) fn sleep(&self, duration: Duration) -> Result<()> {
         let deadline = Instant::now() + duration;
         while Instant::now() < deadline {
             self.check()?;
@@ -274,12 +341,25 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         settings_line(load::LATENCY_PRODUCER_SETTINGS)
     );
     println!("  consumer: {}", settings_line(load::CONSUMER_SETTINGS));
+    println!(
+        "  group members: {}",
+        settings_line(groups::GROUP_CONSUMER_SETTINGS)
+    );
+    println!(
+        "  transactional producer: {} (transactional.id per run)",
+        settings_line(txn::TXN_PRODUCER_SETTINGS)
+    );
     if plan.replication.is_some() {
         println!(
             "  failover producer: {}",
             settings_line(load::FAILOVER_PRODUCER_SETTINGS)
         );
     }
+
+    println!(
+        "broker settings (both single brokers): {}",
+        settings_line(&broker_group_settings())
+    );
 
     println!("measuring the load generator's ceiling (librdkafka mock cluster, in-process)…");
     let ceiling = load::ceiling(
@@ -357,7 +437,16 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
     Ok(())
 }
 
-fn settings_line(settings: &[(&str, &str)]) -> String {
+/// The group setting both single brokers are started with (see
+/// [`GROUP_INITIAL_REBALANCE_DELAY_MS`]), by Kafka's name.
+pub(crate) fn broker_group_settings() -> Vec<(&'static str, String)> {
+    vec![(
+        "group.initial.rebalance.delay.ms",
+        GROUP_INITIAL_REBALANCE_DELAY_MS.to_string(),
+    )]
+}
+
+fn settings_line<V: std::fmt::Display>(settings: &[(&str, V)]) -> String {
     settings
         .iter()
         .map(|(key, value)| format!("{key}={value}"))
@@ -924,7 +1013,120 @@ fn run_phases(
         target.report.latency = Some(result.map_err(|error| format!("{error:#}")));
         target.delete_topic(runtime, topic);
     }
+    phase_index += 1;
+
+    // Group and transactional ids unique to this run, so no broker state of an earlier run
+    // (a data dir reused by hand, say) is ever picked up.
+    let run_id = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
+    for index in order(phase_index, targets.len()) {
+        stop.check()?;
+        let target = &mut targets[index];
+        let topic = "bench-group";
+        let group = &plan.group;
+        let group_prefix = format!("oxbow-bench-group-{}-{run_id}", target.name());
+        let result = target
+            .create_topic(runtime, topic, group.partitions, stop)
+            .and_then(|_| {
+                let spec = groups::GroupSpec {
+                    topic,
+                    partitions: group.partitions,
+                    members: group.members,
+                    repetitions: group.repetitions,
+                    join_timeout: Duration::from_millis(group.join_timeout_ms_max),
+                    leave_timeout: Duration::from_millis(group.leave_timeout_ms_max),
+                    group_prefix: &group_prefix,
+                    pause,
+                };
+                groups::rebalance(&target.profile, &spec, stop)
+            });
+        stop.check()?;
+        match &result {
+            Ok(r) => println!("{}: {}", target.name(), group_line(r)),
+            Err(error) => println!("{}: group rebalance: failed: {error:#}", target.name()),
+        }
+        target.report.group = Some(result.map_err(|error| format!("{error:#}")));
+        target.delete_topic(runtime, topic);
+        stop.sleep(pause)?;
+    }
+    phase_index += 1;
+
+    for index in order(phase_index, targets.len()) {
+        stop.check()?;
+        let target = &mut targets[index];
+        let topic = "bench-txn";
+        let transactional_id = format!("oxbow-bench-txn-{}-{run_id}", target.name());
+        let created = target.create_topic(runtime, topic, plan.txn.partitions, stop);
+        let cpu = CpuMeter::start(target.broker.pid);
+        let result = created.and_then(|_| {
+            let spec = txn::TxnSpec {
+                topic,
+                transactional_id: &transactional_id,
+                value_size: plan.txn.record_bytes,
+                records_per_transaction: plan.txn.records_per_transaction,
+                duration: Duration::from_secs(plan.produce_duration_s),
+                records_max: plan.produce_records_max,
+            };
+            // The broker's CPU over the transactions, not over the read-back after them.
+            txn::transactions(&target.profile, &spec, stop, || cpu.cores())
+        });
+        stop.check()?;
+        match &result {
+            Ok(r) => println!(
+                "{}: transactions ({} records of {} B each): {:.0} records/s, {:.1} MB/s, {:.0} transactions/s ({} transactions; commit p50 {:.1} ms, max {:.1} ms; broker {} cores, generator {:.2} cores); {}",
+                target.name(),
+                r.records_per_transaction,
+                r.record_bytes,
+                r.records_per_s,
+                r.mb_per_s,
+                r.transactions_per_s,
+                r.transactions,
+                r.commit_p50_ms,
+                r.commit_max_ms,
+                r.broker_cpu_cores.map_or("?".to_string(), |c| format!("{c:.2}")),
+                r.generator_cpu_cores,
+                r.read_back_line()
+            ),
+            Err(error) => println!("{}: transactions: failed: {error:#}", target.name()),
+        }
+        if let Some(alarm) = result.as_ref().ok().and_then(txn::TxnResult::alarm) {
+            println!("{}: {alarm}", target.name());
+        }
+        target.report.txn = Some(result.map_err(|error| format!("{error:#}")));
+        target.delete_topic(runtime, topic);
+        stop.sleep(pause)?;
+    }
     Ok(())
+}
+
+/// The console line of a group phase: medians, maxima, and every repetition with the
+/// assignments it took (more than the members: the group rebalanced more than once).
+fn group_line(r: &groups::GroupResult) -> String {
+    let rounds: Vec<String> = r
+        .rounds
+        .iter()
+        .map(|round| {
+            format!(
+                "{:.0}/{:.0} ({}/{})",
+                round.join_ms, round.leave_ms, round.join_assignments, round.leave_assignments
+            )
+        })
+        .collect();
+    format!(
+        "group of {} on {} partitions: join median {:.0} ms, max {:.0} ms; leave median {:.0} ms, max {:.0} ms; per repetition join/leave ms (assignments received): {}",
+        r.members,
+        r.partitions,
+        r.join_median_ms,
+        r.join_max_ms,
+        r.leave_median_ms,
+        r.leave_max_ms,
+        rounds.join(", ")
+    )
 }
 
 /// Ends a produce or consume phase (`label` on the console, `name` in the report): reads the

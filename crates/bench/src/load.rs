@@ -79,22 +79,33 @@ pub const CONSUMER_SETTINGS: &[(&str, &str)] = &[
 /// Records between checks of the clock and the stop flag in hot loops.
 const CHECK_EVERY_RECORDS: u64 = 1024;
 /// How long a flush may take after a produce phase before the phase counts as failed.
-const FLUSH_TIMEOUT_MS: u64 = 60_000;
+pub(crate) const FLUSH_TIMEOUT_MS: u64 = 60_000;
 /// A consume phase gives up this long after the last record arrived.
-const CONSUME_IDLE_TIMEOUT_MS: u64 = 10_000;
-const METADATA_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const CONSUME_IDLE_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const METADATA_TIMEOUT_MS: u64 = 10_000;
 /// The latency consumer must be fetching within this long of its start.
 const CONSUMER_READY_TIMEOUT_MS: u64 = 60_000;
 /// Latency histogram range: 1 µs to 60 s, 3 significant digits.
 const LATENCY_MAX_US: u64 = 60_000_000;
 
-struct Counting {
-    acked: AtomicU64,
-    failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
+pub(crate) struct Counting {
+    pub(crate) acked: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) first_error: Mutex<Option<String>>,
     /// The latency phase's clock and timeline: each timed record's acknowledgement is timed
     /// too, so a slow second shows whether the produce or the fetch side was slow.
     ack_timeline: OnceLock<(Instant, Arc<Mutex<Timeline>>)>,
+}
+
+impl Counting {
+    pub(crate) fn new() -> Counting {
+        Counting {
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+            ack_timeline: OnceLock::new(),
+        }
+    }
 }
 
 impl ClientContext for Counting {}
@@ -137,21 +148,15 @@ fn producer(
         config.set(*key, *value);
     }
     config.set("acks", acks);
-    let context = Counting {
-        acked: AtomicU64::new(0),
-        failed: AtomicU64::new(0),
-        first_error: Mutex::new(None),
-        ack_timeline: OnceLock::new(),
-    };
     config
-        .create_with_context(context)
+        .create_with_context(Counting::new())
         .context("creating the load producer")
 }
 
 /// Partitions of `topic` as the producer sees them (also warms its metadata cache and connection).
 /// A just-created topic can take a moment to show up with leaders (Kafka propagates it
 /// asynchronously), so this asks again until every partition has a leader, within a bound.
-fn partition_count(producer: &BaseProducer<Counting>, topic: &str) -> Result<i32> {
+pub(crate) fn partition_count(producer: &BaseProducer<Counting>, topic: &str) -> Result<i32> {
     Ok(partition_leaders(producer, topic)?.len() as i32)
 }
 
@@ -198,7 +203,7 @@ fn partition_leaders(producer: &BaseProducer<Counting>, topic: &str) -> Result<V
 }
 
 /// Enqueues one record, waiting (bounded by `deadline`) while librdkafka's queue is full.
-fn send_blocking(
+pub(crate) fn send_blocking(
     producer: &BaseProducer<Counting>,
     record: BaseRecord<'_, [u8], [u8]>,
     deadline: Instant,

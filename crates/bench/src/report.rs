@@ -1,7 +1,9 @@
 //! Results, ratios against the goals, and the stdout table.
 
 use crate::broker::Flavor;
+use crate::groups::GroupResult;
 use crate::load::{CeilingResult, FailoverResult, LatencyResult, ThroughputResult};
+use crate::txn::TxnResult;
 use crate::Plan;
 use std::fmt::Write as _;
 
@@ -40,6 +42,10 @@ pub struct TargetReport {
     pub produce: Vec<Phase<ThroughputResult>>,
     pub consume: Vec<Phase<ThroughputResult>>,
     pub latency: Option<Result<LatencyResult, String>>,
+    /// Consumer-group join and leave times; None when the phase did not run.
+    pub group: Option<Result<GroupResult, String>>,
+    /// Transactional produce; None when the phase did not run.
+    pub txn: Option<Result<TxnResult, String>>,
     /// The replication group (a cluster of this broker kind); None when it did not run.
     pub replication: Option<ReplicationReport>,
 }
@@ -88,8 +94,18 @@ impl TargetReport {
             produce: Vec::new(),
             consume: Vec::new(),
             latency: None,
+            group: None,
+            txn: None,
             replication: None,
         }
+    }
+
+    fn group(&self) -> Option<&GroupResult> {
+        self.group.as_ref().and_then(|r| r.as_ref().ok())
+    }
+
+    fn txn(&self) -> Option<&TxnResult> {
+        self.txn.as_ref().and_then(|r| r.as_ref().ok())
     }
 
     /// The produce and consume phases, each list with its kind, in the order the table prints.
@@ -139,6 +155,7 @@ impl Goal {
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 pub enum Unit {
     RecordsPerS,
+    TransactionsPerS,
     Ms,
     Bytes,
 }
@@ -175,6 +192,10 @@ pub struct Report {
     pub latency_producer_settings: Vec<(String, String)>,
     pub consumer_settings: Vec<(String, String)>,
     pub failover_producer_settings: Vec<(String, String)>,
+    pub group_consumer_settings: Vec<(String, String)>,
+    pub txn_producer_settings: Vec<(String, String)>,
+    /// What both single brokers were started with for the group phase.
+    pub broker_group_settings: Vec<(String, String)>,
     pub generator_ceiling: Result<CeilingResult, String>,
     pub metrics: Vec<Metric>,
     pub targets: Vec<TargetReport>,
@@ -276,6 +297,50 @@ impl Report {
             None,
             &|t| latency(t).map(|l| (l.p999_ms, None)),
         );
+        let members = plan.group.members;
+        let repetitions = plan.group.repetitions;
+        for (key, label, pick) in [
+            (
+                "group_join_median",
+                format!("group join ({members}), median of {repetitions}"),
+                (|g: &GroupResult| g.join_median_ms) as fn(&GroupResult) -> f64,
+            ),
+            (
+                "group_join_max",
+                format!("group join ({members}), max of {repetitions}"),
+                |g: &GroupResult| g.join_max_ms,
+            ),
+            (
+                "group_leave_median",
+                format!("group leave (1 of {members}), median of {repetitions}"),
+                |g: &GroupResult| g.leave_median_ms,
+            ),
+            (
+                "group_leave_max",
+                format!("group leave (1 of {members}), max of {repetitions}"),
+                |g: &GroupResult| g.leave_max_ms,
+            ),
+        ] {
+            push(key.into(), label, Unit::Ms, None, &|t| {
+                t.group().map(|g| (pick(g), None))
+            });
+        }
+        let txn_size = plan.txn.record_bytes;
+        let per_transaction = plan.txn.records_per_transaction;
+        push(
+            format!("txn_produce_{txn_size}b"),
+            format!("txn produce {txn_size} B, {per_transaction}/txn"),
+            Unit::RecordsPerS,
+            None,
+            &|t| t.txn().map(|r| (r.records_per_s, Some(r.mb_per_s))),
+        );
+        push(
+            "txn_transactions".into(),
+            format!("transactions ({per_transaction} records each)"),
+            Unit::TransactionsPerS,
+            None,
+            &|t| t.txn().map(|r| (r.transactions_per_s, None)),
+        );
         if let Some(replication) = &plan.replication {
             let rf = replication.replication_factor;
             let size = replication.record_bytes;
@@ -360,11 +425,23 @@ impl Report {
         };
         let single = not_warm(&|t| t.latency.as_ref().and_then(|r| r.as_ref().ok()));
         let group = not_warm(&|t| t.replication.as_ref().and_then(ReplicationReport::latency));
+        // Transactional throughput whose committed records did not read back as committed is
+        // no figure to compare (the alarm heads the table).
+        let mismatched: Vec<&str> = [oxbow, kafka]
+            .into_iter()
+            .flatten()
+            .filter(|t| t.txn().is_some_and(|r| r.alarm().is_some()))
+            .map(|t| t.flavor.name())
+            .collect();
+        let txn = (!mismatched.is_empty())
+            .then(|| format!("{} read-back mismatch", mismatched.join(", ")));
         for metric in &mut metrics {
             let caveat = if metric.key.starts_with("latency_") {
                 &single
             } else if metric.key.starts_with("replication_latency_") {
                 &group
+            } else if metric.key.starts_with("txn_") {
+                &txn
             } else {
                 continue;
             };
@@ -390,6 +467,12 @@ impl Report {
             latency_producer_settings: owned(crate::load::LATENCY_PRODUCER_SETTINGS),
             consumer_settings: owned(crate::load::CONSUMER_SETTINGS),
             failover_producer_settings: owned(crate::load::FAILOVER_PRODUCER_SETTINGS),
+            group_consumer_settings: owned(crate::groups::GROUP_CONSUMER_SETTINGS),
+            txn_producer_settings: owned(crate::txn::TXN_PRODUCER_SETTINGS),
+            broker_group_settings: crate::broker_group_settings()
+                .into_iter()
+                .map(|(key, value)| (key.to_string(), value))
+                .collect(),
             generator_ceiling,
             metrics,
             targets,
@@ -416,6 +499,12 @@ impl Report {
                 .and_then(FailoverResult::alarm);
             if let Some(alarm) = alarm {
                 let _ = writeln!(out, "!!! {} cluster: {alarm}", target.flavor.name());
+            }
+        }
+        // So does a committed transactional record that did not read back exactly once.
+        for target in &self.targets {
+            if let Some(alarm) = target.txn().and_then(TxnResult::alarm) {
+                let _ = writeln!(out, "!!! {}: {alarm}", target.flavor.name());
             }
         }
         let mut rows: Vec<[String; 6]> = vec![header.map(str::to_string)];
@@ -471,6 +560,14 @@ impl Report {
                         ));
                     }
                 }
+            }
+            if let Some(r) = target.txn() {
+                cells.push(format!(
+                    "txn {}/{:.2}",
+                    r.broker_cpu_cores
+                        .map_or("?".to_string(), |c| format!("{c:.2}")),
+                    r.generator_cpu_cores
+                ));
             }
             let replication_produce = target.replication.as_ref().and_then(|r| r.produce.as_ref());
             if let Some(phase) = replication_produce {
@@ -547,6 +644,7 @@ impl Report {
                 warmups.join(", ")
             );
         }
+        self.group_and_txn_notes(&mut out);
         if let Some(replication) = &self.plan.replication {
             let timing: Vec<String> = replication
                 .cluster_timing
@@ -638,8 +736,77 @@ impl Report {
             if let Some(Err(error)) = &target.latency {
                 let _ = writeln!(out, "{} latency: {error}", target.flavor.name());
             }
+            if let Some(Err(error)) = &target.group {
+                let _ = writeln!(out, "{} group rebalance: {error}", target.flavor.name());
+            }
+            if let Some(Err(error)) = &target.txn {
+                let _ = writeln!(out, "{} transactions: {error}", target.flavor.name());
+            }
         }
         out
+    }
+
+    /// How the group and transaction figures were taken, and each broker's details.
+    fn group_and_txn_notes(&self, out: &mut String) {
+        let group = &self.plan.group;
+        let settings = |list: &[(String, String)]| {
+            list.iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let _ = writeln!(
+            out,
+            "groups: {} classic librdkafka consumers ({}) of a {}-partition topic, a fresh group per repetition; both brokers: {}; join = first subscribe -> every member assigned, each partition once; leave = one member's close (LeaveGroup) -> the other {} assigned anew, each partition once",
+            group.members,
+            settings(&self.group_consumer_settings),
+            group.partitions,
+            settings(&self.broker_group_settings),
+            group.members.saturating_sub(1)
+        );
+        for target in &self.targets {
+            let Some(r) = target.group() else { continue };
+            let rounds: Vec<String> = r
+                .rounds
+                .iter()
+                .map(|round| {
+                    format!(
+                        "{:.0}/{:.0} ms ({}/{})",
+                        round.join_ms,
+                        round.leave_ms,
+                        round.join_assignments,
+                        round.leave_assignments
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}: join/leave per repetition (assignments received): {}",
+                target.flavor.name(),
+                rounds.join(", ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "transactions: one producer, a transactional.id per run, acks=all, idempotent; {} records of {} B per transaction over {} partitions; begin/produce/commit for the produce phases' duration; then read back with read_committed",
+            self.plan.txn.records_per_transaction,
+            self.plan.txn.record_bytes,
+            self.plan.txn.partitions
+        );
+        for target in &self.targets {
+            let Some(r) = target.txn() else { continue };
+            let _ = writeln!(
+                out,
+                "  {}: {} transactions, {} records in {:.1} s; commit p50 {:.1} ms, max {:.1} ms; {}",
+                target.flavor.name(),
+                r.transactions,
+                r.records,
+                r.elapsed_s,
+                r.commit_p50_ms,
+                r.commit_max_ms,
+                r.read_back_line()
+            );
+        }
     }
 }
 
@@ -678,6 +845,13 @@ fn figure(unit: Unit, value: Option<f64>, mb_per_s: Option<f64>) -> String {
             match mb_per_s {
                 Some(mb) => format!("{records} {mb:.1}MB/s"),
                 None => records,
+            }
+        }
+        Unit::TransactionsPerS => {
+            if value >= 1e4 {
+                format!("{:.1}k/s", value / 1e3)
+            } else {
+                format!("{value:.0}/s")
             }
         }
         Unit::Ms => {
@@ -868,6 +1042,115 @@ pub(crate) mod tests {
             .metrics
             .iter()
             .any(|m| m.key.starts_with("replication")));
+    }
+
+    fn group_and_txn(scale: f64, read: u64) -> (GroupResult, TxnResult) {
+        let round = |join_ms: f64, leave_ms: f64| crate::groups::GroupRound {
+            join_ms: join_ms / scale,
+            leave_ms: leave_ms / scale,
+            join_assignments: 10,
+            leave_assignments: 9,
+        };
+        let group = GroupResult::new(
+            10,
+            20,
+            vec![
+                round(1000.0, 1200.0),
+                round(3000.0, 1100.0),
+                round(900.0, 1000.0),
+            ],
+        )
+        .expect("rounds");
+        let txn = TxnResult {
+            transactions: 1000,
+            records: 100_000,
+            records_per_transaction: 100,
+            record_bytes: 100,
+            elapsed_s: 10.0,
+            records_per_s: 10_000.0 * scale,
+            mb_per_s: scale,
+            transactions_per_s: 100.0 * scale,
+            commit_p50_ms: 4.0,
+            commit_max_ms: 30.0,
+            generator_cpu_cores: 0.2,
+            broker_cpu_cores: Some(0.3),
+            read_back: Ok(crate::txn::TxnReadBack {
+                committed: 100_000,
+                records_read: read,
+                missing: 100_000 - read.min(100_000),
+                duplicated: 0,
+                foreign: 0,
+            }),
+        };
+        (group, txn)
+    }
+
+    #[test]
+    fn group_and_txn_rows_have_ratios_and_notes() {
+        let mut oxbow = TargetReport::new(Flavor::Oxbow);
+        let (group, txn) = group_and_txn(2.0, 100_000);
+        (oxbow.group, oxbow.txn) = (Some(Ok(group)), Some(Ok(txn)));
+        let mut kafka = TargetReport::new(Flavor::Kafka);
+        let (group, txn) = group_and_txn(1.0, 100_000);
+        (kafka.group, kafka.txn) = (Some(Ok(group)), Some(Ok(txn)));
+        let report = Report::new(plan(&[]), Err("-".into()), vec![oxbow, kafka], None);
+
+        let join = metric(&report, "group_join_median");
+        assert_eq!((join.oxbow, join.kafka), (Some(500.0), Some(1000.0)));
+        assert!((join.ratio.expect("ratio") - 0.5).abs() < 1e-9);
+        assert_eq!(metric(&report, "group_join_max").kafka, Some(3000.0));
+        assert_eq!(metric(&report, "group_leave_median").kafka, Some(1100.0));
+        assert_eq!(metric(&report, "group_leave_max").oxbow, Some(600.0));
+        let records = metric(&report, "txn_produce_100b");
+        assert!((records.ratio.expect("ratio") - 2.0).abs() < 1e-9);
+        assert_eq!(records.kafka_mb_per_s, Some(1.0));
+        assert_eq!(metric(&report, "txn_transactions").kafka, Some(100.0));
+
+        let table = report.table();
+        // --quick: one repetition, in the label.
+        assert!(table.contains("group join (10), median of 1"));
+        assert!(table.contains("group leave (1 of 10), max of 1"));
+        assert!(table.contains("txn produce 100 B, 100/txn"));
+        assert!(table.contains("transactions (100 records each)"));
+        assert!(table.contains("both brokers: group.initial.rebalance.delay.ms=0"));
+        assert!(table.contains("partition.assignment.strategy=range"));
+        assert!(table.contains(
+            "kafka: join/leave per repetition (assignments received): 1000/1200 ms (10/9)"
+        ));
+        assert!(
+            table.contains("read_committed read-back: committed 100000, read 100000, missing 0")
+        );
+        assert!(!table.contains("!!!"));
+        let json = serde_json::to_value(&report).expect("serializes");
+        assert_eq!(json["targets"][1]["group"]["Ok"]["join_median_ms"], 1000.0);
+        assert_eq!(
+            json["targets"][0]["txn"]["Ok"]["read_back"]["Ok"]["missing"],
+            0
+        );
+        assert_eq!(json["plan"]["group"]["initial_rebalance_delay_ms"], 0);
+        assert_eq!(
+            json["broker_group_settings"][0][0],
+            "group.initial.rebalance.delay.ms"
+        );
+    }
+
+    #[test]
+    fn a_transaction_read_back_mismatch_heads_the_table() {
+        let mut oxbow = TargetReport::new(Flavor::Oxbow);
+        let (_, txn) = group_and_txn(2.0, 99_990);
+        oxbow.txn = Some(Ok(txn));
+        oxbow.group = Some(Err("repetition 1 of 1: join: not settled after 60 s".into()));
+        let mut kafka = TargetReport::new(Flavor::Kafka);
+        kafka.txn = Some(Ok(group_and_txn(1.0, 100_000).1));
+        let report = Report::new(plan(&[]), Err("-".into()), vec![oxbow, kafka], None);
+        let table = report.table();
+        assert!(table.starts_with(
+            "!!! oxbow: TRANSACTION READ-BACK MISMATCH: read_committed read 99990 records, 100000 committed (missing 10"
+        ));
+        let records = metric(&report, "txn_produce_100b");
+        assert_eq!(records.caveat.as_deref(), Some("oxbow read-back mismatch"));
+        assert!(table.contains("oxbow group rebalance: repetition 1 of 1: join: not settled"));
+        assert!(metric(&report, "group_join_median").oxbow.is_none());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub enum ClusterConfig {
         num_partitions: i32,
         /// Kafka's `log.retention.check.interval.ms`; `None` keeps the broker's default.
         retention_check_interval_ms: Option<u64>,
+        /// Kafka's `group.initial.rebalance.delay.ms`; `None` keeps the broker's default (0).
+        group_initial_rebalance_delay_ms: Option<u64>,
         /// Kafka's `broker.rack` by broker id, advertised in Metadata and DescribeCluster.
         racks: std::collections::BTreeMap<i32, String>,
     },
@@ -114,12 +116,23 @@ pub struct StackArgs {
     #[arg(long, env = "OXBOW_RETENTION_CHECK_INTERVAL_MS", value_parser = clap::value_parser!(u64).range(100..))]
     pub retention_check_interval_ms: Option<u64>,
 
+    /// How long a new classic consumer group waits for more members before its first
+    /// rebalance, in ms, at most 1800000 (Kafka's group.initial.rebalance.delay.ms, whose
+    /// default is 3000) [default: 0]
+    #[arg(long, env = "OXBOW_GROUP_INITIAL_REBALANCE_DELAY_MS", value_parser = clap::value_parser!(u64).range(..=GROUP_INITIAL_REBALANCE_DELAY_MS_MAX))]
+    pub group_initial_rebalance_delay_ms: Option<u64>,
+
     /// Racks of the embedded brokers (Kafka's broker.rack), shown by Metadata and DescribeCluster
     /// and used to place replicas in different racks: one name for every broker, or a
     /// comma-separated list, one per broker in id order (e.g. a,b,c)
     #[arg(long, env = "OXBOW_RACK")]
     pub rack: Option<String>,
 }
+
+/// The largest --group-initial-rebalance-delay-ms: Kafka's default group.max.session.timeout.ms.
+/// A group waits no longer than its rebalance timeout anyway; the bound keeps the broker's timer
+/// arithmetic far from overflow.
+const GROUP_INITIAL_REBALANCE_DELAY_MS_MAX: u64 = 1_800_000;
 
 impl StackArgs {
     /// The config these flags describe; `studio_port_default` applies when `--studio-port` is
@@ -196,6 +209,7 @@ impl StackArgs {
                 auto_create_topics: self.auto_create_topics,
                 num_partitions: self.num_partitions,
                 retention_check_interval_ms: self.retention_check_interval_ms,
+                group_initial_rebalance_delay_ms: self.group_initial_rebalance_delay_ms,
                 racks,
             }
         };
@@ -294,6 +308,7 @@ impl Stack {
                 auto_create_topics,
                 num_partitions,
                 retention_check_interval_ms,
+                group_initial_rebalance_delay_ms,
                 racks,
             } => {
                 if num_partitions < 1 {
@@ -324,6 +339,8 @@ impl Stack {
                     num_partitions,
                     log_retention_check_interval_ms: retention_check_interval_ms
                         .unwrap_or(defaults.log_retention_check_interval_ms),
+                    group_initial_rebalance_delay_ms: group_initial_rebalance_delay_ms
+                        .unwrap_or(defaults.group_initial_rebalance_delay_ms),
                     ..defaults
                 };
                 let cluster = Arc::new(
