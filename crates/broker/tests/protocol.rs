@@ -372,6 +372,21 @@ fn sample_request(key: ApiKey, v: i16, topic: &str, topic_id: uuid::Uuid) -> Req
             RequestKind::DescribeTransactions(r)
         }
         ApiKey::ListTransactions => RequestKind::ListTransactions(ListTransactionsRequest::default()),
+        ApiKey::ConsumerGroupHeartbeat => {
+            // A member joining (epoch 0) under a client-made id, one per version.
+            let mut r = ConsumerGroupHeartbeatRequest::default();
+            r.group_id = GroupId(s("cg-sample"));
+            r.member_id = s(&format!("sample-member-v{v}"));
+            r.member_epoch = 0;
+            r.rebalance_timeout_ms = 30_000;
+            r.subscribed_topic_names = Some(vec![TopicName(s(topic))]);
+            RequestKind::ConsumerGroupHeartbeat(r)
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            let mut r = ConsumerGroupDescribeRequest::default();
+            r.group_ids = vec![GroupId(s("cg-sample"))];
+            RequestKind::ConsumerGroupDescribe(r)
+        }
         other => panic!("no sample request for {other:?}"),
     }
 }
@@ -441,6 +456,14 @@ async fn every_advertised_version_round_trips() {
                     }
                 }
                 ResponseKind::DescribeProducers(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0, "DescribeProducers v{v}"),
+                ResponseKind::ConsumerGroupHeartbeat(r) => {
+                    assert_eq!(r.error_code, 0, "ConsumerGroupHeartbeat v{v}: {:?}", r.error_message);
+                    assert!(r.member_epoch >= 1, "ConsumerGroupHeartbeat v{v}: joined with epoch {}", r.member_epoch);
+                }
+                ResponseKind::ConsumerGroupDescribe(r) => {
+                    assert_eq!(r.groups[0].error_code, 0, "ConsumerGroupDescribe v{v}");
+                    assert!(!r.groups[0].members.is_empty(), "ConsumerGroupDescribe v{v}: the sample members");
+                }
                 ResponseKind::JoinGroup(r) => {
                     let want = if v >= 4 { 79 } else { 0 };
                     assert_eq!(r.error_code, want, "JoinGroup v{v}");

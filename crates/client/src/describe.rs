@@ -173,33 +173,14 @@ impl Admin {
             for &topic in array(list, count) {
                 let name = cstr(sys::rd_kafka_TopicDescription_name(topic));
                 let error = sys::rd_kafka_TopicDescription_error(topic);
-                let code = if error.is_null() {
-                    sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
-                } else {
-                    sys::rd_kafka_error_code(error)
-                };
-                let answer = if code != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let message = cstr(sys::rd_kafka_error_string(error));
-                    Err(ffi::refused_object("DescribeTopics", &name, code, &message))
-                } else {
-                    Ok(topic_description(topic, name.clone()))
+                let answer = match ffi::object_error("DescribeTopics", &name, error) {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(topic_description(topic, name.clone())),
                 };
                 answers.insert(name, answer);
             }
         }
-        Ok(names
-            .iter()
-            .map(|name| {
-                let answer = answers.remove(name).unwrap_or_else(|| {
-                    Err(Error::Refused {
-                        operation: "DescribeTopics",
-                        object: name.clone(),
-                        code: "NO_ANSWER".into(),
-                    })
-                });
-                (name.clone(), answer)
-            })
-            .collect())
+        Ok(ffi::in_asked_order("DescribeTopics", names, answers))
     }
 }
 

@@ -233,3 +233,46 @@ extern "C" {
     #[link_name = "rd_kafka_ConfigEntry_source"]
     pub(crate) fn config_entry_source(entry: *const sys::rd_kafka_ConfigEntry_t) -> c_int;
 }
+
+/// The refusal an admin result object carries, if any: `error` is what its `*_error` accessor
+/// returned (null when it has none).
+///
+/// # Safety
+/// `error` must be null or a live error object of a live event.
+pub(crate) unsafe fn object_error(
+    operation: &'static str,
+    object: &str,
+    error: *const sys::rd_kafka_error_t,
+) -> Option<Error> {
+    if error.is_null() {
+        return None;
+    }
+    let code = sys::rd_kafka_error_code(error);
+    if code == sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        return None;
+    }
+    let message = cstr(sys::rd_kafka_error_string(error));
+    Some(refused_object(operation, object, code, &message))
+}
+
+/// The answers of a many-object request, in the order the objects were asked, with `NO_ANSWER`
+/// for any the result left out.
+pub(crate) fn in_asked_order<T>(
+    operation: &'static str,
+    asked: &[String],
+    mut answers: std::collections::HashMap<String, Result<T>>,
+) -> Vec<(String, Result<T>)> {
+    asked
+        .iter()
+        .map(|object| {
+            let answer = answers.remove(object).unwrap_or_else(|| {
+                Err(Error::Refused {
+                    operation,
+                    object: object.clone(),
+                    code: "NO_ANSWER".into(),
+                })
+            });
+            (object.clone(), answer)
+        })
+        .collect()
+}

@@ -226,13 +226,8 @@ unsafe fn group_error(
     if error.is_null() {
         return None;
     }
-    let code = sys::rd_kafka_error_code(error);
-    if code == sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-        return None;
-    }
     let name = cstr(sys::rd_kafka_group_result_name(result));
-    let message = cstr(sys::rd_kafka_error_string(error));
-    Some(ffi::refused_object(operation, &name, code, &message))
+    ffi::object_error(operation, &name, error)
 }
 
 /// Per-partition outcomes of a group result (offsets altered or deleted).
@@ -383,33 +378,14 @@ impl Admin {
             for &group in array(list, count) {
                 let id = cstr(sys::rd_kafka_ConsumerGroupDescription_group_id(group));
                 let error = sys::rd_kafka_ConsumerGroupDescription_error(group);
-                let code = if error.is_null() {
-                    sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
-                } else {
-                    sys::rd_kafka_error_code(error)
-                };
-                let answer = if code != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let message = cstr(sys::rd_kafka_error_string(error));
-                    Err(ffi::refused_object("DescribeGroups", &id, code, &message))
-                } else {
-                    Ok(group_description(group, id.clone()))
+                let answer = match ffi::object_error("DescribeGroups", &id, error) {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(group_description(group, id.clone())),
                 };
                 answers.insert(id, answer);
             }
         }
-        Ok(ids
-            .iter()
-            .map(|id| {
-                let answer = answers.remove(id).unwrap_or_else(|| {
-                    Err(Error::Refused {
-                        operation: "DescribeGroups",
-                        object: id.clone(),
-                        code: "NO_ANSWER".into(),
-                    })
-                });
-                (id.clone(), answer)
-            })
-            .collect())
+        Ok(ffi::in_asked_order("DescribeGroups", ids, answers))
     }
 
     /// The group's committed offsets (OffsetFetch): of `partitions`, or of every partition the
