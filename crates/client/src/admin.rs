@@ -5,9 +5,11 @@ use crate::metadata::ClusterMetadata;
 use crate::profile::ConnectionProfile;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::BaseConsumer;
+use rdkafka::bindings as sys;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// What to create: Kafka's CreateTopics fields.
@@ -55,7 +57,10 @@ pub struct Admin {
     /// COORDINATOR_NOT_AVAILABLE (librdkafka issue 5040, open in 2.12): the whole process died
     /// with SIGSEGV whenever a coordinator moved while the studio polled a group's offsets. With
     /// a group handle present, the answer only makes this idle consumer look its coordinator up.
-    pub(crate) group_client: BaseConsumer,
+    /// Made on the first group call ([`Admin::group_handle`]): an idle consumer still looks up
+    /// its coordinator, traffic an `Admin` that never asks about groups (the bench's) should not
+    /// add to the broker it measures.
+    group_client: OnceLock<BaseConsumer>,
     /// Bounds every request this handle makes, so no call waits forever on a dead cluster.
     pub(crate) timeout: Duration,
     /// What the handle was made from (the group calls ask a broker's API versions with it).
@@ -69,19 +74,29 @@ impl Admin {
     /// cluster; the first request reports connection problems.
     pub fn new(profile: &ConnectionProfile, timeout: Duration) -> Result<Admin> {
         let client = profile.client_config().create().map_err(Error::Config)?;
-        let group_client = profile
+        Ok(Admin {
+            client,
+            group_client: OnceLock::new(),
+            timeout,
+            profile: profile.clone(),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The librdkafka handle the consumer-group calls run on, made on first use (see
+    /// `group_client`). Two threads racing to make it each make one; the loser's is dropped.
+    pub(crate) fn group_handle(&self) -> Result<*mut sys::rd_kafka_t> {
+        if let Some(consumer) = self.group_client.get() {
+            return Ok(consumer.client().native_ptr());
+        }
+        let made: BaseConsumer = self
+            .profile
             .client_config()
             .set("group.id", GROUP_HANDLE_ID)
             .set("enable.auto.commit", "false")
             .create()
             .map_err(Error::Config)?;
-        Ok(Admin {
-            client,
-            group_client,
-            timeout,
-            profile: profile.clone(),
-            closed: AtomicBool::new(false),
-        })
+        Ok(self.group_client.get_or_init(|| made).client().native_ptr())
     }
 
     /// Ends this handle's blocking calls: those on librdkafka's C admin API that are waiting for

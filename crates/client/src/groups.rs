@@ -28,7 +28,6 @@ use crate::ffi::{self, admin_request, array, cstr, opt_cstr, Owned};
 use crate::profile::Security;
 use kafka_protocol::messages::ApiKey;
 use rdkafka::bindings as sys;
-use rdkafka::consumer::Consumer;
 use std::ffi::CString;
 use std::os::raw::c_char;
 
@@ -285,7 +284,7 @@ impl Admin {
     /// type (ListGroups to every broker). Blocks the calling thread for at most the handle's
     /// timeout. Brokers that fail are reported in [`GroupList::errors`], not as an error.
     pub fn list_groups(&self) -> Result<GroupList> {
-        let rk = self.group_client.client().native_ptr();
+        let rk = self.group_handle()?;
         // SAFETY: `rk` is this handle's live client; result pointers are read only while
         // `event` is alive.
         unsafe {
@@ -344,7 +343,7 @@ impl Admin {
             .map(|id| group_c("DescribeGroups", id))
             .collect::<Result<_>>()?;
         let mut raw: Vec<*const c_char> = ids_c.iter().map(|id| id.as_ptr()).collect();
-        let rk = self.group_client.client().native_ptr();
+        let rk = self.group_handle()?;
         let object = if ids.len() == 1 {
             ids[0].clone()
         } else {
@@ -408,7 +407,7 @@ impl Admin {
             }
             None => None,
         };
-        let rk = self.group_client.client().native_ptr();
+        let rk = self.group_handle()?;
         // SAFETY: the request object and the list are owned by guards and copied by librdkafka;
         // `rk` is this handle's live client; result pointers are read only while `event` is alive.
         unsafe {
@@ -471,7 +470,7 @@ impl Admin {
         }
         let group_c = group_c(OP, group)?;
         let list = partition_list(OP, group, offsets)?;
-        let rk = self.group_client.client().native_ptr();
+        let rk = self.group_handle()?;
         // SAFETY: as in `list_group_offsets`.
         unsafe {
             let request = Owned::new(
@@ -529,7 +528,7 @@ impl Admin {
             .map(|(topic, partition)| (topic.clone(), *partition, -1))
             .collect();
         let list = partition_list(OP, group, &entries)?;
-        let rk = self.group_client.client().native_ptr();
+        let rk = self.group_handle()?;
         // SAFETY: as in `list_group_offsets`.
         unsafe {
             let request = Owned::new(
@@ -574,7 +573,7 @@ impl Admin {
         const OP: &str = "DeleteGroups";
         self.require_api(ApiKey::DeleteGroups, OP, group)?;
         let group_c = group_c(OP, group)?;
-        let rk = self.group_client.client().native_ptr();
+        let rk = self.group_handle()?;
         // SAFETY: the request object is owned by its guard and copied by librdkafka; `rk` is this
         // handle's live client; result pointers are read only while `event` is alive.
         unsafe {

@@ -20,7 +20,8 @@
 //! - Consumer groups (`groups.rs`): [`Admin::list_groups`], [`Admin::describe_groups`] (members
 //!   with their assigned partitions), [`Admin::list_group_offsets`],
 //!   [`Admin::alter_group_offsets`], [`Admin::delete_group_offsets`] and [`Admin::delete_group`],
-//!   on an idle consumer handle (librdkafka's admin client crashes on some coordinator answers).
+//!   on an idle consumer handle made on first use (librdkafka's admin client crashes on some
+//!   coordinator answers).
 //! - Batch headers ([`BatchHeader`], [`batch_headers`]) and a raw-request helper on
 //!   `kafka-protocol` ([`RawConnection`], [`fetch_batch_headers`]): one Fetch over plain TCP to read
 //!   the RecordBatch v2 headers (codec, flags, producer) that librdkafka never reports, and
