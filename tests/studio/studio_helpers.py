@@ -126,38 +126,6 @@ def until(what: str, fn, timeout_s: float = 30.0, every_s: float = 0.25):
     pytest.fail(f"timed out after {timeout_s} s waiting for {what}" + (f": {last!r}" if last else ""))
 
 
-def broker_api_keys(bootstrap: str) -> set[int]:
-    """The API keys a broker answers, from an ApiVersions v0 request written by hand (so no client library's
-    view of the broker is trusted)."""
-    import socket
-    import struct
-
-    host, port = bootstrap.rsplit(":", 1)
-
-    def recv_exact(sock, n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            chunk = sock.recv(n - len(out))
-            if not chunk:
-                raise ConnectionError("the broker closed the connection")
-            out += chunk
-        return out
-
-    client_id = b"studio-test"
-    body = struct.pack(">hhih", 18, 0, 7, len(client_id)) + client_id
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(struct.pack(">i", len(body)) + body)
-        size = struct.unpack(">i", recv_exact(sock, 4))[0]
-        data = recv_exact(sock, size)
-    correlation_id, error, count = struct.unpack(">ihi", data[:10])
-    assert correlation_id == 7 and error == 0, (correlation_id, error)
-    return {struct.unpack(">h", data[10 + 6 * i:12 + 6 * i])[0] for i in range(count)}
-
-
-DELETE_GROUPS_KEY = 42
-OFFSET_DELETE_KEY = 47
-
-
 class GroupConsumer:
     """A real confluent-kafka consumer in a group: joins on `start()` (polling until it has its assignment),
     reads, commits chosen offsets, leaves on `close()`. Heartbeats run in librdkafka's background thread, so

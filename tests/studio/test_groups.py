@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from studio_helpers import (DELETE_GROUPS_KEY, OFFSET_DELETE_KEY, GroupConsumer, Studio, broker_api_keys,
-                            produce_to_partitions, unique, until)
+from studio_helpers import GroupConsumer, Studio, produce_to_partitions, unique, until
 
 
 def error_of(r) -> dict:
@@ -167,9 +166,6 @@ def delete_via(studio: Studio, path: str, **params):
 
 def test_delete_group_and_offsets_when_empty(grouped):
     studio, topic, group, consumer = grouped
-    keys = broker_api_keys(studio.bootstrap)
-    if DELETE_GROUPS_KEY not in keys or OFFSET_DELETE_KEY not in keys:
-        pytest.skip("the embedded broker does not answer DeleteGroups (API key 42) and OffsetDelete (API key 47) yet")
     consumer.close()
     until("the group to empty", lambda: studio.get(f"/api/groups/{group}").json()["state"] == "Empty")
     r = delete_via(studio, f"/api/groups/{group}/offsets", topic=topic)
@@ -189,20 +185,6 @@ def test_delete_group_and_offsets_when_empty(grouped):
     gone = studio.get(f"/api/groups/{other}")
     assert gone.status_code == 404, gone.text
     until("the deleted group to leave the list", lambda: listed(studio, other) is None)
-
-
-def test_deletes_answer_501_while_the_broker_lacks_the_apis(grouped):
-    studio, topic, group, consumer = grouped
-    keys = broker_api_keys(studio.bootstrap)
-    if DELETE_GROUPS_KEY in keys and OFFSET_DELETE_KEY in keys:
-        pytest.skip("the embedded broker answers DeleteGroups and OffsetDelete now (tested above)")
-    consumer.close()
-    until("the group to empty", lambda: studio.get(f"/api/groups/{group}").json()["state"] == "Empty")
-    for r in (studio.delete(f"/api/groups/{group}"), delete_via(studio, f"/api/groups/{group}/offsets", topic=topic)):
-        assert r.status_code == 501, r.text
-        assert "does not support" in error_of(r)["message"]
-    # The studio (and its librdkafka client) is still there, and nothing was deleted.
-    assert committed_of(studio.get(f"/api/groups/{group}").json()) == {0: 4, 1: 10, 2: 0}
 
 
 def test_lag_history_and_rebalance_timeline(grouped):
