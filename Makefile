@@ -41,6 +41,7 @@ build-release: ui
 	$(CARGO) build --release -p oxbow -p oxbow-desktop --locked
 
 test-rust:
+	$(CARGO) fmt --all --check
 	$(CARGO) test --workspace --locked
 
 test-e2e:

@@ -53,9 +53,7 @@ fn main() -> ExitCode {
     let app = tauri::Builder::default()
         // First plugin on purpose: a second instance must exit before anything else starts (it
         // would fail on the data dir lock and the Kafka port anyway); the first window comes up.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            focus_main_window(app)
-        }))
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| focus_main_window(app)))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
@@ -129,9 +127,7 @@ fn reopen_last_cluster(stack: &Stack) {
 fn open_studio_window(app: &AppHandle, stack: &Stack) -> tauri::Result<tauri::WebviewWindow> {
     let studio = stack.studio();
     let origin = format!("http://127.0.0.1:{}", studio.local_addr().port());
-    let url: tauri::Url = format!("{origin}/")
-        .parse()
-        .expect("a loopback URL with a port is valid");
+    let url: tauri::Url = format!("{origin}/").parse().expect("a loopback URL with a port is valid");
     // A JSON string literal is a valid JavaScript string literal: the token cannot break out.
     let token = serde_json::to_string(studio.token()).expect("a string serialises");
     let init = format!("window.__OXBOW_TOKEN__ = {token};");
@@ -187,10 +183,8 @@ pub(crate) fn focus_main_window(app: &AppHandle) {
 fn stop_on_signals(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut interrupt), Ok(mut terminate)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
             tracing::warn!("could not install signal handlers; a signal will stop the app without a clean shutdown");
             return;
         };
@@ -210,8 +204,7 @@ fn stop_stack(app: &AppHandle) {
     let stack = state.0.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(stack) = stack {
         tracing::info!("stopping the embedded stack");
-        if let Err(error) = tauri::async_runtime::block_on(stack.shutdown(SHUTDOWN_TIMEOUT_MS_MAX))
-        {
+        if let Err(error) = tauri::async_runtime::block_on(stack.shutdown(SHUTDOWN_TIMEOUT_MS_MAX)) {
             tracing::error!(%error, "the embedded stack did not stop cleanly");
         }
     }
@@ -222,9 +215,5 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 }

@@ -3,9 +3,7 @@
 
 use oxbow_studio::Stack;
 use std::path::PathBuf;
-use tauri::menu::{
-    AboutMetadataBuilder, MenuBuilder, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder,
-};
+use tauri::menu::{AboutMetadataBuilder, MenuBuilder, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder};
 use tauri::{AppHandle, Manager};
 
 const NEW_CONNECTION: &str = "new-connection";
@@ -24,9 +22,8 @@ pub fn install(app: &AppHandle, stack: &Stack) {
 
 fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
     let data_dir: Option<PathBuf> = stack.data_dir().map(PathBuf::from);
-    let new_connection = MenuItemBuilder::with_id(NEW_CONNECTION, "New Connection…")
-        .accelerator("CmdOrCtrl+N")
-        .build(app)?;
+    let new_connection =
+        MenuItemBuilder::with_id(NEW_CONNECTION, "New Connection…").accelerator("CmdOrCtrl+N").build(app)?;
     let open_data_folder = MenuItemBuilder::with_id(OPEN_DATA_FOLDER, "Open Data Folder")
         // An external cluster keeps its data elsewhere.
         .enabled(data_dir.is_some())
@@ -40,17 +37,8 @@ fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
         .separator()
         .item(&quit)
         .build()?;
-    let edit = SubmenuBuilder::new(app, "Edit")
-        .undo()
-        .redo()
-        .separator()
-        .cut()
-        .copy()
-        .paste()
-        .select_all()
-        .build()?;
-    let mut comments =
-        String::from("An event-streaming studio with an embedded Kafka-compatible cluster.");
+    let edit = SubmenuBuilder::new(app, "Edit").undo().redo().separator().cut().copy().paste().select_all().build()?;
+    let mut comments = String::from("An event-streaming studio with an embedded Kafka-compatible cluster.");
     if let Some(addr) = stack.kafka_addr() {
         comments.push_str(&format!("\nKafka bootstrap server: {addr}"));
     }
@@ -69,9 +57,7 @@ fn build(app: &AppHandle, stack: &Stack) -> tauri::Result<()> {
         .build();
     let about = PredefinedMenuItem::about(app, Some("About Oxbow"), Some(about_metadata))?;
     let help = SubmenuBuilder::new(app, "Help").item(&about).build()?;
-    let menu = MenuBuilder::new(app)
-        .items(&[&file, &edit, &help])
-        .build()?;
+    let menu = MenuBuilder::new(app).items(&[&file, &edit, &help]).build()?;
     app.set_menu(menu)?;
 
     app.on_menu_event(move |app, event| match event.id().as_ref() {

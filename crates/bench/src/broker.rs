@@ -52,10 +52,7 @@ pub enum Launch {
     KafkaScript { script: PathBuf },
     /// Kafka's JVM started directly from a directory of jars (`--kafka-libs`), with the same
     /// single-node KRaft settings as the script; ready when it answers a Metadata request.
-    KafkaJars {
-        libs: PathBuf,
-        log4j_config: Option<PathBuf>,
-    },
+    KafkaJars { libs: PathBuf, log4j_config: Option<PathBuf> },
 }
 
 /// A running broker. Dropping it stops the process group and removes the data directory.
@@ -79,8 +76,7 @@ impl Broker {
             .tempdir()
             .context("creating a temporary data directory")?;
         let log_path = log_dir.join(format!("{}.stderr.log", flavor.name()));
-        let log = std::fs::File::create(&log_path)
-            .with_context(|| format!("creating {}", log_path.display()))?;
+        let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
 
         let (mut command, probe_port) = match launch {
             Launch::Oxbow { bin } => {
@@ -88,14 +84,7 @@ impl Broker {
                 // Oxbow's own --ephemeral dir is used; ours stays empty but keeps both paths alike.
                 // One broker, as Kafka here is one node (`serve` runs 3 by default); the studio on
                 // any free port, so a busy 8080 cannot stop the bench.
-                command.args([
-                    "serve",
-                    "--ephemeral",
-                    "--kafka-port",
-                    "0",
-                    "--brokers",
-                    "1",
-                ]);
+                command.args(["serve", "--ephemeral", "--kafka-port", "0", "--brokers", "1"]);
                 command.args(["--studio-port", "0"]);
                 // Set, not left to the default, so the group phase compares like with like.
                 command.arg("--group-initial-rebalance-delay-ms");
@@ -106,9 +95,7 @@ impl Broker {
             Launch::KafkaScript { script } => {
                 let port = probe::free_port()?;
                 let mut command = Command::new("bash");
-                command
-                    .arg(script)
-                    .args(["start", "--port", &port.to_string(), "--data-dir"]);
+                command.arg(script).args(["start", "--port", &port.to_string(), "--data-dir"]);
                 command.arg(data_dir.path());
                 // The script sets the same today; a --config line comes last and wins, so the
                 // bench's value holds whatever the script's default becomes.
@@ -123,27 +110,12 @@ impl Broker {
                 format_kafka_storage(libs, &config, &log_path, stop)?;
                 let mut command = Command::new("java");
                 // The heap and GC flags of Kafka's kafka-server-start.sh, as the script uses.
-                command.args([
-                    "-Xmx1g",
-                    "-Xms1g",
-                    "-XX:+UseG1GC",
-                    "-XX:MaxGCPauseMillis=20",
-                ]);
-                command.args([
-                    "-XX:InitiatingHeapOccupancyPercent=35",
-                    "-Djava.awt.headless=true",
-                ]);
+                command.args(["-Xmx1g", "-Xms1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]);
+                command.args(["-XX:InitiatingHeapOccupancyPercent=35", "-Djava.awt.headless=true"]);
                 if let Some(log4j_config) = log4j_config {
-                    command.arg(format!(
-                        "-Dlog4j2.configurationFile={}",
-                        log4j_config.display()
-                    ));
+                    command.arg(format!("-Dlog4j2.configurationFile={}", log4j_config.display()));
                 }
-                command
-                    .arg("-cp")
-                    .arg(libs.join("*"))
-                    .arg("kafka.Kafka")
-                    .arg(&config);
+                command.arg("-cp").arg(libs.join("*")).arg("kafka.Kafka").arg(&config);
                 (command, Some(port))
             }
         };
@@ -171,19 +143,10 @@ impl Broker {
         loop {
             stop.check()?;
             if Instant::now() >= deadline {
-                bail!(
-                    "{} not ready after {} s; see {}",
-                    flavor.name(),
-                    timeout_ms / 1000,
-                    log_path.display()
-                );
+                bail!("{} not ready after {} s; see {}", flavor.name(), timeout_ms / 1000, log_path.display());
             }
             if let Some(status) = broker.child.try_wait()? {
-                bail!(
-                    "{} exited before it was ready ({status}); see {}",
-                    flavor.name(),
-                    log_path.display()
-                );
+                bail!("{} exited before it was ready ({status}); see {}", flavor.name(), log_path.display());
             }
             if let Some(port) = probe_port {
                 if jvm.is_none() {
@@ -206,11 +169,7 @@ impl Broker {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) if needs_ready_line => {
-                    bail!(
-                        "{} closed stdout before printing its ready line; see {}",
-                        flavor.name(),
-                        log_path.display()
-                    );
+                    bail!("{} closed stdout before printing its ready line; see {}", flavor.name(), log_path.display());
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     // Kafka's JVM may close stdout; readiness comes from the probe. Don't spin.
@@ -232,13 +191,8 @@ impl Broker {
             Flavor::Oxbow => {
                 // We exec'd Oxbow ourselves, so the spawn instant is its start. Confirm it answers
                 // a Metadata request, as for Kafka, and count the time until it does.
-                let port: u16 = address
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .context("ready line port")?;
-                let answer_deadline =
-                    Instant::now() + Duration::from_millis(READY_TIMEOUT_OXBOW_MS);
+                let port: u16 = address.rsplit(':').next().and_then(|p| p.parse().ok()).context("ready line port")?;
+                let answer_deadline = Instant::now() + Duration::from_millis(READY_TIMEOUT_OXBOW_MS);
                 while !probe::metadata_answers(port) {
                     stop.check()?;
                     if Instant::now() >= answer_deadline {
@@ -280,10 +234,7 @@ fn spawn_in_own_group(
     log: std::fs::File,
     flavor: Flavor,
 ) -> Result<(Child, mpsc::Receiver<String>)> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log));
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
     command.process_group(0);
     // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec here.
     unsafe {
@@ -293,9 +244,7 @@ fn spawn_in_own_group(
             Ok(())
         });
     }
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("starting {}", flavor.name()))?;
+    let mut child = command.spawn().with_context(|| format!("starting {}", flavor.name()))?;
     let lines = spawn_stdout_reader(&mut child)?;
     Ok((child, lines))
 }
@@ -396,35 +345,17 @@ const FORMAT_TIMEOUT_MS: u64 = 120_000;
 fn format_kafka_storage(libs: &Path, config: &Path, log_path: &Path, stop: &Stop) -> Result<()> {
     let log = std::fs::OpenOptions::new().append(true).open(log_path)?;
     let mut command = Command::new("java");
-    command.args([
-        "-Xmx512m",
-        "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
-        "-cp",
-    ]);
-    command.arg(libs.join("*")).args([
-        "kafka.tools.StorageTool",
-        "format",
-        "--cluster-id",
-        &kafka_cluster_id()?,
-    ]);
+    command.args(["-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"]);
+    command.arg(libs.join("*")).args(["kafka.tools.StorageTool", "format", "--cluster-id", &kafka_cluster_id()?]);
     command.arg("--config").arg(config);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log));
+    command.stdin(Stdio::null()).stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log));
     command.process_group(0);
-    let mut child = command
-        .spawn()
-        .context("starting java (is a JDK installed?)")?;
+    let mut child = command.spawn().context("starting java (is a JDK installed?)")?;
     let deadline = Instant::now() + Duration::from_millis(FORMAT_TIMEOUT_MS);
     loop {
         if let Some(status) = child.try_wait()? {
             if !status.success() {
-                bail!(
-                    "formatting Kafka's storage failed ({status}); see {}",
-                    log_path.display()
-                );
+                bail!("formatting Kafka's storage failed ({status}); see {}", log_path.display());
             }
             return Ok(());
         }
@@ -432,10 +363,7 @@ fn format_kafka_storage(libs: &Path, config: &Path, log_path: &Path, stop: &Stop
             kill_group(child.id(), libc::SIGKILL);
             let _ = child.wait();
             stop.check()?;
-            bail!(
-                "formatting Kafka's storage took over {} s",
-                FORMAT_TIMEOUT_MS / 1000
-            );
+            bail!("formatting Kafka's storage took over {} s", FORMAT_TIMEOUT_MS / 1000);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -459,16 +387,14 @@ fn kill_group(pgid: u32, signal: libc::c_int) {
 fn spawn_stdout_reader(child: &mut Child) -> Result<mpsc::Receiver<String>> {
     let stdout = child.stdout.take().context("child stdout")?;
     let (sender, receiver) = mpsc::sync_channel(STDOUT_LINES_MAX);
-    std::thread::Builder::new()
-        .name("bench-broker-stdout".into())
-        .spawn(move || {
-            let reader = BufReader::new(stdout);
-            for line in reader.lines() {
-                let Ok(line) = line else { break };
-                // Once the bench stops listening, try_send fails and lines are dropped, never queued.
-                let _ = sender.try_send(line);
-            }
-        })?;
+    std::thread::Builder::new().name("bench-broker-stdout".into()).spawn(move || {
+        let reader = BufReader::new(stdout);
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            // Once the bench stops listening, try_send fails and lines are dropped, never queued.
+            let _ = sender.try_send(line);
+        }
+    })?;
     Ok(receiver)
 }
 
@@ -494,10 +420,7 @@ pub enum ClusterLaunch {
     /// `scripts/apache-kafka-cluster.sh start --brokers N --data-dir DIR`: one JVM per node, each
     /// killed with SIGKILL by the pid the script leaves in DIR/node-ID/pid. `libs` (--kafka-libs)
     /// goes to the script as KAFKA_LIBS.
-    Kafka {
-        script: PathBuf,
-        libs: Option<PathBuf>,
-    },
+    Kafka { script: PathBuf, libs: Option<PathBuf> },
 }
 
 impl ClusterLaunch {
@@ -534,20 +457,14 @@ pub struct Killed {
 }
 
 impl Cluster {
-    pub fn start(
-        launch: &ClusterLaunch,
-        brokers: u32,
-        log_dir: &Path,
-        stop: &Stop,
-    ) -> Result<Cluster> {
+    pub fn start(launch: &ClusterLaunch, brokers: u32, log_dir: &Path, stop: &Stop) -> Result<Cluster> {
         let flavor = launch.flavor();
         let data_dir = tempfile::Builder::new()
             .prefix(&format!("oxbow-bench-{}-cluster-", flavor.name()))
             .tempdir()
             .context("creating a temporary data directory")?;
         let log_path = log_dir.join(format!("{}-cluster.stderr.log", flavor.name()));
-        let log = std::fs::File::create(&log_path)
-            .with_context(|| format!("creating {}", log_path.display()))?;
+        let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let brokers_arg = brokers.to_string();
         let (mut command, oxbow_bin) = match launch {
             ClusterLaunch::Oxbow { bin } => {
@@ -560,9 +477,7 @@ impl Cluster {
             }
             ClusterLaunch::Kafka { script, libs } => {
                 let mut command = Command::new("bash");
-                command
-                    .arg(script)
-                    .args(["start", "--brokers", &brokers_arg, "--data-dir"]);
+                command.arg(script).args(["start", "--brokers", &brokers_arg, "--data-dir"]);
                 command.arg(data_dir.path());
                 if let Some(libs) = libs {
                     command.env("KAFKA_LIBS", libs);
@@ -572,15 +487,8 @@ impl Cluster {
         };
         let launched = Instant::now();
         let (child, lines) = spawn_in_own_group(&mut command, log, flavor)?;
-        let mut cluster = Cluster {
-            flavor,
-            addresses: Vec::new(),
-            ready_ms: 0.0,
-            pids: Vec::new(),
-            oxbow_bin,
-            child,
-            data_dir,
-        };
+        let mut cluster =
+            Cluster { flavor, addresses: Vec::new(), ready_ms: 0.0, pids: Vec::new(), oxbow_bin, child, data_dir };
         let deadline = launched + Duration::from_millis(READY_TIMEOUT_CLUSTER_MS);
         // Bounded by the deadline; each turn waits at most 100 ms for a line.
         while cluster.addresses.len() < brokers as usize {
@@ -594,11 +502,7 @@ impl Cluster {
                 );
             }
             if let Some(status) = cluster.child.try_wait()? {
-                bail!(
-                    "{} cluster exited before it was ready ({status}); see {}",
-                    flavor.name(),
-                    log_path.display()
-                );
+                bail!("{} cluster exited before it was ready ({status}); see {}", flavor.name(), log_path.display());
             }
             match lines.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
@@ -640,9 +544,9 @@ impl Cluster {
         cluster.ready_ms = launched.elapsed().as_secs_f64() * 1e3;
         cluster.pids = match flavor {
             Flavor::Oxbow => vec![cluster.child.id()],
-            Flavor::Kafka => (1..=brokers)
-                .map(|id| kafka_node_pid(cluster.data_dir.path(), id))
-                .collect::<Result<_>>()?,
+            Flavor::Kafka => {
+                (1..=brokers).map(|id| kafka_node_pid(cluster.data_dir.path(), id)).collect::<Result<_>>()?
+            }
         };
         Ok(cluster)
     }
@@ -676,15 +580,9 @@ impl Cluster {
                 }
                 match parse_fault_line(&stdout) {
                     Some((id, state)) if id == broker_id && state == "killed" => {}
-                    _ => bail!(
-                        "oxbow fault kill {broker_id}: unexpected answer {:?}",
-                        stdout.trim()
-                    ),
+                    _ => bail!("oxbow fault kill {broker_id}: unexpected answer {:?}", stdout.trim()),
                 }
-                Ok(Killed {
-                    at,
-                    command_ms: at.duration_since(issued).as_secs_f64() * 1e3,
-                })
+                Ok(Killed { at, command_ms: at.duration_since(issued).as_secs_f64() * 1e3 })
             }
             _ => {
                 let index = usize::try_from(broker_id - 1)
@@ -696,15 +594,9 @@ impl Cluster {
                 let sent = unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
                 let at = Instant::now();
                 if sent != 0 {
-                    bail!(
-                        "SIGKILL to Kafka node {broker_id} (pid {pid}): {}",
-                        std::io::Error::last_os_error()
-                    );
+                    bail!("SIGKILL to Kafka node {broker_id} (pid {pid}): {}", std::io::Error::last_os_error());
                 }
-                Ok(Killed {
-                    at,
-                    command_ms: at.duration_since(issued).as_secs_f64() * 1e3,
-                })
+                Ok(Killed { at, command_ms: at.duration_since(issued).as_secs_f64() * 1e3 })
             }
         }
     }
@@ -730,10 +622,7 @@ fn kafka_node_pid(data_dir: &Path, node_id: u32) -> Result<u32> {
     let pid = parse_pid(&text).with_context(|| format!("{}: not a pid", path.display()))?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     if !String::from_utf8_lossy(&cmdline).contains("kafka.Kafka") {
-        bail!(
-            "pid {pid} from {} is not a running Kafka server",
-            path.display()
-        );
+        bail!("pid {pid} from {} is not a running Kafka server", path.display());
     }
     Ok(pid)
 }
@@ -785,14 +674,8 @@ mod tests {
 
     #[test]
     fn reads_ready_lines() {
-        assert_eq!(
-            ready_kafka_address("ready kafka 127.0.0.1:9092\n"),
-            Some("127.0.0.1:9092")
-        );
-        assert_eq!(
-            ready_kafka_address("  ready kafka 127.0.0.1:1 "),
-            Some("127.0.0.1:1")
-        );
+        assert_eq!(ready_kafka_address("ready kafka 127.0.0.1:9092\n"), Some("127.0.0.1:9092"));
+        assert_eq!(ready_kafka_address("  ready kafka 127.0.0.1:1 "), Some("127.0.0.1:1"));
         assert_eq!(ready_kafka_address("ready studio http://x"), None);
         assert_eq!(ready_kafka_address("ready kafka "), None);
         assert_eq!(ready_kafka_address("node 1 pid 2"), None);
@@ -811,10 +694,7 @@ mod tests {
     #[test]
     fn reads_fault_answers() {
         assert_eq!(parse_fault_line("broker 2 killed\n"), Some((2, "killed")));
-        assert_eq!(
-            parse_fault_line("warning\nbroker 3 running at 127.0.0.1:5\n"),
-            Some((3, "running"))
-        );
+        assert_eq!(parse_fault_line("warning\nbroker 3 running at 127.0.0.1:5\n"), Some((3, "running")));
         assert_eq!(parse_fault_line("broker x killed"), None);
         assert_eq!(parse_fault_line("broker 2"), None);
         assert_eq!(parse_fault_line(""), None);

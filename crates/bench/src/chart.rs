@@ -10,10 +10,7 @@ use plotters::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
 
-const FONT_PATHS: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-];
+const FONT_PATHS: &[&str] = &["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf"];
 /// Overrides the font file (any TrueType/OpenType font).
 const FONT_ENV: &str = "OXBOW_BENCH_FONT";
 const WIDTH_PX: u32 = 1200;
@@ -50,11 +47,7 @@ fn register_font() -> Result<()> {
 
 pub fn draw(report: &Report, path: &Path) -> Result<()> {
     register_font()?;
-    let rows: Vec<_> = report
-        .metrics
-        .iter()
-        .filter(|metric| metric.ratio.is_some())
-        .collect();
+    let rows: Vec<_> = report.metrics.iter().filter(|metric| metric.ratio.is_some()).collect();
     if rows.is_empty() {
         bail!("no ratios to draw (Kafka or Oxbow figures missing)");
     }
@@ -85,16 +78,11 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
         .x_label_area_size(40)
         .y_label_area_size(300)
         // A segmented 0..n range has n + 1 segments (the end is a segment too): stop at count - 1.
-        .build_cartesian_2d(
-            (x_min..x_max).log_scale(),
-            (0u32..count - 1).into_segmented(),
-        )
+        .build_cartesian_2d((x_min..x_max).log_scale(), (0u32..count - 1).into_segmented())
         .context("building the chart")?;
     // Rows are drawn bottom-up; put the first metric at the top.
     let label_of = |value: &SegmentValue<u32>| match value {
-        SegmentValue::CenterOf(index) if *index < count => {
-            rows[(count - 1 - index) as usize].label.clone()
-        }
+        SegmentValue::CenterOf(index) if *index < count => rows[(count - 1 - index) as usize].label.clone(),
         _ => String::new(),
     };
     chart
@@ -124,50 +112,34 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
             None => NO_GOAL,
         };
         let bar = Rectangle::new(
-            [
-                (x_min, SegmentValue::Exact(row)),
-                (ratio.max(x_min), SegmentValue::Exact(row + 1)),
-            ],
+            [(x_min, SegmentValue::Exact(row)), (ratio.max(x_min), SegmentValue::Exact(row + 1))],
             color.mix(0.85).filled(),
         );
         let mut bar = bar;
         bar.set_margin(8, 8, 0, 0);
-        chart
-            .draw_series(std::iter::once(bar))
-            .context("drawing a bar")?;
+        chart.draw_series(std::iter::once(bar)).context("drawing a bar")?;
         chart
             .draw_series(std::iter::once(Text::new(
                 crate::report::ratio_label(ratio),
                 // Right of the bar and of its goal line, so neither hides the figure.
-                (
-                    ratio.max(x_min).max(metric.goal.map_or(0.0, Goal::value)) * 1.08,
-                    SegmentValue::CenterOf(row),
-                ),
+                (ratio.max(x_min).max(metric.goal.map_or(0.0, Goal::value)) * 1.08, SegmentValue::CenterOf(row)),
                 ("sans-serif", 14).into_font().color(&BLACK),
             )))
             .context("drawing a label")?;
         if let Some(goal) = metric.goal {
             let line = PathElement::new(
-                vec![
-                    (goal.value(), SegmentValue::Exact(row)),
-                    (goal.value(), SegmentValue::Exact(row + 1)),
-                ],
+                vec![(goal.value(), SegmentValue::Exact(row)), (goal.value(), SegmentValue::Exact(row + 1))],
                 BLACK.stroke_width(3),
             );
-            chart
-                .draw_series(std::iter::once(line))
-                .context("drawing a goal")?;
+            chart.draw_series(std::iter::once(line)).context("drawing a goal")?;
         }
     }
     let parity = PathElement::new(
         vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],
         BLACK.mix(0.4).stroke_width(1),
     );
-    chart
-        .draw_series(std::iter::once(parity))
-        .context("drawing parity")?;
-    root.present()
-        .with_context(|| format!("writing {}", path.display()))?;
+    chart.draw_series(std::iter::once(parity)).context("drawing parity")?;
+    root.present().with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -194,9 +166,7 @@ mod tests {
                     mb_per_s: records_per_s * size as f64 / 1e6,
                     generator_cpu_cores: 0.5,
                 };
-                target
-                    .produce
-                    .push(Phase::new(format!("{size}b-acks-{acks}"), Ok(produce), 0.5));
+                target.produce.push(Phase::new(format!("{size}b-acks-{acks}"), Ok(produce), 0.5));
             }
             let consume = ThroughputResult {
                 records: 1,
@@ -206,9 +176,7 @@ mod tests {
                 mb_per_s: 100.0,
                 generator_cpu_cores: 0.5,
             };
-            target
-                .consume
-                .push(Phase::new(format!("{size}b"), Ok(consume), 0.5));
+            target.consume.push(Phase::new(format!("{size}b"), Ok(consume), 0.5));
         }
         target.latency = Some(Ok(LatencyResult {
             rate_per_s: 5000,
@@ -243,12 +211,7 @@ mod tests {
             .expect("valid args"),
         );
         let targets = vec![target(Flavor::Oxbow, 1.7), target(Flavor::Kafka, 1.0)];
-        let report = Report::new(
-            plan,
-            Err("not measured".into()),
-            targets,
-            Some("4.x".into()),
-        );
+        let report = Report::new(plan, Err("not measured".into()), targets, Some("4.x".into()));
         let dir = tempfile::tempdir().expect("temp dir");
         let path = std::env::var_os("OXBOW_BENCH_CHART_TEST_OUT")
             .map(std::path::PathBuf::from)

@@ -119,10 +119,7 @@ pub fn covers_exactly_once(assignments: &[&[i32]], partitions: i32) -> bool {
     };
     let mut seen = vec![false; count];
     for &partition in assignments.iter().flat_map(|a| a.iter()) {
-        match usize::try_from(partition)
-            .ok()
-            .and_then(|p| seen.get_mut(p))
-        {
+        match usize::try_from(partition).ok().and_then(|p| seen.get_mut(p)) {
             Some(slot) if !*slot => *slot = true,
             // Outside the topic, or held twice.
             _ => return false,
@@ -189,10 +186,7 @@ impl ConsumerContext for MemberContext {
                     .filter(|element| element.topic() == self.topic)
                     .map(|element| element.partition())
                     .collect();
-                state.held = Held {
-                    partitions: Some(partitions),
-                    at: Some(now),
-                };
+                state.held = Held { partitions: Some(partitions), at: Some(now) };
                 state.assignments += 1;
             }
             Rebalance::Revoke(_) => state.held.partitions = None,
@@ -205,12 +199,7 @@ impl ConsumerContext for MemberContext {
 
 type Member = BaseConsumer<MemberContext>;
 
-fn member(
-    profile: &ConnectionProfile,
-    group_id: &str,
-    topic: &str,
-    index: usize,
-) -> Result<Member> {
+fn member(profile: &ConnectionProfile, group_id: &str, topic: &str, index: usize) -> Result<Member> {
     let mut config: ClientConfig = profile.client_config();
     for (key, value) in GROUP_CONSUMER_SETTINGS {
         config.set(*key, *value);
@@ -218,10 +207,7 @@ fn member(
     config.set("group.id", group_id);
     config.set("client.id", format!("oxbow-bench-member-{index}"));
     config
-        .create_with_context(MemberContext {
-            topic: topic.to_string(),
-            state: Mutex::new(MemberState::default()),
-        })
+        .create_with_context(MemberContext { topic: topic.to_string(), state: Mutex::new(MemberState::default()) })
         .context("creating a group member")
 }
 
@@ -278,10 +264,8 @@ fn wait_settled(
     loop {
         stop.check()?;
         poll_all(members, &mut errors);
-        let held: Vec<Held> = members
-            .iter()
-            .map(|m| m.context().state.lock().expect("not poisoned").held.clone())
-            .collect();
+        let held: Vec<Held> =
+            members.iter().map(|m| m.context().state.lock().expect("not poisoned").held.clone()).collect();
         if let Some(at) = settled_at(&held, partitions, since) {
             return Ok((at, assignments(members)));
         }
@@ -297,10 +281,7 @@ fn wait_settled(
 }
 
 fn assignments(members: &[&Member]) -> u64 {
-    members
-        .iter()
-        .map(|m| m.context().state.lock().expect("not poisoned").assignments)
-        .sum()
+    members.iter().map(|m| m.context().state.lock().expect("not poisoned").assignments).sum()
 }
 
 /// Closes every member at once (each revokes and sends LeaveGroup) and waits, bounded, until all
@@ -319,32 +300,18 @@ fn close_all(members: Vec<Member>) {
 }
 
 /// One repetition on a fresh group: the join, then one member leaves.
-fn round(
-    profile: &ConnectionProfile,
-    spec: &GroupSpec<'_>,
-    group_id: &str,
-    stop: &Stop,
-) -> Result<GroupRound> {
+fn round(profile: &ConnectionProfile, spec: &GroupSpec<'_>, group_id: &str, stop: &Stop) -> Result<GroupRound> {
     // Created (no network work yet) before the clock starts.
-    let mut members: Vec<Member> = (0..spec.members)
-        .map(|index| member(profile, group_id, spec.topic, index))
-        .collect::<Result<_>>()?;
+    let mut members: Vec<Member> =
+        (0..spec.members).map(|index| member(profile, group_id, spec.topic, index)).collect::<Result<_>>()?;
     let result = (|| -> Result<GroupRound> {
         let subscribed = Instant::now();
         for member in &members {
-            member
-                .subscribe(&[spec.topic])
-                .context("subscribing a group member")?;
+            member.subscribe(&[spec.topic]).context("subscribing a group member")?;
         }
         let all: Vec<&Member> = members.iter().collect();
-        let (joined_at, join_assignments) = wait_settled(
-            &all,
-            spec.partitions,
-            subscribed,
-            spec.join_timeout,
-            "join",
-            stop,
-        )?;
+        let (joined_at, join_assignments) =
+            wait_settled(&all, spec.partitions, subscribed, spec.join_timeout, "join", stop)?;
         let join_ms = joined_at.duration_since(subscribed).as_secs_f64() * 1e3;
 
         // The first member leaves; it is polled with the others until its close is done, as
@@ -363,10 +330,8 @@ fn round(
             stop.check()?;
             poll_all(&watched, &mut errors);
             if settled.is_none() {
-                let held: Vec<Held> = rest
-                    .iter()
-                    .map(|m| m.context().state.lock().expect("not poisoned").held.clone())
-                    .collect();
+                let held: Vec<Held> =
+                    rest.iter().map(|m| m.context().state.lock().expect("not poisoned").held.clone()).collect();
                 settled = settled_at(&held, spec.partitions, leaving);
             }
             if Instant::now() >= deadline {
@@ -397,11 +362,7 @@ fn round(
 
 /// Runs `spec.repetitions` rounds, each on a fresh group, and takes medians and maxima. A round
 /// that fails fails the phase (with the round named).
-pub fn rebalance(
-    profile: &ConnectionProfile,
-    spec: &GroupSpec<'_>,
-    stop: &Stop,
-) -> Result<GroupResult> {
+pub fn rebalance(profile: &ConnectionProfile, spec: &GroupSpec<'_>, stop: &Stop) -> Result<GroupResult> {
     if spec.members < 2 {
         bail!("a leave needs at least 2 members, got {}", spec.members);
     }
@@ -444,21 +405,14 @@ mod tests {
     }
 
     fn held(partitions: Option<&[i32]>, at: Instant) -> Held {
-        Held {
-            partitions: partitions.map(<[i32]>::to_vec),
-            at: Some(at),
-        }
+        Held { partitions: partitions.map(<[i32]>::to_vec), at: Some(at) }
     }
 
     #[test]
     fn settles_when_every_member_holds_a_new_covering_assignment() {
         let since = Instant::now();
         let ms = |n: u64| since + Duration::from_millis(n);
-        let group = [
-            held(Some(&[0, 1]), ms(30)),
-            held(Some(&[2, 3]), ms(50)),
-            held(Some(&[4, 5]), ms(40)),
-        ];
+        let group = [held(Some(&[0, 1]), ms(30)), held(Some(&[2, 3]), ms(50)), held(Some(&[4, 5]), ms(40))];
         assert_eq!(settled_at(&group, 6, since), Some(ms(50)));
         // A member between revoke and assignment: not settled.
         let mut revoked = group.clone();
@@ -473,41 +427,18 @@ mod tests {
         never[2] = Held::default();
         assert_eq!(settled_at(&never, 6, since), None);
         // All new, but a partition held twice and one not at all.
-        let overlap = [
-            held(Some(&[0, 1]), ms(1)),
-            held(Some(&[1, 2]), ms(1)),
-            held(Some(&[4, 5]), ms(1)),
-        ];
+        let overlap = [held(Some(&[0, 1]), ms(1)), held(Some(&[1, 2]), ms(1)), held(Some(&[4, 5]), ms(1))];
         assert_eq!(settled_at(&overlap, 6, since), None);
         assert_eq!(settled_at(&[], 6, since), None);
     }
 
     #[test]
     fn group_result_takes_medians_and_maxima() {
-        let round = |join_ms, leave_ms| GroupRound {
-            join_ms,
-            leave_ms,
-            join_assignments: 10,
-            leave_assignments: 9,
-        };
-        let result = GroupResult::new(
-            10,
-            20,
-            vec![
-                round(900.0, 1100.0),
-                round(3000.0, 1000.0),
-                round(1000.0, 1200.0),
-            ],
-        )
-        .expect("rounds");
-        assert_eq!(
-            (result.join_median_ms, result.join_max_ms),
-            (1000.0, 3000.0)
-        );
-        assert_eq!(
-            (result.leave_median_ms, result.leave_max_ms),
-            (1100.0, 1200.0)
-        );
+        let round = |join_ms, leave_ms| GroupRound { join_ms, leave_ms, join_assignments: 10, leave_assignments: 9 };
+        let result = GroupResult::new(10, 20, vec![round(900.0, 1100.0), round(3000.0, 1000.0), round(1000.0, 1200.0)])
+            .expect("rounds");
+        assert_eq!((result.join_median_ms, result.join_max_ms), (1000.0, 3000.0));
+        assert_eq!((result.leave_median_ms, result.leave_max_ms), (1100.0, 1200.0));
         assert!(GroupResult::new(10, 20, Vec::new()).is_none());
     }
 }

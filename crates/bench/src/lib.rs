@@ -253,11 +253,7 @@ impl Plan {
                 leave_timeout_ms_max: GROUP_SETTLE_TIMEOUT_MS_MAX,
                 initial_rebalance_delay_ms: GROUP_INITIAL_REBALANCE_DELAY_MS,
             },
-            txn: TxnPlan {
-                partitions: 6,
-                record_bytes: 100,
-                records_per_transaction: 100,
-            },
+            txn: TxnPlan { partitions: 6, record_bytes: 100, records_per_transaction: 100 },
         }
     }
 }
@@ -278,9 +274,7 @@ impl Stop {
         let deadline = Instant::now() + duration;
         while Instant::now() < deadline {
             self.check()?;
-            std::thread::sleep(
-                Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())),
-            );
+            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
         }
         Ok(())
     }
@@ -292,15 +286,11 @@ impl Stop {
 pub fn run(args: BenchArgs) -> Result<()> {
     procfs::require()?;
     let plan = Plan::from_args(&args);
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let stop = Stop::default();
     let mut signal_ids = Vec::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_ids.push(
-            signal_hook::flag::register(signal, stop.0.clone())
-                .context("installing a signal handler")?,
-        );
+        signal_ids.push(signal_hook::flag::register(signal, stop.0.clone()).context("installing a signal handler")?);
     }
     let result = run_with(&args, &plan, &stop);
     for id in signal_ids {
@@ -323,43 +313,20 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         }
         Some(Launch::Oxbow { bin })
     };
-    let kafka_launch = if args.skip_kafka {
-        None
-    } else {
-        Some(kafka_launch(args, root.as_deref())?)
-    };
+    let kafka_launch = if args.skip_kafka { None } else { Some(kafka_launch(args, root.as_deref())?) };
 
-    println!(
-        "oxbow bench: {} run, results to {}",
-        if args.quick { "quick" } else { "full" },
-        args.out.display()
-    );
+    println!("oxbow bench: {} run, results to {}", if args.quick { "quick" } else { "full" }, args.out.display());
     println!("load generator settings (both brokers):");
     println!("  producer: {}", settings_line(load::PRODUCER_SETTINGS));
-    println!(
-        "  latency producer: {}",
-        settings_line(load::LATENCY_PRODUCER_SETTINGS)
-    );
+    println!("  latency producer: {}", settings_line(load::LATENCY_PRODUCER_SETTINGS));
     println!("  consumer: {}", settings_line(load::CONSUMER_SETTINGS));
-    println!(
-        "  group members: {}",
-        settings_line(groups::GROUP_CONSUMER_SETTINGS)
-    );
-    println!(
-        "  transactional producer: {} (transactional.id per run)",
-        settings_line(txn::TXN_PRODUCER_SETTINGS)
-    );
+    println!("  group members: {}", settings_line(groups::GROUP_CONSUMER_SETTINGS));
+    println!("  transactional producer: {} (transactional.id per run)", settings_line(txn::TXN_PRODUCER_SETTINGS));
     if plan.replication.is_some() {
-        println!(
-            "  failover producer: {}",
-            settings_line(load::FAILOVER_PRODUCER_SETTINGS)
-        );
+        println!("  failover producer: {}", settings_line(load::FAILOVER_PRODUCER_SETTINGS));
     }
 
-    println!(
-        "broker settings (both single brokers): {}",
-        settings_line(&broker_group_settings())
-    );
+    println!("broker settings (both single brokers): {}", settings_line(&broker_group_settings()));
 
     println!("measuring the load generator's ceiling (librdkafka mock cluster, in-process)…");
     let ceiling = load::ceiling(
@@ -372,9 +339,7 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
     .map_err(|error| format!("{error:#}"));
 
     // Admin calls are async; a small current-thread runtime drives them to completion.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     // Started one after the other (start-up and idle RSS are measured alone), then both stay up
     // while the phases alternate between them; the idle one costs the other little CPU.
     let mut targets = Vec::new();
@@ -403,9 +368,7 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         if kafka_launch.is_some() {
             launches.push(kafka_cluster_launch(args, root.as_deref()));
         }
-        for (flavor, result) in
-            run_replication(&launches, plan, replication, &args.out, &runtime, stop)?
-        {
+        for (flavor, result) in run_replication(&launches, plan, replication, &args.out, &runtime, stop)? {
             let index = match reports.iter().position(|r| r.flavor == flavor) {
                 Some(index) => index,
                 None => {
@@ -417,12 +380,7 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
         }
     }
     reports.sort_by_key(|report| report.flavor != broker::Flavor::Oxbow);
-    let report = Report::new(
-        plan.clone(),
-        ceiling,
-        reports,
-        kafka_version(args, root.as_deref()),
-    );
+    let report = Report::new(plan.clone(), ceiling, reports, kafka_version(args, root.as_deref()));
     println!();
     print!("{}", report.table());
     let json_path = args.out.join("bench.json");
@@ -440,18 +398,11 @@ fn run_with(args: &BenchArgs, plan: &Plan, stop: &Stop) -> Result<()> {
 /// The group setting both single brokers are started with (see
 /// [`GROUP_INITIAL_REBALANCE_DELAY_MS`]), by Kafka's name.
 pub(crate) fn broker_group_settings() -> Vec<(&'static str, String)> {
-    vec![(
-        "group.initial.rebalance.delay.ms",
-        GROUP_INITIAL_REBALANCE_DELAY_MS.to_string(),
-    )]
+    vec![("group.initial.rebalance.delay.ms", GROUP_INITIAL_REBALANCE_DELAY_MS.to_string())]
 }
 
 fn settings_line<V: std::fmt::Display>(settings: &[(&str, V)]) -> String {
-    settings
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    settings.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" ")
 }
 
 /// The repo root: the nearest ancestor (of the working directory, then of this executable)
@@ -476,25 +427,17 @@ fn kafka_launch(args: &BenchArgs, root: Option<&Path>) -> Result<Launch> {
         let Some(root) = root else {
             bail!("scripts/apache-kafka.sh not found above the working directory: run from the Oxbow repo, pass --kafka-libs, or --skip-kafka");
         };
-        return Ok(Launch::KafkaScript {
-            script: root.join("scripts/apache-kafka.sh"),
-        });
+        return Ok(Launch::KafkaScript { script: root.join("scripts/apache-kafka.sh") });
     };
     let has_kafka_jar = std::fs::read_dir(&libs)
         .with_context(|| format!("--kafka-libs {}", libs.display()))?
         .flatten()
-        .any(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("kafka_2.13-")
-        });
+        .any(|entry| entry.file_name().to_string_lossy().starts_with("kafka_2.13-"));
     if !has_kafka_jar {
         bail!("--kafka-libs {}: no kafka_2.13-*.jar there", libs.display());
     }
-    let log4j_config = root
-        .map(|root| root.join("scripts/kafka-dist/log4j2-server.properties"))
-        .filter(|path| path.is_file());
+    let log4j_config =
+        root.map(|root| root.join("scripts/kafka-dist/log4j2-server.properties")).filter(|path| path.is_file());
     Ok(Launch::KafkaJars { libs, log4j_config })
 }
 
@@ -511,13 +454,11 @@ fn kafka_cluster_launch(
         .ok_or_else(|| {
             (
                 broker::Flavor::Kafka,
-                "scripts/apache-kafka-cluster.sh not found above the working directory: run from the Oxbow repo".to_string(),
+                "scripts/apache-kafka-cluster.sh not found above the working directory: run from the Oxbow repo"
+                    .to_string(),
             )
         })?;
-    Ok(ClusterLaunch::Kafka {
-        script,
-        libs: custom_kafka_libs(args, root),
-    })
+    Ok(ClusterLaunch::Kafka { script, libs: custom_kafka_libs(args, root) })
 }
 
 /// --kafka-libs, unless it names the repo's own .cache/kafka/libs (which the scripts use).
@@ -525,11 +466,7 @@ fn custom_kafka_libs(args: &BenchArgs, root: Option<&Path>) -> Option<PathBuf> {
     let default_libs = root.map(|root| root.join(".cache/kafka/libs"));
     match (&args.kafka_libs, &default_libs) {
         (Some(libs), Some(default)) => {
-            let same = libs
-                .canonicalize()
-                .ok()
-                .zip(default.canonicalize().ok())
-                .is_some_and(|(a, b)| a == b);
+            let same = libs.canonicalize().ok().zip(default.canonicalize().ok()).is_some_and(|(a, b)| a == b);
             if same {
                 None
             } else {
@@ -543,15 +480,10 @@ fn custom_kafka_libs(args: &BenchArgs, root: Option<&Path>) -> Option<PathBuf> {
 
 /// Kafka's version from the jar name (kafka_2.13-VERSION.jar), for the report.
 fn kafka_version(args: &BenchArgs, root: Option<&Path>) -> Option<String> {
-    let libs = args
-        .kafka_libs
-        .clone()
-        .or_else(|| root.map(|root| root.join(".cache/kafka/libs")))?;
+    let libs = args.kafka_libs.clone().or_else(|| root.map(|root| root.join(".cache/kafka/libs")))?;
     std::fs::read_dir(libs).ok()?.flatten().find_map(|entry| {
         let name = entry.file_name().to_string_lossy().into_owned();
-        name.strip_prefix("kafka_2.13-")?
-            .strip_suffix(".jar")
-            .map(str::to_string)
+        name.strip_prefix("kafka_2.13-")?.strip_suffix(".jar").map(str::to_string)
     })
 }
 
@@ -573,24 +505,18 @@ impl RssSampler {
         let thread = {
             let running = running.clone();
             let peak_bytes = peak_bytes.clone();
-            std::thread::Builder::new()
-                .name("bench-rss".into())
-                .spawn(move || {
-                    // Ends when the sampler is finished (or dropped) or the process is gone.
-                    while running.load(Ordering::Relaxed) {
-                        let Some(rss) = procfs::rss_bytes(pid) else {
-                            break;
-                        };
-                        peak_bytes.fetch_max(rss, Ordering::Relaxed);
-                        std::thread::sleep(Duration::from_millis(RSS_SAMPLE_INTERVAL_MS));
-                    }
-                })?
+            std::thread::Builder::new().name("bench-rss".into()).spawn(move || {
+                // Ends when the sampler is finished (or dropped) or the process is gone.
+                while running.load(Ordering::Relaxed) {
+                    let Some(rss) = procfs::rss_bytes(pid) else {
+                        break;
+                    };
+                    peak_bytes.fetch_max(rss, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(RSS_SAMPLE_INTERVAL_MS));
+                }
+            })?
         };
-        Ok(RssSampler {
-            running,
-            peak_bytes,
-            thread: Some(thread),
-        })
+        Ok(RssSampler { running, peak_bytes, thread: Some(thread) })
     }
 
     fn finish(mut self) -> u64 {
@@ -629,17 +555,10 @@ impl CpuMeter {
                 (pid, cpu_s)
             })
             .collect();
-        CpuMeter {
-            pids,
-            at: Instant::now(),
-        }
+        CpuMeter { pids, at: Instant::now() }
     }
     fn cores(&self) -> f64 {
-        let used_s: f64 = self
-            .pids
-            .iter()
-            .map(|(pid, start)| procfs::cpu_s(pid).unwrap_or(*start) - start)
-            .sum();
+        let used_s: f64 = self.pids.iter().map(|(pid, start)| procfs::cpu_s(pid).unwrap_or(*start) - start).sum();
         used_s / self.at.elapsed().as_secs_f64().max(1e-9)
     }
 }
@@ -657,20 +576,8 @@ impl Target {
         self.report.flavor.name()
     }
 
-    fn create_topic(
-        &self,
-        runtime: &tokio::runtime::Runtime,
-        name: &str,
-        partitions: i32,
-        stop: &Stop,
-    ) -> Result<f64> {
-        create_topic(
-            &self.admin,
-            &self.profile,
-            runtime,
-            &topic_spec(name, partitions, None),
-            stop,
-        )
+    fn create_topic(&self, runtime: &tokio::runtime::Runtime, name: &str, partitions: i32, stop: &Stop) -> Result<f64> {
+        create_topic(&self.admin, &self.profile, runtime, &topic_spec(name, partitions, None), stop)
     }
 
     /// Deleting frees the disk between phases; a failure here changes no figure.
@@ -712,17 +619,9 @@ fn start_target(
     );
     stop.sleep(Duration::from_secs(plan.settle_s))?;
     report.rss_idle_bytes = procfs::rss_bytes(broker.pid);
-    let profile = ConnectionProfile::plaintext(
-        broker.bootstrap.clone(),
-        format!("oxbow-bench-{}", flavor.name()),
-    );
+    let profile = ConnectionProfile::plaintext(broker.bootstrap.clone(), format!("oxbow-bench-{}", flavor.name()));
     let admin = Admin::new(&profile, Duration::from_secs(30))?;
-    let target = Target {
-        broker,
-        profile,
-        admin,
-        report,
-    };
+    let target = Target { broker, profile, admin, report };
 
     warm_up(
         target.name(),
@@ -744,10 +643,7 @@ fn topic_spec(name: &str, partitions: i32, replication: Option<&ReplicationPlan>
         None => spec.replication_factor = Some(1),
         Some(plan) => {
             spec.replication_factor = Some(plan.replication_factor);
-            spec.configs = vec![(
-                "min.insync.replicas".to_string(),
-                plan.min_insync_replicas.to_string(),
-            )];
+            spec.configs = vec![("min.insync.replicas".to_string(), plan.min_insync_replicas.to_string())];
         }
     }
     spec
@@ -767,9 +663,7 @@ fn create_topic(
     stop: &Stop,
 ) -> Result<f64> {
     let started = Instant::now();
-    runtime
-        .block_on(admin.create_topic(spec))
-        .with_context(|| format!("creating topic {}", spec.name))?;
+    runtime.block_on(admin.create_topic(spec)).with_context(|| format!("creating topic {}", spec.name))?;
     ready::wait_topic_ready(
         admin,
         runtime,
@@ -820,11 +714,8 @@ fn latency_line(r: &load::LatencyResult) -> String {
             format!("{mark}{:.1}/{:.1}", s.p99_ms, s.ack_p99_ms)
         })
         .collect();
-    let partitions: Vec<String> = r
-        .per_partition
-        .iter()
-        .map(|p| format!("{}@{}:{:.1}", p.partition, p.leader, p.p99_ms))
-        .collect();
+    let partitions: Vec<String> =
+        r.per_partition.iter().map(|p| format!("{}@{}:{:.1}", p.partition, p.leader, p.p99_ms)).collect();
     format!(
         "p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} of {} records back); topic ready on every broker after {} ms; warm-up {:.1} s ({}); broker {} cores; p99 per second, end to end/ack, ms: {}; p99 per partition@leader, ms: {}",
         r.p50_ms,
@@ -890,19 +781,11 @@ fn pause(plan: &Plan) -> Duration {
 /// The timed phases, each run on every broker before the next phase starts. The order of the
 /// brokers alternates from phase to phase, so a slow drift in what else the machine is doing
 /// lands on both sides instead of on whichever broker happened to run second.
-fn run_phases(
-    targets: &mut [Target],
-    plan: &Plan,
-    runtime: &tokio::runtime::Runtime,
-    stop: &Stop,
-) -> Result<()> {
+fn run_phases(targets: &mut [Target], plan: &Plan, runtime: &tokio::runtime::Runtime, stop: &Stop) -> Result<()> {
     let pause = pause(plan);
     let mut phase_index = 0usize;
 
-    let samplers: Vec<RssSampler> = targets
-        .iter()
-        .map(|t| RssSampler::start(t.broker.pid))
-        .collect::<Result<_>>()?;
+    let samplers: Vec<RssSampler> = targets.iter().map(|t| RssSampler::start(t.broker.pid)).collect::<Result<_>>()?;
     for &size in &plan.record_sizes_bytes {
         for acks in ["1", "all"] {
             for index in order(phase_index, targets.len()) {
@@ -947,40 +830,28 @@ fn run_phases(
             let target = &mut targets[index];
             // Untimed: write the fixture the consume phase reads (same batches on both brokers).
             let topic = format!("bench-consume-{size}b");
-            let fixture = target
-                .create_topic(runtime, &topic, plan.partitions, stop)
-                .and_then(|_| {
-                    let spec = ProduceSpec {
-                        settings: load::FIXTURE_PRODUCER_SETTINGS,
-                        topic: &topic,
-                        value_size: size,
-                        acks: "1",
-                        duration: Duration::from_secs(FIXTURE_DURATION_S_MAX),
-                        records_max: records,
-                    };
-                    load::produce(&target.profile, &spec, stop)
-                });
+            let fixture = target.create_topic(runtime, &topic, plan.partitions, stop).and_then(|_| {
+                let spec = ProduceSpec {
+                    settings: load::FIXTURE_PRODUCER_SETTINGS,
+                    topic: &topic,
+                    value_size: size,
+                    acks: "1",
+                    duration: Duration::from_secs(FIXTURE_DURATION_S_MAX),
+                    records_max: records,
+                };
+                load::produce(&target.profile, &spec, stop)
+            });
             stop.sleep(pause)?;
             let cpu = CpuMeter::start(target.broker.pid);
             let result = fixture.and_then(|written| {
                 let read = load::consume(&target.profile, &topic, stop)?;
                 if read.records != written.records {
-                    bail!(
-                        "read {} records of the {} written",
-                        read.records,
-                        written.records
-                    );
+                    bail!("read {} records of the {} written", read.records, written.records);
                 }
                 Ok(read)
             });
-            let phase = finish_phase(
-                target.name(),
-                &cpu,
-                stop,
-                &format!("consume {size} B"),
-                format!("{size}b"),
-                result,
-            )?;
+            let phase =
+                finish_phase(target.name(), &cpu, stop, &format!("consume {size} B"), format!("{size}b"), result)?;
             target.report.consume.push(phase);
             target.delete_topic(runtime, &topic);
             stop.sleep(pause)?;
@@ -1002,12 +873,7 @@ fn run_phases(
         );
         stop.check()?;
         match &result {
-            Ok(r) => println!(
-                "{}: latency at {} records/s: {}",
-                target.name(),
-                r.rate_per_s,
-                latency_line(r)
-            ),
+            Ok(r) => println!("{}: latency at {} records/s: {}", target.name(), r.rate_per_s, latency_line(r)),
             Err(error) => println!("{}: latency: failed: {error:#}", target.name()),
         }
         target.report.latency = Some(result.map_err(|error| format!("{error:#}")));
@@ -1020,9 +886,7 @@ fn run_phases(
     let run_id = format!(
         "{}-{}",
         std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis())
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
     );
     for index in order(phase_index, targets.len()) {
         stop.check()?;
@@ -1030,21 +894,19 @@ fn run_phases(
         let topic = "bench-group";
         let group = &plan.group;
         let group_prefix = format!("oxbow-bench-group-{}-{run_id}", target.name());
-        let result = target
-            .create_topic(runtime, topic, group.partitions, stop)
-            .and_then(|_| {
-                let spec = groups::GroupSpec {
-                    topic,
-                    partitions: group.partitions,
-                    members: group.members,
-                    repetitions: group.repetitions,
-                    join_timeout: Duration::from_millis(group.join_timeout_ms_max),
-                    leave_timeout: Duration::from_millis(group.leave_timeout_ms_max),
-                    group_prefix: &group_prefix,
-                    pause,
-                };
-                groups::rebalance(&target.profile, &spec, stop)
-            });
+        let result = target.create_topic(runtime, topic, group.partitions, stop).and_then(|_| {
+            let spec = groups::GroupSpec {
+                topic,
+                partitions: group.partitions,
+                members: group.members,
+                repetitions: group.repetitions,
+                join_timeout: Duration::from_millis(group.join_timeout_ms_max),
+                leave_timeout: Duration::from_millis(group.leave_timeout_ms_max),
+                group_prefix: &group_prefix,
+                pause,
+            };
+            groups::rebalance(&target.profile, &spec, stop)
+        });
         stop.check()?;
         match &result {
             Ok(r) => println!("{}: {}", target.name(), group_line(r)),
@@ -1199,20 +1061,13 @@ fn run_replication(
             }
         };
         let flavor = launch.flavor();
-        println!(
-            "{} cluster: starting {} brokers…",
-            flavor.name(),
-            replication.brokers
-        );
+        println!("{} cluster: starting {} brokers…", flavor.name(), replication.brokers);
         let cluster = match Cluster::start(launch, replication.brokers, out, stop) {
             Ok(cluster) => cluster,
             Err(error) => {
                 stop.check()?;
                 println!("{} cluster: failed to start: {error:#}", flavor.name());
-                done.push((
-                    flavor,
-                    ReplicationReport::failed(format!("start: {error:#}")),
-                ));
+                done.push((flavor, ReplicationReport::failed(format!("start: {error:#}"))));
                 continue;
             }
         };
@@ -1223,16 +1078,11 @@ fn run_replication(
             cluster.ready_ms,
             cluster.pids
         );
-        let profile = ConnectionProfile::plaintext(
-            cluster.bootstrap(),
-            format!("oxbow-bench-{}-cluster", flavor.name()),
-        );
+        let profile =
+            ConnectionProfile::plaintext(cluster.bootstrap(), format!("oxbow-bench-{}-cluster", flavor.name()));
         let admin = Admin::new(&profile, Duration::from_secs(30))?;
         let target = ClusterTarget {
-            report: ReplicationReport {
-                ready_ms: Some(cluster.ready_ms),
-                ..ReplicationReport::default()
-            },
+            report: ReplicationReport { ready_ms: Some(cluster.ready_ms), ..ReplicationReport::default() },
             cluster,
             profile,
             admin,
@@ -1243,11 +1093,7 @@ fn run_replication(
             &target.profile,
             &target.admin,
             runtime,
-            &topic_spec(
-                "bench-repl-warmup",
-                replication.partitions,
-                Some(replication),
-            ),
+            &topic_spec("bench-repl-warmup", replication.partitions, Some(replication)),
             "all",
             stop,
         )?;
@@ -1294,10 +1140,7 @@ fn replication_phases(
             &format!("{} cluster", target.name()),
             &cpu,
             stop,
-            &format!(
-                "produce {size} B acks=all, RF {}",
-                replication.replication_factor
-            ),
+            &format!("produce {size} B acks=all, RF {}", replication.replication_factor),
             format!("{size}b-acks-all"),
             result,
         )?;
@@ -1348,18 +1191,17 @@ fn replication_phases(
             tail: Duration::from_millis(replication.failover_tail_ms),
         };
         let cluster = &target.cluster;
-        let result =
-            create_topic(&target.admin, &target.profile, runtime, &spec, stop).and_then(|_| {
-                load::failover(
-                    &target.profile,
-                    &failover,
-                    |leader| {
-                        let killed = cluster.kill(leader)?;
-                        Ok((killed.at, killed.command_ms))
-                    },
-                    stop,
-                )
-            });
+        let result = create_topic(&target.admin, &target.profile, runtime, &spec, stop).and_then(|_| {
+            load::failover(
+                &target.profile,
+                &failover,
+                |leader| {
+                    let killed = cluster.kill(leader)?;
+                    Ok((killed.at, killed.command_ms))
+                },
+                stop,
+            )
+        });
         stop.check()?;
         match &result {
             Ok(r) => println!(

@@ -10,9 +10,7 @@ use hdrhistogram::Histogram;
 use oxbow_client::rdkafka::client::Client;
 use oxbow_client::rdkafka::config::ClientConfig;
 use oxbow_client::rdkafka::error::KafkaError;
-use oxbow_client::rdkafka::producer::{
-    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
-};
+use oxbow_client::rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use oxbow_client::rdkafka::types::RDKafkaErrorCode;
 use oxbow_client::rdkafka::{ClientContext, Message};
 use oxbow_client::{ConnectionProfile, PartitionReader, StartOffset};
@@ -116,15 +114,11 @@ impl ProducerContext for Counting {
         match result {
             Ok(message) => {
                 self.acked.fetch_add(1, Ordering::Relaxed);
-                if let (Some((epoch, timeline)), Some(stamp)) = (
-                    self.ack_timeline.get(),
-                    message.payload().and_then(Stamp::read),
-                ) {
+                if let (Some((epoch, timeline)), Some(stamp)) =
+                    (self.ack_timeline.get(), message.payload().and_then(Stamp::read))
+                {
                     let latency_us = stamp.latency_us(epoch.elapsed().as_nanos() as u64);
-                    timeline
-                        .lock()
-                        .expect("not poisoned")
-                        .acked(stamp.index, latency_us);
+                    timeline.lock().expect("not poisoned").acked(stamp.index, latency_us);
                 }
             }
             Err((error, _)) => {
@@ -138,19 +132,13 @@ impl ProducerContext for Counting {
     }
 }
 
-fn producer(
-    profile: &ConnectionProfile,
-    settings: &[(&str, &str)],
-    acks: &str,
-) -> Result<BaseProducer<Counting>> {
+fn producer(profile: &ConnectionProfile, settings: &[(&str, &str)], acks: &str) -> Result<BaseProducer<Counting>> {
     let mut config: ClientConfig = profile.client_config();
     for (key, value) in settings {
         config.set(*key, *value);
     }
     config.set("acks", acks);
-    config
-        .create_with_context(Counting::new())
-        .context("creating the load producer")
+    config.create_with_context(Counting::new()).context("creating the load producer")
 }
 
 /// Partitions of `topic` as the producer sees them (also warms its metadata cache and connection).
@@ -169,23 +157,12 @@ fn partition_leaders(producer: &BaseProducer<Counting>, topic: &str) -> Result<V
             .client()
             .fetch_metadata(Some(topic), Duration::from_millis(METADATA_TIMEOUT_MS))
             .context("metadata for the bench topic")?;
-        let partitions = metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic)
-            .map(|t| t.partitions());
+        let partitions = metadata.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions());
         if let Some(partitions) = partitions {
-            if !partitions.is_empty()
-                && partitions
-                    .iter()
-                    .all(|p| p.leader() >= 0 && p.error().is_none())
-            {
+            if !partitions.is_empty() && partitions.iter().all(|p| p.leader() >= 0 && p.error().is_none()) {
                 let mut leaders = vec![-1; partitions.len()];
                 for p in partitions {
-                    if let Some(slot) = usize::try_from(p.id())
-                        .ok()
-                        .and_then(|i| leaders.get_mut(i))
-                    {
+                    if let Some(slot) = usize::try_from(p.id()).ok().and_then(|i| leaders.get_mut(i)) {
                         *slot = p.leader();
                     }
                 }
@@ -193,10 +170,7 @@ fn partition_leaders(producer: &BaseProducer<Counting>, topic: &str) -> Result<V
             }
         }
         if Instant::now() >= deadline {
-            bail!(
-                "topic {topic} has no partitions with leaders after {} s",
-                METADATA_TIMEOUT_MS / 1000
-            );
+            bail!("topic {topic} has no partitions with leaders after {} s", METADATA_TIMEOUT_MS / 1000);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -265,25 +239,12 @@ pub struct ProduceSpec<'a> {
 /// Sends `value_size`-byte records round-robin over all partitions for up to `duration`, stopping
 /// early at `records_max`, then waits for every acknowledgement. Rates count acknowledged records
 /// from the first send to the last acknowledgement.
-pub fn produce(
-    profile: &ConnectionProfile,
-    spec: &ProduceSpec<'_>,
-    stop: &Stop,
-) -> Result<ThroughputResult> {
-    let ProduceSpec {
-        settings,
-        topic,
-        value_size,
-        acks,
-        duration,
-        records_max,
-    } = *spec;
+pub fn produce(profile: &ConnectionProfile, spec: &ProduceSpec<'_>, stop: &Stop) -> Result<ThroughputResult> {
+    let ProduceSpec { settings, topic, value_size, acks, duration, records_max } = *spec;
     let producer = producer(profile, settings, acks)?;
     let partitions = partition_count(&producer, topic)?;
     // Distinct, incompressible-looking bytes; compression is off anyway.
-    let value: Vec<u8> = (0..value_size)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3])
-        .collect();
+    let value: Vec<u8> = (0..value_size).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3]).collect();
     let cpu_start = crate::procfs::cpu_s("self").unwrap_or(0.0);
     let start = Instant::now();
     let deadline = start + duration;
@@ -301,48 +262,25 @@ pub fn produce(
             producer.poll(Duration::ZERO);
         }
         let partition = (sent % partitions as u64) as i32;
-        let record = BaseRecord::to(topic)
-            .payload(&value[..])
-            .partition(partition);
+        let record = BaseRecord::to(topic).payload(&value[..]).partition(partition);
         send_blocking(&producer, record, hard_deadline)?;
         sent += 1;
     }
-    producer
-        .flush(Duration::from_millis(FLUSH_TIMEOUT_MS))
-        .context("waiting for acknowledgements")?;
+    producer.flush(Duration::from_millis(FLUSH_TIMEOUT_MS)).context("waiting for acknowledgements")?;
     let elapsed_s = start.elapsed().as_secs_f64();
     let cpu_s = crate::procfs::cpu_s("self").unwrap_or(0.0) - cpu_start;
     let context = producer.context();
     if let Some(error) = context.first_error.lock().expect("not poisoned").clone() {
-        bail!(
-            "{} of {sent} records failed, first: {error}",
-            context.failed.load(Ordering::Relaxed)
-        );
+        bail!("{} of {sent} records failed, first: {error}", context.failed.load(Ordering::Relaxed));
     }
     let records = context.acked.load(Ordering::Relaxed);
     let bytes = records * value_size as u64;
-    Ok(ThroughputResult::new(
-        records,
-        bytes,
-        elapsed_s,
-        cpu_s / elapsed_s,
-    ))
+    Ok(ThroughputResult::new(records, bytes, elapsed_s, cpu_s / elapsed_s))
 }
 
 /// A reader of every partition of `topic` from its beginning, by assignment (no group).
-fn reader_from_beginning(
-    profile: &ConnectionProfile,
-    topic: &str,
-    timeout: Duration,
-) -> Result<PartitionReader> {
-    Ok(PartitionReader::open(
-        profile,
-        topic,
-        None,
-        StartOffset::Beginning,
-        CONSUMER_SETTINGS,
-        timeout,
-    )?)
+fn reader_from_beginning(profile: &ConnectionProfile, topic: &str, timeout: Duration) -> Result<PartitionReader> {
+    Ok(PartitionReader::open(profile, topic, None, StartOffset::Beginning, CONSUMER_SETTINGS, timeout)?)
 }
 
 /// Reads `topic` from the beginning of every partition up to the high watermarks taken at the
@@ -389,18 +327,10 @@ pub fn consume(profile: &ConnectionProfile, topic: &str, stop: &Stop) -> Result<
             }
         }
     }
-    let elapsed_s = last_record
-        .duration_since(first_record.unwrap_or(assigned))
-        .as_secs_f64()
-        .max(1e-6);
+    let elapsed_s = last_record.duration_since(first_record.unwrap_or(assigned)).as_secs_f64().max(1e-6);
     let cpu_s = crate::procfs::cpu_s("self").unwrap_or(0.0) - cpu_start;
     let cpu_wall_s = assigned.elapsed().as_secs_f64();
-    Ok(ThroughputResult::new(
-        records,
-        bytes,
-        elapsed_s,
-        cpu_s / cpu_wall_s,
-    ))
+    Ok(ThroughputResult::new(records, bytes, elapsed_s, cpu_s / cpu_wall_s))
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -538,11 +468,7 @@ struct Second {
 
 impl Timeline {
     pub fn new(rate_per_s: u64) -> Timeline {
-        Timeline {
-            rate_per_s: rate_per_s.max(1),
-            sent: 0,
-            seconds: Vec::new(),
-        }
+        Timeline { rate_per_s: rate_per_s.max(1), sent: 0, seconds: Vec::new() }
     }
 
     /// The next timed record is about to be sent; returns its index. Called before the send, so
@@ -555,10 +481,8 @@ impl Timeline {
                 measured,
                 sent: 0,
                 received: 0,
-                histogram: Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS)
-                    .expect("valid bounds"),
-                ack_histogram: Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS)
-                    .expect("valid bounds"),
+                histogram: Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS).expect("valid bounds"),
+                ack_histogram: Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS).expect("valid bounds"),
             });
         }
         self.seconds[second].sent += 1;
@@ -583,9 +507,7 @@ impl Timeline {
             return;
         }
         let second = &mut self.seconds[(index / self.rate_per_s) as usize];
-        let _ = second
-            .ack_histogram
-            .record(latency_us.clamp(1, LATENCY_MAX_US));
+        let _ = second.ack_histogram.record(latency_us.clamp(1, LATENCY_MAX_US));
     }
 
     /// Warm: the latest WARM_SECONDS closed seconds in a row whose records all came back have
@@ -596,9 +518,8 @@ impl Timeline {
         let closed = ((self.sent / self.rate_per_s) as usize).min(self.seconds.len());
         let complete = |s: &Second| s.sent > 0 && s.received >= s.sent;
         // The latest run of WARM_SECONDS complete seconds; bounded by the number of seconds.
-        let Some(end) = (WARM_SECONDS..=closed)
-            .rev()
-            .find(|&end| self.seconds[end - WARM_SECONDS..end].iter().all(complete))
+        let Some(end) =
+            (WARM_SECONDS..=closed).rev().find(|&end| self.seconds[end - WARM_SECONDS..end].iter().all(complete))
         else {
             return false;
         };
@@ -608,8 +529,7 @@ impl Timeline {
         }
         let p99s = run.iter().map(|s| s.histogram.value_at_quantile(0.99));
         let (low, high) = p99s.fold((u64::MAX, 0), |(low, high), p| (low.min(p), high.max(p)));
-        let tolerance_us =
-            ((high as f64 * WARM_P99_TOLERANCE_RATIO) as u64).max(WARM_P99_TOLERANCE_US);
+        let tolerance_us = ((high as f64 * WARM_P99_TOLERANCE_RATIO) as u64).max(WARM_P99_TOLERANCE_US);
         high - low <= tolerance_us
     }
 
@@ -638,19 +558,8 @@ impl Timeline {
 /// latency instead of hiding it: no coordinated omission). Before the measured `duration`, a
 /// warm-up at the same rate runs until the path is warm, within `warmup_max`; it is the same
 /// procedure for every broker.
-pub fn latency(
-    profile: &ConnectionProfile,
-    spec: &LatencySpec<'_>,
-    stop: &Stop,
-) -> Result<LatencyResult> {
-    let LatencySpec {
-        topic,
-        value_size,
-        rate_per_s,
-        warmup_min,
-        warmup_max,
-        duration,
-    } = *spec;
+pub fn latency(profile: &ConnectionProfile, spec: &LatencySpec<'_>, stop: &Stop) -> Result<LatencyResult> {
+    let LatencySpec { topic, value_size, rate_per_s, warmup_min, warmup_max, duration } = *spec;
     assert!(value_size >= STAMP_BYTES && rate_per_s > 0);
     let producer = producer(profile, LATENCY_PRODUCER_SETTINGS, "all")?;
     let leaders = partition_leaders(&producer, topic)?;
@@ -662,31 +571,20 @@ pub fn latency(
     let settle_deadline = Instant::now() + Duration::from_millis(METADATA_TIMEOUT_MS);
     let untimed = vec![KIND_UNTIMED; value_size];
     for partition in 0..partitions {
-        let record = BaseRecord::to(topic)
-            .payload(&untimed[..])
-            .partition(partition as i32);
+        let record = BaseRecord::to(topic).payload(&untimed[..]).partition(partition as i32);
         send_blocking(&producer, record, settle_deadline)?;
     }
     producer
         .flush(settle_deadline.saturating_duration_since(Instant::now()))
         .context("waiting for the first record of every partition")?;
-    if let Some(error) = producer
-        .context()
-        .first_error
-        .lock()
-        .expect("not poisoned")
-        .take()
-    {
+    if let Some(error) = producer.context().first_error.lock().expect("not poisoned").take() {
         bail!("the first record of a partition failed: {error}");
     }
     let reader = reader_from_beginning(profile, topic, Duration::from_millis(METADATA_TIMEOUT_MS))?;
 
     let epoch = Instant::now();
     let timeline = Arc::new(Mutex::new(Timeline::new(rate_per_s)));
-    let _ = producer
-        .context()
-        .ack_timeline
-        .set((epoch, timeline.clone()));
+    let _ = producer.context().ack_timeline.set((epoch, timeline.clone()));
     // Partitions the consumer has read a record of: it fetches from all of them.
     let partitions_seen = Arc::new(AtomicU64::new(0));
     let producing_done = Arc::new(AtomicBool::new(false));
@@ -697,75 +595,59 @@ pub fn latency(
         let timed_sent = timed_sent.clone();
         let partitions_seen = partitions_seen.clone();
         let timeline = timeline.clone();
-        std::thread::Builder::new()
-            .name("bench-latency-consumer".into())
-            .spawn(
-                move || -> Result<(Histogram<u64>, Vec<Histogram<u32>>, u64)> {
-                    let mut histogram = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3)
-                        .expect("valid bounds");
-                    let mut by_partition: Vec<Histogram<u32>> = (0..partitions)
-                        .map(|_| {
-                            Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS)
-                                .expect("valid bounds")
-                        })
-                        .collect();
-                    let mut measured_received: u64 = 0;
-                    let mut timed_received: u64 = 0;
-                    let mut idle_since = Instant::now();
-                    // Bounded: ends when every timed record arrived after the producer finished, or
-                    // after CONSUME_IDLE_TIMEOUT_MS without a record once it finished.
-                    loop {
-                        consumer_stop.check()?;
-                        let done = producing_done.load(Ordering::Acquire);
-                        if done && timed_received >= timed_sent.load(Ordering::Acquire) {
-                            break;
-                        }
-                        if done
-                            && idle_since.elapsed()
-                                >= Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS)
-                        {
-                            break;
-                        }
-                        let Some(message) = reader.poll(Duration::from_millis(50))? else {
-                            continue;
-                        };
-                        let now_ns = epoch.elapsed().as_nanos() as u64;
-                        idle_since = Instant::now();
-                        if let Ok(bit) = u32::try_from(message.partition()) {
-                            partitions_seen.fetch_or(1u64.wrapping_shl(bit), Ordering::Release);
-                        }
-                        let Some(stamp) = message.payload().and_then(Stamp::read) else {
-                            continue;
-                        };
-                        let latency_us = stamp.latency_us(now_ns);
-                        timeline
-                            .lock()
-                            .expect("not poisoned")
-                            .received(stamp.index, latency_us);
-                        timed_received += 1;
-                        if stamp.measured {
-                            histogram.record(latency_us).expect("clamped into range");
-                            let partition = usize::try_from(message.partition()).ok();
-                            if let Some(h) = partition.and_then(|p| by_partition.get_mut(p)) {
-                                let _ = h.record(latency_us);
-                            }
-                            measured_received += 1;
-                        }
+        std::thread::Builder::new().name("bench-latency-consumer".into()).spawn(
+            move || -> Result<(Histogram<u64>, Vec<Histogram<u32>>, u64)> {
+                let mut histogram = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3).expect("valid bounds");
+                let mut by_partition: Vec<Histogram<u32>> = (0..partitions)
+                    .map(|_| Histogram::new_with_bounds(1, LATENCY_MAX_US, TIMELINE_DIGITS).expect("valid bounds"))
+                    .collect();
+                let mut measured_received: u64 = 0;
+                let mut timed_received: u64 = 0;
+                let mut idle_since = Instant::now();
+                // Bounded: ends when every timed record arrived after the producer finished, or
+                // after CONSUME_IDLE_TIMEOUT_MS without a record once it finished.
+                loop {
+                    consumer_stop.check()?;
+                    let done = producing_done.load(Ordering::Acquire);
+                    if done && timed_received >= timed_sent.load(Ordering::Acquire) {
+                        break;
                     }
-                    Ok((histogram, by_partition, measured_received))
-                },
-            )?
+                    if done && idle_since.elapsed() >= Duration::from_millis(CONSUME_IDLE_TIMEOUT_MS) {
+                        break;
+                    }
+                    let Some(message) = reader.poll(Duration::from_millis(50))? else {
+                        continue;
+                    };
+                    let now_ns = epoch.elapsed().as_nanos() as u64;
+                    idle_since = Instant::now();
+                    if let Ok(bit) = u32::try_from(message.partition()) {
+                        partitions_seen.fetch_or(1u64.wrapping_shl(bit), Ordering::Release);
+                    }
+                    let Some(stamp) = message.payload().and_then(Stamp::read) else {
+                        continue;
+                    };
+                    let latency_us = stamp.latency_us(now_ns);
+                    timeline.lock().expect("not poisoned").received(stamp.index, latency_us);
+                    timed_received += 1;
+                    if stamp.measured {
+                        histogram.record(latency_us).expect("clamped into range");
+                        let partition = usize::try_from(message.partition()).ok();
+                        if let Some(h) = partition.and_then(|p| by_partition.get_mut(p)) {
+                            let _ = h.record(latency_us);
+                        }
+                        measured_received += 1;
+                    }
+                }
+                Ok((histogram, by_partition, measured_received))
+            },
+        )?
     };
 
     let result = (|| -> Result<(u64, f64, bool)> {
         // The clock must not include the consumer's own start (leader lookups, offset lookups,
         // the first fetch of each partition): wait until it has read from every partition.
         let ready_deadline = Instant::now() + Duration::from_millis(CONSUMER_READY_TIMEOUT_MS);
-        let all_seen = if partitions >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << partitions) - 1
-        };
+        let all_seen = if partitions >= 64 { u64::MAX } else { (1u64 << partitions) - 1 };
         while partitions_seen.load(Ordering::Acquire) & all_seen != all_seen {
             stop.check()?;
             if Instant::now() >= ready_deadline {
@@ -780,13 +662,11 @@ pub fn latency(
         let interval_ns = 1_000_000_000 / rate_per_s;
         let records_per_s = rate_per_s.max(1);
         let warmup_min_records = warmup_min.as_nanos() as u64 / interval_ns;
-        let warmup_max_records =
-            (warmup_max.as_nanos() as u64 / interval_ns).max(warmup_min_records);
+        let warmup_max_records = (warmup_max.as_nanos() as u64 / interval_ns).max(warmup_min_records);
         let measured_records = (duration.as_nanos() as u64 / interval_ns).max(1);
         // The warm test runs every tenth of a second of schedule.
         let check_every = (records_per_s / 10).max(1);
-        let hard_deadline =
-            Instant::now() + warmup_max + duration + Duration::from_millis(FLUSH_TIMEOUT_MS);
+        let hard_deadline = Instant::now() + warmup_max + duration + Duration::from_millis(FLUSH_TIMEOUT_MS);
         let mut value = vec![0u8; value_size];
         let mut measure_from: Option<u64> = None;
         let mut warm = false;
@@ -817,42 +697,22 @@ pub fn latency(
             let index = timeline.lock().expect("not poisoned").sent(is_measured);
             timed_sent.fetch_add(1, Ordering::Release);
             value[..8].copy_from_slice(&scheduled_ns.to_le_bytes());
-            value[8] = if is_measured {
-                KIND_MEASURED
-            } else {
-                KIND_WARMUP
-            };
+            value[8] = if is_measured { KIND_MEASURED } else { KIND_WARMUP };
             value[9..17].copy_from_slice(&index.to_le_bytes());
-            let record = BaseRecord::to(topic)
-                .payload(&value[..])
-                .partition((i % partitions) as i32);
+            let record = BaseRecord::to(topic).payload(&value[..]).partition((i % partitions) as i32);
             send_blocking(&producer, record, hard_deadline)?;
             producer.poll(Duration::ZERO);
         }
-        producer
-            .flush(Duration::from_millis(FLUSH_TIMEOUT_MS))
-            .context("waiting for acknowledgements")?;
-        if let Some(error) = producer
-            .context()
-            .first_error
-            .lock()
-            .expect("not poisoned")
-            .clone()
-        {
+        producer.flush(Duration::from_millis(FLUSH_TIMEOUT_MS)).context("waiting for acknowledgements")?;
+        if let Some(error) = producer.context().first_error.lock().expect("not poisoned").clone() {
             bail!("latency records failed: {error}");
         }
         let warmup_records = measure_from.unwrap_or(0);
-        Ok((
-            timed_sent.load(Ordering::Acquire) - warmup_records,
-            warmup_records as f64 / rate_per_s as f64,
-            warm,
-        ))
+        Ok((timed_sent.load(Ordering::Acquire) - warmup_records, warmup_records as f64 / rate_per_s as f64, warm))
     })();
     // Release the consumer in every case, so the join below cannot hang.
     producing_done.store(true, Ordering::Release);
-    let joined = consumer
-        .join()
-        .map_err(|_| anyhow::anyhow!("latency consumer panicked"))?;
+    let joined = consumer.join().map_err(|_| anyhow::anyhow!("latency consumer panicked"))?;
     let (measured, warmup_s, warm) = result?;
     let (histogram, by_partition, received) = joined?;
     if received == 0 {
@@ -905,25 +765,13 @@ pub fn ceiling(
     topic: &str,
     stop: &Stop,
 ) -> Result<CeilingResult> {
-    let mock = oxbow_client::rdkafka::mocking::MockCluster::new(1)
-        .context("starting librdkafka's mock cluster")?;
-    mock.create_topic(topic, 6, 1)
-        .context("creating the mock topic")?;
+    let mock = oxbow_client::rdkafka::mocking::MockCluster::new(1).context("starting librdkafka's mock cluster")?;
+    mock.create_topic(topic, 6, 1).context("creating the mock topic")?;
     let profile = ConnectionProfile::plaintext(mock.bootstrap_servers(), "oxbow-bench-ceiling");
-    let spec = ProduceSpec {
-        settings: PRODUCER_SETTINGS,
-        topic,
-        value_size,
-        acks: "1",
-        duration,
-        records_max,
-    };
+    let spec = ProduceSpec { settings: PRODUCER_SETTINGS, topic, value_size, acks: "1", duration, records_max };
     let produced = produce(&profile, &spec, stop)?;
     let consumed = consume(&profile, topic, stop)?;
-    Ok(CeilingResult {
-        produce_records_per_s: produced.records_per_s,
-        consume_records_per_s: consumed.records_per_s,
-    })
+    Ok(CeilingResult { produce_records_per_s: produced.records_per_s, consume_records_per_s: consumed.records_per_s })
 }
 
 /// The failover producer: acks=all and idempotent (a retried record is written once), a short
@@ -984,10 +832,7 @@ impl FailoverLog {
         if slot.is_some() {
             return;
         }
-        *slot = Some(Delivery {
-            at_ns,
-            ok: result.is_ok(),
-        });
+        *slot = Some(Delivery { at_ns, ok: result.is_ok() });
         match result {
             Ok(()) => self.acked += 1,
             Err(error) => {
@@ -1021,8 +866,7 @@ impl FailoverLog {
             acked: self.acked,
             missing: 0,
             duplicated: 0,
-            records_read: copies.per_index.iter().map(|&n| u64::from(n)).sum::<u64>()
-                + copies.foreign,
+            records_read: copies.per_index.iter().map(|&n| u64::from(n)).sum::<u64>() + copies.foreign,
             unacked_present: 0,
             foreign: copies.foreign,
             missing_sent_ms_from_kill: Vec::new(),
@@ -1035,9 +879,7 @@ impl FailoverLog {
                     read_back.missing += 1;
                     if read_back.missing_sent_ms_from_kill.len() < MISSING_LISTED_MAX {
                         let sent_ns = self.sent_ns[index] as f64;
-                        read_back
-                            .missing_sent_ms_from_kill
-                            .push((sent_ns - kill_ns as f64) / 1e6);
+                        read_back.missing_sent_ms_from_kill.push((sent_ns - kill_ns as f64) / 1e6);
                     }
                 }
                 (true, 1) => {}
@@ -1053,9 +895,7 @@ impl FailoverLog {
     pub fn summary(&self, kill_ns: u64) -> FailoverCounts {
         let ms = |ns: u64| ns as f64 / 1e6;
         let mut counts = FailoverCounts {
-            failover_ms: self
-                .first_success_sent_after(kill_ns)
-                .map(|(_, at_ns)| ms(at_ns.saturating_sub(kill_ns))),
+            failover_ms: self.first_success_sent_after(kill_ns).map(|(_, at_ns)| ms(at_ns.saturating_sub(kill_ns))),
             first_ack_after_kill_ms: None,
             records_sent: self.sent_ns.len() as u64,
             records_acked: self.acked,
@@ -1072,10 +912,7 @@ impl FailoverLog {
                 Some(d) => {
                     if d.ok && d.at_ns >= kill_ns {
                         let after = ms(d.at_ns - kill_ns);
-                        if counts
-                            .first_ack_after_kill_ms
-                            .is_none_or(|first| after < first)
-                        {
+                        if counts.first_ack_after_kill_ms.is_none_or(|first| after < first) {
                             counts.first_ack_after_kill_ms = Some(after);
                         }
                     }
@@ -1170,9 +1007,7 @@ impl FailoverResult {
                 r.duplicated, r.acked
             )),
             Ok(_) => None,
-            Err(error) => Some(format!(
-                "acknowledged records unchecked: partition 0 could not be read back: {error}"
-            )),
+            Err(error) => Some(format!("acknowledged records unchecked: partition 0 could not be read back: {error}")),
         }
     }
 
@@ -1189,11 +1024,7 @@ impl FailoverResult {
                 let missing_at = if r.missing_sent_ms_from_kill.is_empty() {
                     String::new()
                 } else {
-                    let at: Vec<String> = r
-                        .missing_sent_ms_from_kill
-                        .iter()
-                        .map(|ms| format!("{ms:+.0}"))
-                        .collect();
+                    let at: Vec<String> = r.missing_sent_ms_from_kill.iter().map(|ms| format!("{ms:+.0}")).collect();
                     format!(" (sent at {} ms from the kill)", at.join(", "))
                 };
                 format!(
@@ -1221,10 +1052,7 @@ impl ProducerContext for FailoverContext {
             Ok(_) => Ok(()),
             Err((error, _)) => Err(error.to_string()),
         };
-        self.log
-            .lock()
-            .expect("not poisoned")
-            .delivered(index, at_ns, result);
+        self.log.lock().expect("not poisoned").delivered(index, at_ns, result);
     }
 }
 
@@ -1241,25 +1069,15 @@ pub struct FailoverSpec<'a> {
 }
 
 /// Partition 0's leader and its replica and in-sync replica counts, from a fresh metadata request.
-fn partition_zero<C: ClientContext>(
-    client: &Client<C>,
-    topic: &str,
-    timeout: Duration,
-) -> Result<(i32, usize, usize)> {
-    let metadata = client
-        .fetch_metadata(Some(topic), timeout)
-        .context("metadata for the failover topic")?;
+fn partition_zero<C: ClientContext>(client: &Client<C>, topic: &str, timeout: Duration) -> Result<(i32, usize, usize)> {
+    let metadata = client.fetch_metadata(Some(topic), timeout).context("metadata for the failover topic")?;
     let partition = metadata
         .topics()
         .iter()
         .find(|t| t.name() == topic)
         .and_then(|t| t.partitions().iter().find(|p| p.id() == 0))
         .with_context(|| format!("{topic} has no partition 0"))?;
-    Ok((
-        partition.leader(),
-        partition.replicas().len(),
-        partition.isr().len(),
-    ))
+    Ok((partition.leader(), partition.replicas().len(), partition.isr().len()))
 }
 
 /// How often the leader watcher asks for metadata after the kill.
@@ -1294,12 +1112,7 @@ fn watch_leader<C: ClientContext>(
 /// measures from the instant it returns (the kill done) to the first acknowledgement of a record
 /// sent after it. Then keeps sending for `tail`, waits for every outstanding delivery report, and
 /// counts. Meanwhile the other thread watches the metadata for the new leader.
-pub fn failover<K>(
-    profile: &ConnectionProfile,
-    spec: &FailoverSpec<'_>,
-    kill: K,
-    stop: &Stop,
-) -> Result<FailoverResult>
+pub fn failover<K>(profile: &ConnectionProfile, spec: &FailoverSpec<'_>, kill: K, stop: &Stop) -> Result<FailoverResult>
 where
     K: FnOnce(i32) -> Result<(Instant, f64)> + Send,
 {
@@ -1309,22 +1122,15 @@ where
     }
     let epoch = Instant::now();
     let producer: BaseProducer<FailoverContext> = config
-        .create_with_context(FailoverContext {
-            epoch,
-            log: Mutex::new(FailoverLog::default()),
-        })
+        .create_with_context(FailoverContext { epoch, log: Mutex::new(FailoverLog::default()) })
         .context("creating the failover producer")?;
-    let watcher: BaseProducer = profile
-        .client_config()
-        .create()
-        .context("creating the metadata watcher")?;
+    let watcher: BaseProducer = profile.client_config().create().context("creating the metadata watcher")?;
     let metadata_timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
     // Every replica in sync before the kill, so the new leader is a full copy (bounded wait).
     let sync_deadline = Instant::now() + metadata_timeout;
     loop {
         stop.check()?;
-        let (leader, replicas, isr) =
-            partition_zero(watcher.client(), spec.topic, metadata_timeout)?;
+        let (leader, replicas, isr) = partition_zero(watcher.client(), spec.topic, metadata_timeout)?;
         if leader >= 0 && isr == replicas {
             break;
         }
@@ -1362,37 +1168,23 @@ where
                 stop.check()?;
                 let now = Instant::now();
                 if now >= next_send {
-                    let index = producer
-                        .context()
-                        .log
-                        .lock()
-                        .expect("not poisoned")
-                        .sent(ns(now));
+                    let index = producer.context().log.lock().expect("not poisoned").sent(ns(now));
                     value[..8].copy_from_slice(&(index as u64).to_le_bytes());
                     let record: BaseRecord<'_, [u8], [u8], usize> =
-                        BaseRecord::with_opaque_to(spec.topic, index)
-                            .payload(&value[..])
-                            .partition(0);
+                        BaseRecord::with_opaque_to(spec.topic, index).payload(&value[..]).partition(0);
                     if let Err((error, _)) = producer.send(record) {
-                        producer
-                            .context()
-                            .log
-                            .lock()
-                            .expect("not poisoned")
-                            .delivered(
-                                index,
-                                ns(Instant::now()),
-                                Err(format!("enqueueing: {error}")),
-                            );
+                        producer.context().log.lock().expect("not poisoned").delivered(
+                            index,
+                            ns(Instant::now()),
+                            Err(format!("enqueueing: {error}")),
+                        );
                     }
                     next_send += interval;
                 }
                 if let Some(kill) = kill.take_if(|_| {
-                    now >= started + spec.warmup
-                        && producer.context().log.lock().expect("not poisoned").acked() > 0
+                    now >= started + spec.warmup && producer.context().log.lock().expect("not poisoned").acked() > 0
                 }) {
-                    let (leader, _, _) =
-                        partition_zero(watcher.client(), spec.topic, metadata_timeout)?;
+                    let (leader, _, _) = partition_zero(watcher.client(), spec.topic, metadata_timeout)?;
                     if leader < 0 {
                         bail!("{} partition 0 has no leader to kill", spec.topic);
                     }
@@ -1415,8 +1207,7 @@ where
                     let finished = killer.as_ref().is_some_and(|h| h.is_finished());
                     match killed_receiver.try_recv() {
                         Ok(outcome) => {
-                            let outcome = outcome
-                                .with_context(|| format!("killing broker {killed_broker}"))?;
+                            let outcome = outcome.with_context(|| format!("killing broker {killed_broker}"))?;
                             killed = Some(outcome);
                         }
                         Err(_) if finished => bail!("the kill thread ended without an answer"),
@@ -1443,9 +1234,7 @@ where
         })();
         // The watcher gives up now if it has not seen the new leader; the scope joins it.
         watch_done.store(true, Ordering::Relaxed);
-        let leader_moved_at = killer
-            .take()
-            .and_then(|handle| handle.join().ok().flatten());
+        let leader_moved_at = killer.take().and_then(|handle| handle.join().ok().flatten());
         result?;
         if killed.is_none() {
             if let Ok(outcome) = killed_receiver.try_recv() {
@@ -1464,12 +1253,7 @@ where
             .ok()
             .map(|(leader, _, _)| leader)
             .filter(|leader| *leader >= 0);
-        let counts = producer
-            .context()
-            .log
-            .lock()
-            .expect("not poisoned")
-            .summary(ns(kill_at));
+        let counts = producer.context().log.lock().expect("not poisoned").summary(ns(kill_at));
         let sent = counts.records_sent as usize;
         let read_back = read_back(profile, spec.topic, sent, stop)
             .map(|copies| {
@@ -1482,8 +1266,7 @@ where
             killed_broker,
             new_leader,
             kill_command_ms: command_ms,
-            leader_moved_ms: leader_moved_at
-                .map(|at| at.saturating_duration_since(kill_at).as_secs_f64() * 1e3),
+            leader_moved_ms: leader_moved_at.map(|at| at.saturating_duration_since(kill_at).as_secs_f64() * 1e3),
             send_interval_ms: FAILOVER_SEND_INTERVAL_MS,
             counts,
             read_back,
@@ -1502,14 +1285,7 @@ pub struct Copies {
 
 fn read_back(profile: &ConnectionProfile, topic: &str, sent: usize, stop: &Stop) -> Result<Copies> {
     let timeout = Duration::from_millis(METADATA_TIMEOUT_MS);
-    let reader = PartitionReader::open(
-        profile,
-        topic,
-        Some(&[0]),
-        StartOffset::Beginning,
-        CONSUMER_SETTINGS,
-        timeout,
-    )?;
+    let reader = PartitionReader::open(profile, topic, Some(&[0]), StartOffset::Beginning, CONSUMER_SETTINGS, timeout)?;
     // The killed broker is still in the bootstrap list and the client's metadata for a while:
     // errors reaching it are expected, so any error is retried until the reader has gone
     // CONSUME_IDLE_TIMEOUT_MS without progress, and only then reported (the last one).
@@ -1528,10 +1304,7 @@ fn read_back(profile: &ConnectionProfile, topic: &str, sent: usize, stop: &Stop)
             Err(error) => return Err(error).context("the high watermark of partition 0"),
         }
     };
-    let mut copies = Copies {
-        per_index: vec![0; sent],
-        foreign: 0,
-    };
+    let mut copies = Copies { per_index: vec![0; sent], foreign: 0 };
     let mut next_offset = low;
     last_progress = Instant::now();
     // Bounded: every turn reads a record or waits ≤100 ms, and idling ends the loop.
@@ -1650,10 +1423,7 @@ mod tests {
                 missing_sent_ms_from_kill: vec![-5.0],
             }
         );
-        let everything = Copies {
-            per_index: vec![1; 6],
-            foreign: 0,
-        };
+        let everything = Copies { per_index: vec![1; 6], foreign: 0 };
         let clean = log.read_back(&everything, 15 * MS);
         assert_eq!((clean.missing, clean.duplicated), (0, 0));
     }

@@ -38,22 +38,15 @@ pub fn cpu_s(pid_or_self: &str) -> Option<f64> {
 
 /// When `pid` started, in ms since boot (clock-tick resolution, 10 ms on Linux).
 pub fn start_time_boot_ms(pid: u32) -> Result<f64> {
-    let fields =
-        stat_fields(&pid.to_string()).with_context(|| format!("reading /proc/{pid}/stat"))?;
+    let fields = stat_fields(&pid.to_string()).with_context(|| format!("reading /proc/{pid}/stat"))?;
     // starttime is field 22 of stat; 20 counted from after the comm.
-    let ticks: f64 = fields
-        .get(19)
-        .and_then(|value| value.parse().ok())
-        .context("starttime in stat")?;
+    let ticks: f64 = fields.get(19).and_then(|value| value.parse().ok()).context("starttime in stat")?;
     Ok(ticks / clock_ticks_per_s() * 1e3)
 }
 
 /// Now, in ms since boot, on the clock /proc start times use.
 pub fn boot_time_ms() -> f64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `now` is a valid out-pointer.
     unsafe {
         libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now);
@@ -65,11 +58,7 @@ pub fn boot_time_ms() -> f64 {
 pub fn find_child(parent: u32, comm: &str, needle: &str) -> Option<u32> {
     let entries = std::fs::read_dir("/proc").ok()?;
     for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse::<u32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -81,10 +70,7 @@ pub fn find_child(parent: u32, comm: &str, needle: &str) -> Option<u32> {
         if &stat[open + 1..close] != comm {
             continue;
         }
-        let ppid: Option<u32> = stat[close + 2..]
-            .split_whitespace()
-            .nth(1)
-            .and_then(|value| value.parse().ok());
+        let ppid: Option<u32> = stat[close + 2..].split_whitespace().nth(1).and_then(|value| value.parse().ok());
         if ppid != Some(parent) {
             continue;
         }
@@ -101,9 +87,7 @@ pub fn find_child(parent: u32, comm: &str, needle: &str) -> Option<u32> {
 /// Fails clearly when /proc is not there (the bench measures through it).
 pub fn require() -> Result<()> {
     if rss_bytes(std::process::id()).is_none() {
-        bail!(
-            "/proc/self/status is unreadable: the bench needs Linux's /proc to measure RSS and CPU"
-        );
+        bail!("/proc/self/status is unreadable: the bench needs Linux's /proc to measure RSS and CPU");
     }
     Ok(())
 }

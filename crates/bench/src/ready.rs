@@ -27,10 +27,7 @@ fn not_ready(metadata: &ClusterMetadata, topic: &str, partitions: usize) -> Opti
         return Some(format!("topic error {error}"));
     }
     if found.partitions.len() != partitions {
-        return Some(format!(
-            "{} of {partitions} partitions",
-            found.partitions.len()
-        ));
+        return Some(format!("{} of {partitions} partitions", found.partitions.len()));
     }
     let waiting: Vec<String> = found
         .partitions
@@ -43,9 +40,7 @@ fn not_ready(metadata: &ClusterMetadata, topic: &str, partitions: usize) -> Opti
                 p.leader,
                 p.isr,
                 p.replicas,
-                p.error
-                    .as_ref()
-                    .map_or(String::new(), |e| format!(" ({e})"))
+                p.error.as_ref().map_or(String::new(), |e| format!(" ({e})"))
             )
         })
         .collect();
@@ -81,16 +76,12 @@ pub fn wait_topic_ready(
             if said[index].as_deref() == Some("") {
                 continue;
             }
-            let ask_timeout = deadline
-                .saturating_duration_since(Instant::now())
-                .min(Duration::from_millis(ASK_TIMEOUT_MS));
+            let ask_timeout =
+                deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(ASK_TIMEOUT_MS));
             let answer = runtime.block_on(async {
                 let connection = match &mut connections[index] {
                     Some(connection) => connection,
-                    slot => slot.insert(
-                        RawConnection::connect(profile, &broker.host, broker.port, ask_timeout)
-                            .await?,
-                    ),
+                    slot => slot.insert(RawConnection::connect(profile, &broker.host, broker.port, ask_timeout).await?),
                 };
                 connection.metadata(&[topic], ask_timeout).await
             });
@@ -106,13 +97,7 @@ pub fn wait_topic_ready(
             .iter()
             .zip(&said)
             .filter(|(_, said)| said.as_deref() != Some(""))
-            .map(|(broker, said)| {
-                format!(
-                    "broker {}: {}",
-                    broker.id,
-                    said.as_deref().unwrap_or("no answer")
-                )
-            })
+            .map(|(broker, said)| format!("broker {}: {}", broker.id, said.as_deref().unwrap_or("no answer")))
             .collect();
         if waiting.is_empty() {
             return Ok(started.elapsed());
@@ -137,41 +122,21 @@ mod tests {
         ClusterMetadata {
             answered_by: 1,
             brokers: Vec::new(),
-            topics: vec![TopicInfo {
-                name: "t".into(),
-                error: None,
-                partitions,
-            }],
+            topics: vec![TopicInfo { name: "t".into(), error: None, partitions }],
         }
     }
 
     fn partition(id: i32, leader: i32, isr: &[i32]) -> PartitionInfo {
-        PartitionInfo {
-            id,
-            leader,
-            replicas: vec![1, 2, 3],
-            isr: isr.to_vec(),
-            error: None,
-        }
+        PartitionInfo { id, leader, replicas: vec![1, 2, 3], isr: isr.to_vec(), error: None }
     }
 
     #[test]
     fn ready_needs_every_partition_led_and_fully_in_sync() {
-        let ready = metadata(vec![
-            partition(0, 1, &[1, 2, 3]),
-            partition(1, 2, &[2, 3, 1]),
-        ]);
+        let ready = metadata(vec![partition(0, 1, &[1, 2, 3]), partition(1, 2, &[2, 3, 1])]);
         assert_eq!(not_ready(&ready, "t", 2), None);
-        assert_eq!(
-            not_ready(&ready, "t", 3).as_deref(),
-            Some("2 of 3 partitions")
-        );
-        assert_eq!(
-            not_ready(&ready, "other", 2).as_deref(),
-            Some("topic unknown")
-        );
-        let follower_missing =
-            metadata(vec![partition(0, 1, &[1, 2]), partition(1, 2, &[2, 3, 1])]);
+        assert_eq!(not_ready(&ready, "t", 3).as_deref(), Some("2 of 3 partitions"));
+        assert_eq!(not_ready(&ready, "other", 2).as_deref(), Some("topic unknown"));
+        let follower_missing = metadata(vec![partition(0, 1, &[1, 2]), partition(1, 2, &[2, 3, 1])]);
         assert_eq!(
             not_ready(&follower_missing, "t", 2).as_deref(),
             Some("partition 0 leader 1 isr [1, 2] of replicas [1, 2, 3]")

@@ -18,11 +18,7 @@ pub struct Phase<T> {
 
 impl<T> Phase<T> {
     pub fn new(name: String, result: anyhow::Result<T>, broker_cpu_cores: f64) -> Phase<T> {
-        Phase {
-            name,
-            result: result.map_err(|error| format!("{error:#}")),
-            broker_cpu_cores,
-        }
+        Phase { name, result: result.map_err(|error| format!("{error:#}")), broker_cpu_cores }
     }
 }
 
@@ -65,10 +61,7 @@ pub struct ReplicationReport {
 
 impl ReplicationReport {
     pub fn failed(error: String) -> ReplicationReport {
-        ReplicationReport {
-            error: Some(error),
-            ..ReplicationReport::default()
-        }
+        ReplicationReport { error: Some(error), ..ReplicationReport::default() }
     }
 
     fn latency(&self) -> Option<&LatencyResult> {
@@ -117,11 +110,7 @@ impl TargetReport {
 /// Records/s and MB/s of the phase called `name`, when it ran and succeeded.
 fn throughput(phases: &[Phase<ThroughputResult>], name: &str) -> Option<(f64, Option<f64>)> {
     let phase = phases.iter().find(|phase| phase.name == name)?;
-    phase
-        .result
-        .as_ref()
-        .ok()
-        .map(|r| (r.records_per_s, Some(r.mb_per_s)))
+    phase.result.as_ref().ok().map(|r| (r.records_per_s, Some(r.mb_per_s)))
 }
 
 #[derive(Clone, Copy, Debug, serde::Serialize)]
@@ -208,10 +197,7 @@ pub struct Machine {
 }
 
 fn owned(settings: &[(&str, &str)]) -> Vec<(String, String)> {
-    settings
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
+    settings.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
 }
 
 impl Report {
@@ -225,28 +211,27 @@ impl Report {
         let oxbow = find(Flavor::Oxbow);
         let kafka = find(Flavor::Kafka);
         let mut metrics = Vec::new();
-        let mut push =
-            |key: String, label: String, unit: Unit, goal: Option<Goal>, pick: Pick<'_>| {
-                let o = oxbow.and_then(pick);
-                let k = kafka.and_then(pick);
-                let ratio = match (o, k) {
-                    (Some((o, _)), Some((k, _))) if k > 0.0 => Some(o / k),
-                    _ => None,
-                };
-                metrics.push(Metric {
-                    key,
-                    label,
-                    unit,
-                    oxbow: o.map(|v| v.0),
-                    kafka: k.map(|v| v.0),
-                    oxbow_mb_per_s: o.and_then(|v| v.1),
-                    kafka_mb_per_s: k.and_then(|v| v.1),
-                    ratio,
-                    goal,
-                    met: ratio.zip(goal).map(|(ratio, goal)| goal.met(ratio)),
-                    caveat: None,
-                });
+        let mut push = |key: String, label: String, unit: Unit, goal: Option<Goal>, pick: Pick<'_>| {
+            let o = oxbow.and_then(pick);
+            let k = kafka.and_then(pick);
+            let ratio = match (o, k) {
+                (Some((o, _)), Some((k, _))) if k > 0.0 => Some(o / k),
+                _ => None,
             };
+            metrics.push(Metric {
+                key,
+                label,
+                unit,
+                oxbow: o.map(|v| v.0),
+                kafka: k.map(|v| v.0),
+                oxbow_mb_per_s: o.and_then(|v| v.1),
+                kafka_mb_per_s: k.and_then(|v| v.1),
+                ratio,
+                goal,
+                met: ratio.zip(goal).map(|(ratio, goal)| goal.met(ratio)),
+                caveat: None,
+            });
+        };
         for &size in &plan.record_sizes_bytes {
             for acks in ["1", "all"] {
                 let name = format!("{size}b-acks-{acks}");
@@ -269,20 +254,10 @@ impl Report {
                 &|target| throughput(&target.consume, &name),
             );
         }
-        let latency = |target: &TargetReport| {
-            target
-                .latency
-                .as_ref()
-                .and_then(|r| r.as_ref().ok())
-                .cloned()
-        };
-        push(
-            "latency_p50".into(),
-            format!("e2e latency p50 @{}/s", plan.latency_rate_per_s),
-            Unit::Ms,
-            None,
-            &|t| latency(t).map(|l| (l.p50_ms, None)),
-        );
+        let latency = |target: &TargetReport| target.latency.as_ref().and_then(|r| r.as_ref().ok()).cloned();
+        push("latency_p50".into(), format!("e2e latency p50 @{}/s", plan.latency_rate_per_s), Unit::Ms, None, &|t| {
+            latency(t).map(|l| (l.p50_ms, None))
+        });
         push(
             "latency_p99".into(),
             format!("e2e latency p99 @{}/s", plan.latency_rate_per_s),
@@ -305,25 +280,19 @@ impl Report {
                 format!("group join ({members}), median of {repetitions}"),
                 (|g: &GroupResult| g.join_median_ms) as fn(&GroupResult) -> f64,
             ),
-            (
-                "group_join_max",
-                format!("group join ({members}), max of {repetitions}"),
-                |g: &GroupResult| g.join_max_ms,
-            ),
+            ("group_join_max", format!("group join ({members}), max of {repetitions}"), |g: &GroupResult| {
+                g.join_max_ms
+            }),
             (
                 "group_leave_median",
                 format!("group leave (1 of {members}), median of {repetitions}"),
                 |g: &GroupResult| g.leave_median_ms,
             ),
-            (
-                "group_leave_max",
-                format!("group leave (1 of {members}), max of {repetitions}"),
-                |g: &GroupResult| g.leave_max_ms,
-            ),
+            ("group_leave_max", format!("group leave (1 of {members}), max of {repetitions}"), |g: &GroupResult| {
+                g.leave_max_ms
+            }),
         ] {
-            push(key.into(), label, Unit::Ms, None, &|t| {
-                t.group().map(|g| (pick(g), None))
-            });
+            push(key.into(), label, Unit::Ms, None, &|t| t.group().map(|g| (pick(g), None)));
         }
         let txn_size = plan.txn.record_bytes;
         let per_transaction = plan.txn.records_per_transaction;
@@ -358,17 +327,12 @@ impl Report {
                     throughput(std::slice::from_ref(phase), &name)
                 },
             );
-            for (key, quantile, goal) in [
-                ("p50", "p50", None),
-                ("p99", "p99", Some(Goal::AtMost(0.5))),
-                ("p999", "p99.9", None),
-            ] {
+            for (key, quantile, goal) in
+                [("p50", "p50", None), ("p99", "p99", Some(Goal::AtMost(0.5))), ("p999", "p99.9", None)]
+            {
                 push(
                     format!("replication_latency_{key}"),
-                    format!(
-                        "RF {rf}: e2e latency {quantile} @{}/s",
-                        plan.latency_rate_per_s
-                    ),
+                    format!("RF {rf}: e2e latency {quantile} @{}/s", plan.latency_rate_per_s),
                     Unit::Ms,
                     goal,
                     &|t| {
@@ -382,35 +346,19 @@ impl Report {
                     },
                 );
             }
-            push(
-                "replication_failover".into(),
-                format!("RF {rf}: leader kill -> first ack"),
-                Unit::Ms,
-                None,
-                &|t| Some((group(t)?.failover()?.counts.failover_ms?, None)),
-            );
+            push("replication_failover".into(), format!("RF {rf}: leader kill -> first ack"), Unit::Ms, None, &|t| {
+                Some((group(t)?.failover()?.counts.failover_ms?, None))
+            });
         }
-        push(
-            "startup".into(),
-            "start-up to first Metadata".into(),
-            Unit::Ms,
-            Some(Goal::AtMost(0.1)),
-            &|t| t.startup_ms.map(|v| (v, None)),
-        );
-        push(
-            "rss_idle".into(),
-            "RSS idle".into(),
-            Unit::Bytes,
-            Some(Goal::AtMost(0.25)),
-            &|t| t.rss_idle_bytes.map(|v| (v as f64, None)),
-        );
-        push(
-            "rss_load".into(),
-            "RSS peak under produce load".into(),
-            Unit::Bytes,
-            Some(Goal::AtMost(0.25)),
-            &|t| t.rss_load_peak_bytes.map(|v| (v as f64, None)),
-        );
+        push("startup".into(), "start-up to first Metadata".into(), Unit::Ms, Some(Goal::AtMost(0.1)), &|t| {
+            t.startup_ms.map(|v| (v, None))
+        });
+        push("rss_idle".into(), "RSS idle".into(), Unit::Bytes, Some(Goal::AtMost(0.25)), &|t| {
+            t.rss_idle_bytes.map(|v| (v as f64, None))
+        });
+        push("rss_load".into(), "RSS peak under produce load".into(), Unit::Bytes, Some(Goal::AtMost(0.25)), &|t| {
+            t.rss_load_peak_bytes.map(|v| (v as f64, None))
+        });
 
         // A latency figure taken in a backlog or on a cold path (warm-up ended at its bound)
         // is reported, but its ratio is no verdict on either broker.
@@ -433,8 +381,7 @@ impl Report {
             .filter(|t| t.txn().is_some_and(|r| r.alarm().is_some()))
             .map(|t| t.flavor.name())
             .collect();
-        let txn = (!mismatched.is_empty())
-            .then(|| format!("{} read-back mismatch", mismatched.join(", ")));
+        let txn = (!mismatched.is_empty()).then(|| format!("{} read-back mismatch", mismatched.join(", ")));
         for metric in &mut metrics {
             let caveat = if metric.key.starts_with("latency_") {
                 &single
@@ -451,18 +398,11 @@ impl Report {
             }
         }
 
-        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .ok()
-            .map(|s| s.trim().to_string());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string());
         Report {
             plan,
             kafka_version,
-            machine: Machine {
-                cores: std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(0),
-                kernel,
-            },
+            machine: Machine { cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), kernel },
             producer_settings: owned(crate::load::PRODUCER_SETTINGS),
             latency_producer_settings: owned(crate::load::LATENCY_PRODUCER_SETTINGS),
             consumer_settings: owned(crate::load::CONSUMER_SETTINGS),
@@ -482,21 +422,11 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = String::new();
         let kafka = format!("kafka {}", self.kafka_version.as_deref().unwrap_or(""));
-        let header = [
-            "metric",
-            "oxbow",
-            kafka.trim(),
-            "oxbow/kafka",
-            "goal",
-            "status",
-        ];
+        let header = ["metric", "oxbow", kafka.trim(), "oxbow/kafka", "goal", "status"];
         // A lost acknowledged record outweighs every figure below: it goes first.
         for target in &self.targets {
-            let alarm = target
-                .replication
-                .as_ref()
-                .and_then(ReplicationReport::failover)
-                .and_then(FailoverResult::alarm);
+            let alarm =
+                target.replication.as_ref().and_then(ReplicationReport::failover).and_then(FailoverResult::alarm);
             if let Some(alarm) = alarm {
                 let _ = writeln!(out, "!!! {} cluster: {alarm}", target.flavor.name());
             }
@@ -564,8 +494,7 @@ impl Report {
             if let Some(r) = target.txn() {
                 cells.push(format!(
                     "txn {}/{:.2}",
-                    r.broker_cpu_cores
-                        .map_or("?".to_string(), |c| format!("{c:.2}")),
+                    r.broker_cpu_cores.map_or("?".to_string(), |c| format!("{c:.2}")),
                     r.generator_cpu_cores
                 ));
             }
@@ -574,10 +503,7 @@ impl Report {
                 if let Ok(r) = &phase.result {
                     cells.push(format!(
                         "RF {} produce {} (cluster) {:.2}/{:.2}",
-                        self.plan
-                            .replication
-                            .as_ref()
-                            .map_or(3, |p| p.replication_factor),
+                        self.plan.replication.as_ref().map_or(3, |p| p.replication_factor),
                         phase.name,
                         phase.broker_cpu_cores,
                         r.generator_cpu_cores
@@ -588,7 +514,11 @@ impl Report {
                 let _ = writeln!(out, "  {}: {}", target.flavor.name(), cells.join(", "));
             }
         }
-        let _ = writeln!(out, "  (machine: {} cores; a generator near 1.0 or a sum near the core count caps both brokers alike)", self.machine.cores);
+        let _ = writeln!(
+            out,
+            "  (machine: {} cores; a generator near 1.0 or a sum near the core count caps both brokers alike)",
+            self.machine.cores
+        );
         let _ = writeln!(out, "load average (1/5/15 min) when each broker started -> at the end; above the core count, other work shared the machine:");
         for target in &self.targets {
             let _ = writeln!(
@@ -617,10 +547,7 @@ impl Report {
         // backlog; the broker's CPU over the phase tells whether the machine was its limit.
         let mut warmups = Vec::new();
         for target in &self.targets {
-            let group = target
-                .replication
-                .as_ref()
-                .and_then(ReplicationReport::latency);
+            let group = target.replication.as_ref().and_then(ReplicationReport::latency);
             let single = target.latency.as_ref().and_then(|r| r.as_ref().ok());
             for (label, result) in [("", single), ("RF 3 ", group)] {
                 if let Some(r) = result {
@@ -629,8 +556,7 @@ impl Report {
                         target.flavor.name(),
                         r.warmup_s,
                         if r.warm { "" } else { " NOT WARM" },
-                        r.broker_cpu_cores
-                            .map_or("?".to_string(), |c| format!("{c:.2}"))
+                        r.broker_cpu_cores.map_or("?".to_string(), |c| format!("{c:.2}"))
                     ));
                 }
             }
@@ -646,11 +572,8 @@ impl Report {
         }
         self.group_and_txn_notes(&mut out);
         if let Some(replication) = &self.plan.replication {
-            let timing: Vec<String> = replication
-                .cluster_timing
-                .iter()
-                .map(|(key, value)| format!("{key}={value}"))
-                .collect();
+            let timing: Vec<String> =
+                replication.cluster_timing.iter().map(|(key, value)| format!("{key}={value}")).collect();
             let _ = writeln!(
                 out,
                 "replication: {} brokers per cluster on this machine, topics RF {} min.insync.replicas={}; both clusters: {}",
@@ -665,11 +588,7 @@ impl Report {
                 replication.failover_send_interval_ms
             );
             for target in &self.targets {
-                let Some(result) = target
-                    .replication
-                    .as_ref()
-                    .and_then(ReplicationReport::failover)
-                else {
+                let Some(result) = target.replication.as_ref().and_then(ReplicationReport::failover) else {
                     continue;
                 };
                 let c = &result.counts;
@@ -711,7 +630,8 @@ impl Report {
                         let _ = writeln!(out, "{name} cluster failover: {error}");
                     }
                     Some(Ok(r)) if r.counts.failover_ms.is_none() => {
-                        let _ = writeln!(out, "{name} cluster failover: no record sent after the kill was acknowledged");
+                        let _ =
+                            writeln!(out, "{name} cluster failover: no record sent after the kill was acknowledged");
                     }
                     _ => {}
                 }
@@ -724,12 +644,7 @@ impl Report {
             for (kind, phases) in target.throughput_phases() {
                 for phase in phases {
                     if let Err(error) = &phase.result {
-                        let _ = writeln!(
-                            out,
-                            "{} {kind} {}: {error}",
-                            target.flavor.name(),
-                            phase.name
-                        );
+                        let _ = writeln!(out, "{} {kind} {}: {error}", target.flavor.name(), phase.name);
                     }
                 }
             }
@@ -750,10 +665,7 @@ impl Report {
     fn group_and_txn_notes(&self, out: &mut String) {
         let group = &self.plan.group;
         let settings = |list: &[(String, String)]| {
-            list.iter()
-                .map(|(key, value)| format!("{key}={value}"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            list.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" ")
         };
         let _ = writeln!(
             out,
@@ -772,10 +684,7 @@ impl Report {
                 .map(|round| {
                     format!(
                         "{:.0}/{:.0} ms ({}/{})",
-                        round.join_ms,
-                        round.leave_ms,
-                        round.join_assignments,
-                        round.leave_assignments
+                        round.join_ms, round.leave_ms, round.join_assignments, round.leave_assignments
                     )
                 })
                 .collect();
@@ -813,12 +722,7 @@ impl Report {
 /// The 1-, 5- and 15-minute load averages.
 pub fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    Some(
-        text.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 /// Two decimals, or three significant digits for small ratios (start-up and RSS are far below 1).
@@ -837,11 +741,8 @@ fn figure(unit: Unit, value: Option<f64>, mb_per_s: Option<f64>) -> String {
     };
     match unit {
         Unit::RecordsPerS => {
-            let records = if value >= 1e6 {
-                format!("{:.2}M/s", value / 1e6)
-            } else {
-                format!("{:.1}k/s", value / 1e3)
-            };
+            let records =
+                if value >= 1e6 { format!("{:.2}M/s", value / 1e6) } else { format!("{:.1}k/s", value / 1e3) };
             match mb_per_s {
                 Some(mb) => format!("{records} {mb:.1}MB/s"),
                 None => records,
@@ -935,19 +836,14 @@ pub(crate) mod tests {
         let args = ["t", "--quick"].iter().chain(extra);
         Plan::from_args(
             &<crate::BenchArgs as clap::FromArgMatches>::from_arg_matches(
-                &<crate::BenchArgs as clap::Args>::augment_args(clap::Command::new("t"))
-                    .get_matches_from(args),
+                &<crate::BenchArgs as clap::Args>::augment_args(clap::Command::new("t")).get_matches_from(args),
             )
             .expect("valid args"),
         )
     }
 
     fn metric<'a>(report: &'a Report, key: &str) -> &'a Metric {
-        report
-            .metrics
-            .iter()
-            .find(|m| m.key == key)
-            .unwrap_or_else(|| panic!("no metric {key}"))
+        report.metrics.iter().find(|m| m.key == key).unwrap_or_else(|| panic!("no metric {key}"))
     }
 
     #[test]
@@ -979,9 +875,7 @@ pub(crate) mod tests {
         assert!(table.contains("broker.session.timeout.ms=6000"));
         assert!(table.contains("kafka: killed broker 2, new leader 3"));
         assert!(table.contains("read back: acked 100, missing 0, duplicated 0"));
-        assert!(table.contains(
-            "RF 3 oxbow 2.0 s (broker 0.50 cores), RF 3 kafka 2.0 s NOT WARM (broker 0.50 cores)"
-        ));
+        assert!(table.contains("RF 3 oxbow 2.0 s (broker 0.50 cores), RF 3 kafka 2.0 s NOT WARM (broker 0.50 cores)"));
         assert!(!table.contains("DURABILITY FAILURE"));
         assert!(table.contains("kafka not warm"));
         let json = serde_json::to_value(&report).expect("serializes");
@@ -1009,17 +903,12 @@ pub(crate) mod tests {
         kafka.replication = Some(group);
         let report = Report::new(plan(&[]), Err("-".into()), vec![kafka], None);
         let table = report.table();
-        assert!(table.starts_with(
-            "!!! kafka cluster: DURABILITY FAILURE: 2 of 100 acknowledged records missing"
-        ));
+        assert!(table.starts_with("!!! kafka cluster: DURABILITY FAILURE: 2 of 100 acknowledged records missing"));
         assert!(table.contains(
             "DURABILITY FAILURE: read back: acked 100, missing 2, duplicated 1 (sent at -3, +2 ms from the kill)"
         ));
         let json = serde_json::to_value(&report).expect("serializes");
-        assert_eq!(
-            json["targets"][0]["replication"]["failover"]["Ok"]["read_back"]["Ok"]["missing"],
-            2
-        );
+        assert_eq!(json["targets"][0]["replication"]["failover"]["Ok"]["read_back"]["Ok"]["missing"], 2);
     }
 
     #[test]
@@ -1038,10 +927,7 @@ pub(crate) mod tests {
         let skipped = plan(&["--skip-replication"]);
         assert!(skipped.replication.is_none());
         let report = Report::new(skipped, Err("-".into()), Vec::new(), None);
-        assert!(!report
-            .metrics
-            .iter()
-            .any(|m| m.key.starts_with("replication")));
+        assert!(!report.metrics.iter().any(|m| m.key.starts_with("replication")));
     }
 
     fn group_and_txn(scale: f64, read: u64) -> (GroupResult, TxnResult) {
@@ -1051,16 +937,8 @@ pub(crate) mod tests {
             join_assignments: 10,
             leave_assignments: 9,
         };
-        let group = GroupResult::new(
-            10,
-            20,
-            vec![
-                round(1000.0, 1200.0),
-                round(3000.0, 1100.0),
-                round(900.0, 1000.0),
-            ],
-        )
-        .expect("rounds");
+        let group = GroupResult::new(10, 20, vec![round(1000.0, 1200.0), round(3000.0, 1100.0), round(900.0, 1000.0)])
+            .expect("rounds");
         let txn = TxnResult {
             transactions: 1000,
             records: 100_000,
@@ -1114,24 +992,14 @@ pub(crate) mod tests {
         assert!(table.contains("transactions (100 records each)"));
         assert!(table.contains("both brokers: group.initial.rebalance.delay.ms=0"));
         assert!(table.contains("partition.assignment.strategy=range"));
-        assert!(table.contains(
-            "kafka: join/leave per repetition (assignments received): 1000/1200 ms (10/9)"
-        ));
-        assert!(
-            table.contains("read_committed read-back: committed 100000, read 100000, missing 0")
-        );
+        assert!(table.contains("kafka: join/leave per repetition (assignments received): 1000/1200 ms (10/9)"));
+        assert!(table.contains("read_committed read-back: committed 100000, read 100000, missing 0"));
         assert!(!table.contains("!!!"));
         let json = serde_json::to_value(&report).expect("serializes");
         assert_eq!(json["targets"][1]["group"]["Ok"]["join_median_ms"], 1000.0);
-        assert_eq!(
-            json["targets"][0]["txn"]["Ok"]["read_back"]["Ok"]["missing"],
-            0
-        );
+        assert_eq!(json["targets"][0]["txn"]["Ok"]["read_back"]["Ok"]["missing"], 0);
         assert_eq!(json["plan"]["group"]["initial_rebalance_delay_ms"], 0);
-        assert_eq!(
-            json["broker_group_settings"][0][0],
-            "group.initial.rebalance.delay.ms"
-        );
+        assert_eq!(json["broker_group_settings"][0][0], "group.initial.rebalance.delay.ms");
     }
 
     #[test]
@@ -1156,17 +1024,8 @@ pub(crate) mod tests {
     #[test]
     fn quick_plan_runs_replication_briefly() {
         let quick = plan(&[]).replication.expect("on by default");
-        assert_eq!(
-            (
-                quick.brokers,
-                quick.replication_factor,
-                quick.min_insync_replicas
-            ),
-            (3, 3, 2)
-        );
+        assert_eq!((quick.brokers, quick.replication_factor, quick.min_insync_replicas), (3, 3, 2));
         assert_eq!(quick.failover_warmup_s, 1);
-        assert!(quick
-            .cluster_timing
-            .contains(&("broker.session.timeout.ms".to_string(), "6000".to_string())));
+        assert!(quick.cluster_timing.contains(&("broker.session.timeout.ms".to_string(), "6000".to_string())));
     }
 }

@@ -104,8 +104,7 @@ impl TxnReadBack {
     pub fn new(committed: u64, copies: &Copies) -> TxnReadBack {
         let mut read_back = TxnReadBack {
             committed,
-            records_read: copies.per_index.iter().map(|&n| u64::from(n)).sum::<u64>()
-                + copies.foreign,
+            records_read: copies.per_index.iter().map(|&n| u64::from(n)).sum::<u64>() + copies.foreign,
             missing: 0,
             duplicated: 0,
             foreign: copies.foreign,
@@ -117,20 +116,12 @@ impl TxnReadBack {
                 _ => read_back.duplicated += 1,
             }
         }
-        read_back.foreign += copies
-            .per_index
-            .iter()
-            .skip(committed as usize)
-            .map(|&n| u64::from(n))
-            .sum::<u64>();
+        read_back.foreign += copies.per_index.iter().skip(committed as usize).map(|&n| u64::from(n)).sum::<u64>();
         read_back
     }
 
     pub fn matches(&self) -> bool {
-        self.missing == 0
-            && self.duplicated == 0
-            && self.foreign == 0
-            && self.records_read == self.committed
+        self.missing == 0 && self.duplicated == 0 && self.foreign == 0 && self.records_read == self.committed
     }
 }
 
@@ -179,13 +170,10 @@ pub fn transactions(
         config.set(*key, *value);
     }
     config.set("transactional.id", spec.transactional_id);
-    let producer: BaseProducer<Counting> = config
-        .create_with_context(Counting::new())
-        .context("creating the transactional producer")?;
+    let producer: BaseProducer<Counting> =
+        config.create_with_context(Counting::new()).context("creating the transactional producer")?;
     let partitions = load::partition_count(&producer, spec.topic)? as u64;
-    producer
-        .init_transactions(Duration::from_millis(INIT_TIMEOUT_MS))
-        .context("init_transactions")?;
+    producer.init_transactions(Duration::from_millis(INIT_TIMEOUT_MS)).context("init_transactions")?;
 
     let mut value = vec![0x5au8; spec.value_size.max(8)];
     let mut commit_ms = Vec::new();
@@ -206,29 +194,20 @@ pub fn transactions(
         let sent = (|| -> Result<()> {
             for index in committed..committed + per_transaction {
                 value[..8].copy_from_slice(&index.to_le_bytes());
-                let record = BaseRecord::to(spec.topic)
-                    .payload(&value[..])
-                    .partition((index % partitions) as i32);
+                let record = BaseRecord::to(spec.topic).payload(&value[..]).partition((index % partitions) as i32);
                 load::send_blocking(&producer, record, send_deadline)?;
             }
             Ok(())
         })();
         let committing = Instant::now();
-        let outcome = sent
-            .and_then(|()| drain(&producer, send_deadline))
-            .and_then(|()| {
-                producer
-                    .commit_transaction(Duration::from_millis(COMMIT_TIMEOUT_MS))
-                    .context("commit_transaction")
-            });
+        let outcome = sent.and_then(|()| drain(&producer, send_deadline)).and_then(|()| {
+            producer.commit_transaction(Duration::from_millis(COMMIT_TIMEOUT_MS)).context("commit_transaction")
+        });
         if let Err(error) = outcome {
             // Leave nothing open on the broker; the phase fails with the commit's error.
             let _ = producer.abort_transaction(Duration::from_millis(COMMIT_TIMEOUT_MS));
             return Err(error).with_context(|| {
-                format!(
-                    "transaction {} ({committed} records committed before it)",
-                    commit_ms.len() + 1
-                )
+                format!("transaction {} ({committed} records committed before it)", commit_ms.len() + 1)
             });
         }
         commit_ms.push(committing.elapsed().as_secs_f64() * 1e3);
@@ -239,10 +218,7 @@ pub fn transactions(
     let broker_cpu_cores = broker_cpu_cores();
     let context = producer.context();
     if let Some(error) = context.first_error.lock().expect("not poisoned").clone() {
-        bail!(
-            "{} records failed in committed transactions, first: {error}",
-            context.failed.load(Ordering::Relaxed)
-        );
+        bail!("{} records failed in committed transactions, first: {error}", context.failed.load(Ordering::Relaxed));
     }
     let delivered = context.acked.load(Ordering::Relaxed);
     if delivered != committed {
@@ -282,11 +258,7 @@ fn drain(producer: &BaseProducer<Counting>, deadline: Instant) -> Result<()> {
     // sleep, not a spin, so the broker keeps its cores).
     while producer.in_flight_count() > 0 {
         if Instant::now() >= deadline {
-            bail!(
-                "{} records still unacknowledged after {} s",
-                producer.in_flight_count(),
-                COMMIT_TIMEOUT_MS / 1000
-            );
+            bail!("{} records still unacknowledged after {} s", producer.in_flight_count(), COMMIT_TIMEOUT_MS / 1000);
         }
         producer.poll(Duration::ZERO);
         std::thread::sleep(Duration::from_micros(DRAIN_INTERVAL_US));
@@ -299,30 +271,11 @@ fn drain(producer: &BaseProducer<Counting>, deadline: Instant) -> Result<()> {
 /// READ_BACK_QUIET_MS; or, short of `committed`, after CONSUME_IDLE_TIMEOUT_MS without a record
 /// (what was read is then returned, so the shortfall shows as missing records). Reading on past
 /// the count also covers a commit's markers, which may be written after its EndTxn answer.
-fn read_committed(
-    profile: &ConnectionProfile,
-    topic: &str,
-    committed: u64,
-    stop: &Stop,
-) -> Result<Copies> {
+fn read_committed(profile: &ConnectionProfile, topic: &str, committed: u64, stop: &Stop) -> Result<Copies> {
     let timeout = Duration::from_millis(load::METADATA_TIMEOUT_MS);
-    let settings: Vec<(&str, &str)> = CONSUMER_SETTINGS
-        .iter()
-        .chain(READ_BACK_SETTINGS)
-        .copied()
-        .collect();
-    let reader = PartitionReader::open(
-        profile,
-        topic,
-        None,
-        StartOffset::Beginning,
-        &settings,
-        timeout,
-    )?;
-    let mut copies = Copies {
-        per_index: vec![0; usize::try_from(committed).context("too many records")?],
-        foreign: 0,
-    };
+    let settings: Vec<(&str, &str)> = CONSUMER_SETTINGS.iter().chain(READ_BACK_SETTINGS).copied().collect();
+    let reader = PartitionReader::open(profile, topic, None, StartOffset::Beginning, &settings, timeout)?;
+    let mut copies = Copies { per_index: vec![0; usize::try_from(committed).context("too many records")?], foreign: 0 };
     let mut read: u64 = 0;
     let mut last_progress = Instant::now();
     let mut last_error: Option<String> = None;
@@ -370,43 +323,16 @@ mod tests {
 
     #[test]
     fn read_back_counts_missing_doubled_and_foreign_records() {
-        let clean = TxnReadBack::new(
-            3,
-            &Copies {
-                per_index: vec![1, 1, 1],
-                foreign: 0,
-            },
-        );
+        let clean = TxnReadBack::new(3, &Copies { per_index: vec![1, 1, 1], foreign: 0 });
         assert!(clean.matches());
         assert_eq!(clean.records_read, 3);
 
-        let bad = TxnReadBack::new(
-            4,
-            &Copies {
-                per_index: vec![1, 0, 2, 1],
-                foreign: 1,
-            },
-        );
-        assert_eq!(
-            bad,
-            TxnReadBack {
-                committed: 4,
-                records_read: 5,
-                missing: 1,
-                duplicated: 1,
-                foreign: 1,
-            }
-        );
+        let bad = TxnReadBack::new(4, &Copies { per_index: vec![1, 0, 2, 1], foreign: 1 });
+        assert_eq!(bad, TxnReadBack { committed: 4, records_read: 5, missing: 1, duplicated: 1, foreign: 1 });
         assert!(!bad.matches());
 
         // Fewer slots than committed records count as missing.
-        let short = TxnReadBack::new(
-            3,
-            &Copies {
-                per_index: vec![1],
-                foreign: 0,
-            },
-        );
+        let short = TxnReadBack::new(3, &Copies { per_index: vec![1], foreign: 0 });
         assert_eq!((short.missing, short.records_read), (2, 1));
     }
 
@@ -427,26 +353,11 @@ mod tests {
             broker_cpu_cores: None,
             read_back,
         };
-        let ok = TxnReadBack {
-            committed: 200,
-            records_read: 200,
-            missing: 0,
-            duplicated: 0,
-            foreign: 0,
-        };
+        let ok = TxnReadBack { committed: 200, records_read: 200, missing: 0, duplicated: 0, foreign: 0 };
         assert_eq!(result(Ok(ok.clone())).alarm(), None);
-        let missing = TxnReadBack {
-            records_read: 199,
-            missing: 1,
-            ..ok
-        };
+        let missing = TxnReadBack { records_read: 199, missing: 1, ..ok };
         let alarm = result(Ok(missing)).alarm().expect("alarm");
-        assert!(alarm.starts_with(
-            "TRANSACTION READ-BACK MISMATCH: read_committed read 199 records, 200 committed"
-        ));
-        assert!(result(Err("boom".into()))
-            .alarm()
-            .expect("alarm")
-            .contains("unchecked"));
+        assert!(alarm.starts_with("TRANSACTION READ-BACK MISMATCH: read_committed read 199 records, 200 committed"));
+        assert!(result(Err("boom".into())).alarm().expect("alarm").contains("unchecked"));
     }
 }

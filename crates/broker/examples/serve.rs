@@ -5,7 +5,10 @@ use oxbow_broker::{Broker, BrokerConfig};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let mut args = std::env::args().skip(1);
     let port: u16 = args.next().map(|p| p.parse()).transpose()?.unwrap_or(9092);
     let data_dir = args.next().unwrap_or_else(|| "oxbow-data".to_string());

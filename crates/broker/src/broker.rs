@@ -17,7 +17,10 @@ use crate::coordinator::txn;
 use crate::coordinator::txn_coordinator::{TxnCoordinator, TXN_TOPIC};
 use crate::events::EventLog;
 use crate::faults::BrokerFaults;
-use crate::metadata::{self, CommandResults, MetadataCommand, MetadataImage, MetadataRecord, PartitionChange, PartitionImage, TopicImage, NO_LEADER};
+use crate::metadata::{
+    self, CommandResults, MetadataCommand, MetadataImage, MetadataRecord, PartitionChange, PartitionImage, TopicImage,
+    NO_LEADER,
+};
 use crate::partition::{IsrProposal, Partition};
 use crate::replica::fetcher::ReplicaFetchers;
 use crate::topic_config;
@@ -252,7 +255,8 @@ impl BrokerState {
     pub fn broker_address(&self, id: i32) -> Option<SocketAddr> {
         let image = self.image();
         let b = image.brokers.get(&id)?;
-        let ip: std::net::IpAddr = b.host.parse().ok().or_else(|| (b.host == "localhost").then_some(std::net::Ipv4Addr::LOCALHOST.into()))?;
+        let ip: std::net::IpAddr =
+            b.host.parse().ok().or_else(|| (b.host == "localhost").then_some(std::net::Ipv4Addr::LOCALHOST.into()))?;
         Some(SocketAddr::new(ip, u16::try_from(b.port).ok()?))
     }
 
@@ -283,17 +287,26 @@ impl BrokerState {
     /// (`abs(javaHash(group)) % partitions`). Creates the topic first if it does not exist yet.
     /// Errors: COORDINATOR_NOT_AVAILABLE while the topic cannot be created or the partition has
     /// no live leader, with a message saying which.
-    pub async fn find_group_coordinator(self: &Arc<Self>, group: &str) -> std::result::Result<metadata::BrokerRegistration, ApiError> {
+    pub async fn find_group_coordinator(
+        self: &Arc<Self>,
+        group: &str,
+    ) -> std::result::Result<metadata::BrokerRegistration, ApiError> {
         self.ensure_offsets_topic().await?;
         let image = self.image();
         let Some(topic) = image.topics.get(OFFSETS_TOPIC) else {
-            return Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("The {OFFSETS_TOPIC} topic is being created.")));
+            return Err(ApiError::new(
+                codes::COORDINATOR_NOT_AVAILABLE,
+                format!("The {OFFSETS_TOPIC} topic is being created."),
+            ));
         };
         let partition = group::partition_for(group, topic.partition_count());
         let leader = topic.partitions.get(partition as usize).map_or(NO_LEADER, |p| p.leader);
         match image.brokers.get(&leader).filter(|b| !b.fenced) {
             Some(b) => Ok(b.clone()),
-            None => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Partition {OFFSETS_TOPIC}-{partition} of group '{group}' has no live leader."))),
+            None => Err(ApiError::new(
+                codes::COORDINATOR_NOT_AVAILABLE,
+                format!("Partition {OFFSETS_TOPIC}-{partition} of group '{group}' has no live leader."),
+            )),
         }
     }
 
@@ -302,8 +315,18 @@ impl BrokerState {
     /// the live brokers (Kafka would refuse; a warning says so), compacted, `compression.type`
     /// producer, `offsets.topic.segment.bytes` segments.
     pub async fn ensure_offsets_topic(self: &Arc<Self>) -> std::result::Result<(), ApiError> {
-        let configs = [("compression.type", "producer".to_string()), ("segment.bytes", self.config.offsets_topic_segment_bytes.to_string())];
-        self.ensure_internal_topic(OFFSETS_TOPIC, self.config.offsets_topic_num_partitions, self.config.offsets_topic_replication_factor, None, &configs).await
+        let configs = [
+            ("compression.type", "producer".to_string()),
+            ("segment.bytes", self.config.offsets_topic_segment_bytes.to_string()),
+        ];
+        self.ensure_internal_topic(
+            OFFSETS_TOPIC,
+            self.config.offsets_topic_num_partitions,
+            self.config.offsets_topic_replication_factor,
+            None,
+            &configs,
+        )
+        .await
     }
 
     /// Creates `__transaction_state` if it does not exist, as Kafka's transaction coordinator
@@ -312,11 +335,28 @@ impl BrokerState {
     /// uncompressed, `.segment.bytes` segments.
     pub async fn ensure_txn_topic(self: &Arc<Self>) -> std::result::Result<(), ApiError> {
         let c = &self.config;
-        let configs = [("compression.type", "uncompressed".to_string()), ("segment.bytes", c.transaction_state_log_segment_bytes.to_string())];
-        self.ensure_internal_topic(TXN_TOPIC, c.transaction_state_log_num_partitions, c.transaction_state_log_replication_factor, Some(c.transaction_state_log_min_isr), &configs).await
+        let configs = [
+            ("compression.type", "uncompressed".to_string()),
+            ("segment.bytes", c.transaction_state_log_segment_bytes.to_string()),
+        ];
+        self.ensure_internal_topic(
+            TXN_TOPIC,
+            c.transaction_state_log_num_partitions,
+            c.transaction_state_log_replication_factor,
+            Some(c.transaction_state_log_min_isr),
+            &configs,
+        )
+        .await
     }
 
-    async fn ensure_internal_topic(self: &Arc<Self>, name: &str, partitions: i32, wanted_rf: i16, min_isr: Option<i32>, extra: &[(&str, String)]) -> std::result::Result<(), ApiError> {
+    async fn ensure_internal_topic(
+        self: &Arc<Self>,
+        name: &str,
+        partitions: i32,
+        wanted_rf: i16,
+        min_isr: Option<i32>,
+        extra: &[(&str, String)],
+    ) -> std::result::Result<(), ApiError> {
         if self.image().topics.contains_key(name) {
             return Ok(());
         }
@@ -336,23 +376,36 @@ impl BrokerState {
                 Ok(())
             }
             Err(e) if e.code == codes::TOPIC_ALREADY_EXISTS => Ok(()),
-            Err(e) => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Could not create {name}: {}", e.message))),
+            Err(e) => {
+                Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Could not create {name}: {}", e.message)))
+            }
         }
     }
 
     /// The broker that coordinates `transactional_id`: the leader of its `__transaction_state`
     /// partition, the topic created first if needed (as [`Self::find_group_coordinator`]).
-    pub async fn find_txn_coordinator(self: &Arc<Self>, transactional_id: &str) -> std::result::Result<metadata::BrokerRegistration, ApiError> {
+    pub async fn find_txn_coordinator(
+        self: &Arc<Self>,
+        transactional_id: &str,
+    ) -> std::result::Result<metadata::BrokerRegistration, ApiError> {
         self.ensure_txn_topic().await?;
         let image = self.image();
         let Some(topic) = image.topics.get(TXN_TOPIC) else {
-            return Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("The {TXN_TOPIC} topic is being created.")));
+            return Err(ApiError::new(
+                codes::COORDINATOR_NOT_AVAILABLE,
+                format!("The {TXN_TOPIC} topic is being created."),
+            ));
         };
         let partition = txn::partition_for(transactional_id, topic.partition_count());
         let leader = topic.partitions.get(partition as usize).map_or(NO_LEADER, |p| p.leader);
         match image.brokers.get(&leader).filter(|b| !b.fenced) {
             Some(b) => Ok(b.clone()),
-            None => Err(ApiError::new(codes::COORDINATOR_NOT_AVAILABLE, format!("Partition {TXN_TOPIC}-{partition} of transactional id '{transactional_id}' has no live leader."))),
+            None => Err(ApiError::new(
+                codes::COORDINATOR_NOT_AVAILABLE,
+                format!(
+                    "Partition {TXN_TOPIC}-{partition} of transactional id '{transactional_id}' has no live leader."
+                ),
+            )),
         }
     }
 
@@ -439,19 +492,32 @@ impl BrokerState {
     }
 
     /// The log config, `min.cleanable.dirty.ratio` and `min.insync.replicas` for a topic.
-    fn log_settings_for(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> (oxbow_log::LogConfig, f64, i32) {
+    fn log_settings_for(
+        &self,
+        image: &MetadataImage,
+        overrides: &BTreeMap<String, String>,
+    ) -> (oxbow_log::LogConfig, f64, i32) {
         let s = self.topic_settings(image, overrides);
         (s.log, s.min_cleanable_dirty_ratio, s.min_insync_replicas)
     }
 
     /// Everything a hosted topic needs from its effective configs.
     fn topic_settings(&self, image: &MetadataImage, overrides: &BTreeMap<String, String>) -> TopicSettings {
-        let resolved = topic_config::resolve_topic(&self.config, self.own_broker_configs(image), &image.cluster_configs, overrides);
+        let resolved = topic_config::resolve_topic(
+            &self.config,
+            self.own_broker_configs(image),
+            &image.cluster_configs,
+            overrides,
+        );
         let eff = topic_config::effective_map(&resolved);
         let me = self.config.node_id;
-        let list = |name: &str| topic_config::ThrottledReplicas::parse(eff.get(name).map(String::as_str).unwrap_or(""), me);
+        let list =
+            |name: &str| topic_config::ThrottledReplicas::parse(eff.get(name).map(String::as_str).unwrap_or(""), me);
         TopicSettings {
-            min_cleanable_dirty_ratio: eff.get("min.cleanable.dirty.ratio").and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.5),
+            min_cleanable_dirty_ratio: eff
+                .get("min.cleanable.dirty.ratio")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(0.5),
             min_insync_replicas: eff.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(1),
             leader_throttled: list("leader.replication.throttled.replicas"),
             follower_throttled: list("follower.replication.throttled.replicas"),
@@ -473,7 +539,12 @@ impl BrokerState {
 
     /// Whether a topic allows unclean leader election.
     pub fn unclean_election_enabled(&self, image: &MetadataImage, topic: &TopicImage) -> bool {
-        let resolved = topic_config::resolve_topic(&self.config, self.own_broker_configs(image), &image.cluster_configs, &topic.configs);
+        let resolved = topic_config::resolve_topic(
+            &self.config,
+            self.own_broker_configs(image),
+            &image.cluster_configs,
+            &topic.configs,
+        );
         topic_config::effective_map(&resolved).get("unclean.leader.election.enable").is_some_and(|v| v.trim() == "true")
     }
 
@@ -481,7 +552,10 @@ impl BrokerState {
 
     /// Proposes `groups` through the quorum and waits until this broker has reconciled the
     /// result. One result per group.
-    pub async fn propose(self: &Arc<Self>, groups: Vec<Vec<MetadataRecord>>) -> std::result::Result<CommandResults, ApiError> {
+    pub async fn propose(
+        self: &Arc<Self>,
+        groups: Vec<Vec<MetadataRecord>>,
+    ) -> std::result::Result<CommandResults, ApiError> {
         let n = groups.len();
         if n == 0 {
             return Ok(Vec::new());
@@ -490,10 +564,21 @@ impl BrokerState {
         let timeout = Duration::from_millis(PROPOSE_TIMEOUT_MS);
         let (index, reply) = match tokio::time::timeout(timeout, self.quorum.propose_indexed(bytes)).await {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Err(ApiError::new(codes::NOT_CONTROLLER, format!("The metadata quorum did not take the change: {e}"))),
-            Err(_) => return Err(ApiError::new(codes::REQUEST_TIMED_OUT, format!("The metadata quorum did not commit the change within {PROPOSE_TIMEOUT_MS} ms"))),
+            Ok(Err(e)) => {
+                return Err(ApiError::new(
+                    codes::NOT_CONTROLLER,
+                    format!("The metadata quorum did not take the change: {e}"),
+                ))
+            }
+            Err(_) => {
+                return Err(ApiError::new(
+                    codes::REQUEST_TIMED_OUT,
+                    format!("The metadata quorum did not commit the change within {PROPOSE_TIMEOUT_MS} ms"),
+                ))
+            }
         };
-        let results: CommandResults = serde_json::from_slice(&reply).map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, format!("bad metadata reply: {e}")))?;
+        let results: CommandResults = serde_json::from_slice(&reply)
+            .map_err(|e| ApiError::new(codes::UNKNOWN_SERVER_ERROR, format!("bad metadata reply: {e}")))?;
         assert_eq!(results.len(), n, "one result per proposed group");
         // Read-your-writes on this broker: wait until the change is applied and reconciled here.
         let mut rx = self.reconciled.subscribe();
@@ -542,7 +627,9 @@ impl BrokerState {
         if image.brokers.get(&self.config.node_id).is_none_or(|b| b.incarnation != self.incarnation) {
             return;
         }
-        let configs_changed = last.as_ref().is_none_or(|l| l.cluster_configs != image.cluster_configs || self.own_broker_configs(l) != self.own_broker_configs(&image));
+        let configs_changed = last.as_ref().is_none_or(|l| {
+            l.cluster_configs != image.cluster_configs || self.own_broker_configs(l) != self.own_broker_configs(&image)
+        });
         let me = self.config.node_id;
         let now = now_ms();
 
@@ -575,7 +662,9 @@ impl BrokerState {
         for ((t, index), result) in wanted.iter().zip(opened) {
             match result {
                 Ok(p) => opened_by_topic.entry(t.name.clone()).or_default().push((*index, p)),
-                Err(e) => tracing::error!(topic = %t.name, partition = index, error = %e, "cannot open a replica assigned to this broker"),
+                Err(e) => {
+                    tracing::error!(topic = %t.name, partition = index, error = %e, "cannot open a replica assigned to this broker")
+                }
             }
         }
 
@@ -597,7 +686,8 @@ impl BrokerState {
                 slots[i as usize] = Some(p);
             }
             let settings = self.topic_settings(&image, &t.configs);
-            let (lc, ratio, min_isr) = (settings.log.clone(), settings.min_cleanable_dirty_ratio, settings.min_insync_replicas);
+            let (lc, ratio, min_isr) =
+                (settings.log.clone(), settings.min_cleanable_dirty_ratio, settings.min_insync_replicas);
             for (i, p) in t.partitions.iter().enumerate() {
                 let Some(part) = slots[i].clone() else { continue };
                 if !p.replicas.contains(&me) {
@@ -727,7 +817,10 @@ impl BrokerState {
                 });
             }
         });
-        slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every open attempted")).collect()
+        slots
+            .into_iter()
+            .map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every open attempted"))
+            .collect()
     }
 
     // ---- ISR changes (the leader's side of AlterPartition) ----
@@ -740,7 +833,11 @@ impl BrokerState {
             let record = MetadataRecord::ChangePartition {
                 topic: part.topic.clone(),
                 partition: part.index,
-                change: PartitionChange { expected_partition_epoch: Some(proposal.partition_epoch), isr: Some(proposal.isr.clone()), ..Default::default() },
+                change: PartitionChange {
+                    expected_partition_epoch: Some(proposal.partition_epoch),
+                    isr: Some(proposal.isr.clone()),
+                    ..Default::default()
+                },
             };
             match state.propose(vec![vec![record]]).await {
                 Ok(results) if results[0].is_ok() => {}
@@ -773,7 +870,11 @@ impl BrokerState {
     /// Validates and (unless `validate_only`) creates topics, returning one result per topic in
     /// order. All the valid topics go to the quorum in one command (one Raft entry), each
     /// succeeding or failing on its own.
-    pub async fn create_topics(self: &Arc<Self>, topics: Vec<NewTopic>, validate_only: bool) -> Vec<std::result::Result<(Uuid, i32, i16), ApiError>> {
+    pub async fn create_topics(
+        self: &Arc<Self>,
+        topics: Vec<NewTopic>,
+        validate_only: bool,
+    ) -> Vec<std::result::Result<(Uuid, i32, i16), ApiError>> {
         let image = self.image();
         let mut results = Vec::with_capacity(topics.len());
         let mut groups = Vec::new();
@@ -784,7 +885,12 @@ impl BrokerState {
             if let Ok((id, _, _, partitions)) = &checked {
                 taken.insert(t.name.clone());
                 if !validate_only {
-                    groups.push(vec![MetadataRecord::CreateTopic { name: t.name.clone(), id: *id, configs: t.configs, partitions: partitions.clone() }]);
+                    groups.push(vec![MetadataRecord::CreateTopic {
+                        name: t.name.clone(),
+                        id: *id,
+                        configs: t.configs,
+                        partitions: partitions.clone(),
+                    }]);
                     slots.push(results.len());
                 }
             }
@@ -798,7 +904,9 @@ impl BrokerState {
                 .iter()
                 .flatten()
                 .filter_map(|r| match r {
-                    MetadataRecord::CreateTopic { partitions, .. } => Some(partitions.iter().flat_map(|p| p.replicas.iter().copied())),
+                    MetadataRecord::CreateTopic { partitions, .. } => {
+                        Some(partitions.iter().flat_map(|p| p.replicas.iter().copied()))
+                    }
                     _ => None,
                 })
                 .flatten()
@@ -833,20 +941,31 @@ impl BrokerState {
         replication_factor: i16,
         configs: BTreeMap<String, String>,
     ) -> std::result::Result<(Uuid, i32, i16), ApiError> {
-        let topic = NewTopic { name: name.to_string(), partitions, replication_factor, assignments: Vec::new(), configs };
+        let topic =
+            NewTopic { name: name.to_string(), partitions, replication_factor, assignments: Vec::new(), configs };
         self.create_topics(vec![topic], false).await.pop().expect("one result per topic")
     }
 
     /// Live brokers as placement candidates.
     fn candidates(image: &MetadataImage) -> Vec<Candidate> {
-        image.live_brokers().filter(|b| !b.in_controlled_shutdown).map(|b| Candidate { id: b.id, rack: b.rack.clone() }).collect()
+        image
+            .live_brokers()
+            .filter(|b| !b.in_controlled_shutdown)
+            .map(|b| Candidate { id: b.id, rack: b.rack.clone() })
+            .collect()
     }
 
     /// Validates one new topic against `image` (and `taken`: its name is already being created
     /// earlier in the same batch); returns a fresh topic id, the resolved counts and the replicas.
     #[allow(clippy::type_complexity)]
-    fn check_new_topic(&self, image: &MetadataImage, t: &NewTopic, taken: bool) -> std::result::Result<(Uuid, i32, i16, Vec<PartitionImage>), ApiError> {
-        let (name, partitions, replication_factor, assignments) = (t.name.as_str(), t.partitions, t.replication_factor, &t.assignments);
+    fn check_new_topic(
+        &self,
+        image: &MetadataImage,
+        t: &NewTopic,
+        taken: bool,
+    ) -> std::result::Result<(Uuid, i32, i16, Vec<PartitionImage>), ApiError> {
+        let (name, partitions, replication_factor, assignments) =
+            (t.name.as_str(), t.partitions, t.replication_factor, &t.assignments);
         validate_topic_name(name).map_err(|m| ApiError::new(codes::INVALID_TOPIC_EXCEPTION, m))?;
         if taken || image.topics.contains_key(name) {
             return Err(ApiError::new(codes::TOPIC_ALREADY_EXISTS, format!("Topic '{name}' already exists.")));
@@ -861,18 +980,35 @@ impl BrokerState {
             return Ok((Uuid::new_v4(), replicas.len() as i32, rf, replicas));
         }
         let partitions = if partitions == -1 { self.config.num_partitions } else { partitions };
-        let replication_factor = if replication_factor == -1 { self.config.default_replication_factor } else { replication_factor };
+        let replication_factor =
+            if replication_factor == -1 { self.config.default_replication_factor } else { replication_factor };
         if partitions < 1 {
-            return Err(ApiError::new(codes::INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value."));
+            return Err(ApiError::new(
+                codes::INVALID_PARTITIONS,
+                "Number of partitions was set to an invalid non-positive value.",
+            ));
         }
         if partitions > PARTITIONS_PER_TOPIC_MAX {
-            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {partitions} exceeds this broker's limit of {PARTITIONS_PER_TOPIC_MAX}.")));
+            return Err(ApiError::new(
+                codes::INVALID_PARTITIONS,
+                format!("Number of partitions {partitions} exceeds this broker's limit of {PARTITIONS_PER_TOPIC_MAX}."),
+            ));
         }
         if replication_factor < 1 {
-            return Err(ApiError::new(codes::INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0, or -1 to use the default value."));
+            return Err(ApiError::new(
+                codes::INVALID_REPLICATION_FACTOR,
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            ));
         }
-        let placed = placement::place(&Self::candidates(image), 0, partitions, replication_factor, random_usize(), random_usize())
-            .map_err(|e| ApiError::new(codes::INVALID_REPLICATION_FACTOR, e.0))?;
+        let placed = placement::place(
+            &Self::candidates(image),
+            0,
+            partitions,
+            replication_factor,
+            random_usize(),
+            random_usize(),
+        )
+        .map_err(|e| ApiError::new(codes::INVALID_REPLICATION_FACTOR, e.0))?;
         Ok((Uuid::new_v4(), partitions, replication_factor, placed.into_iter().map(PartitionImage::new).collect()))
     }
 
@@ -885,7 +1021,10 @@ impl BrokerState {
         let mut slots = Vec::new();
         for name in names {
             match image.topics.get(name) {
-                None => results.push(Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)))),
+                None => results.push(Err(ApiError::new(
+                    codes::UNKNOWN_TOPIC_OR_PARTITION,
+                    codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION),
+                ))),
                 Some(t) => {
                     slots.push(results.len());
                     groups.push(vec![MetadataRecord::DeleteTopic { name: name.clone() }]);
@@ -923,32 +1062,59 @@ impl BrokerState {
     ) -> std::result::Result<(), ApiError> {
         let image = self.image();
         let Some(topic) = image.topics.get(name) else {
-            return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, format!("The topic '{name}' does not exist.")));
+            return Err(ApiError::new(
+                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                format!("The topic '{name}' does not exist."),
+            ));
         };
         let current = topic.partition_count();
         if total < current {
-            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Topic currently has {current} partitions, which is higher than the requested {total}.")));
+            return Err(ApiError::new(
+                codes::INVALID_PARTITIONS,
+                format!("Topic currently has {current} partitions, which is higher than the requested {total}."),
+            ));
         }
         if total == current {
             return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Topic already has {current} partitions.")));
         }
         if total > PARTITIONS_PER_TOPIC_MAX {
-            return Err(ApiError::new(codes::INVALID_PARTITIONS, format!("Number of partitions {total} exceeds this broker's limit of {PARTITIONS_PER_TOPIC_MAX}.")));
+            return Err(ApiError::new(
+                codes::INVALID_PARTITIONS,
+                format!("Number of partitions {total} exceeds this broker's limit of {PARTITIONS_PER_TOPIC_MAX}."),
+            ));
         }
         let added: Vec<PartitionImage> = match assignments {
             Some(a) => {
                 if a.len() as i32 != total - current {
-                    return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Increasing the number of partitions by {} but {} assignments provided.", total - current, a.len())));
+                    return Err(ApiError::new(
+                        codes::INVALID_REPLICA_ASSIGNMENT,
+                        format!(
+                            "Increasing the number of partitions by {} but {} assignments provided.",
+                            total - current,
+                            a.len()
+                        ),
+                    ));
                 }
-                check_assignments(&image, a.iter().enumerate().map(|(i, r)| (current + i as i32, r.as_slice())), current)?
+                check_assignments(
+                    &image,
+                    a.iter().enumerate().map(|(i, r)| (current + i as i32, r.as_slice())),
+                    current,
+                )?
             }
             None => {
                 let rf = topic.replication_factor();
-                placement::place(&Self::candidates(&image), current, total - current, rf, random_usize(), random_usize())
-                    .map_err(|e| ApiError::new(codes::INVALID_REPLICATION_FACTOR, e.0))?
-                    .into_iter()
-                    .map(PartitionImage::new)
-                    .collect()
+                placement::place(
+                    &Self::candidates(&image),
+                    current,
+                    total - current,
+                    rf,
+                    random_usize(),
+                    random_usize(),
+                )
+                .map_err(|e| ApiError::new(codes::INVALID_REPLICATION_FACTOR, e.0))?
+                .into_iter()
+                .map(PartitionImage::new)
+                .collect()
             }
         };
         if validate_only {
@@ -965,10 +1131,18 @@ impl BrokerState {
     }
 
     /// Replaces a topic's config overrides (validated).
-    pub async fn set_topic_configs(self: &Arc<Self>, name: &str, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
+    pub async fn set_topic_configs(
+        self: &Arc<Self>,
+        name: &str,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> std::result::Result<(), ApiError> {
         topic_config::validate_topic_configs(&configs).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m))?;
         if !self.image().topics.contains_key(name) {
-            return Err(ApiError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION)));
+            return Err(ApiError::new(
+                codes::UNKNOWN_TOPIC_OR_PARTITION,
+                codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION),
+            ));
         }
         if validate_only {
             return Ok(());
@@ -981,9 +1155,16 @@ impl BrokerState {
 
     /// Replaces dynamic broker configs (keys are broker names such as `log.retention.ms`) of
     /// one broker, or the cluster default (`broker: None`).
-    pub async fn set_broker_configs(self: &Arc<Self>, broker: Option<i32>, configs: BTreeMap<String, String>, validate_only: bool) -> std::result::Result<(), ApiError> {
+    pub async fn set_broker_configs(
+        self: &Arc<Self>,
+        broker: Option<i32>,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> std::result::Result<(), ApiError> {
         for (k, v) in &configs {
-            let def = topic_config::broker_dynamic_def(k).ok_or_else(|| ApiError::new(codes::INVALID_CONFIG, format!("Cannot update these configs dynamically: Set({k})")))?;
+            let def = topic_config::broker_dynamic_def(k).ok_or_else(|| {
+                ApiError::new(codes::INVALID_CONFIG, format!("Cannot update these configs dynamically: Set({k})"))
+            })?;
             topic_config::validate(def, v).map_err(|m| ApiError::new(codes::INVALID_CONFIG, m.replace(def.name, k)))?;
         }
         if validate_only {
@@ -1034,7 +1215,9 @@ impl BrokerState {
                 Ok(Ok(deleted)) if deleted > 0 => {
                     tracing::info!(topic = %p.topic, partition = p.index, segments = deleted, "retention deleted segments")
                 }
-                Ok(Err(e)) => tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "log maintenance failed"),
+                Ok(Err(e)) => {
+                    tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "log maintenance failed")
+                }
                 _ => {}
             }
         }
@@ -1057,7 +1240,9 @@ impl BrokerState {
                         installed += 1;
                         tracing::info!(topic = %p.topic, partition = p.index, segments = r.segments_replaced, bytes_before = r.bytes_before, bytes_after = r.bytes_after, records_removed = r.records_removed, skipped = r.groups_skipped, elapsed_ms = started.elapsed().as_millis() as u64, "compacted");
                     }
-                    Ok(Err(e)) => tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "installing compaction failed"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "installing compaction failed")
+                    }
                     Err(_) => {} // partition deleted meanwhile; the result's files are dropped with it
                 },
                 Err(e) => tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "compaction failed"),
@@ -1121,24 +1306,33 @@ impl BrokerState {
     /// A coordinator's append to an internal topic partition it leads in `leader_epoch` (the
     /// group coordinator's `__consumer_offsets`, the transaction coordinator's
     /// `__transaction_state`): local append now, replication to the ISR awaited by the caller.
-    pub(crate) fn coordinator_append(&self, topic: &str, partition: i32, leader_epoch: i32, batch: bytes::BytesMut) -> std::result::Result<Appended, i16> {
+    pub(crate) fn coordinator_append(
+        &self,
+        topic: &str,
+        partition: i32,
+        leader_epoch: i32,
+        batch: bytes::BytesMut,
+    ) -> std::result::Result<Appended, i16> {
         let part = self.partition(topic, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
         if !part.is_leader() || part.leader_epoch() != leader_epoch {
             return Err(codes::NOT_LEADER_OR_FOLLOWER);
         }
         let min_isr = self.min_insync_replicas(topic);
         let size = batch.len() as u64;
-        let (out, _) = part.append_from(batch, -1, min_isr, now_ms(), oxbow_log::AppendOrigin::Coordinator).map_err(|e| {
-            tracing::debug!(topic, partition, code = e.code, "coordinator append failed: {}", e.message);
-            e.code
-        })?;
+        let (out, _) =
+            part.append_from(batch, -1, min_isr, now_ms(), oxbow_log::AppendOrigin::Coordinator).map_err(|e| {
+                tracing::debug!(topic, partition, code = e.code, "coordinator append failed: {}", e.message);
+                e.code
+            })?;
         count_in(&self.stats, size, (out.last_offset - out.base_offset + 1).max(0) as u64);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(self.config.offsets_commit_timeout_ms);
         let required = out.last_offset + 1;
         Ok(Appended {
             base_offset: out.base_offset,
             // The epoch the coordinator loaded in: a leadership lost and regained meanwhile fails it.
-            replicated: Box::pin(async move { part.wait_replicated(required, leader_epoch, min_isr, deadline).await.map_err(|e| e.code) }),
+            replicated: Box::pin(async move {
+                part.wait_replicated(required, leader_epoch, min_isr, deadline).await.map_err(|e| e.code)
+            }),
         })
     }
 
@@ -1150,7 +1344,14 @@ impl BrokerState {
     }
 
     /// Whole batches of an internal topic partition hosted here, for a coordinator's load.
-    pub(crate) fn coordinator_read(&self, topic: &str, partition: i32, offset: i64, max_bytes: usize, end: i64) -> std::result::Result<bytes::Bytes, i16> {
+    pub(crate) fn coordinator_read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+        end: i64,
+    ) -> std::result::Result<bytes::Bytes, i16> {
         let part = self.partition(topic, partition).ok_or(codes::NOT_LEADER_OR_FOLLOWER)?;
         match part.with_log(|log| log.read(offset, max_bytes, end)) {
             Ok(Ok(r)) => Ok(r.records),
@@ -1162,25 +1363,41 @@ impl BrokerState {
 
 /// Checks explicit replica assignments (CreateTopics, CreatePartitions): consecutive partitions
 /// from `first`, the same number of distinct, registered replicas each.
-fn check_assignments<'a>(image: &MetadataImage, assignments: impl Iterator<Item = (i32, &'a [i32])>, first: i32) -> std::result::Result<Vec<PartitionImage>, ApiError> {
+fn check_assignments<'a>(
+    image: &MetadataImage,
+    assignments: impl Iterator<Item = (i32, &'a [i32])>,
+    first: i32,
+) -> std::result::Result<Vec<PartitionImage>, ApiError> {
     let mut out = Vec::new();
     let mut rf = None;
     for (i, (p, replicas)) in assignments.enumerate() {
         if p != first + i as i32 {
-            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "Partitions should be a consecutive 0-based integer sequence"));
+            return Err(ApiError::new(
+                codes::INVALID_REPLICA_ASSIGNMENT,
+                "Partitions should be a consecutive 0-based integer sequence",
+            ));
         }
         if replicas.is_empty() || rf.is_some_and(|rf| rf != replicas.len()) {
-            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, "All partitions should have the same number of replicas"));
+            return Err(ApiError::new(
+                codes::INVALID_REPLICA_ASSIGNMENT,
+                "All partitions should have the same number of replicas",
+            ));
         }
         rf = Some(replicas.len());
         let mut distinct = replicas.to_vec();
         distinct.sort_unstable();
         distinct.dedup();
         if distinct.len() != replicas.len() {
-            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Duplicate brokers not allowed in replica assignment: {replicas:?} for partition id {p}.")));
+            return Err(ApiError::new(
+                codes::INVALID_REPLICA_ASSIGNMENT,
+                format!("Duplicate brokers not allowed in replica assignment: {replicas:?} for partition id {p}."),
+            ));
         }
         if let Some(b) = replicas.iter().find(|b| !image.brokers.contains_key(b)) {
-            return Err(ApiError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Unknown broker id {b} in replica assignment")));
+            return Err(ApiError::new(
+                codes::INVALID_REPLICA_ASSIGNMENT,
+                format!("Unknown broker id {b} in replica assignment"),
+            ));
         }
         out.push(PartitionImage::new(replicas.to_vec()));
     }

@@ -19,7 +19,9 @@
 use crate::broker::data_dir_error;
 use crate::events::{ClusterEvent, EventLog};
 use crate::faults::NetFaults;
-use crate::{Broker, BrokerConfig, BrokerContext, BrokerHandle, Error, Observer, QuorumTiming, Result, CONTROLLER_VOTERS_MAX};
+use crate::{
+    Broker, BrokerConfig, BrokerContext, BrokerHandle, Error, Observer, QuorumTiming, Result, CONTROLLER_VOTERS_MAX,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -138,11 +140,17 @@ pub enum FaultAction {
     Pause,
     Resume,
     /// Cut the links to `peer`, or to every other broker.
-    Isolate { peer: Option<i32> },
+    Isolate {
+        peer: Option<i32>,
+    },
     /// Restore the links to `peer`, or to every other broker.
-    Heal { peer: Option<i32> },
+    Heal {
+        peer: Option<i32>,
+    },
     /// Every append waits this long (0 undoes it).
-    SlowDisk { delay_ms: u64 },
+    SlowDisk {
+        delay_ms: u64,
+    },
 }
 
 impl FaultAction {
@@ -208,7 +216,10 @@ impl Cluster {
     /// Starts every broker and waits until all are registered and unfenced.
     pub async fn start(config: ClusterConfig) -> Result<Cluster> {
         if config.brokers == 0 || config.brokers > BROKERS_MAX {
-            return Err(Error::Config(format!("--brokers must be between 1 and {BROKERS_MAX}, got {}", config.brokers)));
+            return Err(Error::Config(format!(
+                "--brokers must be between 1 and {BROKERS_MAX}, got {}",
+                config.brokers
+            )));
         }
         let root = config.base.data_dir.clone();
         std::fs::create_dir_all(&root).map_err(|e| data_dir_error(&root, e))?;
@@ -235,9 +246,11 @@ impl Cluster {
         // Bind every quorum listener first so each broker knows where the others will be.
         let mut listeners = BTreeMap::new();
         for id in cluster.ids() {
-            let l = TcpListener::bind((cluster.config.base.host.as_str(), 0))
-                .await
-                .map_err(|e| Error::Bind { host: cluster.config.base.host.clone(), port: 0, source: e })?;
+            let l = TcpListener::bind((cluster.config.base.host.as_str(), 0)).await.map_err(|e| Error::Bind {
+                host: cluster.config.base.host.clone(),
+                port: 0,
+                source: e,
+            })?;
             cluster.links.addresses.lock().unwrap_or_else(|p| p.into_inner()).insert(id, l.local_addr()?);
             listeners.insert(id, l);
         }
@@ -250,7 +263,11 @@ impl Cluster {
         {
             let mut brokers = cluster.brokers.lock().await;
             for (id, task) in starting {
-                match task.await.map_err(|e| Error::Config(format!("broker {id} start-up task failed: {e}"))).and_then(|r| r) {
+                match task
+                    .await
+                    .map_err(|e| Error::Config(format!("broker {id} start-up task failed: {e}")))
+                    .and_then(|r| r)
+                {
                     Ok(h) => {
                         cluster.ports.lock().unwrap_or_else(|p| p.into_inner()).insert(id, h.local_addr().port());
                         cluster.observers.lock().unwrap_or_else(|p| p.into_inner()).insert(id, h.observer());
@@ -302,7 +319,9 @@ impl Cluster {
                 let voters: BTreeSet<i32> = property(&text, "controller.quorum.voters")
                     .ok_or_else(|| bad("no controller.quorum.voters"))?
                     .split(',')
-                    .map(|v| v.trim().parse::<i32>().map_err(|_| bad("controller.quorum.voters is not a list of broker ids")))
+                    .map(|v| {
+                        v.trim().parse::<i32>().map_err(|_| bad("controller.quorum.voters is not a list of broker ids"))
+                    })
                     .collect::<Result<_>>()?;
                 let running = voters.iter().filter(|v| (**v as usize) <= brokers).count();
                 if running * 2 <= voters.len() {
@@ -373,7 +392,10 @@ impl Cluster {
     /// Kafka listener addresses of the running brokers, by id.
     pub async fn addresses(&self) -> BTreeMap<i32, SocketAddr> {
         let brokers = self.brokers.lock().await;
-        brokers.iter().filter_map(|(id, s)| if let Slot::Running(h) = s { Some((*id, h.local_addr())) } else { None }).collect()
+        brokers
+            .iter()
+            .filter_map(|(id, s)| if let Slot::Running(h) = s { Some((*id, h.local_addr())) } else { None })
+            .collect()
     }
 
     /// Inside views of the running brokers, by id.
@@ -409,7 +431,18 @@ impl Cluster {
                     Slot::Stopped => ("stopped", None, 0),
                     Slot::Killed => ("killed", None, 0),
                 };
-                let cut_from = cut.iter().filter_map(|(a, b)| if a == id { Some(*b) } else if b == id { Some(*a) } else { None }).collect();
+                let cut_from = cut
+                    .iter()
+                    .filter_map(|(a, b)| {
+                        if a == id {
+                            Some(*b)
+                        } else if b == id {
+                            Some(*a)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
                 BrokerStatus {
                     id: *id,
                     state: state.to_string(),
@@ -427,7 +460,9 @@ impl Cluster {
     /// when it runs); offsets from each replica's own broker.
     pub fn replication(&self, topic: Option<&str>) -> Vec<PartitionReplication> {
         let observers = self.observers();
-        let Some(source) = observers.values().find(|o| o.controller_id() == Some(o.node_id())).or_else(|| observers.values().next()) else {
+        let Some(source) =
+            observers.values().find(|o| o.controller_id() == Some(o.node_id())).or_else(|| observers.values().next())
+        else {
             return Vec::new();
         };
         let fenced: BTreeMap<i32, bool> = source.registered_brokers().into_iter().collect();
@@ -463,7 +498,13 @@ impl Cluster {
                         let lag_ms = if *r == m.leader {
                             Some(0)
                         } else {
-                            progress.filter(|p| p.last_caught_up_ms >= 0).map(|p| if lag_records == Some(0) { 0 } else { (now - p.last_caught_up_ms).max(0) })
+                            progress.filter(|p| p.last_caught_up_ms >= 0).map(|p| {
+                                if lag_records == Some(0) {
+                                    0
+                                } else {
+                                    (now - p.last_caught_up_ms).max(0)
+                                }
+                            })
                         };
                         ReplicaLane {
                             broker: *r,
@@ -527,9 +568,11 @@ impl Cluster {
                 *slot = Slot::Killed;
             }
             (FaultAction::Start, Slot::Stopped | Slot::Killed) => {
-                let listener = TcpListener::bind((self.config.base.host.as_str(), 0))
-                    .await
-                    .map_err(|e| FaultError::Start { broker: id, source: Error::Bind { host: self.config.base.host.clone(), port: 0, source: e } })?;
+                let listener =
+                    TcpListener::bind((self.config.base.host.as_str(), 0)).await.map_err(|e| FaultError::Start {
+                        broker: id,
+                        source: Error::Bind { host: self.config.base.host.clone(), port: 0, source: e },
+                    })?;
                 let addr = listener.local_addr().map_err(|e| FaultError::Start { broker: id, source: e.into() })?;
                 self.links.addresses.lock().unwrap_or_else(|p| p.into_inner()).insert(id, addr);
                 let (config, context) = self.broker_setup(id, listener);
@@ -558,7 +601,9 @@ impl Cluster {
             (FaultAction::Isolate { peer } | FaultAction::Heal { peer }, previous) => {
                 *slot = previous;
                 let peers: Vec<i32> = match peer {
-                    Some(p) if *p == id || *p < 1 || *p as usize > self.config.brokers => return Err(FaultError::UnknownBroker(*p, self.config.brokers)),
+                    Some(p) if *p == id || *p < 1 || *p as usize > self.config.brokers => {
+                        return Err(FaultError::UnknownBroker(*p, self.config.brokers))
+                    }
                     Some(p) => vec![*p],
                     None => self.ids().filter(|i| *i != id).collect(),
                 };

@@ -193,13 +193,20 @@ impl BrokerConfig {
             return bad(format!("num.partitions must be at least 1, got {}", self.num_partitions));
         }
         if self.default_replication_factor < 1 {
-            return bad(format!("default.replication.factor must be at least 1, got {}", self.default_replication_factor));
+            return bad(format!(
+                "default.replication.factor must be at least 1, got {}",
+                self.default_replication_factor
+            ));
         }
         if self.message_max_bytes < 0 {
             return bad(format!("message.max.bytes must be >= 0, got {}", self.message_max_bytes));
         }
         if self.socket_request_max_bytes < 1024 || self.socket_request_max_bytes > i32::MAX as usize {
-            return bad(format!("socket.request.max.bytes must be in [1024, {}], got {}", i32::MAX, self.socket_request_max_bytes));
+            return bad(format!(
+                "socket.request.max.bytes must be in [1024, {}], got {}",
+                i32::MAX,
+                self.socket_request_max_bytes
+            ));
         }
         if self.max_connections == 0 {
             return bad("max.connections must be at least 1".into());
@@ -207,7 +214,8 @@ impl BrokerConfig {
         if self.log_open_files_max == Some(0) || self.log_index_maps_max == Some(0) {
             return bad("log_open_files_max and log_index_maps_max must be at least 1".into());
         }
-        if self.broker_heartbeat_interval_ms == 0 || self.broker_session_timeout_ms <= self.broker_heartbeat_interval_ms {
+        if self.broker_heartbeat_interval_ms == 0 || self.broker_session_timeout_ms <= self.broker_heartbeat_interval_ms
+        {
             return bad(format!(
                 "broker.session.timeout.ms ({}) must be larger than broker.heartbeat.interval.ms ({}), which must be positive",
                 self.broker_session_timeout_ms, self.broker_heartbeat_interval_ms
@@ -217,18 +225,28 @@ impl BrokerConfig {
             return bad("replica.lag.time.max.ms must be positive".into());
         }
         if self.offsets_topic_num_partitions < 1 {
-            return bad(format!("offsets.topic.num.partitions must be at least 1, got {}", self.offsets_topic_num_partitions));
+            return bad(format!(
+                "offsets.topic.num.partitions must be at least 1, got {}",
+                self.offsets_topic_num_partitions
+            ));
         }
         if self.offsets_topic_replication_factor < 1 {
-            return bad(format!("offsets.topic.replication.factor must be at least 1, got {}", self.offsets_topic_replication_factor));
+            return bad(format!(
+                "offsets.topic.replication.factor must be at least 1, got {}",
+                self.offsets_topic_replication_factor
+            ));
         }
-        if self.transaction_state_log_num_partitions < 1 || self.transaction_state_log_replication_factor < 1 || self.transaction_state_log_min_isr < 1 {
+        if self.transaction_state_log_num_partitions < 1
+            || self.transaction_state_log_replication_factor < 1
+            || self.transaction_state_log_min_isr < 1
+        {
             return bad(format!(
                 "transaction.state.log.num.partitions ({}), .replication.factor ({}) and .min.isr ({}) must be at least 1",
                 self.transaction_state_log_num_partitions, self.transaction_state_log_replication_factor, self.transaction_state_log_min_isr
             ));
         }
-        if self.transaction_max_timeout_ms < 1 || self.transaction_abort_timed_out_transaction_cleanup_interval_ms == 0 {
+        if self.transaction_max_timeout_ms < 1 || self.transaction_abort_timed_out_transaction_cleanup_interval_ms == 0
+        {
             return bad(format!(
                 "transaction.max.timeout.ms ({}) and transaction.abort.timed.out.transaction.cleanup.interval.ms ({}) must be positive",
                 self.transaction_max_timeout_ms, self.transaction_abort_timed_out_transaction_cleanup_interval_ms
@@ -238,7 +256,10 @@ impl BrokerConfig {
             return bad(format!("offsets.retention.minutes must be positive, got {} ms", self.offsets_retention_ms));
         }
         if self.offsets_load_buffer_size < 1024 {
-            return bad(format!("offsets.load.buffer.size must be at least 1024, got {}", self.offsets_load_buffer_size));
+            return bad(format!(
+                "offsets.load.buffer.size must be at least 1024, got {}",
+                self.offsets_load_buffer_size
+            ));
         }
         if self.group_max_size == 0 {
             return bad("group.max.size must be at least 1".into());

@@ -81,7 +81,8 @@ impl EventLog {
 
 fn push(inner: &mut Inner, event: ClusterEvent) {
     inner.next_seq += 1;
-    let time_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let time_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     inner.events.push_back(TimedEvent { seq: inner.next_seq, time_ms, event });
     while inner.events.len() > EVENTS_MAX {
         inner.events.pop_front();

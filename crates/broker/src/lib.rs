@@ -64,14 +64,18 @@ static GLOBAL_ALLOCATOR: alloc_guard::GuardedAllocator = alloc_guard::GuardedAll
 
 pub use apis::SUPPORTED as SUPPORTED_APIS;
 pub use cluster::{BrokerStatus, Cluster, ClusterConfig, FaultAction, FaultError, BROKERS_MAX};
+pub use cluster::{PartitionReplication, ReplicaLane};
 pub use config::BrokerConfig;
 pub use error::{Error, Result};
 pub use events::{ClusterEvent, TimedEvent};
-pub use cluster::{PartitionReplication, ReplicaLane};
-pub use observer::{BrokerCounters, FileCacheStats, Observer, PartitionMetadataView, PartitionView, ReplicaView, SegmentInfo};
+pub use observer::{
+    BrokerCounters, FileCacheStats, Observer, PartitionMetadataView, PartitionView, ReplicaView, SegmentInfo,
+};
 pub use oxbow_log::{AbortedTxn, ProducerInfo, TxnMarker};
+pub use server::frame::{
+    decode_request_frame, encode_response_frame, encode_response_pieces, DecodedFrame, FrameError, ResponseFrame,
+};
 pub use txn_partitions::TxnPartitions;
-pub use server::frame::{decode_request_frame, encode_response_frame, encode_response_pieces, DecodedFrame, FrameError, ResponseFrame};
 
 use broker::BrokerState;
 use std::collections::BTreeSet;
@@ -157,7 +161,11 @@ impl Broker {
     /// (cannot create/read it), [`Error::PortInUse`], [`Error::Bind`], [`Error::Config`],
     /// [`Error::Metadata`], [`Error::Log`].
     pub async fn start(config: BrokerConfig) -> Result<BrokerHandle> {
-        let quorum_listener = TcpListener::bind((config.host.as_str(), 0)).await.map_err(|e| Error::Bind { host: config.host.clone(), port: 0, source: e })?;
+        let quorum_listener = TcpListener::bind((config.host.as_str(), 0)).await.map_err(|e| Error::Bind {
+            host: config.host.clone(),
+            port: 0,
+            source: e,
+        })?;
         let links = Arc::new(SelfLinks(std::sync::Mutex::new(Some(quorum_listener.local_addr()?))));
         let cluster_id = cluster::cluster_id_in(&config.data_dir)?;
         let context = BrokerContext {
@@ -199,7 +207,11 @@ impl Broker {
             config.log_open_files_max.unwrap_or_else(oxbow_log::open_files_max_default),
             config.log_index_maps_max.unwrap_or_else(oxbow_log::index_maps_max_default),
         );
-        tracing::debug!(open_files_max = files.open_files_max(), index_maps_max = files.index_maps_max(), "segment file bounds");
+        tracing::debug!(
+            open_files_max = files.open_files_max(),
+            index_maps_max = files.index_maps_max(),
+            "segment file bounds"
+        );
         if let Some(soft) = nofile_soft {
             let wanted = files.open_files_max() as u64 + config.max_connections as u64;
             if wanted > soft {
@@ -251,8 +263,15 @@ impl Broker {
             tokio::spawn(server::accept_loop(listener, state.clone(), conns.clone(), shutdown_rx.clone())),
             tokio::spawn(reconcile_loop(state.clone(), image_rx, shutdown_rx.clone())),
             tokio::spawn(controller::heartbeat_loop(state.clone())),
-            tokio::spawn(every(state.clone(), Duration::from_millis(CONTROLLER_TICK_MS), shutdown_rx.clone(), |s| Box::pin(async move { controller::tick(&s).await }))),
-            tokio::spawn(every(state.clone(), Duration::from_millis((config.replica_lag_time_max_ms / 4).max(100)), shutdown_rx.clone(), |s| Box::pin(async move { s.isr_shrink_check() }))),
+            tokio::spawn(every(state.clone(), Duration::from_millis(CONTROLLER_TICK_MS), shutdown_rx.clone(), |s| {
+                Box::pin(async move { controller::tick(&s).await })
+            })),
+            tokio::spawn(every(
+                state.clone(),
+                Duration::from_millis((config.replica_lag_time_max_ms / 4).max(100)),
+                shutdown_rx.clone(),
+                |s| Box::pin(async move { s.isr_shrink_check() }),
+            )),
             tokio::spawn(maintenance_loop(state.clone(), shutdown_rx.clone())),
             tokio::spawn(group_tick_loop(state.clone(), shutdown_rx.clone())),
             tokio::spawn(txn_tick_loop(state.clone(), shutdown_rx.clone())),
@@ -329,7 +348,11 @@ impl BrokerHandle {
         let others = self.state.image().live_brokers().any(|b| b.id != me);
         // With nobody to hand leaderships to, a controlled shutdown would only take them offline.
         if hand_off && others && !self.state.faults.paused() {
-            controller::controlled_shutdown(&self.state, std::time::Instant::now() + Duration::from_millis(CONTROLLED_SHUTDOWN_MS)).await;
+            controller::controlled_shutdown(
+                &self.state,
+                std::time::Instant::now() + Duration::from_millis(CONTROLLED_SHUTDOWN_MS),
+            )
+            .await;
         }
         let _ = self.shutdown_tx.send(true);
         // A paused broker that is stopped stops for real: nothing may stay held.
@@ -352,7 +375,12 @@ impl BrokerHandle {
         if let Err(e) = self.state.quorum.clone().shutdown().await {
             tracing::warn!(error = %e, "metadata quorum node did not stop cleanly");
         }
-        tracing::info!(node_id = self.state.config.node_id, elapsed_ms = started.elapsed().as_millis() as u64, failed_checkpoints = failed, "broker stopped");
+        tracing::info!(
+            node_id = self.state.config.node_id,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            failed_checkpoints = failed,
+            "broker stopped"
+        );
         drop(self._lock);
         Ok(())
     }
@@ -396,7 +424,11 @@ impl BrokerHandle {
 
 /// Reconciles the replicas with every new image (coalescing bursts: the watch holds only the
 /// latest), on a blocking thread because it opens and deletes files.
-async fn reconcile_loop(state: Arc<BrokerState>, mut image: watch::Receiver<Arc<metadata::MetadataImage>>, mut shutdown: watch::Receiver<bool>) {
+async fn reconcile_loop(
+    state: Arc<BrokerState>,
+    mut image: watch::Receiver<Arc<metadata::MetadataImage>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let st = state.clone();
         let _ = tokio::task::spawn_blocking(move || st.reconcile()).await;

@@ -85,7 +85,15 @@ impl PartitionImage {
         assert!(!replicas.is_empty(), "a partition has at least one replica");
         let mut isr = replicas.clone();
         isr.sort_unstable(); // ISRs are kept sorted so equal sets compare equal
-        PartitionImage { leader: replicas[0], isr, replicas, leader_epoch: 0, partition_epoch: 0, adding: Vec::new(), removing: Vec::new() }
+        PartitionImage {
+            leader: replicas[0],
+            isr,
+            replicas,
+            leader_epoch: 0,
+            partition_epoch: 0,
+            adding: Vec::new(),
+            removing: Vec::new(),
+        }
     }
 }
 
@@ -146,22 +154,58 @@ pub struct PartitionChange {
 #[serde(tag = "type")]
 pub enum MetadataRecord {
     /// A broker (re)starts: it is registered fenced, with a new incarnation.
-    RegisterBroker { id: i32, incarnation: Uuid, host: String, port: i32, rack: Option<String> },
-    FenceBroker { id: i32 },
-    UnfenceBroker { id: i32 },
+    RegisterBroker {
+        id: i32,
+        incarnation: Uuid,
+        host: String,
+        port: i32,
+        rack: Option<String>,
+    },
+    FenceBroker {
+        id: i32,
+    },
+    UnfenceBroker {
+        id: i32,
+    },
     /// The broker asked to shut down; leadership moves away (separate records) and it is fenced.
-    BeginControlledShutdown { id: i32 },
-    CreateTopic { name: String, id: Uuid, configs: BTreeMap<String, String>, partitions: Vec<PartitionImage> },
-    DeleteTopic { name: String },
+    BeginControlledShutdown {
+        id: i32,
+    },
+    CreateTopic {
+        name: String,
+        id: Uuid,
+        configs: BTreeMap<String, String>,
+        partitions: Vec<PartitionImage>,
+    },
+    DeleteTopic {
+        name: String,
+    },
     /// Adds partitions to a topic that has exactly `from` of them.
-    CreatePartitions { name: String, from: i32, added: Vec<PartitionImage> },
-    ChangePartition { topic: String, partition: i32, change: PartitionChange },
+    CreatePartitions {
+        name: String,
+        from: i32,
+        added: Vec<PartitionImage>,
+    },
+    ChangePartition {
+        topic: String,
+        partition: i32,
+        change: PartitionChange,
+    },
     /// Replaces a topic's overrides with `configs`.
-    SetTopicConfigs { name: String, configs: BTreeMap<String, String> },
+    SetTopicConfigs {
+        name: String,
+        configs: BTreeMap<String, String>,
+    },
     /// Replaces dynamic broker configs: one broker's, or the cluster default (`broker: None`).
-    SetBrokerConfigs { broker: Option<i32>, configs: BTreeMap<String, String> },
+    SetBrokerConfigs {
+        broker: Option<i32>,
+        configs: BTreeMap<String, String>,
+    },
     /// Gives `broker` the producer ids from the current block end up to (excluding) `block_end`.
-    AllocateProducerIds { broker: i32, block_end: i64 },
+    AllocateProducerIds {
+        broker: i32,
+        block_end: i64,
+    },
 }
 
 /// What one Raft entry carries: groups of records, each applied atomically.
@@ -190,7 +234,11 @@ impl MetadataImage {
     /// Applies a committed command at log `index`: each group atomically, in order. The image
     /// after is the same on every broker that applies the same commands.
     pub fn apply(&mut self, index: u64, command: &MetadataCommand) -> CommandResults {
-        assert!(index > self.applied || self.applied == 0, "commands apply in log order: {index} after {}", self.applied);
+        assert!(
+            index > self.applied || self.applied == 0,
+            "commands apply in log order: {index} after {}",
+            self.applied
+        );
         let mut results = Vec::with_capacity(command.groups.len());
         for group in &command.groups {
             let result = if let [record] = group.as_slice() {
@@ -239,10 +287,16 @@ impl MetadataImage {
             MetadataRecord::BeginControlledShutdown { id } => self.broker_mut(*id)?.in_controlled_shutdown = true,
             MetadataRecord::CreateTopic { name, id, configs, partitions } => {
                 if self.topics.contains_key(name) {
-                    return Err(ApplyError::new(codes::TOPIC_ALREADY_EXISTS, format!("Topic '{name}' already exists.")));
+                    return Err(ApplyError::new(
+                        codes::TOPIC_ALREADY_EXISTS,
+                        format!("Topic '{name}' already exists."),
+                    ));
                 }
                 if self.topics.values().any(|t| t.id == *id) {
-                    return Err(ApplyError::new(codes::TOPIC_ALREADY_EXISTS, format!("Topic id {id} is already in use.")));
+                    return Err(ApplyError::new(
+                        codes::TOPIC_ALREADY_EXISTS,
+                        format!("Topic id {id} is already in use."),
+                    ));
                 }
                 if partitions.is_empty() {
                     return Err(ApplyError::new(codes::INVALID_PARTITIONS, "A topic has at least one partition."));
@@ -250,7 +304,12 @@ impl MetadataImage {
                 for p in partitions {
                     self.check_partition(name, p)?;
                 }
-                let topic = TopicImage { name: name.clone(), id: *id, configs: configs.clone(), partitions: partitions.clone() };
+                let topic = TopicImage {
+                    name: name.clone(),
+                    id: *id,
+                    configs: configs.clone(),
+                    partitions: partitions.clone(),
+                };
                 self.topics.insert(name.clone(), Arc::new(topic));
             }
             MetadataRecord::DeleteTopic { name } => {
@@ -271,7 +330,9 @@ impl MetadataImage {
                 }
                 self.topic_mut(name)?.partitions.extend(added.iter().cloned());
             }
-            MetadataRecord::ChangePartition { topic, partition, change } => self.change_partition(topic, *partition, change)?,
+            MetadataRecord::ChangePartition { topic, partition, change } => {
+                self.change_partition(topic, *partition, change)?
+            }
             MetadataRecord::SetTopicConfigs { name, configs } => self.topic_mut(name)?.configs = configs.clone(),
             MetadataRecord::SetBrokerConfigs { broker, configs } => match broker {
                 Some(id) if configs.is_empty() => {
@@ -286,7 +347,10 @@ impl MetadataImage {
                 if *block_end <= self.producer_id_block_end {
                     return Err(ApplyError::new(
                         codes::UNKNOWN_SERVER_ERROR,
-                        format!("producer id block for broker {broker} ends at {block_end}, below the allocated end {}", self.producer_id_block_end),
+                        format!(
+                            "producer id block for broker {broker} ends at {block_end}, below the allocated end {}",
+                            self.producer_id_block_end
+                        ),
                     ));
                 }
                 self.producer_id_block_end = *block_end;
@@ -296,7 +360,9 @@ impl MetadataImage {
     }
 
     fn broker_mut(&mut self, id: i32) -> Result<&mut BrokerRegistration, ApplyError> {
-        self.brokers.get_mut(&id).ok_or_else(|| ApplyError::new(codes::BROKER_NOT_AVAILABLE, format!("Broker {id} is not registered.")))
+        self.brokers
+            .get_mut(&id)
+            .ok_or_else(|| ApplyError::new(codes::BROKER_NOT_AVAILABLE, format!("Broker {id} is not registered.")))
     }
 
     fn topic_mut(&mut self, name: &str) -> Result<&mut TopicImage, ApplyError> {
@@ -306,7 +372,9 @@ impl MetadataImage {
     /// A partition record must name distinct, registered replicas; its leader and ISR must be
     /// among them.
     fn check_partition(&self, topic: &str, p: &PartitionImage) -> Result<(), ApplyError> {
-        let bad = |m: String| Err(ApplyError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Partition of topic '{topic}': {m}")));
+        let bad = |m: String| {
+            Err(ApplyError::new(codes::INVALID_REPLICA_ASSIGNMENT, format!("Partition of topic '{topic}': {m}")))
+        };
         if p.replicas.is_empty() {
             return bad("no replicas".into());
         }
@@ -336,12 +404,17 @@ impl MetadataImage {
             .partitions
             .get(usize::try_from(index).unwrap_or(usize::MAX))
             .cloned()
-            .ok_or_else(|| ApplyError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, format!("Partition {topic}-{index} does not exist.")))?;
+            .ok_or_else(|| {
+                ApplyError::new(codes::UNKNOWN_TOPIC_OR_PARTITION, format!("Partition {topic}-{index} does not exist."))
+            })?;
         if let Some(expected) = change.expected_partition_epoch {
             if expected != current.partition_epoch {
                 return Err(ApplyError::new(
                     codes::INVALID_UPDATE_VERSION,
-                    format!("Partition {topic}-{index} is at partition epoch {}, not {expected}.", current.partition_epoch),
+                    format!(
+                        "Partition {topic}-{index} is at partition epoch {}, not {expected}.",
+                        current.partition_epoch
+                    ),
                 ));
             }
         }
@@ -465,7 +538,13 @@ mod tests {
     }
 
     fn register(id: i32) -> MetadataRecord {
-        MetadataRecord::RegisterBroker { id, incarnation: Uuid::from_u128(id as u128), host: "127.0.0.1".into(), port: 9091 + id, rack: None }
+        MetadataRecord::RegisterBroker {
+            id,
+            incarnation: Uuid::from_u128(id as u128),
+            host: "127.0.0.1".into(),
+            port: 9091 + id,
+            rack: None,
+        }
     }
 
     fn cmd(groups: Vec<Vec<MetadataRecord>>) -> MetadataCommand {
@@ -507,17 +586,37 @@ mod tests {
     #[test]
     fn partition_changes_bump_epochs_and_check_the_expected_one() {
         // A leader change bumps both epochs.
-        check(vec![vec![change(PartitionChange { leader: Some(2), isr: Some(vec![2, 3]), ..Default::default() })]], &[codes::NONE], |p| {
-            assert_eq!((p.leader, p.leader_epoch, p.partition_epoch, p.isr.clone()), (2, 1, 1, vec![2, 3]));
-        });
+        check(
+            vec![vec![change(PartitionChange { leader: Some(2), isr: Some(vec![2, 3]), ..Default::default() })]],
+            &[codes::NONE],
+            |p| {
+                assert_eq!((p.leader, p.leader_epoch, p.partition_epoch, p.isr.clone()), (2, 1, 1, vec![2, 3]));
+            },
+        );
         // An ISR change alone bumps only the partition epoch.
-        check(vec![vec![change(PartitionChange { expected_partition_epoch: Some(0), isr: Some(vec![1]), ..Default::default() })]], &[codes::NONE], |p| {
-            assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (1, 0, 1));
-        });
+        check(
+            vec![vec![change(PartitionChange {
+                expected_partition_epoch: Some(0),
+                isr: Some(vec![1]),
+                ..Default::default()
+            })]],
+            &[codes::NONE],
+            |p| {
+                assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (1, 0, 1));
+            },
+        );
         // A stale partition epoch is refused, and the partition is untouched.
-        check(vec![vec![change(PartitionChange { expected_partition_epoch: Some(7), isr: Some(vec![1]), ..Default::default() })]], &[codes::INVALID_UPDATE_VERSION], |p| {
-            assert_eq!((p.isr.clone(), p.partition_epoch), (vec![1, 2, 3], 0));
-        });
+        check(
+            vec![vec![change(PartitionChange {
+                expected_partition_epoch: Some(7),
+                isr: Some(vec![1]),
+                ..Default::default()
+            })]],
+            &[codes::INVALID_UPDATE_VERSION],
+            |p| {
+                assert_eq!((p.isr.clone(), p.partition_epoch), (vec![1, 2, 3], 0));
+            },
+        );
         // A leader outside the replicas, an empty ISR: refused.
         check(
             vec![
@@ -535,7 +634,10 @@ mod tests {
         check(
             vec![
                 vec![change(PartitionChange { isr: Some(vec![1, 2]), ..Default::default() })],
-                vec![change(PartitionChange { leader: Some(3), ..Default::default() }), MetadataRecord::DeleteTopic { name: "nope".into() }],
+                vec![
+                    change(PartitionChange { leader: Some(3), ..Default::default() }),
+                    MetadataRecord::DeleteTopic { name: "nope".into() },
+                ],
             ],
             &[codes::NONE, codes::UNKNOWN_TOPIC_OR_PARTITION],
             |p| assert_eq!((p.leader, p.isr.clone(), p.partition_epoch), (1, vec![1, 2], 1)),
@@ -557,15 +659,32 @@ mod tests {
             ]),
         );
         let codes_got: Vec<i16> = results.iter().map(|r| r.as_ref().err().map(|e| e.code).unwrap_or(0)).collect();
-        assert_eq!(codes_got, vec![0, codes::TOPIC_ALREADY_EXISTS, codes::INVALID_REPLICA_ASSIGNMENT, codes::INVALID_REPLICA_ASSIGNMENT, 0]);
+        assert_eq!(
+            codes_got,
+            vec![
+                0,
+                codes::TOPIC_ALREADY_EXISTS,
+                codes::INVALID_REPLICA_ASSIGNMENT,
+                codes::INVALID_REPLICA_ASSIGNMENT,
+                0
+            ]
+        );
         assert_eq!(image.live_brokers().map(|b| b.id).collect::<Vec<_>>(), vec![2]);
         assert_eq!(image.topics["a"].replication_factor(), 2);
 
         let results = image.apply(
             3,
             &cmd(vec![
-                vec![MetadataRecord::CreatePartitions { name: "a".into(), from: 1, added: vec![PartitionImage::new(vec![3])] }],
-                vec![MetadataRecord::CreatePartitions { name: "a".into(), from: 2, added: vec![PartitionImage::new(vec![3, 1])] }],
+                vec![MetadataRecord::CreatePartitions {
+                    name: "a".into(),
+                    from: 1,
+                    added: vec![PartitionImage::new(vec![3])],
+                }],
+                vec![MetadataRecord::CreatePartitions {
+                    name: "a".into(),
+                    from: 2,
+                    added: vec![PartitionImage::new(vec![3, 1])],
+                }],
                 vec![MetadataRecord::AllocateProducerIds { broker: 1, block_end: 1000 }],
                 vec![MetadataRecord::AllocateProducerIds { broker: 2, block_end: 1000 }],
             ]),
@@ -582,7 +701,16 @@ mod tests {
     #[test]
     fn image_round_trips_through_json_as_snapshots_do() {
         let mut image = three_brokers();
-        image.apply(2, &cmd(vec![vec![create("a", vec![vec![1, 2, 3]])], vec![MetadataRecord::SetBrokerConfigs { broker: Some(1), configs: [("log.retention.ms".to_string(), "5".to_string())].into() }]]));
+        image.apply(
+            2,
+            &cmd(vec![
+                vec![create("a", vec![vec![1, 2, 3]])],
+                vec![MetadataRecord::SetBrokerConfigs {
+                    broker: Some(1),
+                    configs: [("log.retention.ms".to_string(), "5".to_string())].into(),
+                }],
+            ]),
+        );
         let bytes = serde_json::to_vec(&image).unwrap();
         let back: MetadataImage = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, image);

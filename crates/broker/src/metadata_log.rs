@@ -40,7 +40,10 @@ impl oxbow_quorum::StateMachine for ImageStateMachine {
             Err(e) => {
                 tracing::error!(index, error = %e, "undecodable metadata command; applied as a no-op");
                 self.image.applied = index;
-                vec![Err(ApplyError { code: codes::INVALID_REQUEST, message: format!("undecodable metadata command: {e}") })]
+                vec![Err(ApplyError {
+                    code: codes::INVALID_REQUEST,
+                    message: format!("undecodable metadata command: {e}"),
+                })]
             }
         };
         self.published.send_replace(Arc::new(self.image.clone()));
@@ -60,7 +63,12 @@ impl oxbow_quorum::StateMachine for ImageStateMachine {
 }
 
 /// Timeline events of the groups that applied.
-fn events_of(before: &MetadataImage, after: &MetadataImage, command: &MetadataCommand, results: &CommandResults) -> Vec<ClusterEvent> {
+fn events_of(
+    before: &MetadataImage,
+    after: &MetadataImage,
+    command: &MetadataCommand,
+    results: &CommandResults,
+) -> Vec<ClusterEvent> {
     let mut out = Vec::new();
     let mut touched: BTreeSet<(String, i32)> = BTreeSet::new();
     for (group, result) in command.groups.iter().zip(results) {
@@ -70,7 +78,9 @@ fn events_of(before: &MetadataImage, after: &MetadataImage, command: &MetadataCo
         for r in group {
             match r {
                 MetadataRecord::RegisterBroker { id, .. } => out.push(ClusterEvent::BrokerRegistered { broker: *id }),
-                MetadataRecord::FenceBroker { id } if !before.brokers.get(id).is_some_and(|b| b.fenced) => out.push(ClusterEvent::BrokerFenced { broker: *id }),
+                MetadataRecord::FenceBroker { id } if !before.brokers.get(id).is_some_and(|b| b.fenced) => {
+                    out.push(ClusterEvent::BrokerFenced { broker: *id })
+                }
                 MetadataRecord::UnfenceBroker { id } => out.push(ClusterEvent::BrokerUnfenced { broker: *id }),
                 MetadataRecord::CreateTopic { name, partitions, .. } => out.push(ClusterEvent::TopicCreated {
                     topic: name.clone(),
@@ -86,17 +96,35 @@ fn events_of(before: &MetadataImage, after: &MetadataImage, command: &MetadataCo
         }
     }
     for (topic, index) in touched {
-        let (Some(old), Some(new)) = (before.partition(&topic, index), after.partition(&topic, index)) else { continue };
+        let (Some(old), Some(new)) = (before.partition(&topic, index), after.partition(&topic, index)) else {
+            continue;
+        };
         if old.leader != new.leader {
             let unclean = new.leader >= 0 && !old.isr.contains(&new.leader);
-            out.push(ClusterEvent::LeaderChanged { topic: topic.clone(), partition: index, from: old.leader, to: new.leader, leader_epoch: new.leader_epoch, unclean });
+            out.push(ClusterEvent::LeaderChanged {
+                topic: topic.clone(),
+                partition: index,
+                from: old.leader,
+                to: new.leader,
+                leader_epoch: new.leader_epoch,
+                unclean,
+            });
         }
         if old.isr != new.isr {
-            out.push(ClusterEvent::IsrChanged { topic: topic.clone(), partition: index, from: old.isr.clone(), to: new.isr.clone() });
+            out.push(ClusterEvent::IsrChanged {
+                topic: topic.clone(),
+                partition: index,
+                from: old.isr.clone(),
+                to: new.isr.clone(),
+            });
         }
         if old.replicas != new.replicas || old.adding != new.adding {
             if new.adding.is_empty() && new.removing.is_empty() && !(old.adding.is_empty() && old.removing.is_empty()) {
-                out.push(ClusterEvent::ReassignmentCompleted { topic: topic.clone(), partition: index, replicas: new.replicas.clone() });
+                out.push(ClusterEvent::ReassignmentCompleted {
+                    topic: topic.clone(),
+                    partition: index,
+                    replicas: new.replicas.clone(),
+                });
             } else if !new.adding.is_empty() || !new.removing.is_empty() {
                 let target: Vec<i32> = new.replicas.iter().copied().filter(|r| !new.removing.contains(r)).collect();
                 out.push(ClusterEvent::ReassignmentStarted { topic: topic.clone(), partition: index, target });

@@ -194,7 +194,12 @@ impl Observer {
                 ls.isr.clone(),
                 ls.followers
                     .iter()
-                    .map(|(id, f)| ReplicaView { broker: *id, log_end_offset: f.log_end_offset, last_fetch_ms: f.last_fetch_ms, last_caught_up_ms: f.last_caught_up_ms })
+                    .map(|(id, f)| ReplicaView {
+                        broker: *id,
+                        log_end_offset: f.log_end_offset,
+                        last_fetch_ms: f.last_fetch_ms,
+                        last_caught_up_ms: f.last_caught_up_ms,
+                    })
                     .collect(),
             ),
             Role::Follower { leader } => (false, leader, Vec::new(), Vec::new()),

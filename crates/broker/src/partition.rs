@@ -86,7 +86,9 @@ impl LeaderState {
 pub enum Role {
     Leader(LeaderState),
     /// Fetches from `leader` ([`NO_LEADER`] while the partition is offline).
-    Follower { leader: i32 },
+    Follower {
+        leader: i32,
+    },
 }
 
 /// An ISR change the leader wants the controller to make.
@@ -223,7 +225,12 @@ impl Partition {
             topic: topic.to_string(),
             index,
             node_id,
-            state: Mutex::new(State { log: Some(log), leader_epoch: -1, role: Role::Follower { leader: NO_LEADER }, high_watermark: hw }),
+            state: Mutex::new(State {
+                log: Some(log),
+                leader_epoch: -1,
+                role: Role::Follower { leader: NO_LEADER },
+                high_watermark: hw,
+            }),
             progress: watch::channel(progress).0,
             waiters: Mutex::new(Vec::new()),
             stats: PartitionStats::default(),
@@ -275,7 +282,12 @@ impl Partition {
                 _ => {
                     // A new leadership. Followers start unknown but "caught up now", so they are
                     // not pushed out of the ISR before they had a chance to fetch (Kafka does the same).
-                    let followers = image.replicas.iter().filter(|id| **id != self.node_id).map(|id| (*id, unknown_progress(now_ms))).collect();
+                    let followers = image
+                        .replicas
+                        .iter()
+                        .filter(|id| **id != self.node_id)
+                        .map(|id| (*id, unknown_progress(now_ms)))
+                        .collect();
                     st.role = Role::Leader(LeaderState {
                         replicas: image.replicas.clone(),
                         isr: image.isr.clone(),
@@ -349,7 +361,13 @@ impl Partition {
     /// Appends as leader. `required_acks` -1 checks `min_insync_replicas` against the ISR first
     /// (Kafka rejects with NOT_ENOUGH_REPLICAS before writing). Returns the outcome and the
     /// leader epoch the records were written in (what [`Partition::wait_replicated`] waits in).
-    pub fn append(&self, records: BytesMut, required_acks: i16, min_insync_replicas: i32, now_ms: i64) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
+    pub fn append(
+        &self,
+        records: BytesMut,
+        required_acks: i16,
+        min_insync_replicas: i32,
+        now_ms: i64,
+    ) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
         self.append_from(records, required_acks, min_insync_replicas, now_ms, oxbow_log::AppendOrigin::Client)
     }
 
@@ -406,7 +424,12 @@ impl Partition {
     /// TRANSACTION_COORDINATOR_FENCED for a stale marker (see `oxbow_log::Log::append_txn_marker`).
     /// Returns the outcome and the leader epoch it was written in; the caller waits for
     /// replication with [`Partition::wait_replicated`] before answering.
-    pub fn append_txn_marker(&self, marker: &oxbow_log::TxnMarker, min_insync_replicas: i32, now_ms: i64) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
+    pub fn append_txn_marker(
+        &self,
+        marker: &oxbow_log::TxnMarker,
+        min_insync_replicas: i32,
+        now_ms: i64,
+    ) -> Result<(oxbow_log::AppendOutcome, i32), PartitionError> {
         let out = {
             let mut st = lock(&self.state);
             let st = &mut *st;
@@ -421,7 +444,8 @@ impl Partition {
                 ));
             }
             let log = st.log.as_mut().ok_or_else(deleted)?;
-            let out = log.append_txn_marker(marker, st.leader_epoch, now_ms).map_err(|e| PartitionError::from_log(&e))?;
+            let out =
+                log.append_txn_marker(marker, st.leader_epoch, now_ms).map_err(|e| PartitionError::from_log(&e))?;
             self.advance_high_watermark(st);
             self.publish(st);
             (out, st.leader_epoch)
@@ -451,14 +475,29 @@ impl Partition {
     /// `min_insync_replicas` members, else NOT_ENOUGH_REPLICAS_AFTER_APPEND (the records are
     /// written and replicated to the ISR, but fewer copies exist than asked for). Losing the
     /// leadership meanwhile answers NOT_LEADER_OR_FOLLOWER; the deadline REQUEST_TIMED_OUT.
-    pub async fn wait_replicated(&self, required_offset: i64, epoch: i32, min_insync_replicas: i32, deadline: tokio::time::Instant) -> Result<(), PartitionError> {
+    pub async fn wait_replicated(
+        &self,
+        required_offset: i64,
+        epoch: i32,
+        min_insync_replicas: i32,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), PartitionError> {
         let mut rx = self.progress.subscribe();
-        let waited = tokio::time::timeout_at(deadline, rx.wait_for(|p| p.leading_epoch != epoch || p.high_watermark >= required_offset)).await;
+        let waited = tokio::time::timeout_at(
+            deadline,
+            rx.wait_for(|p| p.leading_epoch != epoch || p.high_watermark >= required_offset),
+        )
+        .await;
         let p = match waited {
             Err(_) => {
                 return Err(PartitionError::new(
                     codes::REQUEST_TIMED_OUT,
-                    format!("Records up to offset {} of {}-{} were not replicated to the ISR in time", required_offset - 1, self.topic, self.index),
+                    format!(
+                        "Records up to offset {} of {}-{} were not replicated to the ISR in time",
+                        required_offset - 1,
+                        self.topic,
+                        self.index
+                    ),
                 ))
             }
             Ok(Err(_)) => return Err(deleted()),
@@ -506,7 +545,13 @@ impl Partition {
     /// aborted transactions the records overlap, as Kafka's `LocalLog.read` does), into
     /// `scratch` (see `oxbow_log::Log::read_into`). Control batches (markers) are returned like
     /// any batch; clients skip them.
-    pub fn read(&self, offset: i64, max_bytes: usize, isolation: Isolation, scratch: &mut BytesMut) -> Result<FetchRead, PartitionError> {
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        isolation: Isolation,
+        scratch: &mut BytesMut,
+    ) -> Result<FetchRead, PartitionError> {
         let st = lock(&self.state);
         if !matches!(st.role, Role::Leader(_)) {
             return Err(not_leader(&self.topic, self.index));
@@ -530,15 +575,31 @@ impl Partition {
                     .collect(),
             ),
         };
-        Ok(FetchRead { records, high_watermark: hw, last_stable_offset: lso, log_start_offset: log.log_start_offset(), aborted_transactions })
+        Ok(FetchRead {
+            records,
+            high_watermark: hw,
+            last_stable_offset: lso,
+            log_start_offset: log.log_start_offset(),
+            aborted_transactions,
+        })
     }
 
     /// Whole batches from `offset` below `limit`, and the offset after them.
-    fn read_log(&self, log: &oxbow_log::Log, offset: i64, max_bytes: usize, limit: i64, scratch: &mut BytesMut) -> Result<(Bytes, i64), PartitionError> {
+    fn read_log(
+        &self,
+        log: &oxbow_log::Log,
+        offset: i64,
+        max_bytes: usize,
+        limit: i64,
+        scratch: &mut BytesMut,
+    ) -> Result<(Bytes, i64), PartitionError> {
         let log_start = log.log_start_offset();
         let leo = log.log_end_offset();
         if offset < log_start || offset > leo {
-            return Err(PartitionError::new(codes::OFFSET_OUT_OF_RANGE, format!("offset {offset} is outside [{log_start}, {leo}] of {}-{}", self.topic, self.index)));
+            return Err(PartitionError::new(
+                codes::OFFSET_OUT_OF_RANGE,
+                format!("offset {offset} is outside [{log_start}, {leo}] of {}-{}", self.topic, self.index),
+            ));
         }
         let (records, next_offset) = if offset >= limit {
             (Bytes::new(), offset)
@@ -569,7 +630,10 @@ impl Partition {
         let leo = st.log.as_ref().ok_or_else(deleted)?.log_end_offset();
         let Role::Leader(ls) = &mut st.role else { return Err(not_leader(&self.topic, self.index)) };
         let Some(progress) = ls.followers.get_mut(&follower) else {
-            return Err(PartitionError::new(codes::NOT_LEADER_OR_FOLLOWER, format!("broker {follower} is not a replica of {}-{}", self.topic, self.index)));
+            return Err(PartitionError::new(
+                codes::NOT_LEADER_OR_FOLLOWER,
+                format!("broker {follower} is not a replica of {}-{}", self.topic, self.index),
+            ));
         };
         if fetch_offset <= leo {
             // Kafka's rule: caught up now if at our end; caught up at the previous fetch if it
@@ -601,7 +665,8 @@ impl Partition {
         self.advance_high_watermark(st);
         self.publish(st);
         let log = st.log.as_ref().ok_or_else(deleted)?;
-        let records = if max_bytes == 0 { Bytes::new() } else { self.read_log(log, fetch_offset, max_bytes, leo, scratch)?.0 };
+        let records =
+            if max_bytes == 0 { Bytes::new() } else { self.read_log(log, fetch_offset, max_bytes, leo, scratch)?.0 };
         let read = FetchRead {
             records,
             high_watermark: st.high_watermark,
@@ -630,7 +695,9 @@ impl Partition {
             .iter()
             .copied()
             .filter(|id| *id != self.node_id)
-            .filter(|id| !is_live(*id) || ls.followers.get(id).is_none_or(|f| now_ms - f.last_caught_up_ms > lag_max_ms))
+            .filter(|id| {
+                !is_live(*id) || ls.followers.get(id).is_none_or(|f| now_ms - f.last_caught_up_ms > lag_max_ms)
+            })
             .collect();
         if out.is_empty() {
             return None;
@@ -658,7 +725,14 @@ impl Partition {
     /// former leader may have written records the new one never had (they would survive the
     /// truncation that already ran for the new epoch). Checked under the partition lock, where
     /// role changes happen, as Kafka's fetcher checks the partition's current epoch.
-    pub fn append_as_follower(&self, records: BytesMut, leader_high_watermark: i64, leader_log_start_offset: i64, fetched_epoch: i32, now_ms: i64) -> Result<i64, PartitionError> {
+    pub fn append_as_follower(
+        &self,
+        records: BytesMut,
+        leader_high_watermark: i64,
+        leader_log_start_offset: i64,
+        fetched_epoch: i32,
+        now_ms: i64,
+    ) -> Result<i64, PartitionError> {
         let size = records.len() as u64;
         let mut st = lock(&self.state);
         let st = &mut *st;
@@ -743,7 +817,10 @@ impl Partition {
 /// A follower's write must come from its current leader epoch (see `append_as_follower`).
 fn check_follower_epoch(st: &State, fetched_epoch: i32) -> Result<(), PartitionError> {
     if matches!(st.role, Role::Leader(_)) {
-        return Err(PartitionError::new(codes::NOT_LEADER_OR_FOLLOWER, "this replica leads the partition; it does not follow"));
+        return Err(PartitionError::new(
+            codes::NOT_LEADER_OR_FOLLOWER,
+            "this replica leads the partition; it does not follow",
+        ));
     }
     if fetched_epoch != st.leader_epoch {
         return Err(PartitionError::new(

@@ -230,11 +230,19 @@ pub(crate) fn validate(def: &ConfigDef, value: &str) -> Result<(), String> {
             if let Check::ListOf(allowed) = def.check {
                 let items: Vec<&str> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
                 if items.is_empty() {
-                    return invalid(format!("Configuration '{}' must not be empty. Valid values include: [{}]", def.name, allowed.join(", ")));
+                    return invalid(format!(
+                        "Configuration '{}' must not be empty. Valid values include: [{}]",
+                        def.name,
+                        allowed.join(", ")
+                    ));
                 }
                 for item in items {
                     if !allowed.contains(&item) {
-                        return invalid(format!("Invalid value {item} for configuration {}: String must be one of: {}", def.name, allowed.join(", ")));
+                        return invalid(format!(
+                            "Invalid value {item} for configuration {}: String must be one of: {}",
+                            def.name,
+                            allowed.join(", ")
+                        ));
                     }
                 }
             }
@@ -261,13 +269,17 @@ pub(crate) fn static_broker_value(cfg: &BrokerConfig, topic_name: &str) -> Optio
         "segment.bytes" if l.segment_bytes != d.segment_bytes => l.segment_bytes.to_string(),
         "segment.ms" if l.segment_ms != d.segment_ms => l.segment_ms.to_string(),
         "segment.index.bytes" if l.segment_index_bytes != d.segment_index_bytes => l.segment_index_bytes.to_string(),
-        "index.interval.bytes" if l.index_interval_bytes != d.index_interval_bytes => l.index_interval_bytes.to_string(),
+        "index.interval.bytes" if l.index_interval_bytes != d.index_interval_bytes => {
+            l.index_interval_bytes.to_string()
+        }
         "retention.ms" if l.retention_ms != d.retention_ms => l.retention_ms.to_string(),
         "retention.bytes" if l.retention_bytes != d.retention_bytes => l.retention_bytes.to_string(),
         "max.message.bytes" if cfg.message_max_bytes != 1_048_588 => cfg.message_max_bytes.to_string(),
         "cleanup.policy" if l.cleanup_policy != d.cleanup_policy => policy_string(l.cleanup_policy),
         "delete.retention.ms" if l.delete_retention_ms != d.delete_retention_ms => l.delete_retention_ms.to_string(),
-        "min.compaction.lag.ms" if l.min_compaction_lag_ms != d.min_compaction_lag_ms => l.min_compaction_lag_ms.to_string(),
+        "min.compaction.lag.ms" if l.min_compaction_lag_ms != d.min_compaction_lag_ms => {
+            l.min_compaction_lag_ms.to_string()
+        }
         "message.timestamp.type" if l.message_timestamp_type != d.message_timestamp_type => {
             match l.message_timestamp_type {
                 oxbow_log::TimestampType::CreateTime => "CreateTime".into(),
@@ -381,10 +393,8 @@ pub(crate) fn log_config(cfg: &BrokerConfig, eff: &BTreeMap<&'static str, String
     }
     if let Some(p) = eff.get("cleanup.policy") {
         let items: Vec<&str> = p.split(',').map(str::trim).collect();
-        lc.cleanup_policy = oxbow_log::CleanupPolicy {
-            delete: items.contains(&"delete"),
-            compact: items.contains(&"compact"),
-        };
+        lc.cleanup_policy =
+            oxbow_log::CleanupPolicy { delete: items.contains(&"delete"), compact: items.contains(&"compact") };
     }
     if let Some(t) = eff.get("message.timestamp.type") {
         lc.message_timestamp_type = if t.trim() == "LogAppendTime" {
@@ -398,21 +408,108 @@ pub(crate) fn log_config(cfg: &BrokerConfig, eff: &BTreeMap<&'static str, String
 
 /// Broker configs this broker reports in DescribeConfigs for a BROKER resource, with the value
 /// from the static config. (name, value, type, is_default, read_only, doc)
-pub(crate) fn broker_configs(cfg: &BrokerConfig, listener: &str) -> Vec<(String, String, ConfigType, bool, bool, &'static str)> {
+pub(crate) fn broker_configs(
+    cfg: &BrokerConfig,
+    listener: &str,
+) -> Vec<(String, String, ConfigType, bool, bool, &'static str)> {
     let mut out = vec![
-        ("node.id".to_string(), cfg.node_id.to_string(), ConfigType::Int, false, true, "The node ID associated with the roles this process is playing."),
-        ("broker.id".to_string(), cfg.node_id.to_string(), ConfigType::Int, false, true, "The broker id for this server."),
+        (
+            "node.id".to_string(),
+            cfg.node_id.to_string(),
+            ConfigType::Int,
+            false,
+            true,
+            "The node ID associated with the roles this process is playing.",
+        ),
+        (
+            "broker.id".to_string(),
+            cfg.node_id.to_string(),
+            ConfigType::Int,
+            false,
+            true,
+            "The broker id for this server.",
+        ),
         ("listeners".to_string(), format!("PLAINTEXT://{listener}"), ConfigType::List, false, true, "Listener List."),
-        ("advertised.listeners".to_string(), format!("PLAINTEXT://{listener}"), ConfigType::List, false, true, "Listeners to publish to clients."),
-        ("log.dirs".to_string(), cfg.data_dir.display().to_string(), ConfigType::List, false, true, "The directories in which the log data is kept."),
-        ("auto.create.topics.enable".to_string(), cfg.auto_create_topics_enable.to_string(), ConfigType::Boolean, cfg.auto_create_topics_enable, true, "Enable auto creation of topic on the server."),
-        ("num.partitions".to_string(), cfg.num_partitions.to_string(), ConfigType::Int, cfg.num_partitions == 1, true, "The default number of log partitions per topic."),
-        ("default.replication.factor".to_string(), cfg.default_replication_factor.to_string(), ConfigType::Int, cfg.default_replication_factor == 1, true, "The replication factor for automatically created topics."),
-        ("socket.request.max.bytes".to_string(), cfg.socket_request_max_bytes.to_string(), ConfigType::Int, cfg.socket_request_max_bytes == 104_857_600, true, "The maximum number of bytes in a socket request."),
-        ("max.connections".to_string(), cfg.max_connections.to_string(), ConfigType::Int, false, true, "The maximum number of connections we allow in the broker at any time."),
-        ("connections.max.idle.ms".to_string(), cfg.connections_max_idle_ms.to_string(), ConfigType::Long, cfg.connections_max_idle_ms == 600_000, true, "Idle connections timeout."),
-        ("group.min.session.timeout.ms".to_string(), cfg.group_min_session_timeout_ms.to_string(), ConfigType::Int, cfg.group_min_session_timeout_ms == 6000, true, "The minimum allowed session timeout for registered consumers."),
-        ("group.max.session.timeout.ms".to_string(), cfg.group_max_session_timeout_ms.to_string(), ConfigType::Int, cfg.group_max_session_timeout_ms == 1_800_000, true, "The maximum allowed session timeout for registered consumers."),
+        (
+            "advertised.listeners".to_string(),
+            format!("PLAINTEXT://{listener}"),
+            ConfigType::List,
+            false,
+            true,
+            "Listeners to publish to clients.",
+        ),
+        (
+            "log.dirs".to_string(),
+            cfg.data_dir.display().to_string(),
+            ConfigType::List,
+            false,
+            true,
+            "The directories in which the log data is kept.",
+        ),
+        (
+            "auto.create.topics.enable".to_string(),
+            cfg.auto_create_topics_enable.to_string(),
+            ConfigType::Boolean,
+            cfg.auto_create_topics_enable,
+            true,
+            "Enable auto creation of topic on the server.",
+        ),
+        (
+            "num.partitions".to_string(),
+            cfg.num_partitions.to_string(),
+            ConfigType::Int,
+            cfg.num_partitions == 1,
+            true,
+            "The default number of log partitions per topic.",
+        ),
+        (
+            "default.replication.factor".to_string(),
+            cfg.default_replication_factor.to_string(),
+            ConfigType::Int,
+            cfg.default_replication_factor == 1,
+            true,
+            "The replication factor for automatically created topics.",
+        ),
+        (
+            "socket.request.max.bytes".to_string(),
+            cfg.socket_request_max_bytes.to_string(),
+            ConfigType::Int,
+            cfg.socket_request_max_bytes == 104_857_600,
+            true,
+            "The maximum number of bytes in a socket request.",
+        ),
+        (
+            "max.connections".to_string(),
+            cfg.max_connections.to_string(),
+            ConfigType::Int,
+            false,
+            true,
+            "The maximum number of connections we allow in the broker at any time.",
+        ),
+        (
+            "connections.max.idle.ms".to_string(),
+            cfg.connections_max_idle_ms.to_string(),
+            ConfigType::Long,
+            cfg.connections_max_idle_ms == 600_000,
+            true,
+            "Idle connections timeout.",
+        ),
+        (
+            "group.min.session.timeout.ms".to_string(),
+            cfg.group_min_session_timeout_ms.to_string(),
+            ConfigType::Int,
+            cfg.group_min_session_timeout_ms == 6000,
+            true,
+            "The minimum allowed session timeout for registered consumers.",
+        ),
+        (
+            "group.max.session.timeout.ms".to_string(),
+            cfg.group_max_session_timeout_ms.to_string(),
+            ConfigType::Int,
+            cfg.group_max_session_timeout_ms == 1_800_000,
+            true,
+            "The maximum allowed session timeout for registered consumers.",
+        ),
     ];
     if let Some(rack) = &cfg.rack {
         out.push(("broker.rack".to_string(), rack.clone(), ConfigType::String, false, true, "Rack of the broker."));
@@ -434,7 +531,10 @@ mod tests {
         let d = topic_def("retention.ms").unwrap();
         assert!(validate(d, "1000").is_ok());
         assert!(validate(d, "-1").is_ok());
-        assert_eq!(validate(d, "-5").unwrap_err(), "Invalid value -5 for configuration retention.ms: Value must be at least -1");
+        assert_eq!(
+            validate(d, "-5").unwrap_err(),
+            "Invalid value -5 for configuration retention.ms: Value must be at least -1"
+        );
         assert!(validate(d, "abc").unwrap_err().contains("Not a number of type LONG"));
         let c = topic_def("cleanup.policy").unwrap();
         assert!(validate(c, "compact,delete").is_ok());

@@ -54,34 +54,66 @@ impl BrokerState {
         let image = self.image();
         // Without the topic no InitProducerId ever succeeded: no coordinator knows the id.
         let Some(txn_topic) = image.topics.get(TXN_TOPIC) else {
-            return Err(ApiError::new(codes::INVALID_TXN_STATE, format!("transactional id '{tid}' is unknown: no transaction coordinator runs yet")));
+            return Err(ApiError::new(
+                codes::INVALID_TXN_STATE,
+                format!("transactional id '{tid}' is unknown: no transaction coordinator runs yet"),
+            ));
         };
         let coordinator_partition = txn::partition_for(tid, txn_topic.partition_count());
         let leader = txn_topic.partitions.get(coordinator_partition as usize).map_or(-1, |p| p.leader);
         let parts = [(topic.to_string(), partition)];
         let answer = if leader == self.config.node_id {
-            self.txns.verify(tid, producer_id, producer_epoch, &parts).map(|codes| codes.first().copied().unwrap_or(codes::UNKNOWN_SERVER_ERROR))
+            self.txns
+                .verify(tid, producer_id, producer_epoch, &parts)
+                .map(|codes| codes.first().copied().unwrap_or(codes::UNKNOWN_SERVER_ERROR))
         } else {
             self.verify_remotely(leader, tid, topic, partition, producer_id, producer_epoch).await
         };
         let (Ok(code) | Err(code)) = answer;
-        let why = |what: &str| format!("{topic}-{partition}: transactional id '{tid}' (producer {producer_id}, epoch {producer_epoch}): {what}");
+        let why = |what: &str| {
+            format!("{topic}-{partition}: transactional id '{tid}' (producer {producer_id}, epoch {producer_epoch}): {what}")
+        };
         match code {
             codes::NONE => Ok(()),
-            codes::PRODUCER_FENCED | codes::INVALID_PRODUCER_EPOCH => Err(ApiError::new(codes::INVALID_PRODUCER_EPOCH, why("the producer is fenced by a newer epoch"))),
-            codes::NOT_COORDINATOR | codes::COORDINATOR_NOT_AVAILABLE | codes::COORDINATOR_LOAD_IN_PROGRESS | codes::CONCURRENT_TRANSACTIONS | codes::REQUEST_TIMED_OUT => {
-                Err(ApiError::new(codes::NOT_ENOUGH_REPLICAS, why(&format!("the transaction coordinator could not verify the partition now (error {code}); retry"))))
+            codes::PRODUCER_FENCED | codes::INVALID_PRODUCER_EPOCH => {
+                Err(ApiError::new(codes::INVALID_PRODUCER_EPOCH, why("the producer is fenced by a newer epoch")))
             }
-            codes::INVALID_PRODUCER_ID_MAPPING => Err(ApiError::new(codes::INVALID_TXN_STATE, why("the coordinator does not know this producer id for the transactional id"))),
-            _ => Err(ApiError::new(codes::INVALID_TXN_STATE, why(&format!("the partition is not in the producer's ongoing transaction (error {code})")))),
+            codes::NOT_COORDINATOR
+            | codes::COORDINATOR_NOT_AVAILABLE
+            | codes::COORDINATOR_LOAD_IN_PROGRESS
+            | codes::CONCURRENT_TRANSACTIONS
+            | codes::REQUEST_TIMED_OUT => Err(ApiError::new(
+                codes::NOT_ENOUGH_REPLICAS,
+                why(&format!("the transaction coordinator could not verify the partition now (error {code}); retry")),
+            )),
+            codes::INVALID_PRODUCER_ID_MAPPING => Err(ApiError::new(
+                codes::INVALID_TXN_STATE,
+                why("the coordinator does not know this producer id for the transactional id"),
+            )),
+            _ => Err(ApiError::new(
+                codes::INVALID_TXN_STATE,
+                why(&format!("the partition is not in the producer's ongoing transaction (error {code})")),
+            )),
         }
     }
 
     /// AddPartitionsToTxn v4 with `verify_only` to broker `leader`: the code for the partition,
     /// or a code for the whole request.
-    async fn verify_remotely(&self, leader: i32, tid: &str, topic: &str, partition: i32, producer_id: i64, producer_epoch: i16) -> Result<i16, i16> {
-        use kafka_protocol::messages::add_partitions_to_txn_request::{AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction};
-        use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, ProducerId, TopicName, TransactionalId};
+    async fn verify_remotely(
+        &self,
+        leader: i32,
+        tid: &str,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Result<i16, i16> {
+        use kafka_protocol::messages::add_partitions_to_txn_request::{
+            AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
+        };
+        use kafka_protocol::messages::{
+            AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, ProducerId, TopicName, TransactionalId,
+        };
         use kafka_protocol::protocol::StrBytes;
         // A cut link (FaultAction::Isolate) cuts this broker-to-broker traffic too.
         if !self.faults.reachable(self.config.node_id, leader) {
@@ -89,7 +121,13 @@ impl BrokerState {
         }
         let addr = self.broker_address(leader).ok_or(codes::COORDINATOR_NOT_AVAILABLE)?;
         let timeout = Duration::from_millis(VERIFY_TIMEOUT_MS);
-        let mut conn = crate::replica::conn::BrokerConn::connect(addr, format!("oxbow-txn-verify-{}", self.config.node_id), timeout).await.map_err(|e| {
+        let mut conn = crate::replica::conn::BrokerConn::connect(
+            addr,
+            format!("oxbow-txn-verify-{}", self.config.node_id),
+            timeout,
+        )
+        .await
+        .map_err(|e| {
             tracing::debug!(leader, error = %e, "cannot reach the transaction coordinator to verify a partition");
             codes::COORDINATOR_NOT_AVAILABLE
         })?;
@@ -104,10 +142,11 @@ impl BrokerState {
         txn.topics = vec![t];
         let mut req = AddPartitionsToTxnRequest::default();
         req.transactions = vec![txn];
-        let resp: AddPartitionsToTxnResponse = conn.call(ApiKey::AddPartitionsToTxn, VERIFY_VERSION, &req, timeout).await.map_err(|e| {
-            tracing::debug!(leader, error = %e, "verifying a partition with the transaction coordinator failed");
-            codes::COORDINATOR_NOT_AVAILABLE
-        })?;
+        let resp: AddPartitionsToTxnResponse =
+            conn.call(ApiKey::AddPartitionsToTxn, VERIFY_VERSION, &req, timeout).await.map_err(|e| {
+                tracing::debug!(leader, error = %e, "verifying a partition with the transaction coordinator failed");
+                codes::COORDINATOR_NOT_AVAILABLE
+            })?;
         if resp.error_code != codes::NONE {
             return Err(resp.error_code);
         }
@@ -123,8 +162,16 @@ impl BrokerState {
 
     /// WriteTxnMarkers for one partition: append the marker as leader and wait until the ISR has
     /// it (Kafka's `appendRecords` with acks=all and COORDINATOR origin). Returns its offset.
-    pub(crate) async fn write_txn_marker(&self, topic: &str, partition: i32, marker: &oxbow_log::TxnMarker, deadline: tokio::time::Instant) -> Result<i64, PartitionError> {
-        let part = self.leader_partition(topic, partition).map_err(|code| PartitionError::new(code, format!("{topic}-{partition} is not led here")))?;
+    pub(crate) async fn write_txn_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        marker: &oxbow_log::TxnMarker,
+        deadline: tokio::time::Instant,
+    ) -> Result<i64, PartitionError> {
+        let part = self
+            .leader_partition(topic, partition)
+            .map_err(|code| PartitionError::new(code, format!("{topic}-{partition} is not led here")))?;
         let min_isr = self.min_insync_replicas(topic);
         let (out, epoch) = part.append_txn_marker(marker, min_isr, now_ms())?;
         part.wait_replicated(out.last_offset + 1, epoch, min_isr, deadline).await?;
@@ -133,12 +180,24 @@ impl BrokerState {
 
     /// A transactional Produce after its verification passed: append as leader with acks=all.
     /// Returns the first and last offsets written.
-    pub(crate) async fn append_verified(&self, topic: &str, partition: i32, records: Bytes, deadline: tokio::time::Instant) -> Result<(i64, i64), PartitionError> {
-        let part = self.leader_partition(topic, partition).map_err(|code| PartitionError::new(code, format!("{topic}-{partition} is not led here")))?;
+    pub(crate) async fn append_verified(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: Bytes,
+        deadline: tokio::time::Instant,
+    ) -> Result<(i64, i64), PartitionError> {
+        let part = self
+            .leader_partition(topic, partition)
+            .map_err(|code| PartitionError::new(code, format!("{topic}-{partition} is not led here")))?;
         let min_isr = self.min_insync_replicas(topic);
         let (out, epoch) = part.append(BytesMut::from(&records[..]), -1, min_isr, now_ms())?;
         if !out.duplicate {
-            crate::broker::count_in(&self.stats, records.len() as u64, (out.last_offset - out.base_offset + 1).max(0) as u64);
+            crate::broker::count_in(
+                &self.stats,
+                records.len() as u64,
+                (out.last_offset - out.base_offset + 1).max(0) as u64,
+            );
         }
         part.wait_replicated(out.last_offset + 1, epoch, min_isr, deadline).await?;
         Ok((out.base_offset, out.last_offset))
@@ -163,7 +222,12 @@ impl TxnPartitions {
 
     /// Writes a COMMIT or ABORT marker to a partition this broker leads, as WriteTxnMarkers
     /// does, and waits until the ISR has it. Returns the marker's offset.
-    pub async fn write_marker(&self, topic: &str, partition: i32, marker: oxbow_log::TxnMarker) -> Result<i64, (i16, String)> {
+    pub async fn write_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        marker: oxbow_log::TxnMarker,
+    ) -> Result<i64, (i16, String)> {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(REPLICATION_TIMEOUT_MS);
         self.state.write_txn_marker(topic, partition, &marker, deadline).await.map_err(|e| (e.code, e.message))
     }

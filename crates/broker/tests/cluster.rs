@@ -21,7 +21,10 @@ async fn start(dir: &std::path::Path, brokers: usize) -> Cluster {
 
 async fn start_with(dir: &std::path::Path, brokers: usize, adjust: impl FnOnce(&mut BrokerConfig)) -> Cluster {
     // RUST_LOG=oxbow_broker=info shows what the brokers decide when a test fails.
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let mut base = BrokerConfig {
         port: 0,
         data_dir: dir.to_path_buf(),
@@ -55,7 +58,14 @@ where
     }
 }
 
-async fn create(c: &mut Conn, name: &str, partitions: i32, rf: i16, assignment: Option<Vec<i32>>, configs: &[(&str, &str)]) -> i16 {
+async fn create(
+    c: &mut Conn,
+    name: &str,
+    partitions: i32,
+    rf: i16,
+    assignment: Option<Vec<i32>>,
+    configs: &[(&str, &str)],
+) -> i16 {
     let mut t = create_topics_request::CreatableTopic::default();
     t.name = TopicName(s(name));
     match assignment {
@@ -84,7 +94,9 @@ async fn create(c: &mut Conn, name: &str, partitions: i32, rf: i16, assignment: 
     let mut r = CreateTopicsRequest::default();
     r.topics = vec![t];
     r.timeout_ms = 10_000;
-    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else { panic!() };
+    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else {
+        panic!()
+    };
     resp.topics[0].error_code
 }
 
@@ -103,7 +115,10 @@ async fn partition_state(cluster: &Cluster, via: i32, topic: &str) -> (i32, i32,
 
 async fn produce_once(cluster: &Cluster, broker: i32, topic: &str, acks: i16, values: &[&str]) -> i16 {
     let mut c = conn(cluster, broker).await;
-    let ResponseKind::Produce(p) = c.call(produce_req(topic, 0, acks, batch(values, -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::Produce(p) = c.call(produce_req(topic, 0, acks, batch(values, -1, -1)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
     p.responses[0].partition_responses[0].error_code
 }
 
@@ -123,7 +138,12 @@ async fn produce(cluster: &Cluster, broker: i32, topic: &str, acks: i16, values:
 /// The bytes of every `.log` segment of `topic`-0 on `broker`, in offset order.
 fn log_bytes(dir: &std::path::Path, broker: i32, topic: &str) -> Vec<u8> {
     let part = dir.join(format!("broker-{broker}")).join(format!("{topic}-0"));
-    let mut files: Vec<_> = std::fs::read_dir(&part).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&part)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
     files.sort();
     files.iter().flat_map(|f| std::fs::read(f).unwrap()).collect()
 }
@@ -133,7 +153,12 @@ fn replica_offsets(cluster: &Cluster, topic: &str) -> BTreeMap<i32, (i64, i64, u
     cluster
         .observers()
         .iter()
-        .filter_map(|(id, o)| o.topic_partitions(topic).into_iter().next().map(|v| (*id, (v.log_end_offset, v.high_watermark, v.records_truncated))))
+        .filter_map(|(id, o)| {
+            o.topic_partitions(topic)
+                .into_iter()
+                .next()
+                .map(|v| (*id, (v.log_end_offset, v.high_watermark, v.records_truncated)))
+        })
         .collect()
 }
 
@@ -157,10 +182,16 @@ async fn acks_all_survives_a_killed_leader_and_replicas_stay_identical() {
     assert_eq!(produce_once(&cluster, follower, "t", -1, &["x"]).await, 6);
     // KIP-951 (Produce v10+): the refusal names the leader, its epoch and its endpoint.
     let mut c = conn(&cluster, follower).await;
-    let ResponseKind::Produce(p) = c.call(produce_req("t", 0, -1, batch(&["x"], -1, -1)), ApiKey::Produce, 12).await else { panic!() };
+    let ResponseKind::Produce(p) = c.call(produce_req("t", 0, -1, batch(&["x"], -1, -1)), ApiKey::Produce, 12).await
+    else {
+        panic!()
+    };
     let pr = &p.responses[0].partition_responses[0];
     assert_eq!((pr.error_code, pr.current_leader.leader_id.0, pr.current_leader.leader_epoch), (6, leader, epoch));
-    assert_eq!(p.node_endpoints.iter().map(|e| (e.node_id.0, e.port)).collect::<Vec<_>>(), vec![(leader, cluster.addresses().await[&leader].port() as i32)]);
+    assert_eq!(
+        p.node_endpoints.iter().map(|e| (e.node_id.0, e.port)).collect::<Vec<_>>(),
+        vec![(leader, cluster.addresses().await[&leader].port() as i32)]
+    );
     eventually("every replica has the 10 records and the high watermark", || async {
         let o = replica_offsets(&cluster, "t");
         (o.len() == 3 && o.values().all(|(leo, hw, _)| *leo == 10 && *hw == 10)).then_some(())
@@ -181,19 +212,29 @@ async fn acks_all_survives_a_killed_leader_and_replicas_stay_identical() {
     .await;
     assert!(new_epoch > epoch, "the leader epoch moves with the leader");
     assert_eq!(new_isr.len(), 2);
-    assert_eq!(produce(&cluster, new_leader, "t", -1, &["after"]).await, 0, "acks=all with min.insync.replicas=2 survives one broker down");
+    assert_eq!(
+        produce(&cluster, new_leader, "t", -1, &["after"]).await,
+        0,
+        "acks=all with min.insync.replicas=2 survives one broker down"
+    );
 
     // Kill a second broker: one replica left, below min.insync.replicas.
     let third = *replicas.iter().find(|r| **r != leader && **r != new_leader).unwrap();
     cluster.fault(third, FaultAction::Kill).await.unwrap();
-    eventually("the ISR shrinks to the leader alone", || async { (partition_state(&cluster, new_leader, "t").await.3 == vec![new_leader]).then_some(()) }).await;
+    eventually("the ISR shrinks to the leader alone", || async {
+        (partition_state(&cluster, new_leader, "t").await.3 == vec![new_leader]).then_some(())
+    })
+    .await;
     assert_eq!(produce(&cluster, new_leader, "t", -1, &["refused"]).await, 19, "NOT_ENOUGH_REPLICAS");
     assert_eq!(produce(&cluster, new_leader, "t", 1, &["acks1"]).await, 0, "acks=1 does not need the ISR");
 
     // Both come back, catch up and rejoin the ISR; every replica is identical again.
     cluster.fault(leader, FaultAction::Start).await.unwrap();
     cluster.fault(third, FaultAction::Start).await.unwrap();
-    eventually("the ISR is whole again", || async { (partition_state(&cluster, new_leader, "t").await.3.len() == 3).then_some(()) }).await;
+    eventually("the ISR is whole again", || async {
+        (partition_state(&cluster, new_leader, "t").await.3.len() == 3).then_some(())
+    })
+    .await;
     eventually("replicas converge", || async {
         let o = replica_offsets(&cluster, "t");
         (o.len() == 3 && o.values().all(|(leo, hw, _)| *leo == 12 && *hw == 12)).then_some(())
@@ -206,7 +247,9 @@ async fn acks_all_survives_a_killed_leader_and_replicas_stay_identical() {
     let events = cluster.events_since(0);
     assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::LeaderChanged { topic, from, to, unclean: false, .. } if topic == "t" && *from == leader && *to == new_leader)), "{events:#?}");
     assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::BrokerFenced { broker } if *broker == leader)));
-    assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::IsrChanged { topic, to, .. } if topic == "t" && to.len() == 3)));
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.event, ClusterEvent::IsrChanged { topic, to, .. } if topic == "t" && to.len() == 3)));
     cluster.shutdown().await;
 }
 
@@ -221,7 +264,10 @@ async fn unclean_election_loses_records_and_the_returning_replica_truncates_them
 
     // Cut 1 from 2: the follower falls out of the ISR; acks=1 writes now reach broker 1 only.
     cluster.fault(1, FaultAction::Isolate { peer: Some(2) }).await.unwrap();
-    eventually("broker 2 leaves the ISR", || async { (partition_state(&cluster, 3, "u").await.3 == vec![1]).then_some(()) }).await;
+    eventually("broker 2 leaves the ISR", || async {
+        (partition_state(&cluster, 3, "u").await.3 == vec![1]).then_some(())
+    })
+    .await;
     assert_eq!(produce(&cluster, 1, "u", 1, &["lost-1", "lost-2", "lost-3"]).await, 0);
 
     // The leader dies; only the out-of-sync replica is left, and the topic allows it to lead.
@@ -246,8 +292,18 @@ async fn unclean_election_loses_records_and_the_returning_replica_truncates_them
     assert_eq!(log_bytes(dir.path(), 1, "u"), log_bytes(dir.path(), 2, "u"));
     assert!(partition_state(&cluster, 3, "u").await.1 >= epoch);
     let events = cluster.events_since(0);
-    assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::LeaderChanged { topic, to: 2, unclean: true, .. } if topic == "u")), "{events:#?}");
-    assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::Truncated { topic, broker: 1, from: 5, to: 2, .. } if topic == "u")), "{events:#?}");
+    assert!(
+        events.iter().any(
+            |e| matches!(&e.event, ClusterEvent::LeaderChanged { topic, to: 2, unclean: true, .. } if topic == "u")
+        ),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(&e.event, ClusterEvent::Truncated { topic, broker: 1, from: 5, to: 2, .. } if topic == "u")
+        ),
+        "{events:#?}"
+    );
     cluster.shutdown().await;
 }
 
@@ -260,7 +316,11 @@ async fn the_controller_fails_over_and_admin_requests_keep_working() {
         let cluster = &cluster;
         async move {
             let mut c = conn(cluster, broker).await;
-            let ResponseKind::Metadata(m) = c.call(RequestKind::Metadata(MetadataRequest::default()), ApiKey::Metadata, 12).await else { panic!() };
+            let ResponseKind::Metadata(m) =
+                c.call(RequestKind::Metadata(MetadataRequest::default()), ApiKey::Metadata, 12).await
+            else {
+                panic!()
+            };
             m
         }
     };
@@ -281,7 +341,10 @@ async fn the_controller_fails_over_and_admin_requests_keep_working() {
     assert_eq!(create(&mut c, "after-failover", 2, 2, None, &[]).await, 0, "the new controller takes changes");
     assert_eq!(create(&mut c, "too-many", 1, 3, None, &[]).await, 38, "only 2 brokers are live");
     cluster.fault(first, FaultAction::Start).await.unwrap();
-    eventually("the restarted broker is back in Metadata", || async { (metadata(other).await.brokers.len() == 3).then_some(()) }).await;
+    eventually("the restarted broker is back in Metadata", || async {
+        (metadata(other).await.brokers.len() == 3).then_some(())
+    })
+    .await;
     // A stopped broker gives its leaderships away first (controlled shutdown).
     let (leader, ..) = partition_state(&cluster, other, "after-failover").await;
     cluster.fault(leader, FaultAction::Stop).await.unwrap();
@@ -316,7 +379,11 @@ async fn reassignment_copies_the_data_and_preferred_election_restores_the_leader
     let mut req = AlterPartitionReassignmentsRequest::default();
     req.topics = vec![t];
     req.timeout_ms = 10_000;
-    let ResponseKind::AlterPartitionReassignments(resp) = call(&cluster, 2, RequestKind::AlterPartitionReassignments(req), ApiKey::AlterPartitionReassignments, 0).await else { panic!() };
+    let ResponseKind::AlterPartitionReassignments(resp) =
+        call(&cluster, 2, RequestKind::AlterPartitionReassignments(req), ApiKey::AlterPartitionReassignments, 0).await
+    else {
+        panic!()
+    };
     assert_eq!(resp.responses[0].partitions[0].error_code, 0, "{:?}", resp.responses[0].partitions[0].error_message);
     let (_, _, replicas, isr) = eventually("the move completes", || async {
         let s = partition_state(&cluster, 2, "r").await;
@@ -324,11 +391,22 @@ async fn reassignment_copies_the_data_and_preferred_election_restores_the_leader
     })
     .await;
     assert_eq!((replicas, isr), (vec![3, 2], vec![2, 3]));
-    let ResponseKind::ListPartitionReassignments(list) = call(&cluster, 1, RequestKind::ListPartitionReassignments(ListPartitionReassignmentsRequest::default()), ApiKey::ListPartitionReassignments, 0).await else { panic!() };
+    let ResponseKind::ListPartitionReassignments(list) = call(
+        &cluster,
+        1,
+        RequestKind::ListPartitionReassignments(ListPartitionReassignmentsRequest::default()),
+        ApiKey::ListPartitionReassignments,
+        0,
+    )
+    .await
+    else {
+        panic!()
+    };
     assert!(list.topics.is_empty(), "nothing in progress after completion");
     eventually("3 holds the data and 1 no longer holds a replica", || async {
         let o = replica_offsets(&cluster, "r");
-        (o.get(&3).is_some_and(|x| x.0 == 4) && !o.contains_key(&1) && !dir.path().join("broker-1/r-0").exists()).then_some(())
+        (o.get(&3).is_some_and(|x| x.0 == 4) && !o.contains_key(&1) && !dir.path().join("broker-1/r-0").exists())
+            .then_some(())
     })
     .await;
     assert_eq!(log_bytes(dir.path(), 3, "r"), log_bytes(dir.path(), 2, "r"));
@@ -339,7 +417,10 @@ async fn reassignment_copies_the_data_and_preferred_election_restores_the_leader
     cluster.fault(3, FaultAction::Stop).await.unwrap();
     assert_eq!(partition_state(&cluster, 2, "r").await.0, 2);
     cluster.fault(3, FaultAction::Start).await.unwrap();
-    eventually("3 is back in the ISR", || async { (partition_state(&cluster, 2, "r").await.3 == vec![2, 3]).then_some(()) }).await;
+    eventually("3 is back in the ISR", || async {
+        (partition_state(&cluster, 2, "r").await.3 == vec![2, 3]).then_some(())
+    })
+    .await;
     let mut tp = elect_leaders_request::TopicPartitions::default();
     tp.topic = TopicName(s("r"));
     tp.partitions = vec![0];
@@ -347,10 +428,18 @@ async fn reassignment_copies_the_data_and_preferred_election_restores_the_leader
     req.election_type = 0;
     req.topic_partitions = Some(vec![tp]);
     req.timeout_ms = 10_000;
-    let ResponseKind::ElectLeaders(resp) = call(&cluster, 1, RequestKind::ElectLeaders(req.clone()), ApiKey::ElectLeaders, 2).await else { panic!() };
+    let ResponseKind::ElectLeaders(resp) =
+        call(&cluster, 1, RequestKind::ElectLeaders(req.clone()), ApiKey::ElectLeaders, 2).await
+    else {
+        panic!()
+    };
     assert_eq!(resp.replica_election_results[0].partition_result[0].error_code, 0);
     assert_eq!(partition_state(&cluster, 1, "r").await.0, 3);
-    let ResponseKind::ElectLeaders(resp) = call(&cluster, 1, RequestKind::ElectLeaders(req), ApiKey::ElectLeaders, 2).await else { panic!() };
+    let ResponseKind::ElectLeaders(resp) =
+        call(&cluster, 1, RequestKind::ElectLeaders(req), ApiKey::ElectLeaders, 2).await
+    else {
+        panic!()
+    };
     assert_eq!(resp.replica_election_results[0].partition_result[0].error_code, 84, "ELECTION_NOT_NEEDED");
     cluster.shutdown().await;
 }
@@ -369,9 +458,15 @@ async fn automatic_rebalance_gives_preferred_leaders_back() {
     assert_eq!(partition_state(&cluster, 3, "pref").await.0, 2, "a controlled stop hands leadership to 2");
     cluster.fault(1, FaultAction::Start).await.unwrap();
     // No ElectLeaders: the controller's imbalance check moves it back once 1 is in sync again.
-    eventually("broker 1 leads again", || async { (partition_state(&cluster, 3, "pref").await.0 == 1).then_some(()) }).await;
+    eventually("broker 1 leads again", || async { (partition_state(&cluster, 3, "pref").await.0 == 1).then_some(()) })
+        .await;
     let events = cluster.events_since(0);
-    assert!(events.iter().any(|e| matches!(&e.event, ClusterEvent::LeaderChanged { topic, from: 2, to: 1, .. } if topic == "pref")), "{events:#?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.event, ClusterEvent::LeaderChanged { topic, from: 2, to: 1, .. } if topic == "pref")),
+        "{events:#?}"
+    );
     cluster.shutdown().await;
 }
 
@@ -391,7 +486,10 @@ async fn a_paused_broker_is_fenced_and_a_paused_one_can_still_be_stopped() {
     assert_eq!(leader, 1);
     assert_eq!(produce(&cluster, 1, "p", -1, &["while-paused"]).await, 0);
     cluster.fault(2, FaultAction::Resume).await.unwrap();
-    eventually("the resumed broker rejoins the ISR", || async { (partition_state(&cluster, 1, "p").await.3.len() == 3).then_some(()) }).await;
+    eventually("the resumed broker rejoins the ISR", || async {
+        (partition_state(&cluster, 1, "p").await.3.len() == 3).then_some(())
+    })
+    .await;
     cluster.fault(2, FaultAction::Pause).await.unwrap();
     assert_eq!(cluster.fault(2, FaultAction::Stop).await.unwrap().state, "stopped");
     cluster.shutdown().await;

@@ -22,7 +22,10 @@ const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 const NOT_COORDINATOR: i16 = 16;
 
 async fn start(dir: &std::path::Path, brokers: usize) -> Cluster {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let base = BrokerConfig {
         port: 0,
         data_dir: dir.to_path_buf(),
@@ -59,7 +62,10 @@ where
 async fn find(c: &mut Conn, group: &str) -> (i16, i32) {
     let mut r = FindCoordinatorRequest::default();
     r.key = s(group);
-    let ResponseKind::FindCoordinator(resp) = c.call(RequestKind::FindCoordinator(r), ApiKey::FindCoordinator, 3).await else { panic!() };
+    let ResponseKind::FindCoordinator(resp) = c.call(RequestKind::FindCoordinator(r), ApiKey::FindCoordinator, 3).await
+    else {
+        panic!()
+    };
     (resp.error_code, resp.node_id.0)
 }
 
@@ -84,7 +90,10 @@ async fn coordinator(cluster: &Cluster, via: i32, group: &str) -> (i32, Conn) {
 async fn describe(c: &mut Conn, group: &str) -> (String, i16) {
     let mut r = DescribeGroupsRequest::default();
     r.groups = vec![GroupId(s(group))];
-    let ResponseKind::DescribeGroups(resp) = c.call(RequestKind::DescribeGroups(r), ApiKey::DescribeGroups, 5).await else { panic!() };
+    let ResponseKind::DescribeGroups(resp) = c.call(RequestKind::DescribeGroups(r), ApiKey::DescribeGroups, 5).await
+    else {
+        panic!()
+    };
     (resp.groups[0].group_state.to_string(), resp.groups[0].error_code)
 }
 
@@ -102,11 +111,19 @@ async fn join(c: &mut Conn, version: i16, group: &str, member: &str, instance: O
     if version >= 5 {
         r.group_instance_id = instance.map(s);
     }
-    let ResponseKind::JoinGroup(resp) = c.call(RequestKind::JoinGroup(r), ApiKey::JoinGroup, version).await else { panic!() };
+    let ResponseKind::JoinGroup(resp) = c.call(RequestKind::JoinGroup(r), ApiKey::JoinGroup, version).await else {
+        panic!()
+    };
     resp
 }
 
-async fn sync(c: &mut Conn, group: &str, member: &str, generation: i32, assignment: Option<&'static [u8]>) -> SyncGroupResponse {
+async fn sync(
+    c: &mut Conn,
+    group: &str,
+    member: &str,
+    generation: i32,
+    assignment: Option<&'static [u8]>,
+) -> SyncGroupResponse {
     let mut r = SyncGroupRequest::default();
     r.group_id = GroupId(s(group));
     r.member_id = s(member);
@@ -131,7 +148,14 @@ async fn heartbeat(c: &mut Conn, group: &str, member: &str, generation: i32) -> 
 }
 
 /// OffsetCommit v9 of `topic` partitions: per-partition codes.
-async fn commit(c: &mut Conn, group: &str, member: &str, generation: i32, topic: &str, offsets: &[(i32, i64, &str)]) -> Vec<i16> {
+async fn commit(
+    c: &mut Conn,
+    group: &str,
+    member: &str,
+    generation: i32,
+    topic: &str,
+    offsets: &[(i32, i64, &str)],
+) -> Vec<i16> {
     let mut t = offset_commit_request::OffsetCommitRequestTopic::default();
     t.name = TopicName(s(topic));
     t.partitions = offsets
@@ -150,12 +174,18 @@ async fn commit(c: &mut Conn, group: &str, member: &str, generation: i32, topic:
     r.member_id = s(member);
     r.generation_id_or_member_epoch = generation;
     r.topics = vec![t];
-    let ResponseKind::OffsetCommit(resp) = c.call(RequestKind::OffsetCommit(r), ApiKey::OffsetCommit, 9).await else { panic!() };
+    let ResponseKind::OffsetCommit(resp) = c.call(RequestKind::OffsetCommit(r), ApiKey::OffsetCommit, 9).await else {
+        panic!()
+    };
     resp.topics[0].partitions.iter().map(|p| p.error_code).collect()
 }
 
 /// OffsetFetch v8 for several groups at once (all partitions each): group → (error, [(topic, partition, offset, metadata)]).
-async fn fetch_all(c: &mut Conn, groups: &[&str], require_stable: bool) -> BTreeMap<String, (i16, Vec<(String, i32, i64, String)>)> {
+async fn fetch_all(
+    c: &mut Conn,
+    groups: &[&str],
+    require_stable: bool,
+) -> BTreeMap<String, (i16, Vec<(String, i32, i64, String)>)> {
     let mut r = OffsetFetchRequest::default();
     r.require_stable = require_stable;
     r.groups = groups
@@ -167,14 +197,25 @@ async fn fetch_all(c: &mut Conn, groups: &[&str], require_stable: bool) -> BTree
             x
         })
         .collect();
-    let ResponseKind::OffsetFetch(resp) = c.call(RequestKind::OffsetFetch(r), ApiKey::OffsetFetch, 8).await else { panic!() };
+    let ResponseKind::OffsetFetch(resp) = c.call(RequestKind::OffsetFetch(r), ApiKey::OffsetFetch, 8).await else {
+        panic!()
+    };
     resp.groups
         .iter()
         .map(|g| {
             let parts = g
                 .topics
                 .iter()
-                .flat_map(|t| t.partitions.iter().map(move |p| (t.name.to_string(), p.partition_index, p.committed_offset, p.metadata.clone().unwrap_or_default().to_string())))
+                .flat_map(|t| {
+                    t.partitions.iter().map(move |p| {
+                        (
+                            t.name.to_string(),
+                            p.partition_index,
+                            p.committed_offset,
+                            p.metadata.clone().unwrap_or_default().to_string(),
+                        )
+                    })
+                })
                 .collect();
             (g.group_id.to_string(), (g.error_code, parts))
         })
@@ -187,7 +228,9 @@ async fn list(c: &mut Conn, version: i16, states: &[&str], types: &[&str]) -> (i
     if version >= 5 {
         r.types_filter = types.iter().map(|x| s(x)).collect();
     }
-    let ResponseKind::ListGroups(resp) = c.call(RequestKind::ListGroups(r), ApiKey::ListGroups, version).await else { panic!() };
+    let ResponseKind::ListGroups(resp) = c.call(RequestKind::ListGroups(r), ApiKey::ListGroups, version).await else {
+        panic!()
+    };
     (resp.error_code, resp.groups.iter().map(|g| (g.group_id.to_string(), g.group_state.to_string())).collect())
 }
 
@@ -219,25 +262,53 @@ async fn groups_and_offsets_over_the_wire_and_across_a_restart() {
     mr.topics = Some(vec![mt]);
     let ResponseKind::Metadata(m) = c.call(RequestKind::Metadata(mr), ApiKey::Metadata, 12).await else { panic!() };
     assert_eq!((m.topics[0].error_code, m.topics[0].is_internal, m.topics[0].partitions.len()), (0, true, 5));
-    let ResponseKind::Produce(p) = c.call(produce_req("__consumer_offsets", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
-    assert_eq!(p.responses[0].partition_responses[0].error_code, 17, "INVALID_TOPIC_EXCEPTION: clients cannot write internal topics");
+    let ResponseKind::Produce(p) =
+        c.call(produce_req("__consumer_offsets", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        p.responses[0].partition_responses[0].error_code, 17,
+        "INVALID_TOPIC_EXCEPTION: clients cannot write internal topics"
+    );
     let mut dc = describe_configs_request::DescribeConfigsResource::default();
     dc.resource_type = 2;
     dc.resource_name = s("__consumer_offsets");
     let mut dr = DescribeConfigsRequest::default();
     dr.resources = vec![dc];
-    let ResponseKind::DescribeConfigs(d) = c.call(RequestKind::DescribeConfigs(dr), ApiKey::DescribeConfigs, 4).await else { panic!() };
-    let cfg: BTreeMap<String, String> = d.results[0].configs.iter().map(|x| (x.name.to_string(), x.value.clone().unwrap_or_default().to_string())).collect();
-    assert_eq!((cfg["cleanup.policy"].as_str(), cfg["compression.type"].as_str(), cfg["segment.bytes"].as_str()), ("compact", "producer", "104857600"));
+    let ResponseKind::DescribeConfigs(d) = c.call(RequestKind::DescribeConfigs(dr), ApiKey::DescribeConfigs, 4).await
+    else {
+        panic!()
+    };
+    let cfg: BTreeMap<String, String> = d.results[0]
+        .configs
+        .iter()
+        .map(|x| (x.name.to_string(), x.value.clone().unwrap_or_default().to_string()))
+        .collect();
+    assert_eq!(
+        (cfg["cleanup.policy"].as_str(), cfg["compression.type"].as_str(), cfg["segment.bytes"].as_str()),
+        ("compact", "producer", "104857600")
+    );
 
     let (member, generation) = stable_member(&mut c, "g").await;
-    assert_eq!(commit(&mut c, "g", &member, generation, "t", &[(0, 10, "zero"), (1, 11, "one"), (7, 1, "")]).await, vec![0, 0, 3]);
+    assert_eq!(
+        commit(&mut c, "g", &member, generation, "t", &[(0, 10, "zero"), (1, 11, "one"), (7, 1, "")]).await,
+        vec![0, 0, 3]
+    );
     assert_eq!(commit(&mut c, "g", &member, generation + 1, "t", &[(0, 12, "")]).await, vec![22], "ILLEGAL_GENERATION");
-    assert_eq!(commit(&mut c, "g", "", -1, "t", &[(0, 0, "")]).await, vec![25], "the admin client cannot commit for an active group: UNKNOWN_MEMBER_ID");
+    assert_eq!(
+        commit(&mut c, "g", "", -1, "t", &[(0, 0, "")]).await,
+        vec![25],
+        "the admin client cannot commit for an active group: UNKNOWN_MEMBER_ID"
+    );
     assert_eq!(commit(&mut c, "missing", "m", 3, "t", &[(0, 0, "")]).await, vec![69], "v9: GROUP_ID_NOT_FOUND");
     assert_eq!(commit(&mut c, "standalone", "", -1, "t", &[(2, 5, "s")]).await, vec![0]);
     let fetched = fetch_all(&mut c, &["g", "standalone", "nobody"], true).await;
-    assert_eq!(fetched["g"], (0, vec![("t".into(), 0, 10, "zero".into()), ("t".into(), 1, 11, "one".into())]), "metadata round-trips");
+    assert_eq!(
+        fetched["g"],
+        (0, vec![("t".into(), 0, 10, "zero".into()), ("t".into(), 1, 11, "one".into())]),
+        "metadata round-trips"
+    );
     assert_eq!(fetched["standalone"].1, vec![("t".into(), 2, 5, "s".into())]);
     assert_eq!(fetched["nobody"], (0, vec![]));
 
@@ -251,20 +322,36 @@ async fn groups_and_offsets_over_the_wire_and_across_a_restart() {
     // DeleteGroups and OffsetDelete.
     let mut dg = DeleteGroupsRequest::default();
     dg.groups_names = vec![GroupId(s("g")), GroupId(s("missing"))];
-    let ResponseKind::DeleteGroups(r) = c.call(RequestKind::DeleteGroups(dg), ApiKey::DeleteGroups, 2).await else { panic!() };
-    assert_eq!(r.results.iter().map(|x| x.error_code).collect::<Vec<_>>(), vec![68, 69], "NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND");
+    let ResponseKind::DeleteGroups(r) = c.call(RequestKind::DeleteGroups(dg), ApiKey::DeleteGroups, 2).await else {
+        panic!()
+    };
+    assert_eq!(
+        r.results.iter().map(|x| x.error_code).collect::<Vec<_>>(),
+        vec![68, 69],
+        "NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND"
+    );
     let mut od = OffsetDeleteRequest::default();
     od.group_id = GroupId(s("g"));
     let mut ot = offset_delete_request::OffsetDeleteRequestTopic::default();
     ot.name = TopicName(s("t"));
-    ot.partitions = [0, 1].iter().map(|p| {
-        let mut x = offset_delete_request::OffsetDeleteRequestPartition::default();
-        x.partition_index = *p;
-        x
-    }).collect();
+    ot.partitions = [0, 1]
+        .iter()
+        .map(|p| {
+            let mut x = offset_delete_request::OffsetDeleteRequestPartition::default();
+            x.partition_index = *p;
+            x
+        })
+        .collect();
     od.topics = vec![ot];
-    let ResponseKind::OffsetDelete(r) = c.call(RequestKind::OffsetDelete(od.clone()), ApiKey::OffsetDelete, 0).await else { panic!() };
-    assert_eq!((r.error_code, r.topics[0].partitions[0].error_code), (0, 86), "GROUP_SUBSCRIBED_TO_TOPIC: the member consumes t");
+    let ResponseKind::OffsetDelete(r) = c.call(RequestKind::OffsetDelete(od.clone()), ApiKey::OffsetDelete, 0).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (r.error_code, r.topics[0].partitions[0].error_code),
+        (0, 86),
+        "GROUP_SUBSCRIBED_TO_TOPIC: the member consumes t"
+    );
 
     // A restart of the whole (one-broker) cluster: the group, its member and offsets come back.
     drop(c);
@@ -286,14 +373,20 @@ async fn groups_and_offsets_over_the_wire_and_across_a_restart() {
     let mut ghost = leave_group_request::MemberIdentity::default();
     ghost.member_id = s("ghost");
     lr.members = vec![me, ghost];
-    let ResponseKind::LeaveGroup(r) = c.call(RequestKind::LeaveGroup(lr), ApiKey::LeaveGroup, 5).await else { panic!() };
+    let ResponseKind::LeaveGroup(r) = c.call(RequestKind::LeaveGroup(lr), ApiKey::LeaveGroup, 5).await else {
+        panic!()
+    };
     assert_eq!(r.members.iter().map(|m| m.error_code).collect::<Vec<_>>(), vec![0, 25]);
-    let ResponseKind::OffsetDelete(r) = c.call(RequestKind::OffsetDelete(od), ApiKey::OffsetDelete, 0).await else { panic!() };
+    let ResponseKind::OffsetDelete(r) = c.call(RequestKind::OffsetDelete(od), ApiKey::OffsetDelete, 0).await else {
+        panic!()
+    };
     assert_eq!((r.error_code, r.topics[0].partitions[0].error_code, r.topics[0].partitions[1].error_code), (0, 0, 0));
     assert_eq!(fetch_all(&mut c, &["g"], false).await["g"].1, vec![]);
     let mut dg = DeleteGroupsRequest::default();
     dg.groups_names = vec![GroupId(s("g"))];
-    let ResponseKind::DeleteGroups(r) = c.call(RequestKind::DeleteGroups(dg), ApiKey::DeleteGroups, 2).await else { panic!() };
+    let ResponseKind::DeleteGroups(r) = c.call(RequestKind::DeleteGroups(dg), ApiKey::DeleteGroups, 2).await else {
+        panic!()
+    };
     assert_eq!(r.results[0].error_code, 0);
     assert_eq!(describe(&mut c, "g").await, ("Dead".to_string(), 0));
     drop(c);
@@ -328,7 +421,10 @@ async fn coordinator_failover_keeps_offsets_and_the_group() {
     assert_eq!((gen2, sj.generation_id, rejoined.leader.as_str()), (generation + 1, gen2, member.as_str()));
     assert_eq!(sync(&mut cc, "failover-group", &member, gen2, Some(b"leader-part")).await.error_code, 0);
     assert_eq!(sync(&mut cs, "failover-group", &sj.member_id, gen2, None).await.error_code, 0);
-    assert_eq!(commit(&mut cc, "failover-group", &member, gen2, "t", &[(0, 100, "before"), (1, 200, "")]).await, vec![0, 0]);
+    assert_eq!(
+        commit(&mut cc, "failover-group", &member, gen2, "t", &[(0, 100, "before"), (1, 200, "")]).await,
+        vec![0, 0]
+    );
 
     // Kill the coordinator: the partition moves, and so does the group.
     drop(cc);
@@ -338,7 +434,11 @@ async fn coordinator_failover_keeps_offsets_and_the_group() {
     let (new, mut cc) = coordinator(&cluster, via, "failover-group").await;
     assert_ne!(new, old, "FindCoordinator names the partition's new leader");
     let fetched = fetch_all(&mut cc, &["failover-group"], true).await;
-    assert_eq!(fetched["failover-group"], (0, vec![("t".into(), 0, 100, "before".into()), ("t".into(), 1, 200, "".into())]), "committed offsets intact");
+    assert_eq!(
+        fetched["failover-group"],
+        (0, vec![("t".into(), 0, 100, "before".into()), ("t".into(), 1, 200, "".into())]),
+        "committed offsets intact"
+    );
     assert_eq!(describe(&mut cc, "failover-group").await.0, "Stable");
     // The group resumes: the members' ids and generation are valid at the new coordinator.
     assert_eq!(heartbeat(&mut cc, "failover-group", &member, gen2).await, 0);
@@ -359,7 +459,10 @@ async fn coordinator_failover_keeps_offsets_and_the_group() {
     }
     let (now, mut cc) = coordinator(&cluster, old, "failover-group").await;
     assert_eq!(now, new);
-    assert_eq!(fetch_all(&mut cc, &["failover-group"], false).await["failover-group"].1[0], ("t".into(), 0, 101, "after".into()));
+    assert_eq!(
+        fetch_all(&mut cc, &["failover-group"], false).await["failover-group"].1[0],
+        ("t".into(), 0, 101, "after".into())
+    );
     drop(cc);
     drop(back);
     cluster.shutdown().await;
@@ -376,7 +479,13 @@ struct Kip848Member {
 
 /// ConsumerGroupHeartbeat v1. A join (epoch 0) subscribes to `topic`; later heartbeats report what the
 /// member owns, as clients do after a change.
-async fn cg_heartbeat(c: &mut Conn, group: &str, m: &Kip848Member, topic: &str, topic_id: uuid::Uuid) -> ConsumerGroupHeartbeatResponse {
+async fn cg_heartbeat(
+    c: &mut Conn,
+    group: &str,
+    m: &Kip848Member,
+    topic: &str,
+    topic_id: uuid::Uuid,
+) -> ConsumerGroupHeartbeatResponse {
     let mut r = ConsumerGroupHeartbeatRequest::default();
     r.group_id = GroupId(s(group));
     r.member_id = s(&m.id);
@@ -392,7 +501,11 @@ async fn cg_heartbeat(c: &mut Conn, group: &str, m: &Kip848Member, topic: &str, 
         tp.partitions = m.owned.clone();
         r.topic_partitions = Some(if m.owned.is_empty() { vec![] } else { vec![tp] });
     }
-    let ResponseKind::ConsumerGroupHeartbeat(resp) = c.call(RequestKind::ConsumerGroupHeartbeat(r), ApiKey::ConsumerGroupHeartbeat, 1).await else { panic!() };
+    let ResponseKind::ConsumerGroupHeartbeat(resp) =
+        c.call(RequestKind::ConsumerGroupHeartbeat(r), ApiKey::ConsumerGroupHeartbeat, 1).await
+    else {
+        panic!()
+    };
     resp
 }
 
@@ -413,14 +526,35 @@ async fn cg_round(c: &mut Conn, group: &str, members: &mut [Kip848Member], topic
 async fn cg_describe(c: &mut Conn, group: &str) -> (i16, String, i32, i32, Vec<(String, i32, Vec<String>)>) {
     let mut r = ConsumerGroupDescribeRequest::default();
     r.group_ids = vec![GroupId(s(group))];
-    let ResponseKind::ConsumerGroupDescribe(resp) = c.call(RequestKind::ConsumerGroupDescribe(r), ApiKey::ConsumerGroupDescribe, 1).await else { panic!() };
+    let ResponseKind::ConsumerGroupDescribe(resp) =
+        c.call(RequestKind::ConsumerGroupDescribe(r), ApiKey::ConsumerGroupDescribe, 1).await
+    else {
+        panic!()
+    };
     let g = &resp.groups[0];
-    let members = g.members.iter().map(|m| (m.member_id.to_string(), m.member_epoch, m.assignment.topic_partitions.iter().map(|tp| tp.topic_name.to_string()).collect())).collect();
+    let members = g
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.member_id.to_string(),
+                m.member_epoch,
+                m.assignment.topic_partitions.iter().map(|tp| tp.topic_name.to_string()).collect(),
+            )
+        })
+        .collect();
     (g.error_code, g.group_state.to_string(), g.group_epoch, g.assignment_epoch, members)
 }
 
 /// Heartbeats until the group is Stable; every partition then has exactly one owner.
-async fn cg_settle(c: &mut Conn, group: &str, members: &mut [Kip848Member], topic: &str, topic_id: uuid::Uuid, partitions: i32) {
+async fn cg_settle(
+    c: &mut Conn,
+    group: &str,
+    members: &mut [Kip848Member],
+    topic: &str,
+    topic_id: uuid::Uuid,
+    partitions: i32,
+) {
     let deadline = Instant::now() + WAIT;
     loop {
         cg_round(c, group, members, topic, topic_id).await;
@@ -454,17 +588,33 @@ async fn consumer_group_protocol_members_leave_fail_over_and_expire() {
     assert_eq!((left.error_code, left.member_epoch), (0, -1));
     cg_settle(&mut cc, G, &mut members, "t848", topic_id, 4).await;
     let (code, state, group_epoch, assignment_epoch, described) = cg_describe(&mut cc, G).await;
-    assert_eq!((code, state.as_str(), group_epoch, assignment_epoch, described.len()), (0, "Stable", 4, 4, 2), "3 joins and a leave");
+    assert_eq!(
+        (code, state.as_str(), group_epoch, assignment_epoch, described.len()),
+        (0, "Stable", 4, 4, 2),
+        "3 joins and a leave"
+    );
     assert!(described.iter().all(|(_, e, topics)| *e == 4 && topics.iter().all(|t| t == "t848")), "{described:?}");
     let (code, listed) = list(&mut cc, 5, &[], &["consumer"]).await;
     assert_eq!((code, listed), (0, vec![(G.to_string(), "Stable".to_string())]));
-    assert_eq!(describe(&mut cc, G).await, ("Dead".to_string(), 0), "DescribeGroups v5 knows no classic group of that name");
+    assert_eq!(
+        describe(&mut cc, G).await,
+        ("Dead".to_string(), 0),
+        "DescribeGroups v5 knows no classic group of that name"
+    );
 
     // Offsets are committed with member epochs.
     let a = &members[0];
     assert_eq!(commit(&mut cc, G, &a.id, a.epoch, "t848", &[(a.owned[0], 42, "a")]).await, vec![0]);
-    assert_eq!(commit(&mut cc, G, &a.id, a.epoch + 5, "t848", &[(a.owned[0], 43, "")]).await, vec![113], "STALE_MEMBER_EPOCH");
-    assert_eq!(commit(&mut cc, G, "nobody", a.epoch, "t848", &[(a.owned[0], 43, "")]).await, vec![25], "UNKNOWN_MEMBER_ID");
+    assert_eq!(
+        commit(&mut cc, G, &a.id, a.epoch + 5, "t848", &[(a.owned[0], 43, "")]).await,
+        vec![113],
+        "STALE_MEMBER_EPOCH"
+    );
+    assert_eq!(
+        commit(&mut cc, G, "nobody", a.epoch, "t848", &[(a.owned[0], 43, "")]).await,
+        vec![25],
+        "UNKNOWN_MEMBER_ID"
+    );
 
     // The coordinator dies: the new one loads the group with its epochs and the members carry on.
     drop(cc);
@@ -473,10 +623,18 @@ async fn consumer_group_protocol_members_leave_fail_over_and_expire() {
     let (new, mut cc) = coordinator(&cluster, via, G).await;
     assert_ne!(new, old);
     let (_, state, epoch_after, _, described_after) = cg_describe(&mut cc, G).await;
-    assert_eq!((state.as_str(), epoch_after, described_after), ("Stable", group_epoch, described), "reloaded as it was");
+    assert_eq!(
+        (state.as_str(), epoch_after, described_after),
+        ("Stable", group_epoch, described),
+        "reloaded as it was"
+    );
     let owned_before: Vec<Vec<i32>> = members.iter().map(|m| m.owned.clone()).collect();
     cg_round(&mut cc, G, &mut members, "t848", topic_id).await;
-    assert_eq!(members.iter().map(|m| m.owned.clone()).collect::<Vec<_>>(), owned_before, "members keep their partitions");
+    assert_eq!(
+        members.iter().map(|m| m.owned.clone()).collect::<Vec<_>>(),
+        owned_before,
+        "members keep their partitions"
+    );
     assert!(members.iter().all(|m| m.epoch == 4), "and their epochs");
     let fetched = fetch_all(&mut cc, &[G], false).await;
     assert_eq!(fetched[G].1, vec![("t848".to_string(), members[0].owned[0], 42, "a".to_string())]);

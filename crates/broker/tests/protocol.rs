@@ -282,7 +282,9 @@ fn sample_request(key: ApiKey, v: i16, topic: &str, topic_id: uuid::Uuid) -> Req
             r.allow_replication_factor_change = true;
             RequestKind::AlterPartitionReassignments(r)
         }
-        ApiKey::ListPartitionReassignments => RequestKind::ListPartitionReassignments(ListPartitionReassignmentsRequest::default()),
+        ApiKey::ListPartitionReassignments => {
+            RequestKind::ListPartitionReassignments(ListPartitionReassignmentsRequest::default())
+        }
         ApiKey::DeleteGroups => {
             let mut r = DeleteGroupsRequest::default();
             r.groups_names = vec![GroupId(s(&format!("never-{v}")))];
@@ -397,15 +399,27 @@ async fn every_advertised_version_round_trips() {
     let h = start(dir.path()).await;
     let mut c = Conn::new(h.local_addr()).await;
     let id = create_topic(&mut c, "t", 3).await;
-    let ResponseKind::Produce(p) = c.call(produce_req("t", 0, -1, batch(&["x", "y"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::Produce(p) =
+        c.call(produce_req("t", 0, -1, batch(&["x", "y"], -1, -1)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
     // Clients find the coordinator before any group request: that creates __consumer_offsets,
     // whose partitions this broker then loads (ListGroups says COORDINATOR_LOAD_IN_PROGRESS until done).
-    let ResponseKind::FindCoordinator(f) = c.call(sample_request(ApiKey::FindCoordinator, 3, "t", id), ApiKey::FindCoordinator, 3).await else { panic!() };
+    let ResponseKind::FindCoordinator(f) =
+        c.call(sample_request(ApiKey::FindCoordinator, 3, "t", id), ApiKey::FindCoordinator, 3).await
+    else {
+        panic!()
+    };
     assert_eq!(f.error_code, 0);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let ResponseKind::ListGroups(l) = c.call(RequestKind::ListGroups(ListGroupsRequest::default()), ApiKey::ListGroups, 4).await else { panic!() };
+        let ResponseKind::ListGroups(l) =
+            c.call(RequestKind::ListGroups(ListGroupsRequest::default()), ApiKey::ListGroups, 4).await
+        else {
+            panic!()
+        };
         if l.error_code == 0 {
             break;
         }
@@ -417,7 +431,9 @@ async fn every_advertised_version_round_trips() {
         for v in *lo..=*hi {
             let resp = c.call(sample_request(*key, v, "t", id), *key, v).await;
             match resp {
-                ResponseKind::Produce(r) => assert_eq!(r.responses[0].partition_responses[0].error_code, 0, "Produce v{v}"),
+                ResponseKind::Produce(r) => {
+                    assert_eq!(r.responses[0].partition_responses[0].error_code, 0, "Produce v{v}")
+                }
                 ResponseKind::Fetch(r) => {
                     assert_eq!(r.error_code, 0, "Fetch v{v}");
                     let pd = &r.responses[0].partitions[0];
@@ -430,12 +446,16 @@ async fn every_advertised_version_round_trips() {
                 }
                 ResponseKind::ApiVersions(r) => assert_eq!(r.error_code, 0),
                 ResponseKind::ListOffsets(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0),
-                ResponseKind::CreateTopics(r) => assert_eq!(r.topics[0].error_code, 0, "CreateTopics v{v}: {:?}", r.topics[0].error_message),
+                ResponseKind::CreateTopics(r) => {
+                    assert_eq!(r.topics[0].error_code, 0, "CreateTopics v{v}: {:?}", r.topics[0].error_message)
+                }
                 ResponseKind::DescribeConfigs(r) => {
                     assert!(r.results.iter().all(|x| x.error_code == 0), "DescribeConfigs v{v}");
                     assert!(r.results[0].configs.len() > 20, "DescribeConfigs v{v}: {:?}", r.results[0]);
                 }
-                ResponseKind::OffsetCommit(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetCommit v{v}"),
+                ResponseKind::OffsetCommit(r) => {
+                    assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetCommit v{v}")
+                }
                 ResponseKind::FindCoordinator(r) => {
                     if v >= 4 {
                         assert_eq!(r.coordinators[0].error_code, 0)
@@ -444,10 +464,16 @@ async fn every_advertised_version_round_trips() {
                     }
                 }
                 ResponseKind::AlterConfigs(r) => assert_eq!(r.responses[0].error_code, 0),
-                ResponseKind::IncrementalAlterConfigs(r) => assert_eq!(r.responses[0].error_code, 0, "{:?}", r.responses[0].error_message),
+                ResponseKind::IncrementalAlterConfigs(r) => {
+                    assert_eq!(r.responses[0].error_code, 0, "{:?}", r.responses[0].error_message)
+                }
                 ResponseKind::InitProducerId(r) => assert_eq!(r.error_code, 0),
-                ResponseKind::DeleteGroups(r) => assert_eq!(r.results[0].error_code, 69, "DeleteGroups v{v}: GROUP_ID_NOT_FOUND"),
-                ResponseKind::OffsetDelete(r) => assert_eq!((r.error_code, r.topics[0].partitions[0].error_code), (0, 0), "OffsetDelete v{v}"),
+                ResponseKind::DeleteGroups(r) => {
+                    assert_eq!(r.results[0].error_code, 69, "DeleteGroups v{v}: GROUP_ID_NOT_FOUND")
+                }
+                ResponseKind::OffsetDelete(r) => {
+                    assert_eq!((r.error_code, r.topics[0].partitions[0].error_code), (0, 0), "OffsetDelete v{v}")
+                }
                 ResponseKind::OffsetFetch(r) => {
                     if v >= 8 {
                         assert_eq!(r.groups[0].error_code, 0, "OffsetFetch v{v}");
@@ -455,7 +481,9 @@ async fn every_advertised_version_round_trips() {
                         assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetFetch v{v}");
                     }
                 }
-                ResponseKind::DescribeProducers(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0, "DescribeProducers v{v}"),
+                ResponseKind::DescribeProducers(r) => {
+                    assert_eq!(r.topics[0].partitions[0].error_code, 0, "DescribeProducers v{v}")
+                }
                 ResponseKind::ConsumerGroupHeartbeat(r) => {
                     assert_eq!(r.error_code, 0, "ConsumerGroupHeartbeat v{v}: {:?}", r.error_message);
                     assert!(r.member_epoch >= 1, "ConsumerGroupHeartbeat v{v}: joined with epoch {}", r.member_epoch);
@@ -478,33 +506,56 @@ async fn every_advertised_version_round_trips() {
     // Error paths carry optional fields (messages, -1 offsets): they must encode in every version too.
     let range = |k: ApiKey| SUPPORTED_APIS.iter().find(|(x, _, _)| *x == k).map(|(_, lo, hi)| *lo..=*hi).unwrap();
     for v in range(ApiKey::Produce) {
-        let ResponseKind::Produce(r) = c.call(produce_req("missing", 0, 1, batch(&["a"], -1, -1)), ApiKey::Produce, v).await else { panic!() };
+        let ResponseKind::Produce(r) =
+            c.call(produce_req("missing", 0, 1, batch(&["a"], -1, -1)), ApiKey::Produce, v).await
+        else {
+            panic!()
+        };
         assert_eq!(r.responses[0].partition_responses[0].error_code, 3);
-        let ResponseKind::Produce(r) = c.call(produce_req("t", 0, 1, Bytes::from_static(b"garbage-not-a-batch")), ApiKey::Produce, v).await else { panic!() };
+        let ResponseKind::Produce(r) =
+            c.call(produce_req("t", 0, 1, Bytes::from_static(b"garbage-not-a-batch")), ApiKey::Produce, v).await
+        else {
+            panic!()
+        };
         assert_ne!(r.responses[0].partition_responses[0].error_code, 0);
     }
     for v in range(ApiKey::CreateTopics) {
         let RequestKind::CreateTopics(mut r) = sample_request(ApiKey::CreateTopics, v, "t", id) else { panic!() };
         r.topics[0].name = TopicName(s("t"));
         r.topics[0].configs[0].value = Some(s("nope"));
-        let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, v).await else { panic!() };
+        let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, v).await
+        else {
+            panic!()
+        };
         assert_eq!(resp.topics[0].error_code, 36, "TOPIC_ALREADY_EXISTS first");
     }
     for v in range(ApiKey::FindCoordinator).filter(|v| *v >= 1) {
         let RequestKind::FindCoordinator(mut r) = sample_request(ApiKey::FindCoordinator, v, "t", id) else { panic!() };
         r.key_type = 1;
-        let ResponseKind::FindCoordinator(resp) = c.call(RequestKind::FindCoordinator(r), ApiKey::FindCoordinator, v).await else { panic!() };
+        let ResponseKind::FindCoordinator(resp) =
+            c.call(RequestKind::FindCoordinator(r), ApiKey::FindCoordinator, v).await
+        else {
+            panic!()
+        };
         let code = if v >= 4 { resp.coordinators[0].error_code } else { resp.error_code };
         assert_eq!(code, 0, "a transactional id finds its coordinator");
     }
     for v in range(ApiKey::DescribeConfigs) {
         let RequestKind::DescribeConfigs(mut r) = sample_request(ApiKey::DescribeConfigs, v, "t", id) else { panic!() };
         r.resources[0].resource_name = s("missing");
-        let ResponseKind::DescribeConfigs(resp) = c.call(RequestKind::DescribeConfigs(r), ApiKey::DescribeConfigs, v).await else { panic!() };
+        let ResponseKind::DescribeConfigs(resp) =
+            c.call(RequestKind::DescribeConfigs(r), ApiKey::DescribeConfigs, v).await
+        else {
+            panic!()
+        };
         assert_eq!(resp.results[0].error_code, 3);
     }
     for v in range(ApiKey::Fetch) {
-        let ResponseKind::Fetch(r) = c.call(fetch_req(v, "missing", uuid::Uuid::new_v4(), 0, 0, 0), ApiKey::Fetch, v).await else { panic!() };
+        let ResponseKind::Fetch(r) =
+            c.call(fetch_req(v, "missing", uuid::Uuid::new_v4(), 0, 0, 0), ApiKey::Fetch, v).await
+        else {
+            panic!()
+        };
         assert_eq!(r.responses[0].partitions[0].error_code, if v >= 13 { 100 } else { 3 });
     }
     h.shutdown().await.unwrap();
@@ -554,10 +605,16 @@ async fn acks_zero_sends_nothing_and_pipelining_keeps_order() {
     assert_eq!(p.responses[0].partition_responses[0].base_offset, 1, "the acks=0 batch was appended first");
     assert!(matches!(c.recv(ApiKey::Metadata, 1, m).await, ResponseKind::Metadata(_)));
     // Bad acks.
-    let ResponseKind::Produce(p) = c.call(produce_req("p", 0, 2, batch(&["two"], -1, -1)), ApiKey::Produce, 8).await else { panic!() };
+    let ResponseKind::Produce(p) = c.call(produce_req("p", 0, 2, batch(&["two"], -1, -1)), ApiKey::Produce, 8).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 21);
     // No auto-create on produce.
-    let ResponseKind::Produce(p) = c.call(produce_req("nope", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 8).await else { panic!() };
+    let ResponseKind::Produce(p) = c.call(produce_req("nope", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 8).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 3);
     // A failed acks=0 produce closes the connection (Kafka's way of telling the client).
     c.send(&produce_req("nope", 0, 0, batch(&["x"], -1, -1)), ApiKey::Produce, 8).await;
@@ -578,10 +635,15 @@ async fn fetch_long_poll_is_woken_by_append() {
         p.call(produce_req("lp", 0, 1, batch(&["wake"], -1, -1)), ApiKey::Produce, 9).await
     });
     let t0 = Instant::now();
-    let ResponseKind::Fetch(f) = c.call(fetch_req(13, "lp", id, 0, 0, 10_000), ApiKey::Fetch, 13).await else { panic!() };
+    let ResponseKind::Fetch(f) = c.call(fetch_req(13, "lp", id, 0, 0, 10_000), ApiKey::Fetch, 13).await else {
+        panic!()
+    };
     let waited = t0.elapsed();
     producer.await.unwrap();
-    assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(5), "woken by the append after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
+        "woken by the append after {waited:?}"
+    );
     assert!(!f.responses[0].partitions[0].records.as_ref().unwrap().is_empty());
     // Max wait expires when nothing comes.
     let t0 = Instant::now();
@@ -616,10 +678,10 @@ async fn hostile_frames_close_only_their_connection() {
         (200 * 1024 * 1024i32).to_be_bytes().to_vec(), // over socket.request.max.bytes
         (-5i32).to_be_bytes().to_vec(),                // negative size
         [&8i32.to_be_bytes()[..], &[0x7f, 0x00, 0, 0, 0, 0, 0, 1]].concat(), // unknown API key
-        [&8i32.to_be_bytes()[..], &[0, 0, 0, 0, 0, 0, 0, 1]].concat(),       // Produce v0: below the floor
+        [&8i32.to_be_bytes()[..], &[0, 0, 0, 0, 0, 0, 0, 1]].concat(), // Produce v0: below the floor
         [&12i32.to_be_bytes()[..], &[0, 3, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]].concat(), // garbage body
-        [&3i32.to_be_bytes()[..], &[1, 2, 3]].concat(),                       // too short for a header
-        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),                        // not Kafka at all
+        [&3i32.to_be_bytes()[..], &[1, 2, 3]].concat(), // too short for a header
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), // not Kafka at all
     ];
     for bytes in cases {
         let mut c = Conn::new(addr).await;
@@ -632,7 +694,11 @@ async fn hostile_frames_close_only_their_connection() {
     drop(c);
     // The broker still serves.
     let mut ok = Conn::new(addr).await;
-    let ResponseKind::ApiVersions(v) = ok.call(sample_request(ApiKey::ApiVersions, 3, "", Default::default()), ApiKey::ApiVersions, 3).await else { panic!() };
+    let ResponseKind::ApiVersions(v) =
+        ok.call(sample_request(ApiKey::ApiVersions, 3, "", Default::default()), ApiKey::ApiVersions, 3).await
+    else {
+        panic!()
+    };
     assert_eq!(v.error_code, 0);
     h.shutdown().await.unwrap();
 }
@@ -640,14 +706,23 @@ async fn hostile_frames_close_only_their_connection() {
 #[tokio::test]
 async fn connection_cap_and_idle_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = BrokerConfig { port: 0, data_dir: dir.path().to_path_buf(), max_connections: 2, connections_max_idle_ms: 500, ..Default::default() };
+    let cfg = BrokerConfig {
+        port: 0,
+        data_dir: dir.path().to_path_buf(),
+        max_connections: 2,
+        connections_max_idle_ms: 500,
+        ..Default::default()
+    };
     let h = Broker::start(cfg).await.unwrap();
     let mut a = Conn::new(h.local_addr()).await;
     let _b = Conn::new(h.local_addr()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut c = Conn::new(h.local_addr()).await;
     assert!(c.closed().await, "third connection refused");
-    assert!(matches!(a.call(sample_request(ApiKey::ApiVersions, 0, "", Default::default()), ApiKey::ApiVersions, 0).await, ResponseKind::ApiVersions(_)));
+    assert!(matches!(
+        a.call(sample_request(ApiKey::ApiVersions, 0, "", Default::default()), ApiKey::ApiVersions, 0).await,
+        ResponseKind::ApiVersions(_)
+    ));
     assert!(a.closed().await, "idle connection closed");
     h.shutdown().await.unwrap();
 }
@@ -656,12 +731,17 @@ async fn connection_cap_and_idle_timeout() {
 async fn data_dir_lock_and_port_in_use_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(dir.path()).await;
-    let second = Broker::start(BrokerConfig { port: 0, data_dir: dir.path().to_path_buf(), ..Default::default() }).await;
+    let second =
+        Broker::start(BrokerConfig { port: 0, data_dir: dir.path().to_path_buf(), ..Default::default() }).await;
     let err = second.err().expect("second broker on the same dir fails").to_string();
     assert!(err.contains("locked") && err.contains(&dir.path().display().to_string()), "{err}");
     let other = tempfile::tempdir().unwrap();
     let port = h.local_addr().port();
-    let err = Broker::start(BrokerConfig { port, data_dir: other.path().to_path_buf(), ..Default::default() }).await.err().unwrap().to_string();
+    let err = Broker::start(BrokerConfig { port, data_dir: other.path().to_path_buf(), ..Default::default() })
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains(&port.to_string()) && err.contains("in use"), "{err}");
     h.shutdown().await.unwrap();
 }
@@ -672,21 +752,44 @@ async fn topics_ids_configs_and_data_survive_restart() {
     let h = start(dir.path()).await;
     let mut c = Conn::new(h.local_addr()).await;
     let id = create_topic(&mut c, "keep", 2).await;
-    let ResponseKind::InitProducerId(pid) = c.call(sample_request(ApiKey::InitProducerId, 4, "", id), ApiKey::InitProducerId, 4).await else { panic!() };
-    let ResponseKind::Produce(p) = c.call(produce_req("keep", 1, -1, batch(&["a", "b", "c"], pid.producer_id.0, 0)), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::InitProducerId(pid) =
+        c.call(sample_request(ApiKey::InitProducerId, 4, "", id), ApiKey::InitProducerId, 4).await
+    else {
+        panic!()
+    };
+    let ResponseKind::Produce(p) =
+        c.call(produce_req("keep", 1, -1, batch(&["a", "b", "c"], pid.producer_id.0, 0)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
     // The same idempotent batch again: answered with the original offset.
-    let ResponseKind::Produce(p) = c.call(produce_req("keep", 1, -1, batch(&["a", "b", "c"], pid.producer_id.0, 0)), ApiKey::Produce, 9).await else { panic!() };
-    assert_eq!((p.responses[0].partition_responses[0].error_code, p.responses[0].partition_responses[0].base_offset), (0, 0));
+    let ResponseKind::Produce(p) =
+        c.call(produce_req("keep", 1, -1, batch(&["a", "b", "c"], pid.producer_id.0, 0)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (p.responses[0].partition_responses[0].error_code, p.responses[0].partition_responses[0].base_offset),
+        (0, 0)
+    );
     // Out-of-order sequence.
-    let ResponseKind::Produce(p) = c.call(produce_req("keep", 1, -1, batch(&["z"], pid.producer_id.0, 9)), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::Produce(p) =
+        c.call(produce_req("keep", 1, -1, batch(&["z"], pid.producer_id.0, 9)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 45);
     c.call(sample_request(ApiKey::AlterConfigs, 1, "keep", id), ApiKey::AlterConfigs, 1).await;
     h.shutdown().await.unwrap();
 
     let h = start(dir.path()).await;
     let mut c = Conn::new(h.local_addr()).await;
-    let ResponseKind::Metadata(m) = c.call(sample_request(ApiKey::Metadata, 12, "keep", id), ApiKey::Metadata, 12).await else { panic!() };
+    let ResponseKind::Metadata(m) =
+        c.call(sample_request(ApiKey::Metadata, 12, "keep", id), ApiKey::Metadata, 12).await
+    else {
+        panic!()
+    };
     assert_eq!(m.topics[0].topic_id, id);
     assert_eq!(m.topics[0].partitions.len(), 2);
     let ResponseKind::Fetch(f) = c.call(fetch_req(13, "keep", id, 1, 0, 0), ApiKey::Fetch, 13).await else { panic!() };
@@ -703,7 +806,8 @@ async fn absurd_array_lengths_do_not_kill_the_broker() {
     let addr = h.local_addr();
     // Metadata v1 claiming 2^31-1 topics; Produce v9 (compact) claiming 2^32-2 topics.
     let metadata: &[u8] = &[0, 3, 0, 1, 0, 0, 0, 7, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff];
-    let produce: &[u8] = &[0, 0, 0, 9, 0, 0, 0, 8, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0x13, 0x88, 0xff, 0xff, 0xff, 0xff, 0x0f];
+    let produce: &[u8] =
+        &[0, 0, 0, 9, 0, 0, 0, 8, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0x13, 0x88, 0xff, 0xff, 0xff, 0xff, 0x0f];
     for body in [metadata, produce] {
         let mut c = Conn::new(addr).await;
         let mut f = BytesMut::new();
@@ -713,7 +817,10 @@ async fn absurd_array_lengths_do_not_kill_the_broker() {
         assert!(c.closed().await);
     }
     let mut ok = Conn::new(addr).await;
-    assert!(matches!(ok.call(sample_request(ApiKey::ApiVersions, 3, "", Default::default()), ApiKey::ApiVersions, 3).await, ResponseKind::ApiVersions(_)));
+    assert!(matches!(
+        ok.call(sample_request(ApiKey::ApiVersions, 3, "", Default::default()), ApiKey::ApiVersions, 3).await,
+        ResponseKind::ApiVersions(_)
+    ));
     h.shutdown().await.unwrap();
 }
 
@@ -748,7 +855,10 @@ async fn admin_errors_as_kafka_words_them() {
         }
         let mut r = CreateTopicsRequest::default();
         r.topics = vec![t];
-        let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else { panic!() };
+        let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await
+        else {
+            panic!()
+        };
         let res = &resp.topics[0];
         assert_eq!(res.error_code, *code, "{name}: {:?}", res.error_message);
         let msg = res.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default();
@@ -758,9 +868,17 @@ async fn admin_errors_as_kafka_words_them() {
         }
     }
     // min.insync.replicas=2 on one broker: acks=all is refused, acks=1 is accepted (as Kafka does).
-    let ResponseKind::Produce(p) = c.call(produce_req("ok-defaults", 0, -1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::Produce(p) =
+        c.call(produce_req("ok-defaults", 0, -1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 19);
-    let ResponseKind::Produce(p) = c.call(produce_req("ok-defaults", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::Produce(p) =
+        c.call(produce_req("ok-defaults", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
     // CreatePartitions must grow.
     let mut t = create_partitions_request::CreatePartitionsTopic::default();
@@ -768,13 +886,25 @@ async fn admin_errors_as_kafka_words_them() {
     t.count = 1;
     let mut r = CreatePartitionsRequest::default();
     r.topics = vec![t.clone()];
-    let ResponseKind::CreatePartitions(resp) = c.call(RequestKind::CreatePartitions(r.clone()), ApiKey::CreatePartitions, 3).await else { panic!() };
+    let ResponseKind::CreatePartitions(resp) =
+        c.call(RequestKind::CreatePartitions(r.clone()), ApiKey::CreatePartitions, 3).await
+    else {
+        panic!()
+    };
     assert_eq!(resp.results[0].error_code, 37);
     r.topics[0].count = 3;
-    let ResponseKind::CreatePartitions(resp) = c.call(RequestKind::CreatePartitions(r), ApiKey::CreatePartitions, 3).await else { panic!() };
+    let ResponseKind::CreatePartitions(resp) =
+        c.call(RequestKind::CreatePartitions(r), ApiKey::CreatePartitions, 3).await
+    else {
+        panic!()
+    };
     assert_eq!(resp.results[0].error_code, 0);
     // IncrementalAlterConfigs: APPEND on a list, refused on a non-list, bad value names key and value.
-    for (op, key, value, code, fragment) in [(2i8, "cleanup.policy", "compact", 0i16, ""), (2, "retention.ms", "5", 40, "not allowed"), (0, "retention.ms", "-7", 40, "Invalid value -7 for configuration retention.ms")] {
+    for (op, key, value, code, fragment) in [
+        (2i8, "cleanup.policy", "compact", 0i16, ""),
+        (2, "retention.ms", "5", 40, "not allowed"),
+        (0, "retention.ms", "-7", 40, "Invalid value -7 for configuration retention.ms"),
+    ] {
         let mut cfg = incremental_alter_configs_request::AlterableConfig::default();
         cfg.name = s(key);
         cfg.config_operation = op;
@@ -785,26 +915,48 @@ async fn admin_errors_as_kafka_words_them() {
         res.configs = vec![cfg];
         let mut r = IncrementalAlterConfigsRequest::default();
         r.resources = vec![res];
-        let ResponseKind::IncrementalAlterConfigs(resp) = c.call(RequestKind::IncrementalAlterConfigs(r), ApiKey::IncrementalAlterConfigs, 1).await else { panic!() };
+        let ResponseKind::IncrementalAlterConfigs(resp) =
+            c.call(RequestKind::IncrementalAlterConfigs(r), ApiKey::IncrementalAlterConfigs, 1).await
+        else {
+            panic!()
+        };
         let out = &resp.responses[0];
         assert_eq!(out.error_code, code, "{key}: {:?}", out.error_message);
-        assert!(out.error_message.as_ref().map(|m| m.contains(fragment)).unwrap_or(fragment.is_empty()), "{:?}", out.error_message);
+        assert!(
+            out.error_message.as_ref().map(|m| m.contains(fragment)).unwrap_or(fragment.is_empty()),
+            "{:?}",
+            out.error_message
+        );
     }
-    let ResponseKind::DescribeConfigs(d) = c.call(sample_request(ApiKey::DescribeConfigs, 4, "exists", Default::default()), ApiKey::DescribeConfigs, 4).await else { panic!() };
+    let ResponseKind::DescribeConfigs(d) = c
+        .call(sample_request(ApiKey::DescribeConfigs, 4, "exists", Default::default()), ApiKey::DescribeConfigs, 4)
+        .await
+    else {
+        panic!()
+    };
     let policy = d.results[0].configs.iter().find(|x| x.name.as_str() == "cleanup.policy").unwrap();
     assert_eq!(policy.value.as_ref().map(|v| v.as_str()), Some("delete,compact"));
     assert_eq!(policy.config_source, 1);
     assert_eq!(policy.synonyms.len(), 2);
     // DeleteTopics by id (v6).
-    let ResponseKind::Metadata(m) = c.call(sample_request(ApiKey::Metadata, 12, "exists", Default::default()), ApiKey::Metadata, 12).await else { panic!() };
+    let ResponseKind::Metadata(m) =
+        c.call(sample_request(ApiKey::Metadata, 12, "exists", Default::default()), ApiKey::Metadata, 12).await
+    else {
+        panic!()
+    };
     let mut dt = delete_topics_request::DeleteTopicState::default();
     dt.topic_id = m.topics[0].topic_id;
     let mut r = DeleteTopicsRequest::default();
     r.topics = vec![dt];
-    let ResponseKind::DeleteTopics(resp) = c.call(RequestKind::DeleteTopics(r), ApiKey::DeleteTopics, 6).await else { panic!() };
+    let ResponseKind::DeleteTopics(resp) = c.call(RequestKind::DeleteTopics(r), ApiKey::DeleteTopics, 6).await else {
+        panic!()
+    };
     assert_eq!(resp.responses[0].error_code, 0);
     assert_eq!(resp.responses[0].name.as_ref().map(|n| n.to_string()), Some("exists".to_string()));
-    let ResponseKind::Produce(p) = c.call(produce_req("exists", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::Produce(p) = c.call(produce_req("exists", 0, 1, batch(&["x"], -1, -1)), ApiKey::Produce, 9).await
+    else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 3);
     h.shutdown().await.unwrap();
 }
@@ -821,7 +973,9 @@ async fn observer_sees_offsets_segments_and_counters() {
 
     let records = batch(&["a", "b", "c"], -1, -1);
     let size = records.len() as u64;
-    let ResponseKind::Produce(p) = c.call(produce_req("seen", 1, 1, records), ApiKey::Produce, 9).await else { panic!() };
+    let ResponseKind::Produce(p) = c.call(produce_req("seen", 1, 1, records), ApiKey::Produce, 9).await else {
+        panic!()
+    };
     assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
 
     let views = observer.topic_partitions("seen");
@@ -859,7 +1013,11 @@ async fn repeated_fetches_on_one_connection_return_the_stored_records() {
     for b in 0..BATCHES {
         for p in 0..PARTITIONS {
             let (v0, v1) = (value(p, 2 * b), value(p, 2 * b + 1));
-            let ResponseKind::Produce(r) = c.call(produce_req("reuse", p, 1, batch(&[&v0, &v1], -1, -1)), ApiKey::Produce, 9).await else { panic!() };
+            let ResponseKind::Produce(r) =
+                c.call(produce_req("reuse", p, 1, batch(&[&v0, &v1], -1, -1)), ApiKey::Produce, 9).await
+            else {
+                panic!()
+            };
             assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
         }
     }
@@ -884,11 +1042,21 @@ async fn repeated_fetches_on_one_connection_return_the_stored_records() {
             for set in RecordBatchDecoder::decode_all(&mut records).unwrap() {
                 for r in set.records {
                     if expected < 0 {
-                        assert!(r.offset <= start && r.offset > start - 2, "round {round} partition {}: first offset {}", pd.partition_index, r.offset);
+                        assert!(
+                            r.offset <= start && r.offset > start - 2,
+                            "round {round} partition {}: first offset {}",
+                            pd.partition_index,
+                            r.offset
+                        );
                         expected = r.offset;
                     }
                     assert_eq!(r.offset, expected, "round {round} partition {}", pd.partition_index);
-                    assert_eq!(r.value.as_deref(), Some(value(pd.partition_index, expected).as_bytes()), "round {round} partition {} offset {expected}", pd.partition_index);
+                    assert_eq!(
+                        r.value.as_deref(),
+                        Some(value(pd.partition_index, expected).as_bytes()),
+                        "round {round} partition {} offset {expected}",
+                        pd.partition_index
+                    );
                     expected += 1;
                 }
             }

@@ -27,8 +27,17 @@ fn fetch(topic: &str, topic_id: uuid::Uuid, offset: i64, isolation_level: i8, ma
     RequestKind::Fetch(r)
 }
 
-async fn fetch_partition(c: &mut Conn, topic: &str, topic_id: uuid::Uuid, offset: i64, isolation_level: i8) -> PartitionData {
-    let ResponseKind::Fetch(r) = c.call(fetch(topic, topic_id, offset, isolation_level, 0), ApiKey::Fetch, 12).await else { panic!() };
+async fn fetch_partition(
+    c: &mut Conn,
+    topic: &str,
+    topic_id: uuid::Uuid,
+    offset: i64,
+    isolation_level: i8,
+) -> PartitionData {
+    let ResponseKind::Fetch(r) = c.call(fetch(topic, topic_id, offset, isolation_level, 0), ApiKey::Fetch, 12).await
+    else {
+        panic!()
+    };
     r.responses[0].partitions[0].clone()
 }
 
@@ -36,7 +45,8 @@ async fn fetch_partition(c: &mut Conn, topic: &str, topic_id: uuid::Uuid, offset
 /// offset order, without control records and without records of the aborted transactions the
 /// response lists (from each one's first offset to its ABORT marker).
 fn consume(pd: &PartitionData) -> Vec<String> {
-    let mut pending: Vec<(i64, i64)> = pd.aborted_transactions.iter().flatten().map(|a| (a.first_offset, a.producer_id.0)).collect();
+    let mut pending: Vec<(i64, i64)> =
+        pd.aborted_transactions.iter().flatten().map(|a| (a.first_offset, a.producer_id.0)).collect();
     pending.sort_unstable();
     let mut pending = pending.into_iter().peekable();
     let mut aborting = HashSet::new();
@@ -85,7 +95,13 @@ async fn read_all(c: &mut Conn, topic: &str, topic_id: uuid::Uuid, mut offset: i
             read.aborted.get_or_insert_with(BTreeSet::new).extend(list);
         }
         let mut bytes = pd.records.clone().unwrap_or_default();
-        let Some(last) = RecordBatchDecoder::decode_batch_info(&mut bytes).unwrap().last().map(|b| b.min_offset + b.record_count as i64) else { return read };
+        let Some(last) = RecordBatchDecoder::decode_batch_info(&mut bytes)
+            .unwrap()
+            .last()
+            .map(|b| b.min_offset + b.record_count as i64)
+        else {
+            return read;
+        };
         read.values.extend(consume(&pd));
         read.controls.extend(control_records(&pd));
         offset = last;
@@ -120,7 +136,9 @@ async fn latest_offset(c: &mut Conn, topic: &str, isolation_level: i8) -> i64 {
     r.replica_id = BrokerId(-1);
     r.isolation_level = isolation_level;
     r.topics = vec![t];
-    let ResponseKind::ListOffsets(resp) = c.call(RequestKind::ListOffsets(r), ApiKey::ListOffsets, 7).await else { panic!() };
+    let ResponseKind::ListOffsets(resp) = c.call(RequestKind::ListOffsets(r), ApiKey::ListOffsets, 7).await else {
+        panic!()
+    };
     let pr = &resp.topics[0].partitions[0];
     assert_eq!(pr.error_code, 0);
     pr.offset
@@ -132,7 +150,11 @@ async fn describe_producers(c: &mut Conn, topic: &str) -> describe_producers_res
     t.partition_indexes = vec![0];
     let mut r = DescribeProducersRequest::default();
     r.topics = vec![t];
-    let ResponseKind::DescribeProducers(resp) = c.call(RequestKind::DescribeProducers(r), ApiKey::DescribeProducers, 0).await else { panic!() };
+    let ResponseKind::DescribeProducers(resp) =
+        c.call(RequestKind::DescribeProducers(r), ApiKey::DescribeProducers, 0).await
+    else {
+        panic!()
+    };
     resp.topics[0].partitions[0].clone()
 }
 
@@ -159,7 +181,11 @@ async fn read_committed_stops_at_open_transactions_and_skips_aborted_ones() {
         ResponseKind::Produce(p) => p.responses[0].partition_responses[0].error_code,
         _ => panic!(),
     };
-    assert_eq!(code(c.call(RequestKind::Produce(req.clone()), ApiKey::Produce, 9).await), 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
+    assert_eq!(
+        code(c.call(RequestKind::Produce(req.clone()), ApiKey::Produce, 9).await),
+        53,
+        "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+    );
     req.transactional_id = Some(TransactionalId(s("app")));
     assert_eq!(code(c.call(RequestKind::Produce(req), ApiKey::Produce, 9).await), 48, "INVALID_TXN_STATE");
 
@@ -172,7 +198,11 @@ async fn read_committed_stops_at_open_transactions_and_skips_aborted_ones() {
     assert_eq!(txns.append("tx", 0, batch(&["p2"], -1, -1)).await.unwrap(), (6, 6));
     // A marker from an older coordinator epoch is a zombie's; a plain write inside an open
     // transaction is refused.
-    assert_eq!(txns.write_marker("tx", 0, marker(2, 6, true)).await.unwrap_err().0, 52, "TRANSACTION_COORDINATOR_FENCED");
+    assert_eq!(
+        txns.write_marker("tx", 0, marker(2, 6, true)).await.unwrap_err().0,
+        52,
+        "TRANSACTION_COORDINATOR_FENCED"
+    );
     assert_eq!(txns.append("tx", 0, batch_of(&["z"], 1, 0, 2, false)).await.unwrap_err().0, 48, "INVALID_TXN_STATE");
 
     // read_uncommitted: everything below the high watermark, the ABORT marker included.
@@ -185,14 +215,19 @@ async fn read_committed_stops_at_open_transactions_and_skips_aborted_ones() {
     let pd = fetch_partition(&mut c, "tx", id, 0, READ_COMMITTED).await;
     assert_eq!((pd.error_code, pd.high_watermark, pd.last_stable_offset), (0, 7, 0));
     assert_eq!((consume(&pd).len(), aborted(&pd)), (0, Some(vec![])));
-    assert_eq!((latest_offset(&mut c, "tx", READ_COMMITTED).await, latest_offset(&mut c, "tx", READ_UNCOMMITTED).await), (0, 7));
+    assert_eq!(
+        (latest_offset(&mut c, "tx", READ_COMMITTED).await, latest_offset(&mut c, "tx", READ_UNCOMMITTED).await),
+        (0, 7)
+    );
 
     let producers = describe_producers(&mut c, "tx").await;
     assert_eq!(producers.error_code, 0);
     let by_id: BTreeMap<i64, (i32, i32, i32, i64)> = producers
         .active_producers
         .iter()
-        .map(|p| (p.producer_id.0, (p.producer_epoch, p.last_sequence, p.coordinator_epoch, p.current_txn_start_offset)))
+        .map(|p| {
+            (p.producer_id.0, (p.producer_epoch, p.last_sequence, p.coordinator_epoch, p.current_txn_start_offset))
+        })
         .collect();
     assert_eq!(by_id, BTreeMap::from([(1, (0, 1, -1, 0)), (2, (0, 1, 7, -1))]));
 
@@ -254,7 +289,11 @@ async fn leader_and_isr(cluster: &Cluster, via: i32, topic: &str) -> (i32, Vec<i
 /// entries are compared, not where they sit.)
 fn txn_indexes(dir: &std::path::Path, broker: i32, topic: &str) -> Vec<u8> {
     let part = dir.join(format!("broker-{broker}")).join(format!("{topic}-0"));
-    let mut files: Vec<_> = std::fs::read_dir(part).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txnindex")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(part)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txnindex"))
+        .collect();
     files.sort();
     files.iter().flat_map(|f| std::fs::read(f).unwrap()).collect()
 }
@@ -264,7 +303,12 @@ fn offsets(cluster: &Cluster, topic: &str) -> BTreeMap<i32, (i64, i64, i64)> {
     cluster
         .observers()
         .iter()
-        .filter_map(|(id, o)| o.topic_partitions(topic).into_iter().next().map(|v| (*id, (v.log_end_offset, v.high_watermark, v.last_stable_offset))))
+        .filter_map(|(id, o)| {
+            o.topic_partitions(topic)
+                .into_iter()
+                .next()
+                .map(|v| (*id, (v.log_end_offset, v.high_watermark, v.last_stable_offset)))
+        })
         .collect()
 }
 
@@ -289,7 +333,9 @@ async fn markers_replicate_and_every_replica_rebuilds_the_same_transaction_state
     let mut r = CreateTopicsRequest::default();
     r.topics = vec![t];
     r.timeout_ms = 10_000;
-    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else { panic!() };
+    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else {
+        panic!()
+    };
     assert_eq!(resp.topics[0].error_code, 0);
     let id = resp.topics[0].topic_id;
     let leader = eventually("a leader with the whole ISR", || async {
@@ -323,14 +369,24 @@ async fn markers_replicate_and_every_replica_rebuilds_the_same_transaction_state
     assert_eq!(files.len(), 2 * 34, "two aborts");
     let observers = cluster.observers();
     let producers = observers[&leader].producers("tx", 0).unwrap();
-    assert_eq!(producers.iter().map(|p| (p.producer_id, p.current_txn_start_offset)).collect::<Vec<_>>(), vec![(10, -1), (11, -1), (12, -1), (13, open_at)]);
+    assert_eq!(
+        producers.iter().map(|p| (p.producer_id, p.current_txn_start_offset)).collect::<Vec<_>>(),
+        vec![(10, -1), (11, -1), (12, -1), (13, open_at)]
+    );
     for (broker, o) in &observers {
-        assert_eq!(txn_indexes(dir.path(), *broker, "tx"), files, "broker {broker}'s .txnindex is the leader's, byte for byte");
+        assert_eq!(
+            txn_indexes(dir.path(), *broker, "tx"),
+            files,
+            "broker {broker}'s .txnindex is the leader's, byte for byte"
+        );
         assert_eq!(o.producers("tx", 0).unwrap(), producers, "broker {broker}'s producer state");
         assert_eq!(o.aborted_transactions("tx", 0), observers[&leader].aborted_transactions("tx", 0));
     }
     let entries = observers[&leader].aborted_transactions("tx", 0).unwrap();
-    assert_eq!(entries.iter().map(|e| (e.producer_id, e.last_stable_offset)).collect::<Vec<_>>(), vec![(10, 1), (12, open_at)]);
+    assert_eq!(
+        entries.iter().map(|e| (e.producer_id, e.last_stable_offset)).collect::<Vec<_>>(),
+        vec![(10, 1), (12, open_at)]
+    );
 
     // The leader dies; a follower takes over with the same state: it serves read_committed
     // the same way and ends the open transaction when the coordinator asks.
@@ -342,8 +398,15 @@ async fn markers_replicate_and_every_replica_rebuilds_the_same_transaction_state
     })
     .await;
     let txns = cluster.txn_partitions(new_leader).unwrap();
-    let commit_at = eventually("the new leader takes the commit", || async { txns.write_marker("tx", 0, marker(13, 1, true)).await.ok() }).await;
-    assert_eq!(txns.write_marker("tx", 0, marker(13, 0, true)).await.unwrap_err().0, 52, "coordinator epoch 1 came with the replicated markers");
+    let commit_at = eventually("the new leader takes the commit", || async {
+        txns.write_marker("tx", 0, marker(13, 1, true)).await.ok()
+    })
+    .await;
+    assert_eq!(
+        txns.write_marker("tx", 0, marker(13, 0, true)).await.unwrap_err().0,
+        52,
+        "coordinator epoch 1 came with the replicated markers"
+    );
     let mut c = Conn::new(cluster.addresses().await[&new_leader]).await;
     let read = read_all(&mut c, "tx", id, 0, READ_COMMITTED).await;
     assert_eq!((read.first.last_stable_offset, read.first.high_watermark), (commit_at + 1, commit_at + 1));
@@ -355,8 +418,12 @@ async fn markers_replicate_and_every_replica_rebuilds_the_same_transaction_state
 /// Apache Kafka's jars (`scripts/fetch-kafka.sh`): `KAFKA_LIBS`, else the repo's `.cache/kafka/libs`.
 fn kafka_libs() -> Option<std::path::PathBuf> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let libs = std::env::var_os("KAFKA_LIBS").map(std::path::PathBuf::from).unwrap_or_else(|| root.join(".cache/kafka/libs"));
-    let has_kafka = std::fs::read_dir(&libs).ok()?.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().starts_with("kafka_2.13-"));
+    let libs =
+        std::env::var_os("KAFKA_LIBS").map(std::path::PathBuf::from).unwrap_or_else(|| root.join(".cache/kafka/libs"));
+    let has_kafka = std::fs::read_dir(&libs)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with("kafka_2.13-"));
     has_kafka.then_some(libs)
 }
 
@@ -397,21 +464,35 @@ async fn kafka_dump_log_reads_the_txnindex_and_the_markers() {
     h.shutdown().await.unwrap();
 
     let part = dir.path().join("dump-0");
-    let mut txn_indexes: Vec<_> = std::fs::read_dir(&part).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txnindex")).collect();
+    let mut txn_indexes: Vec<_> = std::fs::read_dir(&part)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txnindex"))
+        .collect();
     assert_eq!(txn_indexes.len(), 1, "one segment holds the ABORT");
     let index = txn_indexes.pop().unwrap();
     let out = dump_log(&libs, &["--files", index.to_str().unwrap()]);
     assert!(out.contains("version: 0 producerId: 1 firstOffset: 0 lastOffset: 3 lastStableOffset: 1"), "{out}");
 
-    let mut logs: Vec<_> = std::fs::read_dir(&part).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
+    let mut logs: Vec<_> = std::fs::read_dir(&part)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
     logs.sort();
     let files = logs.iter().map(|p| p.to_str().unwrap().to_string()).collect::<Vec<_>>().join(",");
     let out = dump_log(&libs, &["--files", &files, "--print-data-log"]);
     assert!(!out.contains("isvalid: false") && !out.contains("Exception"), "{out}");
     for (offset, kind) in [(3, "ABORT"), (4, "COMMIT")] {
-        let line = out.lines().find(|l| l.starts_with(&format!("| offset: {offset} "))).unwrap_or_else(|| panic!("no record at {offset}:\n{out}"));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("| offset: {offset} ")))
+            .unwrap_or_else(|| panic!("no record at {offset}:\n{out}"));
         assert!(line.contains(&format!("endTxnMarker: {kind} coordinatorEpoch: 4")), "{line}");
     }
     let batch = out.lines().find(|l| l.starts_with("baseOffset: 3 ")).unwrap();
-    assert!(batch.contains("isTransactional: true") && batch.contains("isControl: true") && batch.contains("producerId: 1"), "{batch}");
+    assert!(
+        batch.contains("isTransactional: true") && batch.contains("isControl: true") && batch.contains("producerId: 1"),
+        "{batch}"
+    );
 }

@@ -77,14 +77,19 @@ macro_rules! eventually {
 
 /// FindCoordinator v3 for a transactional id: (code, node id).
 async fn find_coordinator(addr: SocketAddr, tid: &str) -> (i16, i32) {
-    let Ok(stream) = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await else { return (15, -1) };
+    let Ok(stream) = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await else {
+        return (15, -1);
+    };
     let Ok(stream) = stream else { return (15, -1) };
     drop(stream);
     let mut c = Conn::new(addr).await;
     let mut r = FindCoordinatorRequest::default();
     r.key = s(tid);
     r.key_type = 1;
-    let ResponseKind::FindCoordinator(resp) = c.call(RequestKind::FindCoordinator(r), ApiKey::FindCoordinator, 3).await else { panic!() };
+    let ResponseKind::FindCoordinator(resp) = c.call(RequestKind::FindCoordinator(r), ApiKey::FindCoordinator, 3).await
+    else {
+        panic!()
+    };
     (resp.error_code, resp.node_id.0)
 }
 
@@ -94,7 +99,11 @@ async fn init_producer_id(c: &mut Conn, tid: &str, timeout_ms: i32, version: i16
     r.transaction_timeout_ms = timeout_ms;
     r.producer_id = ProducerId(-1);
     r.producer_epoch = -1;
-    let ResponseKind::InitProducerId(resp) = c.call(RequestKind::InitProducerId(r), ApiKey::InitProducerId, version).await else { panic!() };
+    let ResponseKind::InitProducerId(resp) =
+        c.call(RequestKind::InitProducerId(r), ApiKey::InitProducerId, version).await
+    else {
+        panic!()
+    };
     (resp.error_code, (resp.producer_id.0, resp.producer_epoch))
 }
 
@@ -116,8 +125,16 @@ async fn add_partitions(c: &mut Conn, tid: &str, pid: (i64, i16), parts: &[(&str
             topic
         })
         .collect();
-    let ResponseKind::AddPartitionsToTxn(resp) = c.call(RequestKind::AddPartitionsToTxn(r), ApiKey::AddPartitionsToTxn, 3).await else { panic!() };
-    let codes: Vec<i16> = resp.results_by_topic_v3_and_below.iter().flat_map(|t| t.results_by_partition.iter().map(|p| p.partition_error_code)).collect();
+    let ResponseKind::AddPartitionsToTxn(resp) =
+        c.call(RequestKind::AddPartitionsToTxn(r), ApiKey::AddPartitionsToTxn, 3).await
+    else {
+        panic!()
+    };
+    let codes: Vec<i16> = resp
+        .results_by_topic_v3_and_below
+        .iter()
+        .flat_map(|t| t.results_by_partition.iter().map(|p| p.partition_error_code))
+        .collect();
     assert_eq!(codes.len(), parts.len());
     (codes.iter().copied().find(|c| *c != NONE).unwrap_or(NONE), ())
 }
@@ -136,15 +153,30 @@ async fn end_txn(c: &mut Conn, tid: &str, pid: (i64, i16), commit: bool, version
 async fn describe(c: &mut Conn, tid: &str) -> (i16, String, i16, Vec<(String, i32)>) {
     let mut r = DescribeTransactionsRequest::default();
     r.transactional_ids = vec![TransactionalId(s(tid))];
-    let ResponseKind::DescribeTransactions(resp) = c.call(RequestKind::DescribeTransactions(r), ApiKey::DescribeTransactions, 0).await else { panic!() };
+    let ResponseKind::DescribeTransactions(resp) =
+        c.call(RequestKind::DescribeTransactions(r), ApiKey::DescribeTransactions, 0).await
+    else {
+        panic!()
+    };
     let st = &resp.transaction_states[0];
     let parts = st.topics.iter().flat_map(|t| t.partitions.iter().map(|p| (t.topic.to_string(), *p))).collect();
     (st.error_code, st.transaction_state.to_string(), st.producer_epoch, parts)
 }
 
 /// A transactional Produce v9 of `values` to `topic`-`partition`: the partition's code.
-async fn produce_txn(c: &mut Conn, tid: &str, topic: &str, partition: i32, pid: (i64, i16), sequence: i32, values: &[&str]) -> i16 {
-    let RequestKind::Produce(mut r) = produce_req(topic, partition, -1, batch_of(values, pid.0, pid.1, sequence, true)) else { unreachable!() };
+async fn produce_txn(
+    c: &mut Conn,
+    tid: &str,
+    topic: &str,
+    partition: i32,
+    pid: (i64, i16),
+    sequence: i32,
+    values: &[&str],
+) -> i16 {
+    let RequestKind::Produce(mut r) = produce_req(topic, partition, -1, batch_of(values, pid.0, pid.1, sequence, true))
+    else {
+        unreachable!()
+    };
     r.transactional_id = Some(TransactionalId(s(tid)));
     let ResponseKind::Produce(resp) = c.call(RequestKind::Produce(r), ApiKey::Produce, 9).await else { panic!() };
     resp.responses[0].partition_responses[0].error_code
@@ -165,12 +197,15 @@ async fn read(c: &mut Conn, topic: &str, partition: i32, isolation: i8) -> Vec<S
     let mut aborting = std::collections::HashSet::new();
     // Bounded: each round moves past at least one batch of a log of a few batches.
     for _ in 0..50 {
-        let RequestKind::Fetch(mut r) = fetch_req(12, topic, uuid::Uuid::nil(), partition, offset, 0) else { unreachable!() };
+        let RequestKind::Fetch(mut r) = fetch_req(12, topic, uuid::Uuid::nil(), partition, offset, 0) else {
+            unreachable!()
+        };
         r.isolation_level = isolation;
         let ResponseKind::Fetch(resp) = c.call(RequestKind::Fetch(r), ApiKey::Fetch, 12).await else { panic!() };
         let pd = &resp.responses[0].partitions[0];
         assert_eq!(pd.error_code, NONE, "fetch {topic}-{partition}");
-        let mut pending: Vec<(i64, i64)> = pd.aborted_transactions.iter().flatten().map(|a| (a.first_offset, a.producer_id.0)).collect();
+        let mut pending: Vec<(i64, i64)> =
+            pd.aborted_transactions.iter().flatten().map(|a| (a.first_offset, a.producer_id.0)).collect();
         pending.sort_unstable();
         let mut pending = pending.into_iter().peekable();
         let mut bytes = pd.records.clone().unwrap_or_default();
@@ -243,7 +278,11 @@ async fn commit_and_abort_reach_read_committed_and_read_uncommitted_consumers() 
     // ListTransactions filters by state and lists unknown state names back.
     let mut r = ListTransactionsRequest::default();
     r.state_filters = vec![s("CompleteCommit"), s("Bogus")];
-    let ResponseKind::ListTransactions(listed) = c.call(RequestKind::ListTransactions(r), ApiKey::ListTransactions, 1).await else { panic!() };
+    let ResponseKind::ListTransactions(listed) =
+        c.call(RequestKind::ListTransactions(r), ApiKey::ListTransactions, 1).await
+    else {
+        panic!()
+    };
     assert_eq!(listed.transaction_states.iter().map(|t| t.transactional_id.to_string()).collect::<Vec<_>>(), ["app"]);
     assert_eq!(listed.unknown_state_filters, vec![s("Bogus")]);
     h.shutdown().await.unwrap();
@@ -263,7 +302,11 @@ async fn a_second_producer_fences_the_first_and_aborts_its_transaction() {
 
     // The second InitProducerId bumps the epoch to abort the open transaction (the client is
     // told to retry), then once more for the new producer.
-    assert_eq!(init_producer_id(&mut c, "fenced", 60_000, 4).await.0, CONCURRENT_TRANSACTIONS, "the first attempt aborts the open transaction");
+    assert_eq!(
+        init_producer_id(&mut c, "fenced", 60_000, 4).await.0,
+        CONCURRENT_TRANSACTIONS,
+        "the first attempt aborts the open transaction"
+    );
     let (code, second) = retry!(init_producer_id(&mut c, "fenced", 60_000, 4).await);
     assert_eq!((code, second), (NONE, (first.0, first.1 + 2)));
 
@@ -279,7 +322,10 @@ async fn a_second_producer_fences_the_first_and_aborts_its_transaction() {
     assert_eq!(add_partitions(&mut c, "fenced", second, &[("t", 0)]).await.0, NONE);
     assert_eq!(produce_txn(&mut c, "fenced", "t", 0, second, 0, &["fresh"]).await, NONE);
     assert_eq!(end_txn(&mut c, "fenced", second, true, 3).await.0, NONE);
-    eventually!("the commit reaches read_committed", (read(&mut c, "t", 0, READ_COMMITTED).await == ["fresh"]).then_some(()));
+    eventually!(
+        "the commit reaches read_committed",
+        (read(&mut c, "t", 0, READ_COMMITTED).await == ["fresh"]).then_some(())
+    );
     h.shutdown().await.unwrap();
 }
 
@@ -341,7 +387,10 @@ async fn a_restarted_broker_loads_its_transactions() {
     assert_eq!((d.1.as_str(), d.2, d.3), ("Ongoing", open.1, vec![("r".to_string(), 0)]));
     assert_eq!(describe(&mut c, "done").await.1, "CompleteCommit");
     assert_eq!(retry!(end_txn(&mut c, "open", open, true, 3).await).0, NONE);
-    eventually!("both commits reach read_committed", (read(&mut c, "r", 0, READ_COMMITTED).await == ["one", "two"]).then_some(()));
+    eventually!(
+        "both commits reach read_committed",
+        (read(&mut c, "r", 0, READ_COMMITTED).await == ["one", "two"]).then_some(())
+    );
     h.shutdown().await.unwrap();
 }
 
@@ -379,7 +428,9 @@ async fn create_placed_topic(c: &mut Conn, topic: &str, leaders: &[i32]) {
     let mut r = CreateTopicsRequest::default();
     r.topics = vec![t];
     r.timeout_ms = 10_000;
-    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else { panic!() };
+    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else {
+        panic!()
+    };
     assert_eq!(resp.topics[0].error_code, 0, "{:?}", resp.topics[0].error_message);
 }
 
@@ -398,7 +449,14 @@ async fn new_coordinator(cluster: &Cluster, via: i32, not: i32, tid: &str) -> i3
 }
 
 /// Produces one transactional `value` to each partition of `topic`, at its leader in `leaders`.
-async fn produce_each(addrs: &BTreeMap<i32, SocketAddr>, tid: &str, topic: &str, leaders: &[i32], pid: (i64, i16), value: &str) {
+async fn produce_each(
+    addrs: &BTreeMap<i32, SocketAddr>,
+    tid: &str,
+    topic: &str,
+    leaders: &[i32],
+    pid: (i64, i16),
+    value: &str,
+) {
     for (p, b) in leaders.iter().enumerate() {
         let mut leader = Conn::new(addrs[b]).await;
         let code = retry!((produce_txn(&mut leader, tid, topic, p as i32, pid, 0, &[value]).await, ())).0;
@@ -426,7 +484,10 @@ async fn the_coordinator_fails_over_mid_transaction_and_the_client_commits() {
     let mut c = Conn::new(cluster.addresses().await[&new]).await;
     assert_eq!(describe(&mut c, "failover").await.1, "Ongoing", "the new coordinator loaded the open transaction");
     assert_eq!(retry!(end_txn(&mut c, "failover", pid, true, 3).await).0, NONE);
-    eventually!("the commit completes on the new coordinator", (describe(&mut c, "failover").await.1 == "CompleteCommit").then_some(()));
+    eventually!(
+        "the commit completes on the new coordinator",
+        (describe(&mut c, "failover").await.1 == "CompleteCommit").then_some(())
+    );
     for (p, b) in others.iter().enumerate() {
         let mut leader = Conn::new(cluster.addresses().await[b]).await;
         assert_eq!(read(&mut leader, "fo", p as i32, READ_COMMITTED).await, ["v"], "fo-{p} committed");
@@ -462,7 +523,10 @@ async fn a_new_coordinator_finishes_a_commit_its_predecessor_left_half_done() {
 
     let new = new_coordinator(&cluster, fine, old, "half").await;
     let mut c = Conn::new(cluster.addresses().await[&new]).await;
-    eventually!("the new coordinator completes the commit", (describe(&mut c, "half").await.1 == "CompleteCommit").then_some(()));
+    eventually!(
+        "the new coordinator completes the commit",
+        (describe(&mut c, "half").await.1 == "CompleteCommit").then_some(())
+    );
     for (p, b) in [cut, fine].iter().enumerate() {
         let mut leader = Conn::new(cluster.addresses().await[b]).await;
         assert_eq!(read(&mut leader, "half", p as i32, READ_COMMITTED).await, ["w"], "half-{p} committed");

@@ -71,13 +71,23 @@ pub fn run(args: FaultArgs) -> Result<()> {
     if matches!(args.action, Action::SlowDisk) && args.delay_ms.is_none() {
         bail!("slow-disk needs --delay-ms MS (0 undoes it)");
     }
-    let dir = args.data_dir.clone().or_else(oxbow_studio::default_data_dir).ok_or_else(|| anyhow!("no per-user data directory here; pass --data-dir"))?;
+    let dir = args
+        .data_dir
+        .clone()
+        .or_else(oxbow_studio::default_data_dir)
+        .ok_or_else(|| anyhow!("no per-user data directory here; pass --data-dir"))?;
     let path = dir.join(oxbow_studio::RUNTIME_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow!("no running oxbow owns {} (no {}); start `oxbow serve --data-dir {}` first", dir.display(), oxbow_studio::RUNTIME_FILE, dir.display()),
+        std::io::ErrorKind::NotFound => anyhow!(
+            "no running oxbow owns {} (no {}); start `oxbow serve --data-dir {}` first",
+            dir.display(),
+            oxbow_studio::RUNTIME_FILE,
+            dir.display()
+        ),
         _ => anyhow!("cannot read {}: {e}", path.display()),
     })?;
-    let info: oxbow_studio::RuntimeInfo = serde_json::from_str(&text).with_context(|| format!("{} is not a valid runtime file", path.display()))?;
+    let info: oxbow_studio::RuntimeInfo =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a valid runtime file", path.display()))?;
     let mut body = serde_json::json!({ "broker": args.broker_id, "action": args.action.name() });
     if let Some(peer) = args.peer {
         body["peer"] = peer.into();
@@ -85,8 +95,13 @@ pub fn run(args: FaultArgs) -> Result<()> {
     if let Some(ms) = args.delay_ms {
         body["delay_ms"] = ms.into();
     }
-    let (status, response) = post(&info, "/api/faults", &body.to_string())
-        .with_context(|| format!("cannot reach the oxbow studio at {} (is the stack that owns {} still running?)", info.studio_addr, dir.display()))?;
+    let (status, response) = post(&info, "/api/faults", &body.to_string()).with_context(|| {
+        format!(
+            "cannot reach the oxbow studio at {} (is the stack that owns {} still running?)",
+            info.studio_addr,
+            dir.display()
+        )
+    })?;
     let json: serde_json::Value = serde_json::from_str(&response).unwrap_or(serde_json::Value::Null);
     if status != 200 {
         let message = json.get("message").and_then(|m| m.as_str()).unwrap_or(response.trim());
@@ -123,8 +138,14 @@ fn post(info: &oxbow_studio::RuntimeInfo, path: &str, body: &str) -> Result<(u16
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw);
     let (head, rest) = text.split_once("\r\n\r\n").ok_or_else(|| anyhow!("malformed HTTP response"))?;
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("malformed HTTP status line"))?;
-    let chunked = head.lines().any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked"));
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("malformed HTTP status line"))?;
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked")
+    });
     let body = if chunked { dechunk(rest) } else { rest.to_string() };
     Ok((status, body))
 }

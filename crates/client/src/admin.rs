@@ -4,8 +4,8 @@ use crate::error::{Error, Result};
 use crate::metadata::ClusterMetadata;
 use crate::profile::ConnectionProfile;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::bindings as sys;
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,12 +25,7 @@ pub struct TopicSpec {
 
 impl TopicSpec {
     pub fn new(name: impl Into<String>, partitions: i32) -> TopicSpec {
-        TopicSpec {
-            name: name.into(),
-            partitions,
-            replication_factor: None,
-            configs: Vec::new(),
-        }
+        TopicSpec { name: name.into(), partitions, replication_factor: None, configs: Vec::new() }
     }
 }
 
@@ -127,9 +122,7 @@ impl Admin {
     }
 
     fn options(&self) -> AdminOptions {
-        AdminOptions::new()
-            .request_timeout(Some(self.timeout))
-            .operation_timeout(Some(self.timeout))
+        AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout))
     }
 
     /// Creates one topic and waits until the controller has accepted it.
@@ -139,38 +132,27 @@ impl Admin {
         for (key, value) in &spec.configs {
             topic = topic.set(key, value);
         }
-        let results = self
-            .client
-            .create_topics([&topic], &self.options())
-            .await
-            .map_err(Error::kafka("CreateTopics"))?;
+        let results =
+            self.client.create_topics([&topic], &self.options()).await.map_err(Error::kafka("CreateTopics"))?;
         single_topic_result("CreateTopics", results)
     }
 
     /// Deletes one topic by name.
     pub async fn delete_topic(&self, name: &str) -> Result<()> {
-        let results = self
-            .client
-            .delete_topics(&[name], &self.options())
-            .await
-            .map_err(Error::kafka("DeleteTopics"))?;
+        let results =
+            self.client.delete_topics(&[name], &self.options()).await.map_err(Error::kafka("DeleteTopics"))?;
         single_topic_result("DeleteTopics", results)
     }
 
     /// Describes a topic's configs, every entry the broker reports (defaults included), by name.
-    pub async fn describe_topic_configs(
-        &self,
-        name: &str,
-    ) -> Result<BTreeMap<String, ConfigValue>> {
+    pub async fn describe_topic_configs(&self, name: &str) -> Result<BTreeMap<String, ConfigValue>> {
         let results = self
             .client
             .describe_configs([&ResourceSpecifier::Topic(name)], &self.options())
             .await
             .map_err(Error::kafka("DescribeConfigs"))?;
         let Some(result) = results.into_iter().next() else {
-            return Err(Error::NotFound(format!(
-                "DescribeConfigs returned nothing for topic {name}"
-            )));
+            return Err(Error::NotFound(format!("DescribeConfigs returned nothing for topic {name}")));
         };
         let resource = result.map_err(|code| Error::Refused {
             operation: "DescribeConfigs",
@@ -196,38 +178,22 @@ impl Admin {
     pub fn metadata(&self) -> Result<ClusterMetadata> {
         // librdkafka's metadata call cannot be abandoned once sent; a closed handle sends none.
         self.refuse_if_closed("Metadata")?;
-        let metadata = self
-            .client
-            .inner()
-            .fetch_metadata(None, self.timeout)
-            .map_err(Error::kafka("Metadata"))?;
+        let metadata = self.client.inner().fetch_metadata(None, self.timeout).map_err(Error::kafka("Metadata"))?;
         Ok(ClusterMetadata::from_rdkafka(&metadata))
     }
 
     /// Topic names, sorted; internal topics (leading `__`) are included. Blocks like [`Admin::metadata`].
     pub fn list_topics(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = self
-            .metadata()?
-            .topics
-            .into_iter()
-            .map(|topic| topic.name)
-            .collect();
+        let mut names: Vec<String> = self.metadata()?.topics.into_iter().map(|topic| topic.name).collect();
         names.sort();
         Ok(names)
     }
 }
 
-fn single_topic_result(
-    operation: &'static str,
-    results: Vec<rdkafka::admin::TopicResult>,
-) -> Result<()> {
+fn single_topic_result(operation: &'static str, results: Vec<rdkafka::admin::TopicResult>) -> Result<()> {
     for result in results {
         if let Err((object, code)) = result {
-            return Err(Error::Refused {
-                operation,
-                object,
-                code: format!("{code:?}"),
-            });
+            return Err(Error::Refused { operation, object, code: format!("{code:?}") });
         }
     }
     Ok(())

@@ -95,21 +95,13 @@ impl Admin {
     /// Per-topic failures are reported per topic, in input order. Blocks the calling thread for
     /// at most the handle's timeout per chunk (librdkafka's C API: the Rust binding drops
     /// synonyms), so call it from a blocking-friendly thread.
-    pub fn describe_topic_configs_many(
-        &self,
-        names: &[String],
-        batch: usize,
-    ) -> Result<Vec<TopicConfigs>> {
+    pub fn describe_topic_configs_many(&self, names: &[String], batch: usize) -> Result<Vec<TopicConfigs>> {
         let mut out = Vec::with_capacity(names.len());
         for chunk in names.chunks(batch.max(1)) {
             let mut answers = self.describe_configs_chunk(chunk)?;
             for name in chunk {
                 let answer = answers.remove(name).unwrap_or_else(|| {
-                    Err(Error::Refused {
-                        operation: "DescribeConfigs",
-                        object: name.clone(),
-                        code: "NO_ANSWER".into(),
-                    })
+                    Err(Error::Refused { operation: "DescribeConfigs", object: name.clone(), code: "NO_ANSWER".into() })
                 });
                 out.push((name.clone(), answer));
             }
@@ -118,10 +110,7 @@ impl Admin {
     }
 
     /// One DescribeConfigs request for `names`, answers by topic name.
-    fn describe_configs_chunk(
-        &self,
-        names: &[String],
-    ) -> Result<HashMap<String, Result<Vec<ConfigDescription>>>> {
+    fn describe_configs_chunk(&self, names: &[String]) -> Result<HashMap<String, Result<Vec<ConfigDescription>>>> {
         let mut answers = HashMap::with_capacity(names.len());
         let mut resources = Vec::with_capacity(names.len());
         for name in names {
@@ -146,8 +135,7 @@ impl Admin {
         if resources.is_empty() {
             return Ok(answers);
         }
-        let mut raw: Vec<*mut sys::rd_kafka_ConfigResource_t> =
-            resources.iter().map(Owned::as_ptr).collect();
+        let mut raw: Vec<*mut sys::rd_kafka_ConfigResource_t> = resources.iter().map(Owned::as_ptr).collect();
         let rk = self.client.inner().native_ptr();
         let object = format!("{} topics", raw.len());
         // SAFETY: `rk` is this handle's live client; the resources outlive the call (librdkafka
@@ -160,9 +148,7 @@ impl Admin {
                 &object,
                 self.timeout,
                 &self.closed,
-                |options, queue| {
-                    sys::rd_kafka_DescribeConfigs(rk, raw.as_mut_ptr(), raw.len(), options, queue)
-                },
+                |options, queue| sys::rd_kafka_DescribeConfigs(rk, raw.as_mut_ptr(), raw.len(), options, queue),
             )?;
             let result = sys::rd_kafka_event_DescribeConfigs_result(event.as_ptr());
             let mut count = 0usize;
@@ -176,10 +162,7 @@ impl Admin {
                 } else {
                     let mut entries = 0usize;
                     let configs = sys::rd_kafka_ConfigResource_configs(resource, &mut entries);
-                    Ok(array(configs, entries)
-                        .iter()
-                        .map(|&entry| config_description(entry))
-                        .collect())
+                    Ok(array(configs, entries).iter().map(|&entry| config_description(entry)).collect())
                 };
                 answers.insert(name, answer);
             }
@@ -197,11 +180,7 @@ impl Admin {
             .map_err(Error::kafka("CreatePartitions"))?;
         for result in results {
             if let Err((object, code)) = result {
-                return Err(Error::Refused {
-                    operation: "CreatePartitions",
-                    object,
-                    code: format!("{code:?}"),
-                });
+                return Err(Error::Refused { operation: "CreatePartitions", object, code: format!("{code:?}") });
             }
         }
         Ok(())
@@ -211,32 +190,20 @@ impl Admin {
     /// keys change, everything else stays. Blocks the calling thread for at most the handle's
     /// timeout (librdkafka's C API, which the Rust binding does not wrap yet), so call it from a
     /// blocking-friendly thread. A refusal carries the broker's own message.
-    pub fn incremental_alter_topic_configs(
-        &self,
-        topic: &str,
-        changes: &[ConfigChange],
-    ) -> Result<()> {
-        let refused = |code: String| Error::Refused {
-            operation: "IncrementalAlterConfigs",
-            object: topic.to_string(),
-            code,
-        };
-        let topic_c =
-            CString::new(topic).map_err(|_| refused("topic name contains a NUL byte".into()))?;
+    pub fn incremental_alter_topic_configs(&self, topic: &str, changes: &[ConfigChange]) -> Result<()> {
+        let refused =
+            |code: String| Error::Refused { operation: "IncrementalAlterConfigs", object: topic.to_string(), code };
+        let topic_c = CString::new(topic).map_err(|_| refused("topic name contains a NUL byte".into()))?;
         let resource = ffi::topic_config_resource(&topic_c)
             .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no config resource".into()))?;
         for change in changes {
             let (name, value, op) = match change {
-                ConfigChange::Set { name, value } => (
-                    name,
-                    Some(value),
-                    sys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
-                ),
-                ConfigChange::Delete { name } => (
-                    name,
-                    None,
-                    sys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE,
-                ),
+                ConfigChange::Set { name, value } => {
+                    (name, Some(value), sys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET)
+                }
+                ConfigChange::Delete { name } => {
+                    (name, None, sys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE)
+                }
             };
             let name_c = CString::new(name.as_str())
                 .map_err(|_| refused(format!("config name {name:?} contains a NUL byte")))?;
@@ -263,9 +230,7 @@ impl Admin {
             };
             if let Some(error) = error {
                 // SAFETY: the error is alive until its guard drops at the end of this block.
-                return Err(refused(unsafe {
-                    cstr(sys::rd_kafka_error_string(error.as_ptr()))
-                }));
+                return Err(refused(unsafe { cstr(sys::rd_kafka_error_string(error.as_ptr())) }));
             }
         }
         let rk = self.client.inner().native_ptr();
@@ -281,13 +246,7 @@ impl Admin {
                 self.timeout,
                 &self.closed,
                 |options, queue| {
-                    sys::rd_kafka_IncrementalAlterConfigs(
-                        rk,
-                        resources.as_mut_ptr(),
-                        resources.len(),
-                        options,
-                        queue,
-                    )
+                    sys::rd_kafka_IncrementalAlterConfigs(rk, resources.as_mut_ptr(), resources.len(), options, queue)
                 },
             )?;
             let result = sys::rd_kafka_event_IncrementalAlterConfigs_result(event.as_ptr());
@@ -313,9 +272,7 @@ impl Admin {
     /// The controller's broker id (from metadata), or `None` when unknown. Blocks the thread.
     pub fn controller_id(&self) -> Option<i32> {
         // SAFETY: a plain query on a live client handle.
-        let id = unsafe {
-            sys::rd_kafka_controllerid(self.client.inner().native_ptr(), ffi::millis(self.timeout))
-        };
+        let id = unsafe { sys::rd_kafka_controllerid(self.client.inner().native_ptr(), ffi::millis(self.timeout)) };
         (id >= 0).then_some(id)
     }
 
@@ -325,9 +282,7 @@ impl Admin {
     }
 
     fn options_extra(&self) -> rdkafka::admin::AdminOptions {
-        rdkafka::admin::AdminOptions::new()
-            .request_timeout(Some(self.timeout))
-            .operation_timeout(Some(self.timeout))
+        rdkafka::admin::AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout))
     }
 }
 

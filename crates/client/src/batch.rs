@@ -6,9 +6,8 @@
 use crate::browse::TimestampKind;
 
 pub use oxbow_record_batch::{
-    batch_headers, BatchHeader, BatchHeaders, Codec as Compression,
-    HeaderError as BatchHeaderError, HEADER_BYTES as BATCH_HEADER_BYTES,
-    LOG_OVERHEAD as BATCH_LOG_OVERHEAD_BYTES,
+    batch_headers, BatchHeader, BatchHeaders, Codec as Compression, HeaderError as BatchHeaderError,
+    HEADER_BYTES as BATCH_HEADER_BYTES, LOG_OVERHEAD as BATCH_LOG_OVERHEAD_BYTES,
 };
 
 impl TimestampKind {

@@ -69,13 +69,8 @@ pub struct OffsetLookup {
 
 impl OffsetLookup {
     pub fn new(profile: &ConnectionProfile, settings: &[(&str, &str)]) -> Result<OffsetLookup> {
-        let inner = reader_config(profile, settings)
-            .create()
-            .map_err(Error::Config)?;
-        Ok(OffsetLookup {
-            inner,
-            closed: AtomicBool::new(false),
-        })
+        let inner = reader_config(profile, settings).create().map_err(Error::Config)?;
+        Ok(OffsetLookup { inner, closed: AtomicBool::new(false) })
     }
 
     /// Ends this handle's lookups as [`Admin::close`](crate::Admin::close) does an admin
@@ -124,11 +119,7 @@ impl OffsetLookup {
             )
             .ok_or_else(|| Error::NotFound("librdkafka made no partition list".into()))?;
             for ((_, partition), topic_c) in unique.iter().zip(&topics_c) {
-                let element = sys::rd_kafka_topic_partition_list_add(
-                    list.as_ptr(),
-                    topic_c.as_ptr(),
-                    *partition,
-                );
+                let element = sys::rd_kafka_topic_partition_list_add(list.as_ptr(), topic_c.as_ptr(), *partition);
                 (*element).offset = wanted;
             }
             let event = admin_request(
@@ -149,28 +140,19 @@ impl OffsetLookup {
                     continue;
                 }
                 let topic = cstr((*element).topic);
-                let answer =
-                    if (*element).err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                        Err(format!(
-                            "{:?}",
-                            rdkafka::types::RDKafkaErrorCode::from((*element).err)
-                        ))
-                    } else if (*element).offset >= 0 {
-                        Ok(Some((*element).offset))
-                    } else {
-                        Ok(None)
-                    };
+                let answer = if (*element).err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                    Err(format!("{:?}", rdkafka::types::RDKafkaErrorCode::from((*element).err)))
+                } else if (*element).offset >= 0 {
+                    Ok(Some((*element).offset))
+                } else {
+                    Ok(None)
+                };
                 answers.insert((topic, (*element).partition), answer);
             }
         }
         Ok(partitions
             .iter()
-            .map(|key| {
-                answers
-                    .get(key)
-                    .cloned()
-                    .unwrap_or_else(|| Err("NO_ANSWER".to_string()))
-            })
+            .map(|key| answers.get(key).cloned().unwrap_or_else(|| Err("NO_ANSWER".to_string())))
             .collect())
     }
 }
@@ -206,9 +188,7 @@ impl AssignedReader {
         starts: &[(i32, PartitionStart)],
         settings: &[(&str, &str)],
     ) -> Result<AssignedReader> {
-        let inner: BaseConsumer = reader_config(profile, settings)
-            .create()
-            .map_err(Error::Config)?;
+        let inner: BaseConsumer = reader_config(profile, settings).create().map_err(Error::Config)?;
         let mut assignment = TopicPartitionList::with_capacity(starts.len());
         for (partition, start) in starts {
             let offset = match start {
@@ -216,15 +196,10 @@ impl AssignedReader {
                 PartitionStart::End => Offset::End,
                 PartitionStart::Beginning => Offset::Beginning,
             };
-            assignment
-                .add_partition_offset(topic, *partition, offset)
-                .map_err(Error::kafka("Assign"))?;
+            assignment.add_partition_offset(topic, *partition, offset).map_err(Error::kafka("Assign"))?;
         }
         inner.assign(&assignment).map_err(Error::kafka("Assign"))?;
-        Ok(AssignedReader {
-            inner,
-            topic: topic.to_string(),
-        })
+        Ok(AssignedReader { inner, topic: topic.to_string() })
     }
 
     /// The next record as an owned value, the end of a partition (only when the reader was opened
@@ -236,12 +211,7 @@ impl AssignedReader {
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => {
                 return Ok(Some(ReadEvent::EndOfPartition(partition)))
             }
-            Some(Err(source)) => {
-                return Err(Error::Kafka {
-                    operation: "Fetch",
-                    source,
-                })
-            }
+            Some(Err(source)) => return Err(Error::Kafka { operation: "Fetch", source }),
             Some(Ok(message)) => message,
         };
         let (timestamp_ms, timestamp_kind) = match message.timestamp() {
@@ -251,10 +221,9 @@ impl AssignedReader {
         };
         let headers = match message.headers() {
             None => Vec::new(),
-            Some(headers) => headers
-                .iter()
-                .map(|header| (header.key.to_string(), header.value.map(<[u8]>::to_vec)))
-                .collect(),
+            Some(headers) => {
+                headers.iter().map(|header| (header.key.to_string(), header.value.map(<[u8]>::to_vec))).collect()
+            }
         };
         Ok(Some(ReadEvent::Record(Record {
             topic: self.topic.clone(),

@@ -57,26 +57,13 @@ impl PartitionReader {
         let partitions = match partitions {
             Some(partitions) => partitions.to_vec(),
             None => {
-                let metadata = inner
-                    .fetch_metadata(Some(topic), timeout)
-                    .map_err(Error::kafka("Metadata"))?;
-                let found = metadata
-                    .topics()
-                    .iter()
-                    .find(|candidate| candidate.name() == topic);
+                let metadata = inner.fetch_metadata(Some(topic), timeout).map_err(Error::kafka("Metadata"))?;
+                let found = metadata.topics().iter().find(|candidate| candidate.name() == topic);
                 match found {
                     Some(found) if found.error().is_none() && !found.partitions().is_empty() => {
-                        found
-                            .partitions()
-                            .iter()
-                            .map(|partition| partition.id())
-                            .collect()
+                        found.partitions().iter().map(|partition| partition.id()).collect()
                     }
-                    _ => {
-                        return Err(Error::NotFound(format!(
-                            "topic {topic} has no partitions in metadata"
-                        )))
-                    }
+                    _ => return Err(Error::NotFound(format!("topic {topic} has no partitions in metadata"))),
                 }
             }
         };
@@ -87,16 +74,10 @@ impl PartitionReader {
         };
         let mut assignment = TopicPartitionList::with_capacity(partitions.len());
         for partition in &partitions {
-            assignment
-                .add_partition_offset(topic, *partition, offset)
-                .map_err(Error::kafka("Assign"))?;
+            assignment.add_partition_offset(topic, *partition, offset).map_err(Error::kafka("Assign"))?;
         }
         inner.assign(&assignment).map_err(Error::kafka("Assign"))?;
-        Ok(PartitionReader {
-            inner,
-            topic: topic.to_string(),
-            partitions,
-        })
+        Ok(PartitionReader { inner, topic: topic.to_string(), partitions })
     }
 
     /// The next record, or `None` when none arrived within `timeout`. Blocks the thread.
@@ -105,18 +86,13 @@ impl PartitionReader {
         match self.inner.poll(timeout) {
             None => Ok(None),
             Some(Ok(message)) => Ok(Some(message)),
-            Some(Err(source)) => Err(Error::Kafka {
-                operation: "Fetch",
-                source,
-            }),
+            Some(Err(source)) => Err(Error::Kafka { operation: "Fetch", source }),
         }
     }
 
     /// (log start offset, high watermark) of one partition, asked of the broker. Blocks.
     pub fn watermarks(&self, partition: i32, timeout: Duration) -> Result<(i64, i64)> {
-        self.inner
-            .fetch_watermarks(&self.topic, partition, timeout)
-            .map_err(Error::kafka("ListOffsets"))
+        self.inner.fetch_watermarks(&self.topic, partition, timeout).map_err(Error::kafka("ListOffsets"))
     }
 
     pub fn topic(&self) -> &str {

@@ -50,8 +50,7 @@ impl TopicId {
 /// base64 of the 16 bytes, without padding (22 characters).
 impl fmt::Display for TopicId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut text = String::with_capacity(22);
         for chunk in self.0.chunks(3) {
             let mut group = [0u8; 3];
@@ -127,22 +126,17 @@ impl Admin {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let names_c: Vec<CString> = names
-            .iter()
-            .map(|name| CString::new(name.as_str()))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| Error::Refused {
-                operation: "DescribeTopics",
-                object: format!("{} topics", names.len()),
-                code: "INVALID_TOPIC_EXCEPTION: a topic name contains a NUL byte".into(),
-            })?;
+        let names_c: Vec<CString> =
+            names.iter().map(|name| CString::new(name.as_str())).collect::<std::result::Result<_, _>>().map_err(
+                |_| Error::Refused {
+                    operation: "DescribeTopics",
+                    object: format!("{} topics", names.len()),
+                    code: "INVALID_TOPIC_EXCEPTION: a topic name contains a NUL byte".into(),
+                },
+            )?;
         let mut raw: Vec<*const c_char> = names_c.iter().map(|n| n.as_ptr()).collect();
         let rk = self.client.inner().native_ptr();
-        let object = if names.len() == 1 {
-            names[0].clone()
-        } else {
-            format!("{} topics", names.len())
-        };
+        let object = if names.len() == 1 { names[0].clone() } else { format!("{} topics", names.len()) };
         let mut answers: std::collections::HashMap<String, Result<TopicDescription>> =
             std::collections::HashMap::with_capacity(names.len());
         // SAFETY: the collection is owned by its guard (librdkafka copies the names it is made
@@ -198,26 +192,17 @@ pub(crate) unsafe fn node(node: *const sys::rd_kafka_Node_t) -> NodeInfo {
 /// # Safety
 /// `nodes` and `count` must describe a live node array of a result event.
 unsafe fn node_ids(nodes: *mut *const sys::rd_kafka_Node_t, count: usize) -> Vec<i32> {
-    array(nodes, count)
-        .iter()
-        .map(|&n| sys::rd_kafka_Node_id(n))
-        .collect()
+    array(nodes, count).iter().map(|&n| sys::rd_kafka_Node_id(n)).collect()
 }
 
 /// # Safety
 /// `topic` must be a live description of a result event.
-unsafe fn topic_description(
-    topic: *const sys::rd_kafka_TopicDescription_t,
-    name: String,
-) -> TopicDescription {
+unsafe fn topic_description(topic: *const sys::rd_kafka_TopicDescription_t, name: String) -> TopicDescription {
     let id = sys::rd_kafka_TopicDescription_topic_id(topic);
     let topic_id = if id.is_null() {
         None
     } else {
-        TopicId::from_bits(
-            sys::rd_kafka_Uuid_most_significant_bits(id),
-            sys::rd_kafka_Uuid_least_significant_bits(id),
-        )
+        TopicId::from_bits(sys::rd_kafka_Uuid_most_significant_bits(id), sys::rd_kafka_Uuid_least_significant_bits(id))
     };
     let mut count = 0usize;
     let list = sys::rd_kafka_TopicDescription_partitions(topic, &mut count);
@@ -230,21 +215,14 @@ unsafe fn topic_description(
             let isr_list = sys::rd_kafka_TopicPartitionInfo_isr(p, &mut isr);
             TopicPartitionDescription {
                 partition: sys::rd_kafka_TopicPartitionInfo_partition(p),
-                leader: (!leader.is_null())
-                    .then(|| sys::rd_kafka_Node_id(leader))
-                    .filter(|id| *id >= 0),
+                leader: (!leader.is_null()).then(|| sys::rd_kafka_Node_id(leader)).filter(|id| *id >= 0),
                 replicas: node_ids(replica_list, replicas),
                 isr: node_ids(isr_list, isr),
             }
         })
         .collect();
     partitions.sort_by_key(|p| p.partition);
-    TopicDescription {
-        name,
-        topic_id,
-        is_internal: sys::rd_kafka_TopicDescription_is_internal(topic) != 0,
-        partitions,
-    }
+    TopicDescription { name, topic_id, is_internal: sys::rd_kafka_TopicDescription_is_internal(topic) != 0, partitions }
 }
 
 #[cfg(test)]
@@ -254,8 +232,7 @@ mod tests {
     #[test]
     fn topic_ids_print_as_kafka_does() {
         // Kafka: Uuid(0x0123456789abcdef, 0xfedcba9876543210).toString()
-        let id = TopicId::from_bits(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210_u64 as i64)
-            .expect("non-zero");
+        let id = TopicId::from_bits(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210_u64 as i64).expect("non-zero");
         assert_eq!(id.to_string(), "ASNFZ4mrze_-3LqYdlQyEA");
         assert_eq!(id.to_string().len(), 22);
         assert_eq!(TopicId::from_bits(0, 0), None);

@@ -18,11 +18,7 @@ pub enum Error {
     /// The cluster answered, but refused the operation for one object (topic, partition, …).
     /// `code` is Kafka's error name as librdkafka reports it, e.g. `TopicAlreadyExists`.
     #[error("{operation} {object}: {code}")]
-    Refused {
-        operation: &'static str,
-        object: String,
-        code: String,
-    },
+    Refused { operation: &'static str, object: String, code: String },
     /// The caller asked for something that cannot exist (e.g. a topic absent from metadata).
     #[error("{0}")]
     NotFound(String),

@@ -32,10 +32,7 @@ impl<T> Owned<T> {
     ///
     /// # Safety
     /// `ptr` must be null or a live object that nothing else frees, and `destroy` its destructor.
-    pub(crate) unsafe fn new(
-        ptr: *mut T,
-        destroy: unsafe extern "C" fn(*mut T),
-    ) -> Option<Owned<T>> {
+    pub(crate) unsafe fn new(ptr: *mut T, destroy: unsafe extern "C" fn(*mut T)) -> Option<Owned<T>> {
         NonNull::new(ptr).map(|ptr| Owned { ptr, destroy })
     }
 
@@ -93,33 +90,19 @@ pub(crate) unsafe fn admin_request(
     closed: &AtomicBool,
     send: impl FnOnce(*const sys::rd_kafka_AdminOptions_t, *mut sys::rd_kafka_queue_t),
 ) -> Result<AdminEvent> {
-    let refused = |code: String| Error::Refused {
-        operation,
-        object: object.to_string(),
-        code,
-    };
+    let refused = |code: String| Error::Refused { operation, object: object.to_string(), code };
     let closed_refusal = || refused(format!("{CLOSED_CODE}: the client was closed"));
     if closed.load(Ordering::Acquire) {
         return Err(closed_refusal());
     }
-    let options = Owned::new(
-        sys::rd_kafka_AdminOptions_new(rk, op),
-        sys::rd_kafka_AdminOptions_destroy,
-    )
-    .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no admin options".into()))?;
+    let options = Owned::new(sys::rd_kafka_AdminOptions_new(rk, op), sys::rd_kafka_AdminOptions_destroy)
+        .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no admin options".into()))?;
     let timeout_ms = millis(timeout);
     let mut errbuf = [0 as c_char; 256];
-    let err = sys::rd_kafka_AdminOptions_set_request_timeout(
-        options.as_ptr(),
-        timeout_ms,
-        errbuf.as_mut_ptr(),
-        errbuf.len(),
-    );
+    let err =
+        sys::rd_kafka_AdminOptions_set_request_timeout(options.as_ptr(), timeout_ms, errbuf.as_mut_ptr(), errbuf.len());
     if err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-        return Err(refused(format!(
-            "INVALID_REQUEST: {}",
-            cstr(errbuf.as_ptr())
-        )));
+        return Err(refused(format!("INVALID_REQUEST: {}", cstr(errbuf.as_ptr()))));
     }
     let queue = Owned::new(sys::rd_kafka_queue_new(rk), sys::rd_kafka_queue_destroy)
         .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no queue".into()))?;
@@ -135,19 +118,12 @@ pub(crate) unsafe fn admin_request(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let slice = left.min(Duration::from_millis(ADMIN_POLL_SLICE_MS));
-        answer = Owned::new(
-            sys::rd_kafka_queue_poll(queue.as_ptr(), millis(slice)),
-            sys::rd_kafka_event_destroy,
-        );
+        answer = Owned::new(sys::rd_kafka_queue_poll(queue.as_ptr(), millis(slice)), sys::rd_kafka_event_destroy);
         if answer.is_some() || left.is_zero() {
             break;
         }
     }
-    let event = answer.ok_or_else(|| {
-        refused(format!(
-            "REQUEST_TIMED_OUT: no answer within {timeout_ms} ms"
-        ))
-    })?;
+    let event = answer.ok_or_else(|| refused(format!("REQUEST_TIMED_OUT: no answer within {timeout_ms} ms")))?;
     let err = sys::rd_kafka_event_error(event.as_ptr());
     if err != sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
         let code = rdkafka::types::RDKafkaErrorCode::from(err);
@@ -168,16 +144,11 @@ pub(crate) fn error_code(code: rdkafka::types::RDKafkaErrorCode, detail: &str) -
 
 /// A topic's config resource (DescribeConfigs, IncrementalAlterConfigs), owned; `None` when
 /// librdkafka makes none. librdkafka copies the name.
-pub(crate) fn topic_config_resource(
-    name: &std::ffi::CStr,
-) -> Option<Owned<sys::rd_kafka_ConfigResource_t>> {
+pub(crate) fn topic_config_resource(name: &std::ffi::CStr) -> Option<Owned<sys::rd_kafka_ConfigResource_t>> {
     // SAFETY: a new resource, freed by the guard with its own destroy function.
     unsafe {
         Owned::new(
-            sys::rd_kafka_ConfigResource_new(
-                sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
-                name.as_ptr(),
-            ),
+            sys::rd_kafka_ConfigResource_new(sys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC, name.as_ptr()),
             sys::rd_kafka_ConfigResource_destroy,
         )
     }
@@ -191,11 +162,7 @@ pub(crate) fn refused_object(
     code: sys::rd_kafka_resp_err_t,
     message: &str,
 ) -> Error {
-    Error::Refused {
-        operation,
-        object: object.to_string(),
-        code: error_code(code.into(), message),
-    }
+    Error::Refused { operation, object: object.to_string(), code: error_code(code.into(), message) }
 }
 
 /// The elements of a librdkafka result array (`ptr`, `count`) as a slice; empty when null.
@@ -265,13 +232,9 @@ pub(crate) fn in_asked_order<T>(
     asked
         .iter()
         .map(|object| {
-            let answer = answers.remove(object).unwrap_or_else(|| {
-                Err(Error::Refused {
-                    operation,
-                    object: object.clone(),
-                    code: "NO_ANSWER".into(),
-                })
-            });
+            let answer = answers
+                .remove(object)
+                .unwrap_or_else(|| Err(Error::Refused { operation, object: object.clone(), code: "NO_ANSWER".into() }));
             (object.clone(), answer)
         })
         .collect()

@@ -60,9 +60,7 @@ impl GroupState {
         use sys::rd_kafka_consumer_group_state_t as S;
         match state {
             S::RD_KAFKA_CONSUMER_GROUP_STATE_PREPARING_REBALANCE => GroupState::PreparingRebalance,
-            S::RD_KAFKA_CONSUMER_GROUP_STATE_COMPLETING_REBALANCE => {
-                GroupState::CompletingRebalance
-            }
+            S::RD_KAFKA_CONSUMER_GROUP_STATE_COMPLETING_REBALANCE => GroupState::CompletingRebalance,
             S::RD_KAFKA_CONSUMER_GROUP_STATE_STABLE => GroupState::Stable,
             S::RD_KAFKA_CONSUMER_GROUP_STATE_DEAD => GroupState::Dead,
             S::RD_KAFKA_CONSUMER_GROUP_STATE_EMPTY => GroupState::Empty,
@@ -174,26 +172,16 @@ fn partition_list(
     group: &str,
     entries: &[(String, i32, i64)],
 ) -> Result<Owned<sys::rd_kafka_topic_partition_list_t>> {
-    let refused = |code: String| Error::Refused {
-        operation,
-        object: group.to_string(),
-        code,
-    };
-    let size = i32::try_from(entries.len())
-        .map_err(|_| refused("INVALID_REQUEST: too many partitions".into()))?;
+    let refused = |code: String| Error::Refused { operation, object: group.to_string(), code };
+    let size = i32::try_from(entries.len()).map_err(|_| refused("INVALID_REQUEST: too many partitions".into()))?;
     // SAFETY: a new list owned by its guard; librdkafka copies each topic name it is given.
     unsafe {
-        let list = Owned::new(
-            sys::rd_kafka_topic_partition_list_new(size),
-            sys::rd_kafka_topic_partition_list_destroy,
-        )
-        .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no partition list".into()))?;
+        let list = Owned::new(sys::rd_kafka_topic_partition_list_new(size), sys::rd_kafka_topic_partition_list_destroy)
+            .ok_or_else(|| refused("INVALID_REQUEST: librdkafka made no partition list".into()))?;
         for (topic, partition, offset) in entries {
-            let topic_c = CString::new(topic.as_str()).map_err(|_| {
-                refused("INVALID_TOPIC_EXCEPTION: a topic name contains a NUL byte".into())
-            })?;
-            let element =
-                sys::rd_kafka_topic_partition_list_add(list.as_ptr(), topic_c.as_ptr(), *partition);
+            let topic_c = CString::new(topic.as_str())
+                .map_err(|_| refused("INVALID_TOPIC_EXCEPTION: a topic name contains a NUL byte".into()))?;
+            let element = sys::rd_kafka_topic_partition_list_add(list.as_ptr(), topic_c.as_ptr(), *partition);
             (*element).offset = *offset;
         }
         Ok(list)
@@ -204,9 +192,7 @@ fn partition_list(
 ///
 /// # Safety
 /// `list` must be null or a live list that outlives the returned slice.
-unsafe fn elements<'a>(
-    list: *const sys::rd_kafka_topic_partition_list_t,
-) -> &'a [sys::rd_kafka_topic_partition_t] {
+unsafe fn elements<'a>(list: *const sys::rd_kafka_topic_partition_list_t) -> &'a [sys::rd_kafka_topic_partition_t] {
     if list.is_null() {
         return &[];
     }
@@ -217,10 +203,7 @@ unsafe fn elements<'a>(
 ///
 /// # Safety
 /// `result` must be a live group result of an event.
-unsafe fn group_error(
-    operation: &'static str,
-    result: *const sys::rd_kafka_group_result_t,
-) -> Option<Error> {
+unsafe fn group_error(operation: &'static str, result: *const sys::rd_kafka_group_result_t) -> Option<Error> {
     let error = sys::rd_kafka_group_result_error(result);
     if error.is_null() {
         return None;
@@ -259,11 +242,7 @@ unsafe fn single_group_result(
     count: usize,
 ) -> Result<*const sys::rd_kafka_group_result_t> {
     let Some(&result) = array(results, count).first() else {
-        return Err(Error::Refused {
-            operation,
-            object: group.to_string(),
-            code: "NO_ANSWER".into(),
-        });
+        return Err(Error::Refused { operation, object: group.to_string(), code: "NO_ANSWER".into() });
     };
     match group_error(operation, result) {
         Some(error) => Err(error),
@@ -304,14 +283,9 @@ impl Admin {
                 .iter()
                 .map(|&listing| GroupListing {
                     group_id: cstr(sys::rd_kafka_ConsumerGroupListing_group_id(listing)),
-                    is_simple: sys::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(listing)
-                        != 0,
-                    state: GroupState::from_native(sys::rd_kafka_ConsumerGroupListing_state(
-                        listing,
-                    )),
-                    group_type: GroupType::from_native(sys::rd_kafka_ConsumerGroupListing_type(
-                        listing,
-                    )),
+                    is_simple: sys::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(listing) != 0,
+                    state: GroupState::from_native(sys::rd_kafka_ConsumerGroupListing_state(listing)),
+                    group_type: GroupType::from_native(sys::rd_kafka_ConsumerGroupListing_type(listing)),
                 })
                 .collect();
             groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
@@ -322,8 +296,7 @@ impl Admin {
             let errors = array(failed, count)
                 .iter()
                 .map(|&error| {
-                    let code =
-                        rdkafka::types::RDKafkaErrorCode::from(sys::rd_kafka_error_code(error));
+                    let code = rdkafka::types::RDKafkaErrorCode::from(sys::rd_kafka_error_code(error));
                     ffi::error_code(code, &cstr(sys::rd_kafka_error_string(error)))
                 })
                 .collect();
@@ -338,17 +311,10 @@ impl Admin {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids_c: Vec<CString> = ids
-            .iter()
-            .map(|id| group_c("DescribeGroups", id))
-            .collect::<Result<_>>()?;
+        let ids_c: Vec<CString> = ids.iter().map(|id| group_c("DescribeGroups", id)).collect::<Result<_>>()?;
         let mut raw: Vec<*const c_char> = ids_c.iter().map(|id| id.as_ptr()).collect();
         let rk = self.group_handle()?;
-        let object = if ids.len() == 1 {
-            ids[0].clone()
-        } else {
-            format!("{} groups", ids.len())
-        };
+        let object = if ids.len() == 1 { ids[0].clone() } else { format!("{} groups", ids.len()) };
         let mut answers: std::collections::HashMap<String, Result<GroupDescription>> =
             std::collections::HashMap::with_capacity(ids.len());
         // SAFETY: `rk` is this handle's live client; librdkafka copies the ids before the call
@@ -361,15 +327,7 @@ impl Admin {
                 &object,
                 self.timeout,
                 &self.closed,
-                |options, queue| {
-                    sys::rd_kafka_DescribeConsumerGroups(
-                        rk,
-                        raw.as_mut_ptr(),
-                        raw.len(),
-                        options,
-                        queue,
-                    )
-                },
+                |options, queue| sys::rd_kafka_DescribeConsumerGroups(rk, raw.as_mut_ptr(), raw.len(), options, queue),
             )?;
             let result = sys::rd_kafka_event_DescribeConsumerGroups_result(event.as_ptr());
             let mut count = 0usize;
@@ -399,10 +357,8 @@ impl Admin {
         let group_c = group_c(OP, group)?;
         let wanted = match partitions {
             Some(partitions) => {
-                let entries: Vec<(String, i32, i64)> = partitions
-                    .iter()
-                    .map(|(topic, partition)| (topic.clone(), *partition, -1))
-                    .collect();
+                let entries: Vec<(String, i32, i64)> =
+                    partitions.iter().map(|(topic, partition)| (topic.clone(), *partition, -1)).collect();
                 Some(partition_list(OP, group, &entries)?)
             }
             None => None,
@@ -432,24 +388,17 @@ impl Admin {
                 self.timeout,
                 &self.closed,
                 |options, queue| {
-                    sys::rd_kafka_ListConsumerGroupOffsets(
-                        rk,
-                        requests.as_mut_ptr(),
-                        requests.len(),
-                        options,
-                        queue,
-                    )
+                    sys::rd_kafka_ListConsumerGroupOffsets(rk, requests.as_mut_ptr(), requests.len(), options, queue)
                 },
             )?;
             let result = sys::rd_kafka_event_ListConsumerGroupOffsets_result(event.as_ptr());
             let mut count = 0usize;
             let groups = sys::rd_kafka_ListConsumerGroupOffsets_result_groups(result, &mut count);
             let result = single_group_result(OP, group, groups, count)?;
-            let mut offsets: Vec<CommittedOffset> =
-                elements(sys::rd_kafka_group_result_partitions(result))
-                    .iter()
-                    .map(|element| committed_offset(element))
-                    .collect();
+            let mut offsets: Vec<CommittedOffset> = elements(sys::rd_kafka_group_result_partitions(result))
+                .iter()
+                .map(|element| committed_offset(element))
+                .collect();
             offsets.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
             Ok(offsets)
         }
@@ -459,11 +408,7 @@ impl Admin {
     /// an OffsetCommit without a member). Kafka accepts it only while the group has no members.
     /// Returns each partition's outcome; a refusal of the whole group is an error. Blocks the
     /// calling thread for at most the handle's timeout.
-    pub fn alter_group_offsets(
-        &self,
-        group: &str,
-        offsets: &[(String, i32, i64)],
-    ) -> Result<Vec<PartitionOutcome>> {
+    pub fn alter_group_offsets(&self, group: &str, offsets: &[(String, i32, i64)]) -> Result<Vec<PartitionOutcome>> {
         const OP: &str = "AlterConsumerGroupOffsets";
         if offsets.is_empty() {
             return Ok(Vec::new());
@@ -491,13 +436,7 @@ impl Admin {
                 self.timeout,
                 &self.closed,
                 |options, queue| {
-                    sys::rd_kafka_AlterConsumerGroupOffsets(
-                        rk,
-                        requests.as_mut_ptr(),
-                        requests.len(),
-                        options,
-                        queue,
-                    )
+                    sys::rd_kafka_AlterConsumerGroupOffsets(rk, requests.as_mut_ptr(), requests.len(), options, queue)
                 },
             )?;
             let result = sys::rd_kafka_event_AlterConsumerGroupOffsets_result(event.as_ptr());
@@ -512,21 +451,15 @@ impl Admin {
     /// topics an active group subscribes to (`GroupSubscribedToTopic`). Returns each partition's
     /// outcome; a refusal of the whole group is an error. Blocks the calling thread for at most
     /// twice the handle's timeout (the API check, then the request).
-    pub fn delete_group_offsets(
-        &self,
-        group: &str,
-        partitions: &[(String, i32)],
-    ) -> Result<Vec<PartitionOutcome>> {
+    pub fn delete_group_offsets(&self, group: &str, partitions: &[(String, i32)]) -> Result<Vec<PartitionOutcome>> {
         const OP: &str = "OffsetDelete";
         if partitions.is_empty() {
             return Ok(Vec::new());
         }
         self.require_api(ApiKey::OffsetDelete, OP, group)?;
         let group_c = group_c(OP, group)?;
-        let entries: Vec<(String, i32, i64)> = partitions
-            .iter()
-            .map(|(topic, partition)| (topic.clone(), *partition, -1))
-            .collect();
+        let entries: Vec<(String, i32, i64)> =
+            partitions.iter().map(|(topic, partition)| (topic.clone(), *partition, -1)).collect();
         let list = partition_list(OP, group, &entries)?;
         let rk = self.group_handle()?;
         // SAFETY: as in `list_group_offsets`.
@@ -549,13 +482,7 @@ impl Admin {
                 self.timeout,
                 &self.closed,
                 |options, queue| {
-                    sys::rd_kafka_DeleteConsumerGroupOffsets(
-                        rk,
-                        requests.as_mut_ptr(),
-                        requests.len(),
-                        options,
-                        queue,
-                    )
+                    sys::rd_kafka_DeleteConsumerGroupOffsets(rk, requests.as_mut_ptr(), requests.len(), options, queue)
                 },
             )?;
             let result = sys::rd_kafka_event_DeleteConsumerGroupOffsets_result(event.as_ptr());
@@ -577,15 +504,13 @@ impl Admin {
         // SAFETY: the request object is owned by its guard and copied by librdkafka; `rk` is this
         // handle's live client; result pointers are read only while `event` is alive.
         unsafe {
-            let request = Owned::new(
-                sys::rd_kafka_DeleteGroup_new(group_c.as_ptr()),
-                sys::rd_kafka_DeleteGroup_destroy,
-            )
-            .ok_or_else(|| Error::Refused {
-                operation: OP,
-                object: group.to_string(),
-                code: "INVALID_REQUEST: librdkafka made no request".into(),
-            })?;
+            let request =
+                Owned::new(sys::rd_kafka_DeleteGroup_new(group_c.as_ptr()), sys::rd_kafka_DeleteGroup_destroy)
+                    .ok_or_else(|| Error::Refused {
+                        operation: OP,
+                        object: group.to_string(),
+                        code: "INVALID_REQUEST: librdkafka made no request".into(),
+                    })?;
             let mut requests = [request.as_ptr()];
             let event = admin_request(
                 rk,
@@ -594,15 +519,7 @@ impl Admin {
                 group,
                 self.timeout,
                 &self.closed,
-                |options, queue| {
-                    sys::rd_kafka_DeleteGroups(
-                        rk,
-                        requests.as_mut_ptr(),
-                        requests.len(),
-                        options,
-                        queue,
-                    )
-                },
+                |options, queue| sys::rd_kafka_DeleteGroups(rk, requests.as_mut_ptr(), requests.len(), options, queue),
             )?;
             let result = sys::rd_kafka_event_DeleteGroups_result(event.as_ptr());
             let mut count = 0usize;
@@ -637,9 +554,7 @@ impl Admin {
                     })
                 }
                 // A profile whose extras switch on TLS or SASL: librdkafka speaks it, this check cannot.
-                Err(Error::Refused { code, .. }) if code.starts_with("INVALID_REQUEST") => {
-                    return Ok(())
-                }
+                Err(Error::Refused { code, .. }) if code.starts_with("INVALID_REQUEST") => return Ok(()),
                 Err(error) => last = Some(error),
             }
         }
@@ -657,10 +572,7 @@ const API_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5)
 /// `host:port` or `[v6]:port` of a bootstrap server.
 fn host_port(server: &str) -> Option<(&str, u16)> {
     let (host, port) = server.rsplit_once(':')?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     Some((host, port.parse().ok()?)).filter(|(host, _)| !host.is_empty())
 }
 
@@ -670,8 +582,7 @@ unsafe fn committed_offset(element: &sys::rd_kafka_topic_partition_t) -> Committ
     let metadata = if element.metadata.is_null() || element.metadata_size == 0 {
         None
     } else {
-        let bytes =
-            std::slice::from_raw_parts(element.metadata as *const u8, element.metadata_size);
+        let bytes = std::slice::from_raw_parts(element.metadata as *const u8, element.metadata_size);
         // Some clients (confluent-kafka-python) commit the C string's terminator too.
         let text = String::from_utf8_lossy(bytes);
         Some(text.trim_end_matches('\0').to_string()).filter(|t| !t.is_empty())
@@ -715,10 +626,8 @@ unsafe fn group_description(
             partitions.sort();
             Some(GroupMember {
                 member_id: cstr(sys::rd_kafka_MemberDescription_consumer_id(member)),
-                group_instance_id: opt_cstr(sys::rd_kafka_MemberDescription_group_instance_id(
-                    member,
-                ))
-                .filter(|id| !id.is_empty()),
+                group_instance_id: opt_cstr(sys::rd_kafka_MemberDescription_group_instance_id(member))
+                    .filter(|id| !id.is_empty()),
                 client_id: cstr(sys::rd_kafka_MemberDescription_client_id(member)),
                 host: cstr(sys::rd_kafka_MemberDescription_host(member)),
                 assignment: partitions,
@@ -730,9 +639,7 @@ unsafe fn group_description(
         is_simple: sys::rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(group) != 0,
         state: GroupState::from_native(sys::rd_kafka_ConsumerGroupDescription_state(group)),
         group_type: GroupType::from_native(sys::rd_kafka_ConsumerGroupDescription_type(group)),
-        protocol: cstr(sys::rd_kafka_ConsumerGroupDescription_partition_assignor(
-            group,
-        )),
+        protocol: cstr(sys::rd_kafka_ConsumerGroupDescription_partition_assignor(group)),
         coordinator: (!coordinator.is_null()).then(|| node(coordinator)),
         members,
     }

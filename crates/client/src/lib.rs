@@ -64,32 +64,28 @@ pub use batch::{
     batch_headers, BatchHeader, BatchHeaderError, BatchHeaders, Compression, BATCH_HEADER_BYTES,
     BATCH_LOG_OVERHEAD_BYTES,
 };
-pub use browse::{
-    AssignedReader, OffsetLookup, OffsetSpec, PartitionStart, ReadEvent, Record, TimestampKind,
-};
+pub use browse::{AssignedReader, OffsetLookup, OffsetSpec, PartitionStart, ReadEvent, Record, TimestampKind};
 pub use consume::{PartitionReader, StartOffset, READER_GROUP_ID};
 pub use describe::{
-    ClusterDescription, NodeInfo, TopicDescription, TopicDescriptions, TopicId,
-    TopicPartitionDescription,
+    ClusterDescription, NodeInfo, TopicDescription, TopicDescriptions, TopicId, TopicPartitionDescription,
 };
 pub use error::{Error, Result};
 pub use ffi::{ADMIN_POLL_SLICE_MS, CLOSED_CODE};
 pub use groups::{
-    CommittedOffset, GroupDescription, GroupDescriptions, GroupList, GroupListing, GroupMember,
-    GroupState, GroupType, PartitionOutcome,
+    CommittedOffset, GroupDescription, GroupDescriptions, GroupList, GroupListing, GroupMember, GroupState, GroupType,
+    PartitionOutcome,
 };
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo};
 pub use produce::{Delivered, Producer};
 pub use profile::{ConnectionProfile, SaslMechanism, Security};
 pub use raw::{
-    api_versions_blocking, fetch_batch_headers, BatchHeadersRequest, FetchedBatchHeaders,
-    IsolationLevel, RawConnection, API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES,
-    METADATA_FRAME_BYTES_MAX,
+    api_versions_blocking, fetch_batch_headers, BatchHeadersRequest, FetchedBatchHeaders, IsolationLevel,
+    RawConnection, API_VERSIONS_FRAME_BYTES_MAX, FETCH_FRAME_SLACK_BYTES, METADATA_FRAME_BYTES_MAX,
 };
 
+pub use rdkafka;
 /// The librdkafka binding this crate is built on, for callers that need more than the helpers.
 pub use transactions::{
     describe_producers, last_stable_offset, list_transactions, ActiveProducer, BrokerTransactions,
     TransactionDescription, TRANSACTIONS_DESCRIBED_MAX, TRANSACTIONS_FRAME_BYTES_MAX,
 };
-pub use rdkafka;

@@ -42,20 +42,14 @@ impl ClusterMetadata {
             brokers: metadata
                 .brokers()
                 .iter()
-                .map(|broker| BrokerInfo {
-                    id: broker.id(),
-                    host: broker.host().to_string(),
-                    port: broker.port(),
-                })
+                .map(|broker| BrokerInfo { id: broker.id(), host: broker.host().to_string(), port: broker.port() })
                 .collect(),
             topics: metadata
                 .topics()
                 .iter()
                 .map(|topic| TopicInfo {
                     name: topic.name().to_string(),
-                    error: topic
-                        .error()
-                        .map(|code| format!("{:?}", rdkafka::types::RDKafkaErrorCode::from(code))),
+                    error: topic.error().map(|code| format!("{:?}", rdkafka::types::RDKafkaErrorCode::from(code))),
                     partitions: topic
                         .partitions()
                         .iter()
@@ -64,9 +58,9 @@ impl ClusterMetadata {
                             leader: partition.leader(),
                             replicas: partition.replicas().to_vec(),
                             isr: partition.isr().to_vec(),
-                            error: partition.error().map(|code| {
-                                format!("{:?}", rdkafka::types::RDKafkaErrorCode::from(code))
-                            }),
+                            error: partition
+                                .error()
+                                .map(|code| format!("{:?}", rdkafka::types::RDKafkaErrorCode::from(code))),
                         })
                         .collect(),
                 })

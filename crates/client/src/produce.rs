@@ -24,20 +24,13 @@ pub struct Delivered {
 
 impl Producer {
     /// `settings` are librdkafka producer properties by Kafka's names, e.g. `("acks", "all")`.
-    pub fn new(
-        profile: &ConnectionProfile,
-        settings: &[(&str, &str)],
-        queue_timeout: Duration,
-    ) -> Result<Producer> {
+    pub fn new(profile: &ConnectionProfile, settings: &[(&str, &str)], queue_timeout: Duration) -> Result<Producer> {
         let mut config = profile.client_config();
         for (key, value) in settings {
             config.set(*key, *value);
         }
         let inner = config.create().map_err(Error::Config)?;
-        Ok(Producer {
-            inner,
-            queue_timeout,
-        })
+        Ok(Producer { inner, queue_timeout })
     }
 
     /// Sends one record and waits for the acknowledgement the producer's `acks` asks for.
@@ -52,8 +45,7 @@ impl Producer {
         value: Option<&[u8]>,
         timestamp_ms: Option<i64>,
     ) -> Result<Delivered> {
-        self.send_record(topic, partition, key, value, timestamp_ms, &[])
-            .await
+        self.send_record(topic, partition, key, value, timestamp_ms, &[]).await
     }
 
     /// Like [`Producer::send`], with record headers (`(key, value)`, a `None` value is a null header).
@@ -65,8 +57,7 @@ impl Producer {
         value: Option<&[u8]>,
         headers: &[(String, Option<Vec<u8>>)],
     ) -> Result<Delivered> {
-        self.send_record(topic, partition, key, value, None, headers)
-            .await
+        self.send_record(topic, partition, key, value, None, headers).await
     }
 
     async fn send_record(
@@ -95,22 +86,13 @@ impl Producer {
         if !headers.is_empty() {
             let mut owned = OwnedHeaders::new_with_capacity(headers.len());
             for (key, value) in headers {
-                owned = owned.insert(Header {
-                    key: key.as_str(),
-                    value: value.as_deref(),
-                });
+                owned = owned.insert(Header { key: key.as_str(), value: value.as_deref() });
             }
             record = record.headers(owned);
         }
         match self.inner.send(record, self.queue_timeout).await {
-            Ok(delivery) => Ok(Delivered {
-                partition: delivery.partition,
-                offset: delivery.offset,
-            }),
-            Err((source, _message)) => Err(Error::Kafka {
-                operation: "Produce",
-                source,
-            }),
+            Ok(delivery) => Ok(Delivered { partition: delivery.partition, offset: delivery.offset }),
+            Err((source, _message)) => Err(Error::Kafka { operation: "Produce", source }),
         }
     }
 

@@ -27,18 +27,9 @@ pub enum Security {
     /// `SSL`: TLS, optionally with a CA bundle to trust instead of the system's.
     Ssl { ca_location: Option<PathBuf> },
     /// `SASL_PLAINTEXT`: SASL authentication without TLS.
-    SaslPlaintext {
-        mechanism: SaslMechanism,
-        username: String,
-        password: String,
-    },
+    SaslPlaintext { mechanism: SaslMechanism, username: String, password: String },
     /// `SASL_SSL`: SASL authentication over TLS (e.g. Confluent Cloud uses PLAIN over TLS).
-    SaslSsl {
-        mechanism: SaslMechanism,
-        username: String,
-        password: String,
-        ca_location: Option<PathBuf>,
-    },
+    SaslSsl { mechanism: SaslMechanism, username: String, password: String, ca_location: Option<PathBuf> },
 }
 
 /// SASL mechanisms with a username and password (GSSAPI/Kerberos and OAUTHBEARER are not modelled).
@@ -62,10 +53,7 @@ impl SaslMechanism {
 
 impl ConnectionProfile {
     /// A plaintext profile for `bootstrap_servers`, e.g. the embedded cluster's `127.0.0.1:9092`.
-    pub fn plaintext(
-        bootstrap_servers: impl Into<String>,
-        client_id: impl Into<String>,
-    ) -> ConnectionProfile {
+    pub fn plaintext(bootstrap_servers: impl Into<String>, client_id: impl Into<String>) -> ConnectionProfile {
         ConnectionProfile {
             bootstrap_servers: bootstrap_servers.into(),
             client_id: client_id.into(),
@@ -88,20 +76,11 @@ impl ConnectionProfile {
                 config.set("security.protocol", "ssl");
                 set_ca(&mut config, ca_location);
             }
-            Security::SaslPlaintext {
-                mechanism,
-                username,
-                password,
-            } => {
+            Security::SaslPlaintext { mechanism, username, password } => {
                 config.set("security.protocol", "sasl_plaintext");
                 set_sasl(&mut config, *mechanism, username, password);
             }
-            Security::SaslSsl {
-                mechanism,
-                username,
-                password,
-                ca_location,
-            } => {
+            Security::SaslSsl { mechanism, username, password, ca_location } => {
                 config.set("security.protocol", "sasl_ssl");
                 set_sasl(&mut config, *mechanism, username, password);
                 set_ca(&mut config, ca_location);
@@ -139,9 +118,7 @@ mod tests {
             password: "secret".into(),
             ca_location: Some(PathBuf::from("ca.pem")),
         };
-        profile
-            .extra
-            .push(("socket.keepalive.enable".into(), "true".into()));
+        profile.extra.push(("socket.keepalive.enable".into(), "true".into()));
         let config = profile.client_config();
         assert_eq!(config.get("security.protocol"), Some("sasl_ssl"));
         assert_eq!(config.get("sasl.mechanism"), Some("SCRAM-SHA-512"));

@@ -27,8 +27,8 @@ use kafka_protocol::error::ParseResponseErrorCode;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, BrokerId, FetchRequest, FetchResponse,
-    MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, TopicName,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, BrokerId, FetchRequest, FetchResponse, MetadataRequest,
+    MetadataResponse, RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
 use std::collections::HashMap;
@@ -89,12 +89,8 @@ impl FetchedBatchHeaders {
     /// The header of the batch holding `offset`, if this fetch covered it.
     pub fn batch_of(&self, offset: i64) -> Option<&BatchHeader> {
         // Batches are in offset order: the candidate is the last one starting at or before it.
-        let index = self
-            .headers
-            .partition_point(|header| header.base_offset <= offset);
-        self.headers[..index]
-            .last()
-            .filter(|header| header.contains(offset))
+        let index = self.headers.partition_point(|header| header.base_offset <= offset);
+        self.headers[..index].last().filter(|header| header.contains(offset))
     }
 }
 
@@ -124,11 +120,7 @@ pub struct RawConnection {
 }
 
 fn refused(operation: &'static str, object: &str, code: impl Into<String>) -> Error {
-    Error::Refused {
-        operation,
-        object: object.to_string(),
-        code: code.into(),
-    }
+    Error::Refused { operation, object: object.to_string(), code: code.into() }
 }
 
 /// Whether `profile` reaches the cluster without TLS or SASL (the extras may override it).
@@ -159,8 +151,7 @@ impl RawConnection {
                 "INVALID_REQUEST: raw requests speak neither TLS nor SASL; the profile is not PLAINTEXT",
             ));
         }
-        let port = u16::try_from(port)
-            .map_err(|_| refused("Connect", &peer, "INVALID_REQUEST: port out of range"))?;
+        let port = u16::try_from(port).map_err(|_| refused("Connect", &peer, "INVALID_REQUEST: port out of range"))?;
         let deadline = Instant::now() + timeout;
         let stream = within(deadline, "Connect", &peer, TcpStream::connect((host, port)))
             .await?
@@ -198,10 +189,7 @@ impl RawConnection {
 
     /// Reads the batch headers from `request.offset` on with one Fetch (a version both sides
     /// support, replica id -1, no fetch session), within `request.timeout`.
-    pub async fn fetch_batch_headers(
-        &mut self,
-        request: &BatchHeadersRequest,
-    ) -> Result<FetchedBatchHeaders> {
+    pub async fn fetch_batch_headers(&mut self, request: &BatchHeadersRequest) -> Result<FetchedBatchHeaders> {
         let deadline = Instant::now() + request.timeout;
         let object = format!("{}-{}", request.topic, request.partition);
         let (lowest, highest) = self.versions(ApiKey::Fetch).unwrap_or((0, -1));
@@ -235,12 +223,8 @@ impl RawConnection {
         fetch.session_id = 0;
         fetch.session_epoch = -1;
         fetch.topics = vec![topic];
-        let frame_max = usize::try_from(max_bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_add(FETCH_FRAME_SLACK_BYTES);
-        let mut body = self
-            .round_trip(ApiKey::Fetch, version, &fetch, frame_max, deadline)
-            .await?;
+        let frame_max = usize::try_from(max_bytes).unwrap_or(usize::MAX).saturating_add(FETCH_FRAME_SLACK_BYTES);
+        let mut body = self.round_trip(ApiKey::Fetch, version, &fetch, frame_max, deadline).await?;
         let response = FetchResponse::decode(&mut body, version)
             .map_err(|e| refused("Fetch", &object, format!("CORRUPT_MESSAGE: {e}")))?;
         if let Some(error) = response.error_code.err() {
@@ -252,13 +236,7 @@ impl RawConnection {
             .filter(|t| t.topic.0.as_str() == request.topic.as_str())
             .flat_map(|t| t.partitions.iter())
             .find(|p| p.partition_index == request.partition)
-            .ok_or_else(|| {
-                refused(
-                    "Fetch",
-                    &object,
-                    "CORRUPT_MESSAGE: the partition is missing from the response",
-                )
-            })?;
+            .ok_or_else(|| refused("Fetch", &object, "CORRUPT_MESSAGE: the partition is missing from the response"))?;
         if let Some(error) = data.error_code.err() {
             return Err(refused("Fetch", &object, format!("{error:?}")));
         }
@@ -268,29 +246,16 @@ impl RawConnection {
                 Ok(header) => headers.push(header),
                 // A response may end in a partial batch (max_bytes): normal, not an error.
                 Err(BatchHeaderError::Truncated { .. }) => break,
-                Err(error) => {
-                    return Err(refused(
-                        "Fetch",
-                        &object,
-                        format!("CORRUPT_MESSAGE: {error}"),
-                    ))
-                }
+                Err(error) => return Err(refused("Fetch", &object, format!("CORRUPT_MESSAGE: {error}"))),
             }
         }
-        Ok(FetchedBatchHeaders {
-            headers,
-            high_watermark: data.high_watermark,
-        })
+        Ok(FetchedBatchHeaders { headers, high_watermark: data.high_watermark })
     }
 
     /// This broker's own metadata for `topics` (none: the brokers only), within `timeout`, with
     /// topic auto-creation off. `answered_by` is the broker listed at the address connected to
     /// (-1 if none is). Topic and partition errors are reported in the result, by Kafka's names.
-    pub async fn metadata(
-        &mut self,
-        topics: &[&str],
-        timeout: Duration,
-    ) -> Result<ClusterMetadata> {
+    pub async fn metadata(&mut self, topics: &[&str], timeout: Duration) -> Result<ClusterMetadata> {
         let deadline = Instant::now() + timeout;
         let (lowest, highest) = self.versions(ApiKey::Metadata).unwrap_or((0, -1));
         let version = highest.min(MetadataRequest::VERSIONS.max);
@@ -312,15 +277,7 @@ impl RawConnection {
                     .collect(),
             ))
             .with_allow_auto_topic_creation(false);
-        let mut body = self
-            .round_trip(
-                ApiKey::Metadata,
-                version,
-                &request,
-                METADATA_FRAME_BYTES_MAX,
-                deadline,
-            )
-            .await?;
+        let mut body = self.round_trip(ApiKey::Metadata, version, &request, METADATA_FRAME_BYTES_MAX, deadline).await?;
         let response = MetadataResponse::decode(&mut body, version)
             .map_err(|e| refused("Metadata", &self.peer, format!("CORRUPT_MESSAGE: {e}")))?;
         if let Some(error) = response.error_code.err() {
@@ -330,16 +287,9 @@ impl RawConnection {
         let brokers: Vec<BrokerInfo> = response
             .brokers
             .iter()
-            .map(|b| BrokerInfo {
-                id: b.node_id.0,
-                host: b.host.to_string(),
-                port: b.port,
-            })
+            .map(|b| BrokerInfo { id: b.node_id.0, host: b.host.to_string(), port: b.port })
             .collect();
-        let answered_by = brokers
-            .iter()
-            .find(|b| format!("{}:{}", b.host, b.port) == self.peer)
-            .map_or(-1, |b| b.id);
+        let answered_by = brokers.iter().find(|b| format!("{}:{}", b.host, b.port) == self.peer).map_or(-1, |b| b.id);
         let ids = |nodes: &[BrokerId]| nodes.iter().map(|n| n.0).collect::<Vec<i32>>();
         let topics = response
             .topics
@@ -360,11 +310,7 @@ impl RawConnection {
                     .collect(),
             })
             .collect();
-        Ok(ClusterMetadata {
-            answered_by,
-            brokers,
-            topics,
-        })
+        Ok(ClusterMetadata { answered_by, brokers, topics })
     }
 
     /// Sends `request` in the newest version both the broker and `kafka-protocol` speak, from
@@ -401,9 +347,7 @@ impl RawConnection {
                 ),
             ));
         }
-        let mut body = self
-            .round_trip(key, version, request, frame_bytes_max, deadline)
-            .await?;
+        let mut body = self.round_trip(key, version, request, frame_bytes_max, deadline).await?;
         let response = Resp::decode(&mut body, version)
             .map_err(|e| refused(operation, &self.peer, format!("CORRUPT_MESSAGE: {e}")))?;
         Ok((response, version))
@@ -423,38 +367,14 @@ impl RawConnection {
         let peer = self.peer.clone();
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        let frame = request_frame(
-            key,
-            version,
-            correlation_id,
-            &self.client_id,
-            request,
-            &peer,
-        )?;
-        let network =
-            |e: std::io::Error| refused(operation, &peer, format!("NETWORK_EXCEPTION: {e}"));
-        within(deadline, operation, &peer, self.stream.write_all(&frame))
-            .await?
-            .map_err(network)?;
+        let frame = request_frame(key, version, correlation_id, &self.client_id, request, &peer)?;
+        let network = |e: std::io::Error| refused(operation, &peer, format!("NETWORK_EXCEPTION: {e}"));
+        within(deadline, operation, &peer, self.stream.write_all(&frame)).await?.map_err(network)?;
         let mut size = [0u8; 4];
-        within(
-            deadline,
-            operation,
-            &peer,
-            self.stream.read_exact(&mut size),
-        )
-        .await?
-        .map_err(network)?;
+        within(deadline, operation, &peer, self.stream.read_exact(&mut size)).await?.map_err(network)?;
         let size = frame_size(size, frame_bytes_max, operation, &peer)?;
         let mut body = vec![0u8; size];
-        within(
-            deadline,
-            operation,
-            &peer,
-            self.stream.read_exact(&mut body),
-        )
-        .await?
-        .map_err(network)?;
+        within(deadline, operation, &peer, self.stream.read_exact(&mut body)).await?.map_err(network)?;
         response_body(key, version, correlation_id, body, &peer)
     }
 }
@@ -479,11 +399,7 @@ fn decode_api_versions(body: Bytes, peer: &str) -> Result<HashMap<i16, (i16, i16
     if let Some(error) = response.error_code.err() {
         return Err(refused("ApiVersions", peer, format!("{error:?}")));
     }
-    Ok(response
-        .api_keys
-        .iter()
-        .map(|key| (key.api_key, (key.min_version, key.max_version)))
-        .collect())
+    Ok(response.api_keys.iter().map(|key| (key.api_key, (key.min_version, key.max_version))).collect())
 }
 
 /// One size-prefixed request frame: header, then body.
@@ -507,40 +423,26 @@ fn request_frame(
         .encode(&mut frame, key.request_header_version(version))
         .and_then(|()| request.encode(&mut frame, version))
         .map_err(|e| refused(operation, peer, format!("INVALID_REQUEST: {e}")))?;
-    let size = i32::try_from(frame.len() - 4)
-        .map_err(|_| refused(operation, peer, "INVALID_REQUEST: request too large"))?;
+    let size =
+        i32::try_from(frame.len() - 4).map_err(|_| refused(operation, peer, "INVALID_REQUEST: request too large"))?;
     frame[..4].copy_from_slice(&size.to_be_bytes());
     Ok(frame)
 }
 
 /// A response frame's size prefix, checked against `frame_bytes_max`.
-fn frame_size(
-    size: [u8; 4],
-    frame_bytes_max: usize,
-    operation: &'static str,
-    peer: &str,
-) -> Result<usize> {
+fn frame_size(size: [u8; 4], frame_bytes_max: usize, operation: &'static str, peer: &str) -> Result<usize> {
     let size = i32::from_be_bytes(size);
-    usize::try_from(size)
-        .ok()
-        .filter(|size| *size <= frame_bytes_max)
-        .ok_or_else(|| {
-            refused(
-                operation,
-                peer,
-                format!("CORRUPT_MESSAGE: response frame of {size} bytes (at most {frame_bytes_max} read)"),
-            )
-        })
+    usize::try_from(size).ok().filter(|size| *size <= frame_bytes_max).ok_or_else(|| {
+        refused(
+            operation,
+            peer,
+            format!("CORRUPT_MESSAGE: response frame of {size} bytes (at most {frame_bytes_max} read)"),
+        )
+    })
 }
 
 /// The body of a response frame, after its header is read and its correlation id checked.
-fn response_body(
-    key: ApiKey,
-    version: i16,
-    correlation_id: i32,
-    body: Vec<u8>,
-    peer: &str,
-) -> Result<Bytes> {
+fn response_body(key: ApiKey, version: i16, correlation_id: i32, body: Vec<u8>, peer: &str) -> Result<Bytes> {
     let operation = api_name(key);
     let mut body = Bytes::from(body);
     let header = ResponseHeader::decode(&mut body, key.response_header_version(version))
@@ -549,10 +451,7 @@ fn response_body(
         return Err(refused(
             operation,
             peer,
-            format!(
-                "CORRUPT_MESSAGE: correlation id {} answers request {correlation_id}",
-                header.correlation_id
-            ),
+            format!("CORRUPT_MESSAGE: correlation id {} answers request {correlation_id}", header.correlation_id),
         ));
     }
     Ok(body)
@@ -578,31 +477,18 @@ pub fn api_versions_blocking(
             "INVALID_REQUEST: raw requests speak neither TLS nor SASL; the profile is not PLAINTEXT",
         ));
     }
-    let network =
-        |e: std::io::Error| refused("ApiVersions", &peer, format!("NETWORK_EXCEPTION: {e}"));
+    let network = |e: std::io::Error| refused("ApiVersions", &peer, format!("NETWORK_EXCEPTION: {e}"));
     let address = (host, port)
         .to_socket_addrs()
         .map_err(network)?
         .next()
-        .ok_or_else(|| {
-            refused(
-                "Connect",
-                &peer,
-                "NETWORK_EXCEPTION: the host has no address",
-            )
-        })?;
+        .ok_or_else(|| refused("Connect", &peer, "NETWORK_EXCEPTION: the host has no address"))?;
     let mut stream = std::net::TcpStream::connect_timeout(&address, timeout).map_err(network)?;
     stream.set_read_timeout(Some(timeout)).map_err(network)?;
     stream.set_write_timeout(Some(timeout)).map_err(network)?;
     let client_id = StrBytes::from_string(profile.client_id.clone());
-    let frame = request_frame(
-        ApiKey::ApiVersions,
-        API_VERSIONS_VERSION,
-        1,
-        &client_id,
-        &api_versions_request(),
-        &peer,
-    )?;
+    let frame =
+        request_frame(ApiKey::ApiVersions, API_VERSIONS_VERSION, 1, &client_id, &api_versions_request(), &peer)?;
     stream.write_all(&frame).map_err(network)?;
     let mut size = [0u8; 4];
     stream.read_exact(&mut size).map_err(network)?;
@@ -645,9 +531,7 @@ mod tests {
     fn only_plaintext_profiles_are_spoken_to() {
         let mut profile = ConnectionProfile::plaintext("h:1", "t");
         assert!(is_plaintext(&profile));
-        profile
-            .extra
-            .push(("security.protocol".into(), "SSL".into()));
+        profile.extra.push(("security.protocol".into(), "SSL".into()));
         assert!(!is_plaintext(&profile));
         profile.extra.clear();
         profile.security = Security::Ssl { ca_location: None };
@@ -658,10 +542,8 @@ mod tests {
     async fn a_non_plaintext_profile_is_refused_before_connecting() {
         let mut profile = ConnectionProfile::plaintext("127.0.0.1:9", "t");
         profile.security = Security::Ssl { ca_location: None };
-        let error = RawConnection::connect(&profile, "127.0.0.1", 9, Duration::from_secs(1))
-            .await
-            .err()
-            .expect("refused");
+        let error =
+            RawConnection::connect(&profile, "127.0.0.1", 9, Duration::from_secs(1)).await.err().expect("refused");
         assert!(error.to_string().contains("INVALID_REQUEST"), "{error}");
     }
 
@@ -675,10 +557,8 @@ mod tests {
             bytes[23..27].copy_from_slice(&delta.to_be_bytes());
             BatchHeader::parse_v2(&bytes).unwrap()
         };
-        let fetched = FetchedBatchHeaders {
-            headers: vec![header(10, 4), header(15, 0), header(20, 9)],
-            high_watermark: 30,
-        };
+        let fetched =
+            FetchedBatchHeaders { headers: vec![header(10, 4), header(15, 0), header(20, 9)], high_watermark: 30 };
         let base = |offset| fetched.batch_of(offset).map(|h| h.base_offset);
         assert_eq!(base(9), None);
         assert_eq!(base(10), Some(10));

@@ -20,8 +20,7 @@ use kafka_protocol::error::ParseResponseErrorCode;
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::{
     ApiKey, DescribeProducersRequest, DescribeProducersResponse, DescribeTransactionsRequest,
-    DescribeTransactionsResponse, ListTransactionsRequest, ListTransactionsResponse, TopicName,
-    TransactionalId,
+    DescribeTransactionsResponse, ListTransactionsRequest, ListTransactionsResponse, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use std::time::{Duration, Instant};
@@ -69,13 +68,8 @@ pub async fn list_transactions(
     let deadline = Instant::now() + timeout;
     let mut out = Vec::with_capacity(brokers.len());
     for broker in brokers {
-        let result = broker_transactions(profile, broker, deadline)
-            .await
-            .map_err(|e| e.to_string());
-        out.push(BrokerTransactions {
-            broker: broker.id,
-            result,
-        });
+        let result = broker_transactions(profile, broker, deadline).await.map_err(|e| e.to_string());
+        out.push(BrokerTransactions { broker: broker.id, result });
     }
     out
 }
@@ -88,13 +82,7 @@ async fn broker_transactions(
     let left = deadline.saturating_duration_since(Instant::now());
     let mut conn = RawConnection::connect(profile, &broker.host, broker.port, left).await?;
     let (listed, _): (ListTransactionsResponse, _) = conn
-        .call(
-            ApiKey::ListTransactions,
-            0,
-            &ListTransactionsRequest::default(),
-            TRANSACTIONS_FRAME_BYTES_MAX,
-            deadline,
-        )
+        .call(ApiKey::ListTransactions, 0, &ListTransactionsRequest::default(), TRANSACTIONS_FRAME_BYTES_MAX, deadline)
         .await?;
     if let Some(error) = listed.error_code.err() {
         return Err(refused("ListTransactions", broker, format!("{error:?}")));
@@ -124,15 +112,8 @@ async fn broker_transactions(
         return Ok(out);
     }
     let request = DescribeTransactionsRequest::default().with_transactional_ids(ids);
-    let (described, _): (DescribeTransactionsResponse, _) = conn
-        .call(
-            ApiKey::DescribeTransactions,
-            0,
-            &request,
-            TRANSACTIONS_FRAME_BYTES_MAX,
-            deadline,
-        )
-        .await?;
+    let (described, _): (DescribeTransactionsResponse, _) =
+        conn.call(ApiKey::DescribeTransactions, 0, &request, TRANSACTIONS_FRAME_BYTES_MAX, deadline).await?;
     for d in described.transaction_states {
         let id = d.transactional_id.0.to_string();
         let Ok(i) = out.binary_search_by(|t| t.transactional_id.as_str().cmp(id.as_str())) else {
@@ -151,12 +132,7 @@ async fn broker_transactions(
         t.partitions = d
             .topics
             .iter()
-            .flat_map(|topic| {
-                topic
-                    .partitions
-                    .iter()
-                    .map(move |p| (topic.topic.0.to_string(), *p))
-            })
+            .flat_map(|topic| topic.partitions.iter().map(move |p| (topic.topic.0.to_string(), *p)))
             .collect();
         t.partitions.sort();
     }
@@ -190,51 +166,41 @@ pub async fn describe_producers(
     let request = DescribeProducersRequest::default().with_topics(vec![TopicRequest::default()
         .with_name(TopicName(StrBytes::from_string(topic.to_string())))
         .with_partition_indexes(partitions.to_vec())]);
-    let (response, _): (DescribeProducersResponse, _) = conn
-        .call(
-            ApiKey::DescribeProducers,
-            0,
-            &request,
-            TRANSACTIONS_FRAME_BYTES_MAX,
-            deadline,
-        )
-        .await?;
-    let answered: std::collections::HashMap<i32, std::result::Result<Vec<ActiveProducer>, String>> =
-        response
-            .topics
-            .iter()
-            .filter(|t| t.name.0.as_str() == topic)
-            .flat_map(|t| t.partitions.iter())
-            .map(|p| {
-                let result = match p.error_code.err() {
-                    Some(error) => Err(match &p.error_message {
-                        Some(m) if !m.is_empty() => format!("{error:?}: {m}"),
-                        _ => format!("{error:?}"),
-                    }),
-                    None => Ok(p
-                        .active_producers
-                        .iter()
-                        .map(|a| ActiveProducer {
-                            producer_id: a.producer_id.0,
-                            producer_epoch: a.producer_epoch,
-                            last_sequence: a.last_sequence,
-                            last_timestamp_ms: a.last_timestamp,
-                            coordinator_epoch: a.coordinator_epoch,
-                            current_txn_start_offset: (a.current_txn_start_offset >= 0)
-                                .then_some(a.current_txn_start_offset),
-                        })
-                        .collect()),
-                };
-                (p.partition_index, result)
-            })
-            .collect();
+    let (response, _): (DescribeProducersResponse, _) =
+        conn.call(ApiKey::DescribeProducers, 0, &request, TRANSACTIONS_FRAME_BYTES_MAX, deadline).await?;
+    let answered: std::collections::HashMap<i32, std::result::Result<Vec<ActiveProducer>, String>> = response
+        .topics
+        .iter()
+        .filter(|t| t.name.0.as_str() == topic)
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| {
+            let result = match p.error_code.err() {
+                Some(error) => Err(match &p.error_message {
+                    Some(m) if !m.is_empty() => format!("{error:?}: {m}"),
+                    _ => format!("{error:?}"),
+                }),
+                None => Ok(p
+                    .active_producers
+                    .iter()
+                    .map(|a| ActiveProducer {
+                        producer_id: a.producer_id.0,
+                        producer_epoch: a.producer_epoch,
+                        last_sequence: a.last_sequence,
+                        last_timestamp_ms: a.last_timestamp,
+                        coordinator_epoch: a.coordinator_epoch,
+                        current_txn_start_offset: (a.current_txn_start_offset >= 0)
+                            .then_some(a.current_txn_start_offset),
+                    })
+                    .collect()),
+            };
+            (p.partition_index, result)
+        })
+        .collect();
     Ok(partitions
         .iter()
         .map(|p| {
-            let result = answered
-                .get(p)
-                .cloned()
-                .unwrap_or_else(|| Err("the leader did not answer for this partition".into()));
+            let result =
+                answered.get(p).cloned().unwrap_or_else(|| Err("the leader did not answer for this partition".into()));
             (*p, result)
         })
         .collect())
@@ -251,11 +217,7 @@ pub fn last_stable_offset(producers: &[ActiveProducer], high_watermark: i64) -> 
 }
 
 fn refused(operation: &'static str, broker: &BrokerInfo, code: String) -> Error {
-    Error::Refused {
-        operation,
-        object: format!("broker {} at {}:{}", broker.id, broker.host, broker.port),
-        code,
-    }
+    Error::Refused { operation, object: format!("broker {} at {}:{}", broker.id, broker.host, broker.port), code }
 }
 
 #[cfg(test)]

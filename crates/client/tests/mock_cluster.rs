@@ -18,57 +18,26 @@ async fn produce_then_read_back_by_assignment() {
     mock.create_topic("readback", 3, 1).expect("create topic");
     let admin = Admin::new(&profile, TIMEOUT).expect("admin");
     let metadata = admin.metadata().expect("metadata");
-    assert_eq!(
-        metadata
-            .topic("readback")
-            .expect("topic listed")
-            .partitions
-            .len(),
-        3
-    );
-    assert!(admin
-        .list_topics()
-        .expect("list")
-        .contains(&"readback".to_string()));
+    assert_eq!(metadata.topic("readback").expect("topic listed").partitions.len(), 3);
+    assert!(admin.list_topics().expect("list").contains(&"readback".to_string()));
 
     let producer = Producer::new(&profile, &[("acks", "all")], TIMEOUT).expect("producer");
     for index in 0..30u32 {
         let value = index.to_be_bytes();
-        let delivered = producer
-            .send(
-                "readback",
-                Some((index % 3) as i32),
-                Some(b"key"),
-                Some(&value),
-                None,
-            )
-            .await
-            .expect("send");
+        let delivered =
+            producer.send("readback", Some((index % 3) as i32), Some(b"key"), Some(&value), None).await.expect("send");
         assert_eq!(delivered.partition, (index % 3) as i32);
         assert_eq!(delivered.offset, (index / 3) as i64);
     }
 
     let reader = tokio::task::spawn_blocking(move || {
-        let reader = PartitionReader::open(
-            &profile,
-            "readback",
-            None,
-            StartOffset::Beginning,
-            &[],
-            TIMEOUT,
-        )
-        .expect("reader");
+        let reader =
+            PartitionReader::open(&profile, "readback", None, StartOffset::Beginning, &[], TIMEOUT).expect("reader");
         let mut seen = Vec::new();
         let deadline = Instant::now() + TIMEOUT;
         while seen.len() < 30 && Instant::now() < deadline {
             if let Some(message) = reader.poll(Duration::from_millis(100)).expect("poll") {
-                let value = u32::from_be_bytes(
-                    message
-                        .payload()
-                        .expect("payload")
-                        .try_into()
-                        .expect("4 bytes"),
-                );
+                let value = u32::from_be_bytes(message.payload().expect("payload").try_into().expect("4 bytes"));
                 seen.push((message.partition(), message.offset(), value));
             }
         }
@@ -108,9 +77,7 @@ fn close_ends_blocking_calls_in_flight_and_refuses_later_ones() {
     let looking_up = {
         let lookup = lookup.clone();
         std::thread::spawn(move || {
-            lookup
-                .list_offsets(&[("t".to_string(), 0)], OffsetSpec::Latest, TIMEOUT)
-                .map(|_| ())
+            lookup.list_offsets(&[("t".to_string(), 0)], OffsetSpec::Latest, TIMEOUT).map(|_| ())
         })
     };
     // Long enough for both requests to be sent and waiting; far shorter than their timeout.
@@ -123,28 +90,19 @@ fn close_ends_blocking_calls_in_flight_and_refuses_later_ones() {
     let looked_up = looking_up.join().expect("no panic");
     let waited = closed_at.elapsed();
     // A slice, plus scheduling slack on a busy 2-core machine.
-    assert!(
-        waited < Duration::from_millis(ADMIN_POLL_SLICE_MS + 1_000),
-        "calls ended {waited:?} after close"
-    );
+    assert!(waited < Duration::from_millis(ADMIN_POLL_SLICE_MS + 1_000), "calls ended {waited:?} after close");
     for outcome in [listed, looked_up] {
         let error = outcome.expect_err("a closed handle answers nothing");
         assert!(error.to_string().contains(CLOSED_CODE), "{error}");
     }
     assert!(admin.is_closed());
     let started = Instant::now();
-    for error in [
-        admin.describe_groups(&["g".to_string()]).map(|_| ()),
-        admin.metadata().map(|_| ()),
-    ]
-    .map(|outcome| outcome.expect_err("refused"))
+    for error in [admin.describe_groups(&["g".to_string()]).map(|_| ()), admin.metadata().map(|_| ())]
+        .map(|outcome| outcome.expect_err("refused"))
     {
         assert!(error.to_string().contains(CLOSED_CODE), "{error}");
     }
-    assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "refused without sending"
-    );
+    assert!(started.elapsed() < Duration::from_millis(500), "refused without sending");
 }
 
 /// A group's coordinator that answers OffsetFetch with NOT_COORDINATOR (it moved) is an error to

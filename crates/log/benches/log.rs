@@ -60,7 +60,9 @@ fn benches(c: &mut Criterion) {
 
     let big = batch_of(16 * 1024 - 100, 1);
     g.throughput(Throughput::Bytes(big.len() as u64));
-    g.bench_function("validate_crc_16KiB_batch", |b| b.iter(|| assert!(batch::crc_is_valid(std::hint::black_box(&big)))));
+    g.bench_function("validate_crc_16KiB_batch", |b| {
+        b.iter(|| assert!(batch::crc_is_valid(std::hint::black_box(&big))))
+    });
     g.finish();
 }
 

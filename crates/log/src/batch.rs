@@ -38,11 +38,8 @@ pub fn set_max_timestamp(batch: &mut [u8], log_append_time: bool, max_timestamp:
     if current_type == log_append_time && current_max == max_timestamp {
         return false;
     }
-    let attributes = if log_append_time {
-        attributes | ATTR_LOG_APPEND_TIME
-    } else {
-        attributes & !ATTR_LOG_APPEND_TIME
-    };
+    let attributes =
+        if log_append_time { attributes | ATTR_LOG_APPEND_TIME } else { attributes & !ATTR_LOG_APPEND_TIME };
     batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
     batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&max_timestamp.to_be_bytes());
     let crc = compute_crc(batch);

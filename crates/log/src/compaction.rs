@@ -54,13 +54,13 @@
 //! (Kafka uses MD5). Output is written through a 64 KiB buffer; one batch is decoded at a time.
 
 use crate::batch::{self, BatchHeader};
-use crate::producer;
-use crate::txn_index::{AbortedTxn, TxnIndex};
 use crate::error::{Error, IoContext, Result};
 use crate::fileio;
 use crate::index::{OFFSET_ENTRY_BYTES, TIME_ENTRY_BYTES};
+use crate::producer;
 use crate::record::{self, BatchSpec, Record};
 use crate::segment::{self, HeaderScan, Segment};
+use crate::txn_index::{AbortedTxn, TxnIndex};
 use crate::Log;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
@@ -252,7 +252,12 @@ impl Log {
             .iter()
             .map(|(pid, e)| (*pid, LastRecord { last_data_offset: e.last_data_offset(), epoch: e.epoch }))
             .collect();
-        let txn_indexes = self.segments.values().filter(|s| s.txn_index.len() > 0).map(|s| s.txn_index.path().to_path_buf()).collect();
+        let txn_indexes = self
+            .segments
+            .values()
+            .filter(|s| s.txn_index.len() > 0)
+            .map(|s| s.txn_index.path().to_path_buf())
+            .collect();
         Some(CompactionJob {
             dir: self.dir.clone(),
             log_id: self.log_id,
@@ -281,9 +286,10 @@ impl Log {
         }
         let active_base = self.active().base_offset;
         for group in groups {
-            let intact = group.replaced.iter().all(|(base, id)| {
-                *base != active_base && self.segments.get(base).is_some_and(|s| s.id == *id)
-            });
+            let intact = group
+                .replaced
+                .iter()
+                .all(|(base, id)| *base != active_base && self.segments.get(base).is_some_and(|s| s.id == *id));
             if !intact || !group.complete {
                 remove_cleaned(&self.dir, group.base_offset)?;
                 report.groups_skipped += 1;
@@ -454,7 +460,10 @@ struct TxnCleanState {
 
 impl TxnCleanState {
     fn new(aborted: Vec<AbortedTxn>) -> TxnCleanState {
-        TxnCleanState { pending: aborted.into_iter().map(|t| (t.first_offset, t)).collect(), ..TxnCleanState::default() }
+        TxnCleanState {
+            pending: aborted.into_iter().map(|t| (t.first_offset, t)).collect(),
+            ..TxnCleanState::default()
+        }
     }
 
     fn reach(&mut self, offset: i64) {
@@ -540,7 +549,8 @@ impl CompactionJob {
         let mut map: HashMap<(u64, u64), i64> = HashMap::new();
         let mut clean_end = self.first_dirty_offset;
         // Keys of aborted transactions never enter the map: they must not shadow older values.
-        let mut txns = TxnCleanState::new(collect_aborted(&self.txn_indexes, self.first_dirty_offset, self.end_offset())?);
+        let mut txns =
+            TxnCleanState::new(collect_aborted(&self.txn_indexes, self.first_dirty_offset, self.end_offset())?);
         for seg in &self.segments {
             if seg.end_offset <= self.first_dirty_offset {
                 continue;
@@ -723,7 +733,14 @@ impl CompactionJob {
     }
 
     /// Kafka's `checkBatchRetention` + `shouldRetainRecord` + `filterTo` for one batch.
-    fn filter_batch(&self, header: &BatchHeader, bytes: &[u8], map: &HashMap<(u64, u64), i64>, clean_end: i64, txns: &mut TxnCleanState) -> Filtered {
+    fn filter_batch(
+        &self,
+        header: &BatchHeader,
+        bytes: &[u8],
+        map: &HashMap<(u64, u64), i64>,
+        clean_end: i64,
+        txns: &mut TxnCleanState,
+    ) -> Filtered {
         let keep_whole = Filtered { bytes: Some(bytes.to_vec()), removed: 0, tombstone_horizon: None };
         if header.last_offset() >= clean_end {
             return keep_whole;
@@ -739,7 +756,8 @@ impl CompactionJob {
         };
         let horizon = header.has_delete_horizon().then_some(header.base_timestamp);
         // Markers wait out `delete.retention.ms` like tombstones; aborted data goes at once.
-        let discard_records = if control { can_discard && horizon.is_some_and(|h| h <= self.now_ms) } else { can_discard };
+        let discard_records =
+            if control { can_discard && horizon.is_some_and(|h| h <= self.now_ms) } else { can_discard };
         let last_of_producer = header.has_producer_id()
             && self.last_records.get(&header.producer_id).is_some_and(|last| match last.last_data_offset {
                 Some(offset) => header.last_offset() == offset,
@@ -789,7 +807,8 @@ impl CompactionJob {
             return Filtered { bytes: Some(bytes), removed, tombstone_horizon: None };
         }
         let set_horizon = (has_tombstone || marker_for_empty_txn) && horizon.is_none();
-        let new_horizon = if set_horizon { Some(self.now_ms.saturating_add(self.delete_retention_ms)) } else { horizon };
+        let new_horizon =
+            if set_horizon { Some(self.now_ms.saturating_add(self.delete_retention_ms)) } else { horizon };
         // A later pass is due when a kept tombstone or removable marker reaches its horizon.
         let tombstone_horizon = if has_tombstone || marker_for_empty_txn { new_horizon } else { None };
         if removed == 0 && !set_horizon {
@@ -824,7 +843,8 @@ fn spec_of(h: &BatchHeader) -> BatchSpec {
     BatchSpec {
         base_offset: h.base_offset,
         partition_leader_epoch: h.partition_leader_epoch,
-        compression: crate::compression::Compression::from_id(h.compression()).unwrap_or(crate::compression::Compression::None),
+        compression: crate::compression::Compression::from_id(h.compression())
+            .unwrap_or(crate::compression::Compression::None),
         log_append_time: h.is_log_append_time(),
         transactional: h.is_transactional(),
         control: h.is_control(),

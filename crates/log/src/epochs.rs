@@ -89,7 +89,8 @@ impl LeaderEpochCache {
                 return false;
             }
         }
-        let keep = self.entries.iter().rposition(|e| e.epoch < epoch && e.start_offset < start_offset).map_or(0, |i| i + 1);
+        let keep =
+            self.entries.iter().rposition(|e| e.epoch < epoch && e.start_offset < start_offset).map_or(0, |i| i + 1);
         let removed: Vec<EpochEntry> = self.entries.drain(keep..).collect();
         if removed.len() > 1 || removed.first().is_some_and(|e| e.start_offset != start_offset) {
             tracing::warn!(epoch, start_offset, ?removed, "new leader epoch entry truncated conflicting entries");
@@ -334,7 +335,11 @@ mod tests {
         assert_eq!(LeaderEpochCache::parse(&c.text()).unwrap(), c);
         assert_eq!(LeaderEpochCache::default().text(), "0\n0\n");
         assert_eq!(LeaderEpochCache::parse("0\n0\n").unwrap(), LeaderEpochCache::default());
-        assert_eq!(LeaderEpochCache::parse("0\n1\n3  7").unwrap().entries(), vec![(3, 7)], "any whitespace, no final newline");
+        assert_eq!(
+            LeaderEpochCache::parse("0\n1\n3  7").unwrap().entries(),
+            vec![(3, 7)],
+            "any whitespace, no final newline"
+        );
         for bad in [
             "",
             "1\n0\n",

@@ -37,7 +37,9 @@ pub enum Error {
     InvalidTxnState(String),
     /// TRANSACTION_COORDINATOR_FENCED: a transaction marker from a coordinator epoch older than
     /// the one of the producer's last marker (a zombie coordinator).
-    #[error("producer {producer_id}: transaction marker from coordinator epoch {found}, older than the current {current}")]
+    #[error(
+        "producer {producer_id}: transaction marker from coordinator epoch {found}, older than the current {current}"
+    )]
     TransactionCoordinatorFenced { producer_id: i64, current: i32, found: i32 },
     /// FENCED_LEADER_EPOCH: a leader append in an epoch older than one the log already holds
     /// (epochs never go back on a leader; the caller's leadership is stale).

@@ -400,7 +400,8 @@ impl IndexFile<OffsetEntries> {
     /// never decrease in position, and point inside the log.
     pub(crate) fn check(&self, log_size: u64) -> Result<(), String> {
         self.check_entries(|i, position| {
-            (position >= log_size.max(1)).then(|| format!("entry {i} points at byte {position} past the log's {log_size}"))
+            (position >= log_size.max(1))
+                .then(|| format!("entry {i} points at byte {position} past the log's {log_size}"))
         })
     }
 }

@@ -285,7 +285,6 @@ pub struct ProducerInfo {
     pub current_txn_start_offset: i64,
 }
 
-
 /// Gives every `Log` instance its own id, so a compaction result can only be installed into the
 /// log that produced its job.
 static NEXT_LOG_ID: AtomicU64 = AtomicU64::new(1);
@@ -678,7 +677,13 @@ impl Log {
     /// neither required nor checked (a transactional offset commit carries the producer's id and
     /// epoch but no sequence, as in Kafka), so no batch is taken for a resent duplicate. An
     /// older producer epoch is still fenced.
-    pub fn append_as_leader_from(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64, origin: AppendOrigin) -> Result<AppendOutcome> {
+    pub fn append_as_leader_from(
+        &mut self,
+        mut batches: BytesMut,
+        leader_epoch: i32,
+        now_ms: i64,
+        origin: AppendOrigin,
+    ) -> Result<AppendOutcome> {
         if leader_epoch < 0 {
             return Err(Error::InvalidRecord(format!("leader epoch {leader_epoch} is negative")));
         }
@@ -774,7 +779,8 @@ impl Log {
         self.producers.check_marker(marker.producer_id, marker.producer_epoch, marker.coordinator_epoch)?;
         let offset = self.log_end_offset();
         let end = EndMarker { commit: marker.commit, coordinator_epoch: marker.coordinator_epoch };
-        let mut bytes = producer::end_marker_batch(offset, leader_epoch, marker.producer_id, marker.producer_epoch, end, now_ms);
+        let mut bytes =
+            producer::end_marker_batch(offset, leader_epoch, marker.producer_id, marker.producer_epoch, end, now_ms);
         let log_append_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
         if log_append_time {
             batch::set_max_timestamp(&mut bytes, true, now_ms);
@@ -818,11 +824,17 @@ impl Log {
                 return Err(Error::corrupt(at, format!("{} trailing bytes are not a whole batch header", rest.len())));
             };
             if header.batch_length < (batch::HEADER_BYTES - batch::LOG_OVERHEAD) as i32 {
-                return Err(Error::corrupt(at, format!("batch length {} is shorter than a batch header", header.batch_length)));
+                return Err(Error::corrupt(
+                    at,
+                    format!("batch length {} is shorter than a batch header", header.batch_length),
+                ));
             }
             let size = header.size_bytes() as usize;
             if size > rest.len() {
-                return Err(Error::corrupt(at, format!("batch of {size} bytes but only {} bytes left in the request", rest.len())));
+                return Err(Error::corrupt(
+                    at,
+                    format!("batch of {size} bytes but only {} bytes left in the request", rest.len()),
+                ));
             }
             if header.magic != batch::MAGIC_V2 {
                 return Err(Error::corrupt(at, format!("magic {} unsupported, only RecordBatch v2", header.magic)));
@@ -834,14 +846,21 @@ impl Log {
             if !batch::crc_is_valid(bytes) {
                 return Err(Error::corrupt(
                     at,
-                    format!("CRC32C mismatch: batch says {:#010x}, bytes give {:#010x}", header.crc, batch::compute_crc(bytes)),
+                    format!(
+                        "CRC32C mismatch: batch says {:#010x}, bytes give {:#010x}",
+                        header.crc,
+                        batch::compute_crc(bytes)
+                    ),
                 ));
             }
             if compression::Compression::from_id(header.compression()).is_none() {
                 return Err(Error::corrupt(at, format!("unknown compression codec {}", header.compression())));
             }
             if header.last_offset_delta < 0 {
-                return Err(Error::InvalidRecord(format!("batch has a negative lastOffsetDelta {}", header.last_offset_delta)));
+                return Err(Error::InvalidRecord(format!(
+                    "batch has a negative lastOffsetDelta {}",
+                    header.last_offset_delta
+                )));
             }
             if !leader {
                 // A replica's batches were validated by its leader; compaction may have emptied
@@ -851,7 +870,10 @@ impl Log {
                 continue;
             }
             if header.records_count <= 0 {
-                return Err(Error::InvalidRecord(format!("invalid reported count for record batch: {}", header.records_count)));
+                return Err(Error::InvalidRecord(format!(
+                    "invalid reported count for record batch: {}",
+                    header.records_count
+                )));
             }
             if header.records_count as i64 != header.last_offset_delta as i64 + 1 {
                 return Err(Error::InvalidRecord(format!(
@@ -912,13 +934,18 @@ impl Log {
             expected = h.next_offset();
         }
         let first_offset = parsed[0].1.base_offset;
-        if self.request_needs_roll(&batches, &parsed, now_ms) || first_offset - self.active().base_offset > i32::MAX as i64 {
+        if self.request_needs_roll(&batches, &parsed, now_ms)
+            || first_offset - self.active().base_offset > i32::MAX as i64
+        {
             self.roll_at(first_offset.max(leo), now_ms)?;
         }
         // Kafka assigns every batch's epoch (`maybeAssignEpochStartOffset`); batches without
         // one (-1, written before leader epochs) cannot be recorded and are skipped.
-        let starts: Vec<(i32, i64)> =
-            parsed.iter().map(|(_, h)| (h.partition_leader_epoch, h.base_offset)).filter(|&(epoch, _)| epoch >= 0).collect();
+        let starts: Vec<(i32, i64)> = parsed
+            .iter()
+            .map(|(_, h)| (h.partition_leader_epoch, h.base_offset))
+            .filter(|&(epoch, _)| epoch >= 0)
+            .collect();
         let epochs_before = self.assign_epochs_before_write(&starts)?;
         if let Err(e) = self.write_to_active(&batches, &parsed, now_ms) {
             self.restore_epochs(epochs_before);
@@ -1108,7 +1135,9 @@ impl Log {
             Some(ts) if ts >= 0 => max_timestamp_in_request.saturating_sub(ts),
             _ => now_ms.saturating_sub(active.created_ms),
         };
-        active.size + bytes > self.config.segment_bytes || waited_ms > self.config.segment_ms || active.cannot_hold(last_offset)
+        active.size + bytes > self.config.segment_bytes
+            || waited_ms > self.config.segment_ms
+            || active.cannot_hold(last_offset)
     }
 
     /// Starts a new active segment at the log end offset (no-op when the active one is empty).
@@ -1156,7 +1185,13 @@ impl Log {
     /// them off it. A caller that keeps `scratch` across reads, with room reserved, reuses its
     /// memory once the records it returned earlier are dropped, instead of faulting in fresh
     /// pages for every read.
-    pub fn read_into(&self, start_offset: i64, max_bytes: usize, max_offset: i64, scratch: &mut BytesMut) -> Result<ReadOutcome> {
+    pub fn read_into(
+        &self,
+        start_offset: i64,
+        max_bytes: usize,
+        max_offset: i64,
+        scratch: &mut BytesMut,
+    ) -> Result<ReadOutcome> {
         let leo = self.log_end_offset();
         if start_offset < self.log_start_offset || start_offset > leo {
             return Err(Error::OffsetOutOfRange {
@@ -1489,7 +1524,8 @@ impl Log {
         if self.config.cleanup_policy.delete {
             if self.config.retention_ms >= 0 {
                 let retention_ms = self.config.retention_ms;
-                deleted += self.delete_retained(|seg, _| now_ms.saturating_sub(seg.largest_timestamp()) > retention_ms)?;
+                deleted +=
+                    self.delete_retained(|seg, _| now_ms.saturating_sub(seg.largest_timestamp()) > retention_ms)?;
             }
             if self.config.retention_bytes >= 0 {
                 let mut excess = self.size_bytes() as i64 - self.config.retention_bytes;

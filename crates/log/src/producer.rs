@@ -91,7 +91,13 @@ pub(crate) struct ProducerEntry {
 
 impl ProducerEntry {
     fn empty(epoch: i16, last_timestamp: i64) -> ProducerEntry {
-        ProducerEntry { epoch, batches: VecDeque::new(), last_timestamp, coordinator_epoch: NO_COORDINATOR_EPOCH, current_txn_first_offset: None }
+        ProducerEntry {
+            epoch,
+            batches: VecDeque::new(),
+            last_timestamp,
+            coordinator_epoch: NO_COORDINATOR_EPOCH,
+            current_txn_first_offset: None,
+        }
     }
 
     /// What Kafka's `ProducerAppendInfo` starts from: everything but the batches.
@@ -238,12 +244,18 @@ impl ProducerState {
     pub fn check_epoch_and_stage(&self, pending: &mut PendingAppend, header: &BatchHeader) -> Result<(), Error> {
         let pid = header.producer_id;
         let current = self.producers.get(&pid);
-        let updated = pending
-            .updated
-            .entry(pid)
-            .or_insert_with(|| ProducerEntry::empty(current.map_or(NO_PRODUCER_EPOCH, |c| c.epoch), current.map_or(-1, |c| c.last_timestamp)));
+        let updated = pending.updated.entry(pid).or_insert_with(|| {
+            ProducerEntry::empty(
+                current.map_or(NO_PRODUCER_EPOCH, |c| c.epoch),
+                current.map_or(-1, |c| c.last_timestamp),
+            )
+        });
         if header.producer_epoch < updated.epoch {
-            return Err(Error::InvalidProducerEpoch { producer_id: pid, current: updated.epoch, found: header.producer_epoch });
+            return Err(Error::InvalidProducerEpoch {
+                producer_id: pid,
+                current: updated.epoch,
+                found: header.producer_epoch,
+            });
         }
         updated.add_batch(header.producer_epoch, meta_of(header));
         Ok(())
@@ -282,7 +294,11 @@ impl ProducerState {
             return Err(Error::InvalidProducerEpoch { producer_id, current: entry.epoch, found: producer_epoch });
         }
         if entry.coordinator_epoch > coordinator_epoch {
-            return Err(Error::TransactionCoordinatorFenced { producer_id, current: entry.coordinator_epoch, found: coordinator_epoch });
+            return Err(Error::TransactionCoordinatorFenced {
+                producer_id,
+                current: entry.coordinator_epoch,
+                found: coordinator_epoch,
+            });
         }
         Ok(())
     }
@@ -296,14 +312,34 @@ impl ProducerState {
     /// Applies a marker already in the log (Kafka's `appendEndTxnMarker` + `update`): ends the
     /// producer's transaction and records the epochs. Returns the ended transaction, still to be
     /// indexed and completed (see [`ProducerState::last_stable_offset_of`], [`ProducerState::complete`]).
-    pub fn end_txn(&mut self, producer_id: i64, producer_epoch: i16, marker: EndMarker, marker_offset: i64, timestamp: i64) -> Option<CompletedTxn> {
+    pub fn end_txn(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: EndMarker,
+        marker_offset: i64,
+        timestamp: i64,
+    ) -> Option<CompletedTxn> {
         let completed = self.completion_of(producer_id, marker, marker_offset);
-        let entry = self.producers.entry(producer_id).or_insert_with(|| ProducerEntry::empty(producer_epoch, timestamp));
+        let entry =
+            self.producers.entry(producer_id).or_insert_with(|| ProducerEntry::empty(producer_epoch, timestamp));
         if producer_epoch < entry.epoch {
-            tracing::warn!(producer_id, marker_offset, epoch = producer_epoch, current = entry.epoch, "replicated transaction marker has an older producer epoch");
+            tracing::warn!(
+                producer_id,
+                marker_offset,
+                epoch = producer_epoch,
+                current = entry.epoch,
+                "replicated transaction marker has an older producer epoch"
+            );
         }
         if entry.coordinator_epoch > marker.coordinator_epoch {
-            tracing::info!(producer_id, marker_offset, coordinator_epoch = marker.coordinator_epoch, current = entry.coordinator_epoch, "replicated transaction marker has an older coordinator epoch");
+            tracing::info!(
+                producer_id,
+                marker_offset,
+                coordinator_epoch = marker.coordinator_epoch,
+                current = entry.coordinator_epoch,
+                "replicated transaction marker has an older coordinator epoch"
+            );
         }
         entry.maybe_update_epoch(producer_epoch);
         entry.current_txn_first_offset = None;
@@ -325,7 +361,11 @@ impl ProducerState {
     /// Kafka's `completeTxn`: the transaction waits for the high watermark to pass its marker.
     pub fn complete(&mut self, completed: &CompletedTxn) {
         if self.ongoing.remove(&completed.first_offset).is_none() {
-            tracing::warn!(producer_id = completed.producer_id, first_offset = completed.first_offset, "completed a transaction that was not open");
+            tracing::warn!(
+                producer_id = completed.producer_id,
+                first_offset = completed.first_offset,
+                "completed a transaction that was not open"
+            );
         }
         self.unreplicated.insert(completed.first_offset, (completed.producer_id, completed.last_offset));
     }
@@ -340,7 +380,13 @@ impl ProducerState {
         }
         if header.is_control() {
             let marker = marker?;
-            return self.end_txn(header.producer_id, header.producer_epoch, marker, header.base_offset, header.max_timestamp);
+            return self.end_txn(
+                header.producer_id,
+                header.producer_epoch,
+                marker,
+                header.base_offset,
+                header.max_timestamp,
+            );
         }
         let entry = self
             .producers
@@ -353,7 +399,12 @@ impl ProducerState {
                 self.ongoing.insert(header.base_offset, header.producer_id);
             }
             (Some(first), false) => {
-                tracing::warn!(producer_id = header.producer_id, offset = header.base_offset, txn_first_offset = first, "replicated a non-transactional batch inside an open transaction");
+                tracing::warn!(
+                    producer_id = header.producer_id,
+                    offset = header.base_offset,
+                    txn_first_offset = first,
+                    "replicated a non-transactional batch inside an open transaction"
+                );
             }
             _ => {}
         }
@@ -384,15 +435,18 @@ impl ProducerState {
 
     /// Kafka's `hasOngoingTransaction(producerId, producerEpoch)`.
     pub fn has_ongoing_txn(&self, producer_id: i64, producer_epoch: i16) -> bool {
-        self.producers.get(&producer_id).is_some_and(|e| e.epoch == producer_epoch && e.current_txn_first_offset.is_some())
+        self.producers
+            .get(&producer_id)
+            .is_some_and(|e| e.epoch == producer_epoch && e.current_txn_first_offset.is_some())
     }
 
     /// Drops producers without a write for `expiration_ms` (Kafka's producer id expiration);
     /// a producer with an open transaction never expires (Kafka's `isProducerExpired`).
     pub fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
         let before = self.producers.len();
-        self.producers
-            .retain(|_, e| e.current_txn_first_offset.is_some() || now_ms.saturating_sub(e.last_timestamp) < expiration_ms);
+        self.producers.retain(|_, e| {
+            e.current_txn_first_offset.is_some() || now_ms.saturating_sub(e.last_timestamp) < expiration_ms
+        });
         before - self.producers.len()
     }
 
@@ -440,18 +494,25 @@ impl ProducerState {
         }
         let fixed = if version == 1 { 19 } else { 31 };
         let mut at = 0usize;
-        let need = |at: usize, n: usize| if at + n <= body.len() { Ok(()) } else { Err("snapshot truncated".to_string()) };
+        let need =
+            |at: usize, n: usize| if at + n <= body.len() { Ok(()) } else { Err("snapshot truncated".to_string()) };
         need(at, 4)?;
         let count = batch::get_u32(body, 0) as usize;
         at += 4;
-        let mut state = ProducerState { producers: HashMap::with_capacity(count.min(body.len() / fixed)), ..ProducerState::default() };
+        let mut state = ProducerState {
+            producers: HashMap::with_capacity(count.min(body.len() / fixed)),
+            ..ProducerState::default()
+        };
         for _ in 0..count {
             need(at, fixed)?;
             let pid = batch::get_i64(body, at);
             let epoch = batch::get_i16(body, at + 8);
             let last_timestamp = batch::get_i64(body, at + 10);
-            let (coordinator_epoch, txn_first) =
-                if version == 1 { (NO_COORDINATOR_EPOCH, -1) } else { (batch::get_i32(body, at + 18), batch::get_i64(body, at + 22)) };
+            let (coordinator_epoch, txn_first) = if version == 1 {
+                (NO_COORDINATOR_EPOCH, -1)
+            } else {
+                (batch::get_i32(body, at + 18), batch::get_i64(body, at + 22))
+            };
             let n = body[at + fixed - 1] as usize;
             at += fixed;
             if n > BATCHES_RETAINED_MAX {
@@ -472,7 +533,10 @@ impl ProducerState {
             if let Some(first) = current_txn_first_offset {
                 state.ongoing.insert(first, pid);
             }
-            state.producers.insert(pid, ProducerEntry { epoch, batches, last_timestamp, coordinator_epoch, current_txn_first_offset });
+            state.producers.insert(
+                pid,
+                ProducerEntry { epoch, batches, last_timestamp, coordinator_epoch, current_txn_first_offset },
+            );
         }
         Ok(state)
     }
@@ -493,7 +557,10 @@ pub(crate) fn end_marker_of(batch_bytes: &[u8]) -> Option<EndMarker> {
     let records = match record::decode_records(batch_bytes) {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(offset = BatchHeader::parse(batch_bytes).map(|h| h.base_offset), "undecodable control batch: {e}");
+            tracing::warn!(
+                offset = BatchHeader::parse(batch_bytes).map(|h| h.base_offset),
+                "undecodable control batch: {e}"
+            );
             return None;
         }
     };
@@ -513,7 +580,14 @@ pub(crate) fn end_marker_of(batch_bytes: &[u8]) -> Option<EndMarker> {
 
 /// The control batch `MemoryRecords.withEndTransactionMarker` builds: transactional + control,
 /// uncompressed, CreateTime `timestamp`, `baseSequence` -1, one record without headers.
-pub(crate) fn end_marker_batch(base_offset: i64, leader_epoch: i32, producer_id: i64, producer_epoch: i16, marker: EndMarker, timestamp: i64) -> Vec<u8> {
+pub(crate) fn end_marker_batch(
+    base_offset: i64,
+    leader_epoch: i32,
+    producer_id: i64,
+    producer_epoch: i16,
+    marker: EndMarker,
+    timestamp: i64,
+) -> Vec<u8> {
     let mut key = Vec::with_capacity(4);
     key.extend_from_slice(&CONTROL_KEY_VERSION.to_be_bytes());
     key.extend_from_slice(&(if marker.commit { CONTROL_TYPE_COMMIT } else { CONTROL_TYPE_ABORT }).to_be_bytes());
@@ -582,7 +656,10 @@ mod tests {
         let cases: &[(&str, Steps)] = &[
             ("new producer any sequence", &[(0, 7, 1, Want::Ok), (0, 8, 2, Want::Ok)]),
             ("gap", &[(0, 0, 1, Want::Ok), (0, 2, 1, Want::OutOfOrder)]),
-            ("repeat of an older seq that is not retained exactly", &[(0, 0, 2, Want::Ok), (0, 1, 1, Want::OutOfOrder)]),
+            (
+                "repeat of an older seq that is not retained exactly",
+                &[(0, 0, 2, Want::Ok), (0, 1, 1, Want::OutOfOrder)],
+            ),
             ("epoch bump at 0", &[(0, 0, 3, Want::Ok), (1, 0, 1, Want::Ok)]),
             ("epoch bump not at 0", &[(0, 0, 3, Want::Ok), (1, 5, 1, Want::OutOfOrder)]),
             ("old epoch", &[(2, 0, 1, Want::Ok), (1, 1, 1, Want::Fenced)]),
@@ -648,7 +725,10 @@ mod tests {
         assert_eq!(state.producers[&1].current_txn_first_offset, Some(10), "the first transactional batch starts it");
         assert!(state.has_ongoing_txn(1, 0) && !state.has_ongoing_txn(1, 1));
         assert_eq!(state.first_unstable_offset(), Some(10));
-        assert!(matches!(stage(&mut state, &header(1, 0, 3, 1, 14)), Err(Error::InvalidTxnState(_))), "plain batch inside a transaction");
+        assert!(
+            matches!(stage(&mut state, &header(1, 0, 3, 1, 14)), Err(Error::InvalidTxnState(_))),
+            "plain batch inside a transaction"
+        );
         // Producer 1 aborts at 14: the LSO recorded is producer 2's open transaction.
         assert!(state.check_marker(1, 0, 5).is_ok());
         let done = state.end_txn(1, 0, ABORT, 14, 99).unwrap();
@@ -661,7 +741,10 @@ mod tests {
         state.on_high_watermark(15);
         assert_eq!(state.first_unstable_offset(), Some(13));
         // Markers from a zombie coordinator or an older producer epoch are refused.
-        assert!(matches!(state.check_marker(1, 0, 4), Err(Error::TransactionCoordinatorFenced { current: 5, found: 4, .. })));
+        assert!(matches!(
+            state.check_marker(1, 0, 4),
+            Err(Error::TransactionCoordinatorFenced { current: 5, found: 4, .. })
+        ));
         stage(&mut state, &txn_header(2, 1, 0, 1, 15)).unwrap();
         assert!(matches!(state.check_marker(2, 0, 5), Err(Error::InvalidProducerEpoch { current: 1, found: 0, .. })));
         // A marker without an open transaction completes nothing; the last one ends producer 2's
@@ -689,7 +772,11 @@ mod tests {
         }
         let marker = EndMarker { commit: true, coordinator_epoch: 1 };
         let a = leader.end_txn(7, 2, marker, 4, 50).unwrap();
-        let control = BatchHeader { attributes: batch::ATTR_TRANSACTIONAL | batch::ATTR_CONTROL, max_timestamp: 50, ..header(7, 2, -1, 1, 4) };
+        let control = BatchHeader {
+            attributes: batch::ATTR_TRANSACTIONAL | batch::ATTR_CONTROL,
+            max_timestamp: 50,
+            ..header(7, 2, -1, 1, 4)
+        };
         let b = follower.replay(&control, Some(marker)).unwrap();
         assert_eq!((a, a.aborted), (b, false));
         assert_eq!(leader.producers, follower.producers);
@@ -722,6 +809,9 @@ mod tests {
         v1.extend_from_slice(&body);
         let old = ProducerState::decode_snapshot(&v1).unwrap();
         let e = &old.producers[&8];
-        assert_eq!((e.epoch, e.last_seq(), e.last_data_offset(), e.coordinator_epoch, e.current_txn_first_offset), (2, 4, Some(9), -1, None));
+        assert_eq!(
+            (e.epoch, e.last_seq(), e.last_data_offset(), e.coordinator_epoch, e.current_txn_first_offset),
+            (2, 4, Some(9), -1, None)
+        );
     }
 }

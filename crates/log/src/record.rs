@@ -149,7 +149,8 @@ fn put_bytes(out: &mut Vec<u8>, b: &Option<Bytes>) {
 
 /// Appends one encoded record (length prefix included) to `out`.
 pub fn encode_record(out: &mut Vec<u8>, r: &Record) {
-    let mut body = Vec::with_capacity(16 + r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()));
+    let mut body =
+        Vec::with_capacity(16 + r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()));
     body.push(r.attributes as u8);
     put_varlong(&mut body, r.timestamp_delta);
     put_varint(&mut body, r.offset_delta);
@@ -281,7 +282,10 @@ mod tests {
                 offset_delta: i as i32,
                 key: if i % 7 == 0 { None } else { Some(Bytes::from(format!("k{i}"))) },
                 value: if i % 5 == 0 { None } else { Some(Bytes::from(vec![i as u8; i as usize * 10])) },
-                headers: vec![(Bytes::from_static(b"h"), Some(Bytes::from_static(b"v"))), (Bytes::from_static(b"n"), None)],
+                headers: vec![
+                    (Bytes::from_static(b"h"), Some(Bytes::from_static(b"v"))),
+                    (Bytes::from_static(b"n"), None),
+                ],
             })
             .collect();
         for codec in [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {

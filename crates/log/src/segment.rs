@@ -177,7 +177,8 @@ impl Segment {
         cache: &Arc<FileCache>,
     ) -> Result<Segment> {
         let [log_path, index_path, time_path] = Segment::paths(dir, base_offset);
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&log_path).at(&log_path)?;
+        let file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&log_path).at(&log_path)?;
         let metadata = file.metadata().at(&log_path)?;
         let (file, _) = CachedFile::new(cache, file, &metadata);
         let offset_index = OffsetIndex::create(&index_path, base_offset, index_bytes, cache).at(&index_path)?;
@@ -430,7 +431,13 @@ impl Segment {
     /// `batches` are (position within `data`, header). On a write error the file is cut back.
     /// The file and any index mapping needed are taken first, so failing to open or map them
     /// writes nothing.
-    pub(crate) fn append(&mut self, data: &[u8], batches: &[(usize, BatchHeader)], index_interval_bytes: u64, now_ms: i64) -> Result<()> {
+    pub(crate) fn append(
+        &mut self,
+        data: &[u8],
+        batches: &[(usize, BatchHeader)],
+        index_interval_bytes: u64,
+        now_ms: i64,
+    ) -> Result<()> {
         let start = self.size;
         let file = self.file.get(&self.log_path).at(&self.log_path)?;
         let maps = self.maps_for_append(data.len() as u64, index_interval_bytes)?;
@@ -578,8 +585,8 @@ pub(crate) fn validate_batch_at(
     if position + HEADER_BYTES as u64 > end {
         return Err(format!("{} bytes left, less than a batch header", end - position));
     }
-    let header = BatchHeader::parse(window.get(position, HEADER_BYTES).map_err(|e| e.to_string())?)
-        .expect("HEADER_BYTES bytes");
+    let header =
+        BatchHeader::parse(window.get(position, HEADER_BYTES).map_err(|e| e.to_string())?).expect("HEADER_BYTES bytes");
     if header.magic != batch::MAGIC_V2 {
         return Err(format!("magic {} is not 2", header.magic));
     }
@@ -594,7 +601,11 @@ pub(crate) fn validate_batch_at(
         return Err(format!("negative lastOffsetDelta {}", header.last_offset_delta));
     }
     if header.base_offset < expected_min_offset.max(segment_base) {
-        return Err(format!("base offset {} goes back before {}", header.base_offset, expected_min_offset.max(segment_base)));
+        return Err(format!(
+            "base offset {} goes back before {}",
+            header.base_offset,
+            expected_min_offset.max(segment_base)
+        ));
     }
     if header.last_offset() - segment_base > i32::MAX as i64 {
         return Err(format!("offset {} out of the segment's relative range", header.last_offset()));
@@ -635,7 +646,8 @@ impl HeaderScan {
             return Ok(None);
         }
         let header = BatchHeader::parse(self.window.get(self.position, HEADER_BYTES)?).expect("header bytes");
-        if header.batch_length < (HEADER_BYTES - LOG_OVERHEAD) as i32 || self.position + header.size_bytes() > self.end {
+        if header.batch_length < (HEADER_BYTES - LOG_OVERHEAD) as i32 || self.position + header.size_bytes() > self.end
+        {
             return Ok(None);
         }
         let at = self.position;

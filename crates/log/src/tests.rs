@@ -49,7 +49,8 @@ fn encode(batch: &B) -> Vec<u8> {
             headers: vec![(Bytes::from_static(b"h"), Some(Bytes::from_static(b"v")))],
         })
         .collect();
-    let mut spec = BatchSpec::simple(records.len() as i32 - 1, base_ts, batch.records.iter().map(|r| r.2).max().unwrap());
+    let mut spec =
+        BatchSpec::simple(records.len() as i32 - 1, base_ts, batch.records.iter().map(|r| r.2).max().unwrap());
     spec.compression = batch.compression;
     spec.transactional = batch.transactional;
     if let Some((pid, epoch, seq)) = batch.producer {
@@ -187,7 +188,11 @@ fn read_limits() {
     ];
     for &(start, max_bytes, max_offset, want_batches, want_next) in cases {
         let r = log.read(start, max_bytes, max_offset).unwrap();
-        assert_eq!(batch::batches(&r.records).count(), want_batches, "start {start} max_bytes {max_bytes} max_offset {max_offset}");
+        assert_eq!(
+            batch::batches(&r.records).count(),
+            want_batches,
+            "start {start} max_bytes {max_bytes} max_offset {max_offset}"
+        );
         assert_eq!(r.next_offset, want_next, "start {start} max_bytes {max_bytes} max_offset {max_offset}");
     }
     assert!(matches!(log.read(21, 100, i64::MAX), Err(Error::OffsetOutOfRange { .. })));
@@ -269,12 +274,18 @@ fn idempotent_dedup_and_sequence_errors() {
     assert_eq!(log.log_end_offset(), 5);
     let again2 = log.append_as_leader(req(&[idem(2, 7, 0, 3)]), EPOCH, T0).unwrap();
     assert_eq!((again2.base_offset, again2.duplicate), (second.base_offset, true));
-    assert!(matches!(log.append_as_leader(req(&[idem(1, 7, 0, 9)]), EPOCH, T0), Err(Error::OutOfOrderSequence { expected: 5, found: 9, .. })));
+    assert!(matches!(
+        log.append_as_leader(req(&[idem(1, 7, 0, 9)]), EPOCH, T0),
+        Err(Error::OutOfOrderSequence { expected: 5, found: 9, .. })
+    ));
     // A whole request fails when its second batch is out of order.
     assert!(log.append_as_leader(req(&[idem(1, 7, 0, 5), idem(1, 7, 0, 9)]), EPOCH, T0).is_err());
     assert_eq!(log.log_end_offset(), 5);
     append(&mut log, &idem(1, 7, 1, 0));
-    assert!(matches!(log.append_as_leader(req(&[idem(1, 7, 0, 6)]), EPOCH, T0), Err(Error::InvalidProducerEpoch { .. })));
+    assert!(matches!(
+        log.append_as_leader(req(&[idem(1, 7, 0, 6)]), EPOCH, T0),
+        Err(Error::InvalidProducerEpoch { .. })
+    ));
 }
 
 #[test]
@@ -314,7 +325,10 @@ fn dedup_survives_a_crash_and_a_clean_restart() {
     let dup = log.append_as_leader(req(&[idem(2, 1, 0, 60)]), EPOCH, T0).unwrap();
     assert!(dup.duplicate);
     assert_eq!(dup.base_offset, last.base_offset);
-    assert!(matches!(log.append_as_leader(req(&[idem(1, 1, 0, 63)]), EPOCH, T0), Err(Error::OutOfOrderSequence { .. })));
+    assert!(matches!(
+        log.append_as_leader(req(&[idem(1, 1, 0, 63)]), EPOCH, T0),
+        Err(Error::OutOfOrderSequence { .. })
+    ));
     append(&mut log, &idem(1, 1, 0, 62));
     log.close().unwrap();
     let (mut log, report) = Log::open(dir.path(), small_config(), T0).unwrap();
@@ -334,7 +348,9 @@ fn torn_and_garbage_tails_are_truncated_to_the_last_valid_batch() {
         Garbage(usize),
         Overwrite(u64),
     }
-    for (name, damage) in [("torn", Damage::Torn(10)), ("garbage", Damage::Garbage(777)), ("overwrite", Damage::Overwrite(40))] {
+    for (name, damage) in
+        [("torn", Damage::Torn(10)), ("garbage", Damage::Garbage(777)), ("overwrite", Damage::Overwrite(40))]
+    {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), LogConfig::default());
         for i in 0..10 {
@@ -509,7 +525,8 @@ fn compaction_keeps_latest_per_key_and_offsets_and_expires_tombstones() {
         let key = keys[(i % 5) as usize];
         let value = if key == "e" && i > 100 { None } else { Some(format!("v{i}-{}", "x".repeat(40))) };
         let mut batch = b(vec![R(Some(key), value.clone(), T0 + i)]);
-        batch.compression = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Zstd][(i % 4) as usize];
+        batch.compression =
+            [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Zstd][(i % 4) as usize];
         let out = append(&mut log, &batch);
         latest.insert(key, (out.base_offset, value));
     }
@@ -583,7 +600,8 @@ fn appends_during_a_running_compaction_job() {
     log.delete_records_before(first).unwrap();
     let report = log.install_compaction(job.run().unwrap()).unwrap();
     assert!(report.groups_skipped >= 1, "{report:?}");
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     assert!(!names.iter().any(|n| n.contains("cleaned") || n.contains("swap")), "{names:?}");
 }
 
@@ -922,7 +940,8 @@ fn replica_batch(base_offset: i64, n: usize, epoch: i32) -> Vec<u8> {
             headers: vec![],
         })
         .collect();
-    let spec = BatchSpec { base_offset, partition_leader_epoch: epoch, ..BatchSpec::simple(n as i32 - 1, T0, T0 + n as i64) };
+    let spec =
+        BatchSpec { base_offset, partition_leader_epoch: epoch, ..BatchSpec::simple(n as i32 - 1, T0, T0 + n as i64) };
     record::encode_batch(&spec, &records).unwrap()
 }
 
@@ -971,11 +990,21 @@ fn leader_appends_record_epochs_and_answer_offsets_for_leader_epoch() {
     assert_eq!(log.log_end_offset(), 12);
     assert_eq!(epoch_file(dir.path()), "0\n3\n0 0\n2 5\n5 10\n");
     let read = log.read(0, 1 << 20, i64::MAX).unwrap();
-    let stamped: Vec<(i64, i32)> = batch::batches(&read.records).map(|(h, _)| (h.base_offset, h.partition_leader_epoch)).collect();
+    let stamped: Vec<(i64, i32)> =
+        batch::batches(&read.records).map(|(h, _)| (h.base_offset, h.partition_leader_epoch)).collect();
     assert_eq!(stamped, vec![(0, 0), (3, 0), (5, 2), (9, 2), (10, 5)]);
     // Kafka's endOffsetFor: the floor epoch, ending where the next higher epoch starts; the
     // latest ends at the log end; unknown newer epochs and -1 are undefined.
-    let cases = [(0, (0, 5)), (1, (0, 5)), (2, (2, 10)), (3, (2, 10)), (4, (2, 10)), (5, (5, 12)), (6, (-1, -1)), (-1, (-1, -1))];
+    let cases = [
+        (0, (0, 5)),
+        (1, (0, 5)),
+        (2, (2, 10)),
+        (3, (2, 10)),
+        (4, (2, 10)),
+        (5, (5, 12)),
+        (6, (-1, -1)),
+        (-1, (-1, -1)),
+    ];
     for (requested, expected) in cases {
         assert_eq!(log.end_offset_for_epoch(requested), expected, "epoch {requested}");
     }
@@ -1002,7 +1031,11 @@ fn leader_appends_record_epochs_and_answer_offsets_for_leader_epoch() {
     assert!(matches!(log.assign_epoch(8, leo + 1), Err(Error::OffsetOutOfRange { .. })));
     assert!(matches!(log.assign_epoch(-1, leo), Err(Error::InvalidRecord(_))));
     log.append_as_leader(req(&[plain(1, T0)]), 7, T0).unwrap();
-    assert_eq!(log.epoch_entries(), vec![(0, 0), (2, 5), (5, 10), (7, leo)], "the first append keeps the assigned start");
+    assert_eq!(
+        log.epoch_entries(),
+        vec![(0, 0), (2, 5), (5, 10), (7, leo)],
+        "the first append keeps the assigned start"
+    );
     assert_eq!(log.end_offset_for_epoch(6), (5, leo));
 }
 

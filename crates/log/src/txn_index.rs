@@ -117,7 +117,12 @@ impl TxnIndex {
             Err(e) => return Err(e),
         };
         let whole = len - len % ABORTED_TXN_BYTES as u64;
-        let mut index = TxnIndex { path, entries: whole / ABORTED_TXN_BYTES as u64, last_offset: None, unsynced: AtomicBool::new(false) };
+        let mut index = TxnIndex {
+            path,
+            entries: whole / ABORTED_TXN_BYTES as u64,
+            last_offset: None,
+            unsynced: AtomicBool::new(false),
+        };
         if whole != len && repair {
             tracing::warn!(file = %index.path.display(), bytes = len - whole, "cutting a partial entry off the transaction index");
             OpenOptions::new().write(true).open(&index.path)?.set_len(whole)?;
@@ -178,7 +183,12 @@ impl TxnIndex {
     /// Kafka's `TransactionIndex.collectAbortedTxns`: the entries overlapping the fetch range
     /// `[fetch_offset, upper_bound_offset)`, and whether the search is complete (an entry's last
     /// stable offset reached the upper bound, so no later segment can add one).
-    pub(crate) fn collect(&self, fetch_offset: i64, upper_bound_offset: i64, out: &mut Vec<AbortedTxn>) -> io::Result<bool> {
+    pub(crate) fn collect(
+        &self,
+        fetch_offset: i64,
+        upper_bound_offset: i64,
+        out: &mut Vec<AbortedTxn>,
+    ) -> io::Result<bool> {
         let mut complete = false;
         self.scan(|_, txn| {
             if txn.last_offset >= fetch_offset && txn.first_offset < upper_bound_offset {

@@ -198,10 +198,7 @@ pub enum Error {
     #[error("node {node} is unreachable: {reason}")]
     Unreachable { node: NodeId, reason: String },
     #[error("node {node} is not the leader (leader: {leader:?})")]
-    NotLeader {
-        node: NodeId,
-        leader: Option<NodeId>,
-    },
+    NotLeader { node: NodeId, leader: Option<NodeId> },
     #[error("command of {len} bytes exceeds the {max} byte limit")]
     CommandTooLarge { len: usize, max: usize },
     #[error("frame of {len} bytes exceeds the {max} byte limit")]

@@ -65,20 +65,15 @@ pub(crate) struct MachineStore {
 
 impl MachineStore {
     /// Loads the local snapshot (if any) into `machine`.
-    pub(crate) fn open(
-        dir: &Path,
-        mut machine: Box<dyn StateMachine>,
-    ) -> crate::Result<MachineStore> {
+    pub(crate) fn open(dir: &Path, mut machine: Box<dyn StateMachine>) -> crate::Result<MachineStore> {
         let path = dir.join(SNAPSHOT_FILE);
         let mut last_applied = None;
         let mut membership = Membership::default();
         let snapshot = match fs::read(&path) {
             Ok(bytes) => {
-                let (meta, data) = decode_snapshot(&bytes)
-                    .map_err(|e| Error::Storage(format!("{}: {e}", path.display())))?;
-                machine
-                    .restore(&data)
-                    .map_err(|e| Error::Storage(format!("restoring {}: {e}", path.display())))?;
+                let (meta, data) =
+                    decode_snapshot(&bytes).map_err(|e| Error::Storage(format!("{}: {e}", path.display())))?;
+                machine.restore(&data).map_err(|e| Error::Storage(format!("restoring {}: {e}", path.display())))?;
                 tracing::info!(snapshot = %meta, "restored the state machine from the local snapshot");
                 last_applied = meta.last_log_id;
                 membership = meta.last_membership.clone();
@@ -89,17 +84,11 @@ impl MachineStore {
         };
         let shared = Shared {
             dir: dir.to_path_buf(),
-            applied: Mutex::new(Applied {
-                machine,
-                last_applied,
-                membership,
-            }),
+            applied: Mutex::new(Applied { machine, last_applied, membership }),
             snapshot: Mutex::new(snapshot),
             snapshot_seq: AtomicU64::new(0),
         };
-        Ok(MachineStore {
-            shared: Arc::new(shared),
-        })
+        Ok(MachineStore { shared: Arc::new(shared) })
     }
 
     pub(crate) fn has_snapshot(&self) -> bool {
@@ -112,18 +101,12 @@ impl Shared {
     /// one (a build that raced an install) is dropped.
     fn store_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
         let mut current = lock(&self.snapshot);
-        if current
-            .as_ref()
-            .is_some_and(|c| c.meta.last_log_id > meta.last_log_id)
-        {
+        if current.as_ref().is_some_and(|c| c.meta.last_log_id > meta.last_log_id) {
             return Ok(());
         }
         let bytes = encode_snapshot(meta, data)?;
         write_atomic(&self.dir, SNAPSHOT_FILE, &bytes, true)?;
-        *current = Some(StoredSnapshot {
-            meta: meta.clone(),
-            data: data.to_vec(),
-        });
+        *current = Some(StoredSnapshot { meta: meta.clone(), data: data.to_vec() });
         Ok(())
     }
 }
@@ -168,27 +151,17 @@ pub(crate) struct Builder {
 impl RaftSnapshotBuilder<TypeConfig> for Builder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let seq = self.shared.snapshot_seq.fetch_add(1, Ordering::Relaxed);
-        let millis = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+        let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let snapshot_id = match self.last_applied {
             Some(id) => format!("{}-{}-{millis}-{seq}", id.leader_id, id.index),
             None => format!("none-{millis}-{seq}"),
         };
-        let meta = SnapshotMeta {
-            last_log_id: self.last_applied,
-            last_membership: self.membership.clone(),
-            snapshot_id,
-        };
+        let meta =
+            SnapshotMeta { last_log_id: self.last_applied, last_membership: self.membership.clone(), snapshot_id };
         let data = std::mem::take(&mut self.data);
-        self.shared
-            .store_snapshot(&meta, &data)
-            .map_err(|e| storage_error("write snapshot", e))?;
+        self.shared.store_snapshot(&meta, &data).map_err(|e| storage_error("write snapshot", e))?;
         tracing::debug!(snapshot = %meta, bytes = data.len(), "built a snapshot");
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(data),
-        })
+        Ok(Snapshot { meta, snapshot: Box::new(data) })
     }
 }
 
@@ -211,9 +184,7 @@ impl RaftStateMachine<TypeConfig> for MachineStore {
             applied.last_applied = Some(entry.log_id);
             let response = match entry.payload {
                 EntryPayload::Blank => Vec::new(),
-                EntryPayload::Normal(command) => {
-                    applied.machine.apply(entry.log_id.index, &command.0)
-                }
+                EntryPayload::Normal(command) => applied.machine.apply(entry.log_id.index, &command.0),
                 EntryPayload::Membership(m) => {
                     applied.membership = Membership::new(Some(entry.log_id), m);
                     Vec::new()
@@ -239,20 +210,11 @@ impl RaftStateMachine<TypeConfig> for MachineStore {
         Ok(Box::default())
     }
 
-    async fn install_snapshot(
-        &mut self,
-        meta: &SnapshotMeta,
-        snapshot: Box<Vec<u8>>,
-    ) -> Result<(), StorageError> {
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Vec<u8>>) -> Result<(), StorageError> {
         tracing::info!(snapshot = %meta, bytes = snapshot.len(), "installing a snapshot from the leader");
-        self.shared
-            .store_snapshot(meta, &snapshot)
-            .map_err(|e| storage_error("write snapshot", e))?;
+        self.shared.store_snapshot(meta, &snapshot).map_err(|e| storage_error("write snapshot", e))?;
         let mut applied = lock(&self.shared.applied);
-        applied
-            .machine
-            .restore(&snapshot)
-            .map_err(|e| storage_read_error("restore snapshot", e))?;
+        applied.machine.restore(&snapshot).map_err(|e| storage_read_error("restore snapshot", e))?;
         applied.last_applied = meta.last_log_id;
         applied.membership = meta.last_membership.clone();
         Ok(())
@@ -260,10 +222,7 @@ impl RaftStateMachine<TypeConfig> for MachineStore {
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let current = lock(&self.shared.snapshot);
-        Ok(current.as_ref().map(|s| Snapshot {
-            meta: s.meta.clone(),
-            snapshot: Box::new(s.data.clone()),
-        }))
+        Ok(current.as_ref().map(|s| Snapshot { meta: s.meta.clone(), snapshot: Box::new(s.data.clone()) }))
     }
 }
 

@@ -135,19 +135,11 @@ impl Inner {
     }
 
     fn stop_runtime(&self) {
-        self.runtime
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .stop();
+        self.runtime.lock().unwrap_or_else(|p| p.into_inner()).stop();
     }
 
     fn proposer(&self) -> Proposer {
-        Proposer {
-            id: self.id,
-            raft: self.raft.clone(),
-            transport: self.transport.clone(),
-            timing: self.timing,
-        }
+        Proposer { id: self.id, raft: self.raft.clone(), transport: self.transport.clone(), timing: self.timing }
     }
 }
 
@@ -188,19 +180,12 @@ fn validate(config: &QuorumConfig) -> Result<()> {
         Some(format!("node {id} is neither a voter nor a learner"))
     } else if let Some(both) = config.voters.intersection(&config.learners).next() {
         Some(format!("node {both} is both a voter and a learner"))
-    } else if config.heartbeat_interval_ms == 0
-        || config.election_timeout_min_ms <= config.heartbeat_interval_ms
-    {
+    } else if config.heartbeat_interval_ms == 0 || config.election_timeout_min_ms <= config.heartbeat_interval_ms {
         Some("election_timeout_min_ms must exceed heartbeat_interval_ms (> 0)".to_string())
     } else if config.election_timeout_max_ms <= config.election_timeout_min_ms {
         Some("election_timeout_max_ms must exceed election_timeout_min_ms".to_string())
-    } else if config.rpc_timeout_ms == 0
-        || config.propose_timeout_ms == 0
-        || config.snapshot_after_entries == 0
-    {
-        Some(
-            "rpc_timeout_ms, propose_timeout_ms and snapshot_after_entries must be > 0".to_string(),
-        )
+    } else if config.rpc_timeout_ms == 0 || config.propose_timeout_ms == 0 || config.snapshot_after_entries == 0 {
+        Some("rpc_timeout_ms, propose_timeout_ms and snapshot_after_entries must be > 0".to_string())
     } else {
         None
     };
@@ -262,10 +247,7 @@ impl Quorum {
         // Move the socket to the node's runtime: it must not depend on the caller's.
         let listener = listener.into_std()?;
         let ask: AskSlot = Arc::new(Mutex::new(None));
-        let parts = match handle
-            .spawn(setup(settings, listener, state_machine, links, ask.clone()))
-            .await
-        {
+        let parts = match handle.spawn(setup(settings, listener, state_machine, links, ask.clone())).await {
             Ok(Ok(parts)) => parts,
             Ok(Err(e)) => {
                 guard.stop();
@@ -273,9 +255,7 @@ impl Quorum {
             }
             Err(e) => {
                 guard.stop();
-                return Err(Error::Raft(format!(
-                    "start-up of node {node_id} failed: {e}"
-                )));
+                return Err(Error::Raft(format!("start-up of node {node_id} failed: {e}")));
             }
         };
         let inner = Inner {
@@ -290,38 +270,27 @@ impl Quorum {
             ask,
             runtime: Mutex::new(guard),
         };
-        Ok(Quorum {
-            inner: Arc::new(inner),
-        })
+        Ok(Quorum { inner: Arc::new(inner) })
     }
 
     /// Replicates `command` and returns the state machine's response once committed and applied
     /// on the leader. Any node can propose: followers and learners forward to the leader.
     pub async fn propose(&self, command: Vec<u8>) -> Result<Vec<u8>> {
-        self.propose_indexed(command)
-            .await
-            .map(|(_, response)| response)
+        self.propose_indexed(command).await.map(|(_, response)| response)
     }
 
     /// Like [`Quorum::propose`], also returning the entry's log index, for
     /// [`Quorum::wait_applied`] on this node.
     pub async fn propose_indexed(&self, command: Vec<u8>) -> Result<(u64, Vec<u8>)> {
         if command.len() > MAX_COMMAND_BYTES {
-            return Err(Error::CommandTooLarge {
-                len: command.len(),
-                max: MAX_COMMAND_BYTES,
-            });
+            return Err(Error::CommandTooLarge { len: command.len(), max: MAX_COMMAND_BYTES });
         }
         if self.status().role == Role::Shutdown {
             return Err(Error::Shutdown);
         }
         // Runs on the node's runtime: forwarding uses the node's connections.
         let proposer = self.inner.proposer();
-        let mut task = AbortOnDrop(
-            self.inner
-                .handle
-                .spawn(async move { proposer.run(command).await }),
-        );
+        let mut task = AbortOnDrop(self.inner.handle.spawn(async move { proposer.run(command).await }));
         match (&mut task.0).await {
             Ok(result) => result,
             Err(_) => Err(Error::Shutdown),
@@ -358,10 +327,7 @@ impl Quorum {
         )
         .await;
         match waited {
-            Err(_) => Err(Error::Timeout {
-                what: "waiting for the log to apply",
-                timeout_ms,
-            }),
+            Err(_) => Err(Error::Timeout { what: "waiting for the log to apply", timeout_ms }),
             Ok(Err(_)) => Err(Error::Shutdown),
             Ok(Ok(status)) if status.applied >= index => Ok(()),
             Ok(Ok(_)) => Err(Error::Shutdown),
@@ -404,11 +370,7 @@ impl Quorum {
         // Held work must be able to finish rather than wait for a resume that never comes.
         inner.transport.set_paused(false);
         let stopped = tokio::time::timeout(SHUTDOWN_TIMEOUT, inner.raft.shutdown()).await;
-        let listener_task = inner
-            .listener_task
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let listener_task = inner.listener_task.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(task) = listener_task {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
@@ -416,10 +378,7 @@ impl Quorum {
         inner.stop_runtime();
         match stopped {
             Ok(_) => Ok(()),
-            Err(_) => Err(Error::Timeout {
-                what: "stopping raft",
-                timeout_ms: SHUTDOWN_TIMEOUT.as_millis() as u64,
-            }),
+            Err(_) => Err(Error::Timeout { what: "stopping raft", timeout_ms: SHUTDOWN_TIMEOUT.as_millis() as u64 }),
         }
     }
 
@@ -448,12 +407,7 @@ async fn setup(
     let pristine = log.is_pristine() && !machine.has_snapshot();
 
     let timing = settings.timing;
-    let transport = Arc::new(Transport::new(
-        id,
-        links,
-        timing.rpc,
-        timing.heartbeat.max(Duration::from_millis(50)),
-    ));
+    let transport = Arc::new(Transport::new(id, links, timing.rpc, timing.heartbeat.max(Duration::from_millis(50))));
     let raft_config = openraft::Config {
         cluster_name: "oxbow-quorum".into(),
         heartbeat_interval: settings.heartbeat_interval_ms,
@@ -470,15 +424,9 @@ async fn setup(
     .validate()
     .map_err(|e| Error::Config(e.to_string()))?;
 
-    let raft = Raft::new(
-        id,
-        Arc::new(raft_config),
-        Network::new(transport.clone()),
-        log,
-        machine,
-    )
-    .await
-    .map_err(|e| Error::Raft(format!("starting raft: {e}")))?;
+    let raft = Raft::new(id, Arc::new(raft_config), Network::new(transport.clone()), log, machine)
+        .await
+        .map_err(|e| Error::Raft(format!("starting raft: {e}")))?;
 
     let listener = TcpListener::from_std(listener)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -504,37 +452,15 @@ async fn setup(
         make_status(id, &m, *committed_tx.borrow(), false)
     };
     let status_tx = Arc::new(watch::channel(status).0);
-    tokio::spawn(status_loop(
-        id,
-        raft.clone(),
-        status_tx.clone(),
-        committed_tx,
-        transport.paused(),
-    ));
+    tokio::spawn(status_loop(id, raft.clone(), status_tx.clone(), committed_tx, transport.paused()));
     if settings.voters.contains(&id) && !settings.learners.is_empty() {
-        tokio::spawn(learner_loop(
-            id,
-            raft.clone(),
-            settings.learners.clone(),
-            timing,
-        ));
+        tokio::spawn(learner_loop(id, raft.clone(), settings.learners.clone(), timing));
     }
 
-    Ok(Parts {
-        raft,
-        transport,
-        status_tx,
-        stop_tx,
-        listener_task,
-    })
+    Ok(Parts { raft, transport, status_tx, stop_tx, listener_task })
 }
 
-fn make_status(
-    id: NodeId,
-    m: &RaftMetrics<NodeId, EmptyNode>,
-    committed: u64,
-    paused: bool,
-) -> QuorumStatus {
+fn make_status(id: NodeId, m: &RaftMetrics<NodeId, EmptyNode>, committed: u64, paused: bool) -> QuorumStatus {
     let membership = m.membership_config.membership();
     let applied = m.last_applied.map_or(0, |l| l.index);
     QuorumStatus {
@@ -575,12 +501,7 @@ async fn status_loop(
     loop {
         let status = {
             let m = metrics.borrow_and_update();
-            make_status(
-                id,
-                &m,
-                *committed_rx.borrow_and_update(),
-                *paused_rx.borrow_and_update(),
-            )
+            make_status(id, &m, *committed_rx.borrow_and_update(), *paused_rx.borrow_and_update())
         };
         if last_leader != Some(status.leader) {
             tracing::info!(node = id, leader = ?status.leader, term = status.term, role = ?status.role, "quorum leader changed");
@@ -610,30 +531,16 @@ async fn learner_loop(id: NodeId, raft: Raft, learners: BTreeSet<NodeId>, timing
             let m = metrics.borrow_and_update();
             if m.state == ServerState::Leader {
                 let membership = m.membership_config.membership();
-                learners
-                    .iter()
-                    .copied()
-                    .filter(|l| membership.get_node(l).is_none())
-                    .collect()
+                learners.iter().copied().filter(|l| membership.get_node(l).is_none()).collect()
             } else {
                 Vec::new()
             }
         };
         for learner in missing {
             // Non-blocking add: returns once the membership entry commits, not when it caught up.
-            match tokio::time::timeout(
-                timing.hop(),
-                raft.add_learner(learner, EmptyNode::new(), false),
-            )
-            .await
-            {
+            match tokio::time::timeout(timing.hop(), raft.add_learner(learner, EmptyNode::new(), false)).await {
                 Ok(Ok(response)) => {
-                    tracing::info!(
-                        node = id,
-                        learner,
-                        index = response.log_id.index,
-                        "added a learner to the quorum"
-                    )
+                    tracing::info!(node = id, learner, index = response.log_id.index, "added a learner to the quorum")
                 }
                 Ok(Err(e)) => {
                     tracing::debug!(node = id, learner, error = %e, "could not add a learner yet")
@@ -676,16 +583,10 @@ impl Handler for NodeHandler {
             }
             RequestBody::Snapshot { vote, meta, data } => {
                 tracing::debug!(from, snapshot = %meta, "snapshot");
-                let snapshot = Snapshot {
-                    meta,
-                    snapshot: Box::new(data),
-                };
+                let snapshot = Snapshot { meta, snapshot: Box::new(data) };
                 ResponseBody::Snapshot(self.raft.install_full_snapshot(vote, snapshot).await)
             }
-            RequestBody::Forward {
-                command,
-                timeout_ms,
-            } => {
+            RequestBody::Forward { command, timeout_ms } => {
                 tracing::debug!(from, bytes = command.0.len(), "forwarded proposal");
                 let wait = Duration::from_millis(timeout_ms).min(MAX_FORWARD_WAIT);
                 ResponseBody::Forward(write_here(&self.raft, command, Instant::now() + wait).await)
@@ -696,7 +597,9 @@ impl Handler for NodeHandler {
                     return ResponseBody::Ask(crate::transport::AskReply::NotLeader { leader: m.current_leader });
                 }
                 match installed(&self.ask) {
-                    Some(handler) => ResponseBody::Ask(crate::transport::AskReply::Answered(Payload(handler.ask(request.0).await))),
+                    Some(handler) => {
+                        ResponseBody::Ask(crate::transport::AskReply::Answered(Payload(handler.ask(request.0).await)))
+                    }
                     None => ResponseBody::Ask(crate::transport::AskReply::NoHandler),
                 }
             }
@@ -708,14 +611,9 @@ impl Handler for NodeHandler {
 async fn write_here(raft: &Raft, command: Payload, until: Instant) -> ForwardReply {
     match tokio::time::timeout_at(until, raft.client_write(command)).await {
         Err(_) => ForwardReply::Timeout,
-        Ok(Ok(response)) => ForwardReply::Applied {
-            index: response.log_id.index,
-            response: response.data,
-        },
+        Ok(Ok(response)) => ForwardReply::Applied { index: response.log_id.index, response: response.data },
         Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-            ForwardReply::NotLeader {
-                leader: f.leader_id,
-            }
+            ForwardReply::NotLeader { leader: f.leader_id }
         }
         Ok(Err(RaftError::APIError(e))) => ForwardReply::Failed(e.to_string()),
         Ok(Err(RaftError::Fatal(_))) => ForwardReply::Stopped,
@@ -769,7 +667,11 @@ impl Proposer {
                 }
             }
             let remaining = deadline.min(now + self.timing.hop()).saturating_duration_since(now);
-            match self.transport.call(leader, RequestBody::Ask { request: request.clone() }, Class::Forward, remaining).await {
+            match self
+                .transport
+                .call(leader, RequestBody::Ask { request: request.clone() }, Class::Forward, remaining)
+                .await
+            {
                 Ok(ResponseBody::Ask(crate::transport::AskReply::Answered(answer))) => return Ok(answer.0),
                 Ok(ResponseBody::Ask(crate::transport::AskReply::NotLeader { leader: known })) => {
                     last_error = Some(Error::NotLeader { node: leader, leader: known });
@@ -777,7 +679,10 @@ impl Proposer {
                 Ok(ResponseBody::Ask(crate::transport::AskReply::NoHandler)) => {
                     last_error = Some(Error::Raft(format!("node {leader} has no ask handler installed")));
                 }
-                Ok(_) => last_error = Some(Error::Transport(format!("node {leader} answered a question with something else"))),
+                Ok(_) => {
+                    last_error =
+                        Some(Error::Transport(format!("node {leader} answered a question with something else")))
+                }
                 Err(e) => last_error = Some(Error::Unreachable { node: leader, reason: format!("{e:?}") }),
             }
         }
@@ -787,29 +692,20 @@ impl Proposer {
     async fn run(&self, command: Vec<u8>) -> Result<(u64, Vec<u8>)> {
         let timeout_ms = self.timing.propose.as_millis() as u64;
         let deadline = Instant::now() + self.timing.propose;
-        if tokio::time::timeout_at(deadline, self.transport.wait_resumed())
-            .await
-            .is_err()
-        {
-            return Err(Error::Timeout {
-                what: "proposal on a paused node",
-                timeout_ms,
-            });
+        if tokio::time::timeout_at(deadline, self.transport.wait_resumed()).await.is_err() {
+            return Err(Error::Timeout { what: "proposal on a paused node", timeout_ms });
         }
         let command = Payload(command);
         let mut last_error = None;
         for attempt in 0..MAX_PROPOSE_ATTEMPTS {
             if attempt > 0 {
-                tokio::time::sleep_until(deadline.min(Instant::now() + self.timing.heartbeat))
-                    .await;
+                tokio::time::sleep_until(deadline.min(Instant::now() + self.timing.heartbeat)).await;
             }
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            let leader = self
-                .wait_for_leader(deadline.min(now + self.timing.election_max * 2))
-                .await?;
+            let leader = self.wait_for_leader(deadline.min(now + self.timing.election_max * 2)).await?;
             let hop_deadline = deadline.min(now + self.timing.hop());
             let outcome = if leader == self.id {
                 let reply = write_here(&self.raft, command.clone(), hop_deadline).await;
@@ -835,10 +731,7 @@ impl Proposer {
                 Outcome::Fatal(e) => return Err(e),
             }
         }
-        Err(last_error.unwrap_or(Error::Timeout {
-            what: "proposal",
-            timeout_ms,
-        }))
+        Err(last_error.unwrap_or(Error::Timeout { what: "proposal", timeout_ms }))
     }
 
     /// The leader this node knows of (itself only once it really leads).
@@ -852,20 +745,14 @@ impl Proposer {
                     return Err(Error::Shutdown);
                 }
                 match m.current_leader {
-                    Some(leader) if leader != self.id || m.state == ServerState::Leader => {
-                        return Ok(leader)
-                    }
+                    Some(leader) if leader != self.id || m.state == ServerState::Leader => return Ok(leader),
                     _ => {}
                 }
             }
             match tokio::time::timeout_at(until, metrics.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(Error::Shutdown),
-                Err(_) => {
-                    return Err(Error::NoLeader {
-                        waited_ms: started.elapsed().as_millis() as u64,
-                    })
-                }
+                Err(_) => return Err(Error::NoLeader { waited_ms: started.elapsed().as_millis() as u64 }),
             }
         }
     }
@@ -874,51 +761,27 @@ impl Proposer {
         let remaining = until.saturating_duration_since(Instant::now());
         // The leader gives up a little earlier than we do, so its answer still reaches us.
         let leader_wait_ms = (remaining * 3 / 4).as_millis() as u64;
-        let body = RequestBody::Forward {
-            command: command.clone(),
-            timeout_ms: leader_wait_ms,
-        };
+        let body = RequestBody::Forward { command: command.clone(), timeout_ms: leader_wait_ms };
         let timeout_ms = remaining.as_millis() as u64;
-        match self
-            .transport
-            .call(leader, body, Class::Forward, remaining)
-            .await
-        {
+        match self.transport.call(leader, body, Class::Forward, remaining).await {
             Ok(ResponseBody::Forward(reply)) => match reply {
                 ForwardReply::Applied { index, response } => Outcome::Applied(index, response.0),
-                ForwardReply::NotLeader { leader: known } => Outcome::Retry(Error::NotLeader {
-                    node: leader,
-                    leader: known,
-                }),
-                ForwardReply::Timeout => Outcome::Unknown(Error::Timeout {
-                    what: "proposal on the leader",
-                    timeout_ms: leader_wait_ms,
-                }),
-                ForwardReply::Stopped => Outcome::Unknown(Error::Unreachable {
-                    node: leader,
-                    reason: "the leader stopped".into(),
-                }),
+                ForwardReply::NotLeader { leader: known } => {
+                    Outcome::Retry(Error::NotLeader { node: leader, leader: known })
+                }
+                ForwardReply::Timeout => {
+                    Outcome::Unknown(Error::Timeout { what: "proposal on the leader", timeout_ms: leader_wait_ms })
+                }
+                ForwardReply::Stopped => {
+                    Outcome::Unknown(Error::Unreachable { node: leader, reason: "the leader stopped".into() })
+                }
                 ForwardReply::Failed(message) => Outcome::Fatal(Error::Raft(message)),
             },
-            Ok(_) => Outcome::Unknown(Error::Transport(format!(
-                "node {leader} answered a different request"
-            ))),
-            Err(CallError::Unreachable(reason)) => Outcome::Retry(Error::Unreachable {
-                node: leader,
-                reason,
-            }),
-            Err(CallError::Timeout) => Outcome::Unknown(Error::Timeout {
-                what: "forwarded proposal",
-                timeout_ms,
-            }),
-            Err(CallError::Failed(reason)) => Outcome::Unknown(Error::Unreachable {
-                node: leader,
-                reason,
-            }),
-            Err(CallError::TooLarge(len)) => Outcome::Fatal(Error::FrameTooLarge {
-                len,
-                max: MAX_FRAME_BYTES,
-            }),
+            Ok(_) => Outcome::Unknown(Error::Transport(format!("node {leader} answered a different request"))),
+            Err(CallError::Unreachable(reason)) => Outcome::Retry(Error::Unreachable { node: leader, reason }),
+            Err(CallError::Timeout) => Outcome::Unknown(Error::Timeout { what: "forwarded proposal", timeout_ms }),
+            Err(CallError::Failed(reason)) => Outcome::Unknown(Error::Unreachable { node: leader, reason }),
+            Err(CallError::TooLarge(len)) => Outcome::Fatal(Error::FrameTooLarge { len, max: MAX_FRAME_BYTES }),
         }
     }
 }
@@ -928,10 +791,9 @@ fn local_outcome(id: NodeId, reply: ForwardReply, waited: Duration) -> Outcome {
     match reply {
         ForwardReply::Applied { index, response } => Outcome::Applied(index, response.0),
         ForwardReply::NotLeader { leader } => Outcome::Retry(Error::NotLeader { node: id, leader }),
-        ForwardReply::Timeout => Outcome::Unknown(Error::Timeout {
-            what: "proposal on the leader",
-            timeout_ms: waited.as_millis() as u64,
-        }),
+        ForwardReply::Timeout => {
+            Outcome::Unknown(Error::Timeout { what: "proposal on the leader", timeout_ms: waited.as_millis() as u64 })
+        }
         ForwardReply::Stopped => Outcome::Fatal(Error::Shutdown),
         ForwardReply::Failed(message) => Outcome::Fatal(Error::Raft(message)),
     }

@@ -58,10 +58,7 @@ enum RecordRef<'a> {
 fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     let body = serde_json::to_vec(record).map_err(io::Error::other)?;
     if body.len() > MAX_RECORD_BYTES {
-        return Err(io::Error::other(format!(
-            "log record of {} bytes is too large",
-            body.len()
-        )));
+        return Err(io::Error::other(format!("log record of {} bytes is too large", body.len())));
     }
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());
     out.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
@@ -99,14 +96,8 @@ pub(crate) fn claim_dir(dir: &Path, node_id: crate::NodeId) -> crate::Result<()>
     match fs::read_to_string(&path) {
         Ok(text) => match text.trim().parse::<crate::NodeId>() {
             Ok(owner) if owner == node_id => Ok(()),
-            Ok(owner) => Err(Error::Config(format!(
-                "{} belongs to node {owner}, not node {node_id}",
-                dir.display()
-            ))),
-            Err(_) => Err(Error::Storage(format!(
-                "{} is not a node id: {text:?}",
-                path.display()
-            ))),
+            Ok(owner) => Err(Error::Config(format!("{} belongs to node {owner}, not node {node_id}", dir.display()))),
+            Err(_) => Err(Error::Storage(format!("{} is not a node id: {text:?}", path.display()))),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             write_atomic(dir, NODE_ID_FILE, node_id.to_string().as_bytes(), true)?;
@@ -140,10 +131,7 @@ pub(crate) struct LogStore {
 
 impl LogStore {
     /// Opens (or creates) the log in `dir`, dropping a torn tail left by a crash.
-    pub(crate) fn open(
-        dir: &Path,
-        committed_tx: Arc<watch::Sender<u64>>,
-    ) -> crate::Result<LogStore> {
+    pub(crate) fn open(dir: &Path, committed_tx: Arc<watch::Sender<u64>>) -> crate::Result<LogStore> {
         fs::create_dir_all(dir)?;
         let vote = read_json::<Vote>(&dir.join(VOTE_FILE))
             .map_err(|e| Error::Storage(format!("{}: {e}", dir.join(VOTE_FILE).display())))?;
@@ -179,18 +167,9 @@ impl LogStore {
         sync_dir(dir)?;
 
         // Never claim more committed than the log (or the purge point) still proves.
-        let last = scan
-            .entries
-            .values()
-            .next_back()
-            .map(|e| e.log_id)
-            .or(scan.last_purged);
+        let last = scan.entries.values().next_back().map(|e| e.log_id).or(scan.last_purged);
         if committed.map(|c| c.index) > last.map(|l| l.index) {
-            tracing::warn!(
-                ?committed,
-                ?last,
-                "clamping the committed index to the recovered log"
-            );
+            tracing::warn!(?committed, ?last, "clamping the committed index to the recovered log");
             committed = last;
         }
         committed_tx.send_replace(committed.map_or(0, |c| c.index));
@@ -206,9 +185,7 @@ impl LogStore {
             committed,
             committed_tx,
         };
-        Ok(LogStore {
-            inner: Arc::new(Mutex::new(inner)),
-        })
+        Ok(LogStore { inner: Arc::new(Mutex::new(inner)) })
     }
 
     /// True for a node that has never taken part: no vote, no log, nothing purged.
@@ -292,9 +269,7 @@ fn scan_log(bytes: &[u8]) -> Scan {
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, String> {
     match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| e.to_string()),
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| e.to_string()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.to_string()),
     }
@@ -302,11 +277,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, S
 
 impl LogInner {
     fn last_log_id(&self) -> Option<LogId> {
-        self.entries
-            .values()
-            .next_back()
-            .map(|e| e.log_id)
-            .or(self.last_purged)
+        self.entries.values().next_back().map(|e| e.log_id).or(self.last_purged)
     }
 
     /// Cuts the log (memory and file) from `index` on.
@@ -328,12 +299,7 @@ impl LogInner {
             return Ok(());
         };
         // openraft truncates before overwriting; stay consistent even if it did not.
-        if self
-            .entries
-            .keys()
-            .next_back()
-            .is_some_and(|&last| last >= first)
-        {
+        if self.entries.keys().next_back().is_some_and(|&last| last >= first) {
             self.truncate_from(first)?;
         }
         let mut buf = Vec::new();
@@ -368,9 +334,7 @@ impl LogInner {
             encode_record(&RecordRef::Entry(entry), &mut buf)?;
         }
         write_atomic(&self.dir, LOG_FILE, &buf, true)?;
-        self.file = OpenOptions::new()
-            .append(true)
-            .open(self.dir.join(LOG_FILE))?;
+        self.file = OpenOptions::new().append(true).open(self.dir.join(LOG_FILE))?;
         self.file_len = buf.len() as u64;
         self.offsets = offsets;
         Ok(())
@@ -392,10 +356,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let inner = self.lock();
-        Ok(LogState {
-            last_purged_log_id: inner.last_purged,
-            last_log_id: inner.last_log_id(),
-        })
+        Ok(LogState { last_purged_log_id: inner.last_purged, last_log_id: inner.last_log_id() })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -405,8 +366,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
         let mut inner = self.lock();
         let bytes = serde_json::to_vec(vote).map_err(|e| storage_error("encode vote", e))?;
-        write_atomic(&inner.dir, VOTE_FILE, &bytes, true)
-            .map_err(|e| storage_error("save vote", e))?;
+        write_atomic(&inner.dir, VOTE_FILE, &bytes, true).map_err(|e| storage_error("save vote", e))?;
         inner.vote = Some(*vote);
         Ok(())
     }
@@ -417,15 +377,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         let mut inner = self.lock();
-        let bytes =
-            serde_json::to_vec(&committed).map_err(|e| storage_error("encode committed", e))?;
+        let bytes = serde_json::to_vec(&committed).map_err(|e| storage_error("encode committed", e))?;
         // No fsync: losing it only means re-applying less at start-up.
-        write_atomic(&inner.dir, COMMITTED_FILE, &bytes, false)
-            .map_err(|e| storage_error("save committed", e))?;
+        write_atomic(&inner.dir, COMMITTED_FILE, &bytes, false).map_err(|e| storage_error("save committed", e))?;
         inner.committed = committed;
-        inner
-            .committed_tx
-            .send_replace(committed.map_or(0, |c| c.index));
+        inner.committed_tx.send_replace(committed.map_or(0, |c| c.index));
         Ok(())
     }
 
@@ -433,11 +389,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.lock().committed)
     }
 
-    async fn append<I>(
-        &mut self,
-        entries: I,
-        callback: LogFlushed<TypeConfig>,
-    ) -> Result<(), StorageError>
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
@@ -459,16 +411,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "truncate quorum log");
-        self.lock()
-            .truncate_from(log_id.index)
-            .map_err(|e| storage_error("truncate log", e))
+        self.lock().truncate_from(log_id.index).map_err(|e| storage_error("truncate log", e))
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "purge quorum log");
-        self.lock()
-            .purge(log_id)
-            .map_err(|e| storage_error("purge log", e))
+        self.lock().purge(log_id).map_err(|e| storage_error("purge log", e))
     }
 }
 

@@ -111,7 +111,9 @@ pub(crate) enum ResponseBody {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum AskReply {
     Answered(Payload),
-    NotLeader { leader: Option<NodeId> },
+    NotLeader {
+        leader: Option<NodeId>,
+    },
     /// The application has not installed its handler (yet).
     NoHandler,
 }
@@ -134,9 +136,7 @@ pub(crate) enum ForwardReply {
 }
 
 /// Reads one frame. `Ok(None)` is a clean close between frames.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
-    reader: &mut R,
-) -> crate::Result<Option<Vec<u8>>> {
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> crate::Result<Option<Vec<u8>>> {
     let mut header = [0u8; 4];
     let n = reader.read(&mut header).await?;
     if n == 0 {
@@ -146,38 +146,24 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
         reader.read_exact(&mut header[n..]).await?;
         let len = u32::from_be_bytes(header) as usize;
         if len > MAX_FRAME_BYTES {
-            return Err(Error::FrameTooLarge {
-                len,
-                max: MAX_FRAME_BYTES,
-            });
+            return Err(Error::FrameTooLarge { len, max: MAX_FRAME_BYTES });
         }
         // Grow with the data rather than trusting the length for one big allocation.
         let mut body = Vec::with_capacity(len.min(64 << 10));
-        (&mut *reader)
-            .take(len as u64)
-            .read_to_end(&mut body)
-            .await?;
+        (&mut *reader).take(len as u64).read_to_end(&mut body).await?;
         if body.len() < len {
-            return Err(Error::Transport(format!(
-                "frame ended after {} of {len} bytes",
-                body.len()
-            )));
+            return Err(Error::Transport(format!("frame ended after {} of {len} bytes", body.len())));
         }
         Ok(body)
     };
     match tokio::time::timeout(FRAME_BODY_TIMEOUT, rest).await {
         Ok(body) => body.map(Some),
-        Err(_) => Err(Error::Transport(format!(
-            "frame body did not arrive within {FRAME_BODY_TIMEOUT:?}"
-        ))),
+        Err(_) => Err(Error::Transport(format!("frame body did not arrive within {FRAME_BODY_TIMEOUT:?}"))),
     }
 }
 
 /// Writes one frame (the caller has checked the size).
-pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    body: &[u8],
-) -> std::io::Result<()> {
+pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, body: &[u8]) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(4 + body.len());
     buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
     buf.extend_from_slice(body);
@@ -265,12 +251,7 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(
-        id: NodeId,
-        links: Arc<dyn Links>,
-        connect_timeout: Duration,
-        backoff: Duration,
-    ) -> Self {
+    pub(crate) fn new(id: NodeId, links: Arc<dyn Links>, connect_timeout: Duration, backoff: Duration) -> Self {
         Transport {
             id,
             links,
@@ -318,13 +299,8 @@ impl Transport {
         class: Class,
         timeout: Duration,
     ) -> Result<ResponseBody, CallError> {
-        let request = Request {
-            from: self.id,
-            to,
-            body,
-        };
-        let bytes = serde_json::to_vec(&request)
-            .map_err(|e| CallError::Unreachable(format!("encode: {e}")))?;
+        let request = Request { from: self.id, to, body };
+        let bytes = serde_json::to_vec(&request).map_err(|e| CallError::Unreachable(format!("encode: {e}")))?;
         if bytes.len() > MAX_FRAME_BYTES {
             return Err(CallError::TooLarge(bytes.len()));
         }
@@ -332,9 +308,7 @@ impl Transport {
         match tokio::time::timeout(timeout, self.call_inner(to, &bytes, class, &sent)).await {
             Ok(result) => result,
             Err(_) if sent.load(Ordering::Relaxed) => Err(CallError::Timeout),
-            Err(_) => Err(CallError::Unreachable(format!(
-                "could not send within {timeout:?}"
-            ))),
+            Err(_) => Err(CallError::Unreachable(format!("could not send within {timeout:?}"))),
         }
     }
 
@@ -359,29 +333,20 @@ impl Transport {
             Class::Raft => &peer.raft_slots,
             Class::Forward => &peer.forward_slots,
         };
-        let _slot = slots
-            .acquire()
-            .await
-            .map_err(|_| CallError::Unreachable("closing".into()))?;
+        let _slot = slots.acquire().await.map_err(|_| CallError::Unreachable("closing".into()))?;
         let mut conn = match peer.take_idle(addr) {
             Some(conn) => conn,
             None => self.connect(addr).await?,
         };
         sent.store(true, Ordering::Relaxed);
-        write_frame(&mut conn.stream, bytes)
-            .await
-            .map_err(|e| CallError::Failed(format!("send: {e}")))?;
+        write_frame(&mut conn.stream, bytes).await.map_err(|e| CallError::Failed(format!("send: {e}")))?;
         let frame = match read_frame(&mut conn.stream).await {
             Ok(Some(frame)) => frame,
-            Ok(None) => {
-                return Err(CallError::Failed(
-                    "connection closed before the answer".into(),
-                ))
-            }
+            Ok(None) => return Err(CallError::Failed("connection closed before the answer".into())),
             Err(e) => return Err(CallError::Failed(format!("answer: {e}"))),
         };
-        let response: ResponseBody = serde_json::from_slice(&frame)
-            .map_err(|e| CallError::Failed(format!("decode answer: {e}")))?;
+        let response: ResponseBody =
+            serde_json::from_slice(&frame).map_err(|e| CallError::Failed(format!("decode answer: {e}")))?;
         // A paused node does not see answers either.
         self.wait_resumed().await;
         if self.links.reachable(self.id, to) && self.links.reachable(to, self.id) {
@@ -391,12 +356,11 @@ impl Transport {
     }
 
     async fn connect(&self, addr: SocketAddr) -> Result<Conn, CallError> {
-        let stream =
-            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => return Err(CallError::Unreachable(format!("connect {addr}: {e}"))),
-                Err(_) => return Err(CallError::Unreachable(format!("connect {addr}: timed out"))),
-            };
+        let stream = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(CallError::Unreachable(format!("connect {addr}: {e}"))),
+            Err(_) => return Err(CallError::Unreachable(format!("connect {addr}: timed out"))),
+        };
         let _ = stream.set_nodelay(true);
         Ok(Conn { addr, stream })
     }
@@ -437,12 +401,7 @@ impl Transport {
         tracing::debug!(node = self.id, "quorum listener closed");
     }
 
-    async fn serve_connection<H: Handler>(
-        &self,
-        mut stream: TcpStream,
-        remote: SocketAddr,
-        handler: Arc<H>,
-    ) {
+    async fn serve_connection<H: Handler>(&self, mut stream: TcpStream, remote: SocketAddr, handler: Arc<H>) {
         let _ = stream.set_nodelay(true);
         loop {
             let frame = match read_frame(&mut stream).await {
@@ -479,11 +438,7 @@ impl Transport {
             let bytes = match serde_json::to_vec(&response) {
                 Ok(bytes) if bytes.len() <= MAX_FRAME_BYTES => bytes,
                 Ok(bytes) => {
-                    tracing::warn!(
-                        from,
-                        len = bytes.len(),
-                        "quorum answer exceeds the frame limit"
-                    );
+                    tracing::warn!(from, len = bytes.len(), "quorum answer exceeds the frame limit");
                     return;
                 }
                 Err(e) => {
@@ -515,10 +470,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, _node: &EmptyNode) -> PeerClient {
-        PeerClient {
-            target,
-            transport: self.transport.clone(),
-        }
+        PeerClient { target, transport: self.transport.clone() }
     }
 }
 
@@ -548,10 +500,7 @@ pub(crate) struct PeerClient {
 
 impl PeerClient {
     fn unreachable(&self, reason: String) -> Unreachable {
-        Unreachable::new(&Error::Unreachable {
-            node: self.target,
-            reason,
-        })
+        Unreachable::new(&Error::Unreachable { node: self.target, reason })
     }
 
     fn rpc_error<E: std::error::Error>(
@@ -562,20 +511,17 @@ impl PeerClient {
     ) -> RPCError<NodeId, EmptyNode, E> {
         tracing::debug!(target = self.target, ?action, ?error, "quorum RPC failed");
         match error {
-            CallError::Timeout => RPCError::Timeout(Timeout {
-                action,
-                id: self.transport.id,
-                target: self.target,
-                timeout,
-            }),
+            CallError::Timeout => {
+                RPCError::Timeout(Timeout { action, id: self.transport.id, target: self.target, timeout })
+            }
             // Broken connections count as unreachable too, so openraft backs off instead of
             // retrying at once against a peer that keeps closing on us.
             CallError::Unreachable(reason) | CallError::Failed(reason) => {
                 RPCError::Unreachable(self.unreachable(reason))
             }
-            CallError::TooLarge(len) => RPCError::Unreachable(
-                self.unreachable(format!("request of {len} bytes exceeds the frame limit")),
-            ),
+            CallError::TooLarge(len) => {
+                RPCError::Unreachable(self.unreachable(format!("request of {len} bytes exceeds the frame limit")))
+            }
         }
     }
 
@@ -596,30 +542,17 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         // otherwise be serialised only to be refused.
         let fitting = entries_fitting_a_frame(&rpc.entries);
         if fitting < entries {
-            return Err(RPCError::PayloadTooLarge(
-                PayloadTooLarge::new_entries_hint(fitting.max(1)),
-            ));
+            return Err(RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(fitting.max(1))));
         }
         let timeout = option.hard_ttl();
-        match self
-            .transport
-            .call(
-                self.target,
-                RequestBody::AppendEntries(rpc),
-                Class::Raft,
-                timeout,
-            )
-            .await
-        {
+        match self.transport.call(self.target, RequestBody::AppendEntries(rpc), Class::Raft, timeout).await {
             Ok(ResponseBody::AppendEntries(Ok(response))) => Ok(response),
-            Ok(ResponseBody::AppendEntries(Err(e))) => {
-                Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Ok(ResponseBody::AppendEntries(Err(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, e))),
             Ok(_) => Err(self.mismatch()),
             // Let openraft split the batch until it fits a frame.
-            Err(CallError::TooLarge(_)) if entries > 1 => Err(RPCError::PayloadTooLarge(
-                PayloadTooLarge::new_entries_hint(entries / 2),
-            )),
+            Err(CallError::TooLarge(_)) if entries > 1 => {
+                Err(RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(entries / 2)))
+            }
             Err(e) => Err(self.rpc_error(e, RPCTypes::AppendEntries, timeout)),
         }
     }
@@ -630,15 +563,9 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, EmptyNode, RaftError<NodeId>>> {
         let timeout = option.hard_ttl();
-        match self
-            .transport
-            .call(self.target, RequestBody::Vote(rpc), Class::Raft, timeout)
-            .await
-        {
+        match self.transport.call(self.target, RequestBody::Vote(rpc), Class::Raft, timeout).await {
             Ok(ResponseBody::Vote(Ok(response))) => Ok(response),
-            Ok(ResponseBody::Vote(Err(e))) => {
-                Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Ok(ResponseBody::Vote(Err(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, e))),
             Ok(_) => Err(self.mismatch()),
             Err(e) => Err(self.rpc_error(e, RPCTypes::Vote, timeout)),
         }
@@ -653,11 +580,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
         let timeout = option.hard_ttl();
         tracing::debug!(target = self.target, snapshot = %snapshot.meta, "sending a snapshot");
-        let body = RequestBody::Snapshot {
-            vote,
-            meta: snapshot.meta,
-            data: *snapshot.snapshot,
-        };
+        let body = RequestBody::Snapshot { vote, meta: snapshot.meta, data: *snapshot.snapshot };
         let call = self.transport.call(self.target, body, Class::Raft, timeout);
         let result = tokio::select! {
             result = call => result,
@@ -665,12 +588,9 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         };
         match result {
             Ok(ResponseBody::Snapshot(Ok(response))) => Ok(response),
-            Ok(ResponseBody::Snapshot(Err(e))) => Err(StreamingError::RemoteError(
-                RemoteError::new(self.target, e),
-            )),
+            Ok(ResponseBody::Snapshot(Err(e))) => Err(StreamingError::RemoteError(RemoteError::new(self.target, e))),
             Ok(_) => {
-                let e =
-                    Error::Transport(format!("node {} answered a different request", self.target));
+                let e = Error::Transport(format!("node {} answered a different request", self.target));
                 Err(StreamingError::Network(NetworkError::new(&e)))
             }
             Err(CallError::Timeout) => Err(StreamingError::Timeout(Timeout {
@@ -683,14 +603,10 @@ impl RaftNetwork<TypeConfig> for PeerClient {
                 Err(StreamingError::Unreachable(self.unreachable(reason)))
             }
             Err(CallError::TooLarge(len)) => {
-                tracing::error!(
-                    target = self.target,
-                    len,
-                    "snapshot exceeds the frame limit; it cannot be sent"
-                );
-                Err(StreamingError::Unreachable(self.unreachable(format!(
-                    "snapshot of {len} bytes exceeds the frame limit"
-                ))))
+                tracing::error!(target = self.target, len, "snapshot exceeds the frame limit; it cannot be sent");
+                Err(StreamingError::Unreachable(
+                    self.unreachable(format!("snapshot of {len} bytes exceeds the frame limit")),
+                ))
             }
         }
     }

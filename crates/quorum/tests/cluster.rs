@@ -29,20 +29,12 @@ async fn proposals_from_any_node_apply_everywhere_in_one_order() {
     let leader = c.wait_leader(&all).await;
     let follower = others(&VOTERS, leader)[0];
 
-    for (via, command) in [
-        (leader, "from-leader"),
-        (follower, "from-follower"),
-        (4, "from-learner"),
-    ] {
+    for (via, command) in [(leader, "from-leader"), (follower, "from-follower"), (4, "from-learner")] {
         let (index, len) = c.propose(via, command).await;
         // Read your writes on the proposer, and the response is the length after this command.
         c.quorum(via).wait_applied(index, 10_000).await.unwrap();
         let items = c.items(via);
-        assert_eq!(
-            items.get(len - 1).map(String::as_str),
-            Some(command),
-            "response {len} vs {items:?}"
-        );
+        assert_eq!(items.get(len - 1).map(String::as_str), Some(command), "response {len} vs {items:?}");
     }
 
     let items = c.wait_converged(&all, 3).await;
@@ -80,12 +72,7 @@ async fn killed_leader_is_replaced_and_catches_up_after_restart() {
     c.start_node(old).await;
     assert_ne!(c.nodes[&old].addr, old_addr, "restarted on a new port");
     let items = c.wait_converged(&VOTERS, 6).await;
-    assert_in_order(
-        &items,
-        &[
-            "before-0", "before-1", "before-2", "after-0", "after-1", "after-2",
-        ],
-    );
+    assert_in_order(&items, &["before-0", "before-1", "before-2", "after-0", "after-1", "after-2"]);
     c.wait_leader(&VOTERS).await;
     c.shutdown_all().await;
 }
@@ -112,9 +99,7 @@ async fn paused_leader_steps_down_after_resume() {
     assert!(!held.is_finished(), "a proposal on a paused node must wait");
 
     c.quorum(old).resume();
-    held.await
-        .unwrap()
-        .expect("the held proposal completes after resume");
+    held.await.unwrap().expect("the held proposal completes after resume");
     c.wait_until("the old leader follows a new one", |c| {
         let s = c.status(old);
         s.role == Role::Follower && s.leader.is_some_and(|l| l != old)
@@ -143,28 +128,20 @@ async fn cut_link_keeps_majority_committing_and_heals() {
     for command in &commands {
         c.propose(leader, command).await;
     }
-    c.wait_until("the connected follower applies everything", |c| {
-        c.items(other).len() >= 6
-    })
-    .await;
+    c.wait_until("the connected follower applies everything", |c| c.items(other).len() >= 6).await;
 
     // While the same leader kept its term, nothing could reach the cut follower.
     let cut_items = c.items(cut);
     let (ls, os) = (c.status(leader), c.status(other));
     if ls.role == Role::Leader && ls.term == term && os.leader == Some(leader) {
-        assert!(
-            !cut_items.contains(&"c-5".to_string()),
-            "the cut follower got entries: {cut_items:?}"
-        );
+        assert!(!cut_items.contains(&"c-5".to_string()), "the cut follower got entries: {cut_items:?}");
     } else {
         eprintln!("leadership moved during the cut ({ls:?}); skipping the isolation check");
     }
 
     c.links.heal(leader, cut);
     let items = c.wait_converged(&VOTERS, 6).await;
-    let expected: Vec<&str> = std::iter::once("c-0")
-        .chain(commands.iter().map(String::as_str))
-        .collect();
+    let expected: Vec<&str> = std::iter::once("c-0").chain(commands.iter().map(String::as_str)).collect();
     assert_in_order(&items, &expected);
     c.wait_leader(&VOTERS).await;
     c.shutdown_all().await;
@@ -195,26 +172,18 @@ async fn lagging_follower_gets_a_snapshot_and_logs_are_purged() {
         }
     }
     c.wait_until("the leader snapshotted and purged", |c| {
-        c.status(leader)
-            .purged_index
-            .is_some_and(|p| p > lagging_last + 50)
+        c.status(leader).purged_index.is_some_and(|p| p > lagging_last + 50)
     })
     .await;
     let log_bytes = std::fs::metadata(c.dir(leader).join("log")).unwrap().len();
-    assert!(
-        log_bytes < 48 * 1024,
-        "leader log file is {log_bytes} bytes: not purged"
-    );
+    assert!(log_bytes < 48 * 1024, "leader log file is {log_bytes} bytes: not purged");
 
     c.start_node(lagging).await;
     let items = c.wait_converged(&VOTERS, 105).await;
     assert_eq!(items.len(), 105);
     assert!(items[0] == "s-0" && items[104].starts_with("s-104-"));
     let s = c.status(lagging);
-    assert!(
-        s.snapshot_index.is_some_and(|i| i > lagging_last),
-        "no snapshot on the lagging node: {s:?}"
-    );
+    assert!(s.snapshot_index.is_some_and(|i| i > lagging_last), "no snapshot on the lagging node: {s:?}");
     c.shutdown_all().await;
 }
 
@@ -229,12 +198,7 @@ async fn full_restart_restores_state_without_reinitializing() {
         c.propose(leader, &format!("r-{i}")).await;
     }
     c.wait_converged(&VOTERS, 7).await;
-    c.wait_until("every node has a snapshot", |c| {
-        VOTERS
-            .iter()
-            .all(|&id| c.status(id).snapshot_index.is_some())
-    })
-    .await;
+    c.wait_until("every node has a snapshot", |c| VOTERS.iter().all(|&id| c.status(id).snapshot_index.is_some())).await;
 
     // From now on no new snapshots, so the entries proposed next exist only in the log.
     c.tweak = |cfg| cfg.snapshot_after_entries = 1000;
@@ -245,31 +209,21 @@ async fn full_restart_restores_state_without_reinitializing() {
         last_index = c.propose(leader, &format!("r-{i}")).await.0;
     }
     c.wait_converged(&VOTERS, 10).await;
-    c.wait_until("everyone applied the last entry", |c| {
-        VOTERS.iter().all(|&id| c.status(id).applied >= last_index)
-    })
-    .await;
+    c.wait_until("everyone applied the last entry", |c| VOTERS.iter().all(|&id| c.status(id).applied >= last_index))
+        .await;
     for id in VOTERS {
         let s = c.status(id);
-        assert!(
-            s.snapshot_index.is_some_and(|i| i < s.applied),
-            "node {id}: the tail is not only in the log: {s:?}"
-        );
+        assert!(s.snapshot_index.is_some_and(|i| i < s.applied), "node {id}: the tail is not only in the log: {s:?}");
     }
 
     restart_all(&mut c).await;
     c.wait_until("every node reports its old snapshot", |c| {
-        VOTERS
-            .iter()
-            .all(|&id| c.status(id).snapshot_index.is_some())
+        VOTERS.iter().all(|&id| c.status(id).snapshot_index.is_some())
     })
     .await;
     let leader = c.wait_leader(&VOTERS).await;
     let (index, len) = c.propose(leader, "after-restart").await;
-    assert!(
-        index > last_index,
-        "index {index} after restart, {last_index} before: log restarted"
-    );
+    assert!(index > last_index, "index {index} after restart, {last_index} before: log restarted");
     assert_eq!(len, 11);
     let items = c.wait_converged(&VOTERS, 11).await;
     assert_eq!(items.last().map(String::as_str), Some("after-restart"));
@@ -288,10 +242,7 @@ async fn restart_all(c: &mut Cluster) {
         c.shutdown(id).await;
     }
     for id in VOTERS {
-        assert!(
-            c.dir(id).join("snapshot").exists(),
-            "node {id} has no snapshot file"
-        );
+        assert!(c.dir(id).join("snapshot").exists(), "node {id} has no snapshot file");
         c.start_node(id).await;
         assert_eq!(c.items(id), before, "node {id} state right after restart");
     }
@@ -312,12 +263,7 @@ async fn torn_or_garbage_log_tail_is_recovered() {
     c.kill(victim);
     let log = c.dir(victim).join("log");
     let len = std::fs::metadata(&log).unwrap().len();
-    OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(len - 7)
-        .unwrap();
+    OpenOptions::new().write(true).open(&log).unwrap().set_len(len - 7).unwrap();
     c.start_node(victim).await;
     c.propose(leader, "t-5").await;
     c.wait_converged(&VOTERS, 6).await;
@@ -325,8 +271,7 @@ async fn torn_or_garbage_log_tail_is_recovered() {
     // Garbage tail: bytes that are no record at all.
     c.shutdown(victim).await;
     let mut file = OpenOptions::new().append(true).open(&log).unwrap();
-    file.write_all(&[0, 0, 0, 40, 0xde, 0xad, 0xbe, 0xef, b'{', b'"', b'x'])
-        .unwrap();
+    file.write_all(&[0, 0, 0, 40, 0xde, 0xad, 0xbe, 0xef, b'{', b'"', b'x']).unwrap();
     file.write_all(&[0x5a; 100]).unwrap();
     drop(file);
     c.start_node(victim).await;
@@ -346,18 +291,12 @@ async fn bad_frames_close_only_their_connection() {
     let addr = c.nodes[&leader].addr;
 
     let garbage: Vec<u8> = [&5u32.to_be_bytes()[..], b"hello"].concat();
-    let oversized = (oxbow_quorum::MAX_FRAME_BYTES as u32 + 1)
-        .to_be_bytes()
-        .to_vec();
+    let oversized = (oxbow_quorum::MAX_FRAME_BYTES as u32 + 1).to_be_bytes().to_vec();
     let wrong_node = {
         let body = br#"{"from":7,"to":99,"body":{"Vote":{"vote":{"leader_id":{"term":9,"node_id":7},"committed":false},"last_log_id":null}}}"#;
         [&(body.len() as u32).to_be_bytes()[..], body].concat()
     };
-    for (what, bytes) in [
-        ("garbage", garbage),
-        ("oversized", oversized),
-        ("wrong target", wrong_node),
-    ] {
+    for (what, bytes) in [("garbage", garbage), ("oversized", oversized), ("wrong target", wrong_node)] {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.write_all(&bytes).await.unwrap();
         let mut buf = [0u8; 16];
@@ -390,16 +329,10 @@ async fn single_voter_leads_and_applies() {
     }
     assert_eq!(c.items(1), vec!["solo-1", "solo-2", "solo-3"]);
     let s = c.status(1);
-    assert_eq!(
-        (s.role, s.voters.clone(), s.learners.clone()),
-        (Role::Leader, vec![1], vec![])
-    );
+    assert_eq!((s.role, s.voters.clone(), s.learners.clone()), (Role::Leader, vec![1], vec![]));
     assert!(s.committed >= s.applied && s.applied >= 3);
     let too_large = vec![0u8; oxbow_quorum::MAX_COMMAND_BYTES + 1];
     let refused = c.quorum(1).propose(too_large).await;
-    assert!(
-        matches!(refused, Err(oxbow_quorum::Error::CommandTooLarge { .. })),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(oxbow_quorum::Error::CommandTooLarge { .. })), "{refused:?}");
     c.shutdown_all().await;
 }

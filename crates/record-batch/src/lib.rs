@@ -124,8 +124,7 @@ impl BatchHeader {
 
     /// The offset of the batch's last record.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset
-            .saturating_add(i64::from(self.last_offset_delta))
+        self.base_offset.saturating_add(i64::from(self.last_offset_delta))
     }
 
     /// Whether `offset` falls in this batch's offset range.
@@ -207,9 +206,7 @@ impl BatchHeader {
                     return Err(HeaderError::UnsupportedMagic(magic as i8));
                 }
             }
-            return Err(HeaderError::Truncated {
-                available: bytes.len(),
-            });
+            return Err(HeaderError::Truncated { available: bytes.len() });
         };
         if header.magic != MAGIC_V2 {
             return Err(HeaderError::UnsupportedMagic(header.magic));
@@ -358,18 +355,8 @@ mod tests {
             assert_eq!(header.size_bytes() as usize, bytes.len());
             assert_eq!(header.partition_leader_epoch, 7);
             assert_eq!(header.crc, 0xdead_beef);
-            assert_eq!(
-                (header.base_timestamp, header.max_timestamp),
-                (1_000, 2_000)
-            );
-            assert_eq!(
-                (
-                    header.producer_id,
-                    header.producer_epoch,
-                    header.base_sequence
-                ),
-                (42, 3, 9)
-            );
+            assert_eq!((header.base_timestamp, header.max_timestamp), (1_000, 2_000));
+            assert_eq!((header.producer_id, header.producer_epoch, header.base_sequence), (42, 3, 9));
             assert_eq!(header.records_count, 5);
             assert!(header.contains(100) && header.contains(104));
             assert!(!header.contains(99) && !header.contains(105));
@@ -407,21 +394,12 @@ mod tests {
         }
         let mut old = whole.clone();
         old[16] = 1;
-        assert_eq!(
-            BatchHeader::parse_v2(&old),
-            Err(HeaderError::UnsupportedMagic(1))
-        );
-        assert_eq!(
-            BatchHeader::parse_v2(&old[..20]),
-            Err(HeaderError::UnsupportedMagic(1))
-        );
+        assert_eq!(BatchHeader::parse_v2(&old), Err(HeaderError::UnsupportedMagic(1)));
+        assert_eq!(BatchHeader::parse_v2(&old[..20]), Err(HeaderError::UnsupportedMagic(1)));
         for length in [-1i32, 0, 48, i32::MIN] {
             let mut bad = whole.clone();
             bad[8..12].copy_from_slice(&length.to_be_bytes());
-            assert_eq!(
-                BatchHeader::parse_v2(&bad),
-                Err(HeaderError::BadLength(length))
-            );
+            assert_eq!(BatchHeader::parse_v2(&bad), Err(HeaderError::BadLength(length)));
         }
         // A huge claimed length ends the walk after that header instead of reading past the end.
         let mut huge = whole.clone();
@@ -437,14 +415,8 @@ mod tests {
         bytes.extend(batch(3, 1, 0, b"bb"));
         bytes.extend(batch(4, 4, 9, b"cccc"));
         let all: Vec<BatchHeader> = batch_headers(&bytes).map(Result::unwrap).collect();
-        let summary: Vec<(i64, Codec)> = all
-            .iter()
-            .map(|h| (h.base_offset, h.codec().unwrap()))
-            .collect();
-        assert_eq!(
-            summary,
-            vec![(0, Codec::None), (3, Codec::Gzip), (4, Codec::Zstd)]
-        );
+        let summary: Vec<(i64, Codec)> = all.iter().map(|h| (h.base_offset, h.codec().unwrap())).collect();
+        assert_eq!(summary, vec![(0, Codec::None), (3, Codec::Gzip), (4, Codec::Zstd)]);
         // The last batch's records cut off: its header still counts.
         let cut = bytes.len() - 2;
         assert_eq!(batch_headers(&bytes[..cut]).count(), 3);
@@ -459,19 +431,10 @@ mod tests {
 
     #[test]
     fn sequence_wraps_like_kafka() {
-        let cases: &[(i32, i32, i32)] =
-            &[(0, 0, 0), (5, 4, 9), (i32::MAX, 1, 0), (i32::MAX - 1, 3, 1)];
+        let cases: &[(i32, i32, i32)] = &[(0, 0, 0), (5, 4, 9), (i32::MAX, 1, 0), (i32::MAX - 1, 3, 1)];
         for &(seq, inc, want) in cases {
-            assert_eq!(
-                increment_sequence(seq, inc),
-                want,
-                "increment {seq} by {inc}"
-            );
-            assert_eq!(
-                decrement_sequence(want, inc),
-                seq,
-                "decrement {want} by {inc}"
-            );
+            assert_eq!(increment_sequence(seq, inc), want, "increment {seq} by {inc}");
+            assert_eq!(decrement_sequence(want, inc), seq, "decrement {want} by {inc}");
         }
     }
 }

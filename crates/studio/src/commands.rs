@@ -13,8 +13,8 @@ use crate::partitioner;
 use crate::profiles::{ProfileStore, StoredProfile};
 use base64::Engine as _;
 use oxbow_client::{
-    Admin, AssignedReader, ClusterMetadata, ConfigChange, ConfigDescription, OffsetLookup,
-    OffsetSpec, PartitionStart, Producer, ReadEvent, Record, TimestampKind, TopicInfo, TopicSpec,
+    Admin, AssignedReader, ClusterMetadata, ConfigChange, ConfigDescription, OffsetLookup, OffsetSpec, PartitionStart,
+    Producer, ReadEvent, Record, TimestampKind, TopicInfo, TopicSpec,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -107,18 +107,13 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    fn open(
-        profile: StoredProfile,
-        inside: Option<Arc<dyn InsideView>>,
-        generation: u64,
-    ) -> Result<Connection> {
+    fn open(profile: StoredProfile, inside: Option<Arc<dyn InsideView>>, generation: u64) -> Result<Connection> {
         let client_profile = profile.connection_profile();
         let ctx = "connecting";
         let admin = Admin::new(&client_profile, Duration::from_millis(ADMIN_TIMEOUT_MS))
             .map_err(|e| Error::from_client(e, ctx))?;
         let producers = Producers::new(&client_profile).map_err(|e| Error::from_client(e, ctx))?;
-        let offsets =
-            OffsetLookup::new(&client_profile, &[]).map_err(|e| Error::from_client(e, ctx))?;
+        let offsets = OffsetLookup::new(&client_profile, &[]).map_err(|e| Error::from_client(e, ctx))?;
         Ok(Connection {
             profile,
             client_profile,
@@ -154,9 +149,7 @@ impl<T> std::ops::Deref for Client<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.0
-            .as_ref()
-            .expect("a connection's clients are taken out only when it is dropped")
+        self.0.as_ref().expect("a connection's clients are taken out only when it is dropped")
     }
 }
 
@@ -171,23 +164,17 @@ impl Drop for Connection {
     /// the runtime waits for at exit. Neither may wait on librdkafka, and nothing needs the
     /// destruction finished: the clients hold no data of ours.
     fn drop(&mut self) {
-        let clients = (
-            self.admin.0.take(),
-            self.producers.0.take(),
-            self.offsets.0.take(),
-        );
+        let clients = (self.admin.0.take(), self.producers.0.take(), self.offsets.0.take());
         let generation = self.generation;
-        let spawned = std::thread::Builder::new()
-            .name("oxbow-client-drop".into())
-            .spawn(move || {
-                let started = Instant::now();
-                drop(clients);
-                tracing::debug!(
-                    generation,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "a connection's clients were destroyed"
-                );
-            });
+        let spawned = std::thread::Builder::new().name("oxbow-client-drop".into()).spawn(move || {
+            let started = Instant::now();
+            drop(clients);
+            tracing::debug!(
+                generation,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "a connection's clients were destroyed"
+            );
+        });
         if let Err(error) = spawned {
             // The clients went down with the closure, on this thread: slower, but still freed.
             tracing::warn!(%error, "no thread to destroy a connection's clients on");
@@ -204,10 +191,7 @@ struct Producers {
 
 impl Producers {
     fn new(profile: &oxbow_client::ConnectionProfile) -> oxbow_client::Result<Producers> {
-        let producers = Producers {
-            profile: profile.clone(),
-            made: Mutex::new(HashMap::new()),
-        };
+        let producers = Producers { profile: profile.clone(), made: Mutex::new(HashMap::new()) };
         producers.get(ProduceAcks::All)?;
         Ok(producers)
     }
@@ -262,16 +246,10 @@ async fn fill_policies(inner: Arc<Inner>, conn: Arc<Connection>, names: Vec<Stri
         let worker = conn.clone();
         let asked = chunk.to_vec();
         let answered = tokio::task::spawn_blocking(move || {
-            worker
-                .admin
-                .describe_topic_configs_many(&asked, DESCRIBE_CONFIGS_BATCH_TOPICS)
+            worker.admin.describe_topic_configs_many(&asked, DESCRIBE_CONFIGS_BATCH_TOPICS)
         })
         .await
-        .unwrap_or_else(|e| {
-            Err(oxbow_client::Error::NotFound(format!(
-                "DescribeConfigs task failed: {e}"
-            )))
-        });
+        .unwrap_or_else(|e| Err(oxbow_client::Error::NotFound(format!("DescribeConfigs task failed: {e}"))));
         let mut cache = inner.policies.lock().unwrap_or_else(|e| e.into_inner());
         for name in chunk {
             cache.in_flight.remove(name);
@@ -282,12 +260,9 @@ async fn fill_policies(inner: Arc<Inner>, conn: Arc<Connection>, names: Vec<Stri
         match answered {
             Ok(results) => {
                 for (name, entries) in results {
-                    let policy = entries.ok().and_then(|entries| {
-                        entries
-                            .into_iter()
-                            .find(|e| e.name == "cleanup.policy")?
-                            .value
-                    });
+                    let policy = entries
+                        .ok()
+                        .and_then(|entries| entries.into_iter().find(|e| e.name == "cleanup.policy")?.value);
                     cache.known.insert(name, policy);
                 }
             }
@@ -313,12 +288,8 @@ pub struct Studio {
 }
 
 /// Runs blocking client work off the async executor.
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
 }
 
 /// Kafka's topic name rules: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
@@ -327,21 +298,12 @@ pub fn validate_topic_name(field: &str, name: &str) -> Result<()> {
         return Err(Error::bad_input(field, "a topic name must not be empty"));
     }
     if name.len() > 249 {
-        return Err(Error::bad_input(
-            field,
-            format!("a topic name is at most 249 characters, got {}", name.len()),
-        ));
+        return Err(Error::bad_input(field, format!("a topic name is at most 249 characters, got {}", name.len())));
     }
     if name == "." || name == ".." {
-        return Err(Error::bad_input(
-            field,
-            "a topic name cannot be '.' or '..'",
-        ));
+        return Err(Error::bad_input(field, "a topic name cannot be '.' or '..'"));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
         return Err(Error::bad_input(
             field,
             format!("a topic name may contain only a-z, A-Z, 0-9, '.', '_' and '-', found {bad:?}"),
@@ -353,16 +315,11 @@ pub fn validate_topic_name(field: &str, name: &str) -> Result<()> {
 fn validate_config_name(field: &str, name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 255
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
-        Err(Error::bad_input(
-            field,
-            format!("{name:?} is not a config name (letters, digits, '.', '_', '-')"),
-        ))
+        Err(Error::bad_input(field, format!("{name:?} is not a config name (letters, digits, '.', '_', '-')")))
     }
 }
 
@@ -378,53 +335,33 @@ pub(crate) fn find_topic<'a>(metadata: &'a ClusterMetadata, name: &str) -> Resul
     metadata
         .topics
         .iter()
-        .find(|topic| {
-            topic.name == name
-                && topic
-                    .error
-                    .as_deref()
-                    .is_none_or(|e| !e.contains("UnknownTopic"))
-        })
+        .find(|topic| topic.name == name && topic.error.as_deref().is_none_or(|e| !e.contains("UnknownTopic")))
         .ok_or_else(|| Error::NotFound(format!("topic {name:?} does not exist")))
 }
 
 fn documentation(name: &str) -> Option<&'static str> {
     Some(match name {
-        "cleanup.policy" => {
-            "delete: remove old segments by time/size; compact: keep the latest record per key"
-        }
-        "retention.ms" => {
-            "How long records are kept before their segment may be deleted (-1: forever)"
-        }
-        "retention.bytes" => {
-            "Largest size a partition may grow to before old segments are deleted (-1: no limit)"
-        }
+        "cleanup.policy" => "delete: remove old segments by time/size; compact: keep the latest record per key",
+        "retention.ms" => "How long records are kept before their segment may be deleted (-1: forever)",
+        "retention.bytes" => "Largest size a partition may grow to before old segments are deleted (-1: no limit)",
         "segment.bytes" => "Size at which the active segment is rolled",
         "segment.ms" => "Age at which the active segment is rolled even if not full",
         "min.insync.replicas" => "Replicas that must acknowledge an acks=all write",
-        "compression.type" => {
-            "Codec the broker stores batches with (producer: keep the producer's)"
-        }
+        "compression.type" => "Codec the broker stores batches with (producer: keep the producer's)",
         "max.message.bytes" => "Largest record batch the topic accepts",
         "message.timestamp.type" => "CreateTime (the producer's) or LogAppendTime (the broker's)",
         "delete.retention.ms" => "How long tombstones are kept on compacted topics",
         "min.compaction.lag.ms" => "Minimum age of a record before compaction may remove it",
         "max.compaction.lag.ms" => "Maximum time a record may stay uncompacted",
-        "min.cleanable.dirty.ratio" => {
-            "Share of the log that must be dirty before the cleaner compacts it"
-        }
-        "unclean.leader.election.enable" => {
-            "Allow an out-of-sync replica to become leader (may lose data)"
-        }
+        "min.cleanable.dirty.ratio" => "Share of the log that must be dirty before the cleaner compacts it",
+        "unclean.leader.election.enable" => "Allow an out-of-sync replica to become leader (may lose data)",
         "file.delete.delay.ms" => "Wait before a deleted segment's files are removed",
         "flush.messages" => "Records between forced fsyncs",
         "flush.ms" => "Time between forced fsyncs",
         "index.interval.bytes" => "Bytes between offset index entries",
         "segment.index.bytes" => "Size of a segment's offset index",
         "preallocate" => "Preallocate segment files",
-        "message.timestamp.difference.max.ms" => {
-            "Largest allowed difference between record and broker time"
-        }
+        "message.timestamp.difference.max.ms" => "Largest allowed difference between record and broker time",
         _ => return None,
     })
 }
@@ -436,22 +373,13 @@ pub fn record_row(record: &Record, key_decoder: Decoder, value_decoder: Decoder)
         .iter()
         .map(|(key, value)| HeaderView {
             key: key.clone(),
-            value_base64: value
-                .as_ref()
-                .map(|v| base64::engine::general_purpose::STANDARD.encode(v)),
-            value_string: value
-                .as_ref()
-                .and_then(|v| std::str::from_utf8(v).ok().map(str::to_string)),
+            value_base64: value.as_ref().map(|v| base64::engine::general_purpose::STANDARD.encode(v)),
+            value_string: value.as_ref().and_then(|v| std::str::from_utf8(v).ok().map(str::to_string)),
         })
         .collect();
-    let header_bytes: usize = record
-        .headers
-        .iter()
-        .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
-        .sum();
-    let record_bytes = record.key.as_ref().map_or(0, Vec::len)
-        + record.value.as_ref().map_or(0, Vec::len)
-        + header_bytes;
+    let header_bytes: usize = record.headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum();
+    let record_bytes =
+        record.key.as_ref().map_or(0, Vec::len) + record.value.as_ref().map_or(0, Vec::len) + header_bytes;
     MessageRow {
         partition: record.partition,
         offset: record.offset,
@@ -507,27 +435,15 @@ fn payload_view(bytes: Option<&[u8]>, decoder: Decoder) -> PayloadView {
 }
 
 /// Whether a record passes a (lower-cased) filter in the chosen parts.
-pub fn record_matches(
-    record: &Record,
-    row: &MessageRow,
-    needle_lower: &str,
-    filter_in: FilterIn,
-) -> bool {
+pub fn record_matches(record: &Record, row: &MessageRow, needle_lower: &str, filter_in: FilterIn) -> bool {
     let contains = |bytes: Option<&[u8]>, decoded: Option<&str>| -> bool {
-        bytes.is_some_and(|b| {
-            String::from_utf8_lossy(b)
-                .to_lowercase()
-                .contains(needle_lower)
-        }) || decoded.is_some_and(|d| d.to_lowercase().contains(needle_lower))
+        bytes.is_some_and(|b| String::from_utf8_lossy(b).to_lowercase().contains(needle_lower))
+            || decoded.is_some_and(|d| d.to_lowercase().contains(needle_lower))
     };
     let key = || contains(record.key.as_deref(), row.key.decoded.as_deref());
     let value = || contains(record.value.as_deref(), row.value.decoded.as_deref());
-    let headers = || {
-        record
-            .headers
-            .iter()
-            .any(|(k, v)| k.to_lowercase().contains(needle_lower) || contains(v.as_deref(), None))
-    };
+    let headers =
+        || record.headers.iter().any(|(k, v)| k.to_lowercase().contains(needle_lower) || contains(v.as_deref(), None));
     match filter_in {
         FilterIn::Key => key(),
         FilterIn::Value => value(),
@@ -575,15 +491,9 @@ impl Studio {
     /// metrics sampler when there is an inside view. Call inside a Tokio runtime.
     pub fn new(options: StudioOptions) -> Result<Studio> {
         let profiles = ProfileStore::open(options.profiles_path, options.initial_profile.clone())?;
-        let inside = if options.embedded {
-            options.inside_view.clone()
-        } else {
-            None
-        };
+        let inside = if options.embedded { options.inside_view.clone() } else { None };
         let connection = Connection::open(options.initial_profile, inside, 0)?;
-        let metrics = Arc::new(Metrics::new(
-            options.inside_view.clone().filter(|_| options.embedded),
-        ));
+        let metrics = Arc::new(Metrics::new(options.inside_view.clone().filter(|_| options.embedded)));
         metrics.clone().start_sampler();
         let studio = Studio {
             inner: Arc::new(Inner {
@@ -618,8 +528,7 @@ impl Studio {
         let weak = Arc::downgrade(&self.inner);
         let mut stopping = self.inner.stopping.subscribe();
         let task = tokio::spawn(async move {
-            let mut ticker =
-                tokio::time::interval(Duration::from_millis(crate::groups::LAG_SAMPLE_INTERVAL_MS));
+            let mut ticker = tokio::time::interval(Duration::from_millis(crate::groups::LAG_SAMPLE_INTERVAL_MS));
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
@@ -637,11 +546,7 @@ impl Studio {
                 }
             }
         });
-        *self
-            .inner
-            .group_sampler
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(task);
+        *self.inner.group_sampler.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
     }
 
     /// The first step of stopping: the group sampler ends (waited for at most
@@ -649,19 +554,12 @@ impl Studio {
     /// to stop. Idempotent.
     pub async fn stop_background(&self) {
         self.inner.stopping.send_replace(true);
-        let task = self
-            .inner
-            .group_sampler
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let task = self.inner.group_sampler.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(mut task) = task {
             let wait = Duration::from_millis(SAMPLER_STOP_WAIT_MS);
             if tokio::time::timeout(wait, &mut task).await.is_err() {
                 task.abort();
-                tracing::warn!(
-                    "the group sampler did not stop within {SAMPLER_STOP_WAIT_MS} ms; aborted"
-                );
+                tracing::warn!("the group sampler did not stop within {SAMPLER_STOP_WAIT_MS} ms; aborted");
             }
         }
     }
@@ -676,71 +574,38 @@ impl Studio {
     }
 
     pub(crate) fn connection(&self) -> Arc<Connection> {
-        self.inner
-            .connection
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.connection.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn invalidate_topics(&self) {
-        *self
-            .inner
-            .topics_cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = None;
+        *self.inner.topics_cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Forgets one topic's cached cleanup policy (after a create, delete or config change).
     fn forget_policy(&self, name: &str) {
-        self.inner
-            .policies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .known
-            .remove(name);
+        self.inner.policies.lock().unwrap_or_else(|e| e.into_inner()).known.remove(name);
         self.invalidate_topics();
     }
 
     /// `cleanup.policy` of each named topic: from the cache, else looked up (DescribeConfigs in
     /// batches) by a background task that this call waits on for at most [`TOPIC_CONFIGS_WAIT_MS`].
-    async fn cleanup_policies(
-        &self,
-        conn: &Arc<Connection>,
-        names: &[String],
-    ) -> HashMap<String, String> {
+    async fn cleanup_policies(&self, conn: &Arc<Connection>, names: &[String]) -> HashMap<String, String> {
         let deadline = Instant::now() + Duration::from_millis(TOPIC_CONFIGS_WAIT_MS);
         loop {
             let notified = self.inner.policies_filled.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let to_start: Vec<String> = {
-                let mut cache = self
-                    .inner
-                    .policies
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
+                let mut cache = self.inner.policies.lock().unwrap_or_else(|e| e.into_inner());
                 if cache.generation != conn.generation {
-                    *cache = PolicyCache {
-                        generation: conn.generation,
-                        ..PolicyCache::default()
-                    };
+                    *cache = PolicyCache { generation: conn.generation, ..PolicyCache::default() };
                 }
-                let missing: Vec<&String> = names
-                    .iter()
-                    .filter(|n| !cache.known.contains_key(*n))
-                    .collect();
+                let missing: Vec<&String> = names.iter().filter(|n| !cache.known.contains_key(*n)).collect();
                 if missing.is_empty() || Instant::now() >= deadline {
-                    return names
-                        .iter()
-                        .filter_map(|n| Some((n.clone(), cache.known.get(n)?.clone()?)))
-                        .collect();
+                    return names.iter().filter_map(|n| Some((n.clone(), cache.known.get(n)?.clone()?))).collect();
                 }
-                let start: Vec<String> = missing
-                    .into_iter()
-                    .filter(|n| !cache.in_flight.contains(*n))
-                    .cloned()
-                    .collect();
+                let start: Vec<String> =
+                    missing.into_iter().filter(|n| !cache.in_flight.contains(*n)).cloned().collect();
                 cache.in_flight.extend(start.iter().cloned());
                 start
             };
@@ -749,9 +614,7 @@ impl Studio {
                 let conn = conn.clone();
                 tokio::spawn(async move { fill_policies(inner, conn, to_start).await });
             }
-            let _ =
-                tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), notified)
-                    .await;
+            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), notified).await;
         }
     }
 
@@ -761,12 +624,7 @@ impl Studio {
 
     async fn metadata(conn: &Arc<Connection>) -> Result<ClusterMetadata> {
         let conn = conn.clone();
-        blocking(move || {
-            conn.admin
-                .metadata()
-                .map_err(|e| Error::from_client(e, "reading cluster metadata"))
-        })
-        .await
+        blocking(move || conn.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata"))).await
     }
 
     /// Brokers, counts, and the active profile.
@@ -774,28 +632,17 @@ impl Studio {
         let conn = self.connection();
         let worker = conn.clone();
         let (metadata, cluster_id, controller_id, racks) = blocking(move || {
-            let metadata = worker
-                .admin
-                .metadata()
-                .map_err(|e| Error::from_client(e, "reading cluster metadata"))?;
+            let metadata = worker.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata"))?;
             // DescribeCluster adds racks; a cluster that does not answer it still gets an overview.
             match worker.admin.describe_cluster() {
                 Ok(cluster) => {
-                    let racks: HashMap<i32, String> = cluster
-                        .nodes
-                        .into_iter()
-                        .filter_map(|node| Some((node.id, node.rack?)))
-                        .collect();
+                    let racks: HashMap<i32, String> =
+                        cluster.nodes.into_iter().filter_map(|node| Some((node.id, node.rack?))).collect();
                     Ok((metadata, cluster.cluster_id, cluster.controller_id, racks))
                 }
                 Err(error) => {
                     tracing::debug!(%error, "DescribeCluster failed; racks unknown");
-                    Ok((
-                        metadata,
-                        worker.admin.cluster_id(),
-                        worker.admin.controller_id(),
-                        HashMap::new(),
-                    ))
+                    Ok((metadata, worker.admin.cluster_id(), worker.admin.controller_id(), HashMap::new()))
                 }
             }
         })
@@ -808,11 +655,7 @@ impl Studio {
         }
         let data_size_bytes = conn.inside.as_ref().map(|inside| {
             let brokers = inside.brokers();
-            match brokers
-                .iter()
-                .map(|b| b.data_size_bytes)
-                .sum::<Option<u64>>()
-            {
+            match brokers.iter().map(|b| b.data_size_bytes).sum::<Option<u64>>() {
                 Some(total) if !brokers.is_empty() => total,
                 _ => inside.partitions().iter().map(|p| p.size_bytes).sum(),
             }
@@ -847,21 +690,13 @@ impl Studio {
 
     /// Every topic with counts (cached for [`TOPICS_CACHE_MS`]), filtered by a case-insensitive
     /// substring and whether internal topics (`__…`) are wanted.
-    pub async fn list_topics(
-        &self,
-        search: Option<&str>,
-        include_internal: bool,
-    ) -> Result<Vec<TopicSummary>> {
+    pub async fn list_topics(&self, search: Option<&str>, include_internal: bool) -> Result<Vec<TopicSummary>> {
         let all = self.all_topics().await?;
         let needle = search.map(str::to_lowercase).filter(|s| !s.is_empty());
         Ok(all
             .iter()
             .filter(|t| include_internal || !t.internal)
-            .filter(|t| {
-                needle
-                    .as_ref()
-                    .is_none_or(|n| t.name.to_lowercase().contains(n))
-            })
+            .filter(|t| needle.as_ref().is_none_or(|n| t.name.to_lowercase().contains(n)))
             .cloned()
             .collect())
     }
@@ -869,63 +704,35 @@ impl Studio {
     async fn all_topics(&self) -> Result<Arc<Vec<TopicSummary>>> {
         let conn = self.connection();
         {
-            let cache = self
-                .inner
-                .topics_cache
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let cache = self.inner.topics_cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(cache) = cache.as_ref() {
-                if cache.generation == conn.generation
-                    && cache.at.elapsed() < Duration::from_millis(TOPICS_CACHE_MS)
-                {
+                if cache.generation == conn.generation && cache.at.elapsed() < Duration::from_millis(TOPICS_CACHE_MS) {
                     return Ok(cache.topics.clone());
                 }
             }
         }
         let metadata = Self::metadata(&conn).await?;
-        let mut topics: Vec<&TopicInfo> = metadata
-            .topics
-            .iter()
-            .filter(|t| t.error.is_none() || !t.partitions.is_empty())
-            .collect();
+        let mut topics: Vec<&TopicInfo> =
+            metadata.topics.iter().filter(|t| t.error.is_none() || !t.partitions.is_empty()).collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
         let cleanup = self.cleanup_policies(&conn, &names).await;
         let offsets = self.offsets_for(&conn, &topics).await;
         let summaries: Vec<TopicSummary> = topics
             .iter()
-            .map(|topic| {
-                summary_of(
-                    topic,
-                    offsets.get(topic.name.as_str()),
-                    cleanup.get(&topic.name).cloned(),
-                )
-            })
+            .map(|topic| summary_of(topic, offsets.get(topic.name.as_str()), cleanup.get(&topic.name).cloned()))
             .collect();
         let summaries = Arc::new(summaries);
-        *self
-            .inner
-            .topics_cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(TopicsCache {
-            at: Instant::now(),
-            generation: conn.generation,
-            topics: summaries.clone(),
-        });
+        *self.inner.topics_cache.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(TopicsCache { at: Instant::now(), generation: conn.generation, topics: summaries.clone() });
         Ok(summaries)
     }
 
     /// One topic's summary, asking only about that topic.
     async fn summarize(&self, conn: &Arc<Connection>, topic: &TopicInfo) -> TopicSummary {
         let offsets = self.offsets_for(conn, &[topic]).await;
-        let cleanup = self
-            .cleanup_policies(conn, std::slice::from_ref(&topic.name))
-            .await;
-        summary_of(
-            topic,
-            offsets.get(topic.name.as_str()),
-            cleanup.get(&topic.name).cloned(),
-        )
+        let cleanup = self.cleanup_policies(conn, std::slice::from_ref(&topic.name)).await;
+        summary_of(topic, offsets.get(topic.name.as_str()), cleanup.get(&topic.name).cloned())
     }
 
     /// Offsets (and, embedded, sizes and segments) of every partition of `topics`: from the inside
@@ -938,25 +745,18 @@ impl Studio {
     ) -> HashMap<String, Vec<PartitionOffsetsFull>> {
         let mut out: HashMap<String, Vec<PartitionOffsetsFull>> = HashMap::new();
         if let Some(inside) = &conn.inside {
-            let snapshots = if topics.len() == 1 {
-                inside.topic_partitions(&topics[0].name)
-            } else {
-                inside.partitions()
-            };
+            let snapshots =
+                if topics.len() == 1 { inside.topic_partitions(&topics[0].name) } else { inside.partitions() };
             for snapshot in snapshots {
-                out.entry(snapshot.topic.clone())
-                    .or_default()
-                    .push(PartitionOffsetsFull::from_snapshot(&snapshot));
+                out.entry(snapshot.topic.clone()).or_default().push(PartitionOffsetsFull::from_snapshot(&snapshot));
             }
             for parts in out.values_mut() {
                 parts.sort_by_key(|p| p.partition);
             }
             return out;
         }
-        let list: Vec<(String, i32)> = topics
-            .iter()
-            .flat_map(|t| t.partitions.iter().map(move |p| (t.name.clone(), p.id)))
-            .collect();
+        let list: Vec<(String, i32)> =
+            topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.name.clone(), p.id))).collect();
         let worker = conn.clone();
         let query = list.clone();
         let answered = blocking(move || {
@@ -1010,10 +810,7 @@ impl Studio {
         for (key, value) in &request.configs {
             validate_config_name("configs", key)?;
             if value.contains('\0') {
-                return Err(Error::bad_input(
-                    format!("configs.{key}"),
-                    "must not contain NUL",
-                ));
+                return Err(Error::bad_input(format!("configs.{key}"), "must not contain NUL"));
             }
         }
         let conn = self.connection();
@@ -1021,11 +818,7 @@ impl Studio {
             name: request.name.clone(),
             partitions,
             replication_factor: request.replication_factor,
-            configs: request
-                .configs
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            configs: request.configs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         };
         conn.admin
             .create_topic(&spec)
@@ -1064,10 +857,7 @@ impl Studio {
         validate_topic_name("name", name)?;
         let conn = self.connection();
         // DeleteTopics on an absent topic answers UNKNOWN_TOPIC_OR_PARTITION, mapped to 404.
-        conn.admin
-            .delete_topic(name)
-            .await
-            .map_err(|e| Error::from_client(e, &format!("deleting topic {name:?}")))?;
+        conn.admin.delete_topic(name).await.map_err(|e| Error::from_client(e, &format!("deleting topic {name:?}")))?;
         self.forget_policy(name);
         Ok(())
     }
@@ -1079,10 +869,8 @@ impl Studio {
         let metadata = Self::metadata(&conn).await?;
         let topic = find_topic(&metadata, name)?.clone();
         let offsets = self.offsets_for(&conn, &[&topic]).await;
-        let offsets: HashMap<i32, PartitionOffsetsFull> = offsets
-            .get(name)
-            .map(|parts| parts.iter().map(|p| (p.partition, p.clone())).collect())
-            .unwrap_or_default();
+        let offsets: HashMap<i32, PartitionOffsetsFull> =
+            offsets.get(name).map(|parts| parts.iter().map(|p| (p.partition, p.clone())).collect()).unwrap_or_default();
         let configs = self.describe(name).await.unwrap_or_default();
         let topic_id = self.topic_id(&conn, name).await;
         let configs_summary: BTreeMap<String, String> = configs
@@ -1100,12 +888,7 @@ impl Studio {
                     leader: p.leader,
                     replicas: p.replicas.clone(),
                     isr: p.isr.clone(),
-                    offline_replicas: p
-                        .replicas
-                        .iter()
-                        .copied()
-                        .filter(|r| !p.isr.contains(r))
-                        .collect(),
+                    offline_replicas: p.replicas.iter().copied().filter(|r| !p.isr.contains(r)).collect(),
                     under_replicated: under_replicated(p),
                     log_start_offset: o.and_then(|o| o.log_start_offset),
                     high_watermark: o.and_then(|o| o.high_watermark),
@@ -1116,22 +899,15 @@ impl Studio {
             })
             .collect();
         partitions.sort_by_key(|p| p.partition);
-        let record_count = partitions
-            .iter()
-            .map(|p| Some((p.high_watermark? - p.log_start_offset?).max(0)))
-            .sum::<Option<i64>>();
+        let record_count =
+            partitions.iter().map(|p| Some((p.high_watermark? - p.log_start_offset?).max(0))).sum::<Option<i64>>();
         Ok(TopicDetail {
             name: topic.name.clone(),
             topic_id,
             internal: is_internal(name),
-            replication_factor: topic
-                .partitions
-                .first()
-                .map_or(0, |p| p.replicas.len() as u32),
+            replication_factor: topic.partitions.first().map_or(0, |p| p.replicas.len() as u32),
             partitions,
-            record_count_is_estimate: configs_summary
-                .get("cleanup.policy")
-                .is_some_and(|p| p.contains("compact")),
+            record_count_is_estimate: configs_summary.get("cleanup.policy").is_some_and(|p| p.contains("compact")),
             configs_summary,
             record_count,
             inside_view: conn.inside.is_some(),
@@ -1143,13 +919,9 @@ impl Studio {
     async fn topic_id(&self, conn: &Arc<Connection>, name: &str) -> Option<String> {
         let worker = conn.clone();
         let names = vec![name.to_string()];
-        let answered = blocking(move || {
-            worker
-                .admin
-                .describe_topics(&names)
-                .map_err(|e| Error::from_client(e, "DescribeTopics"))
-        })
-        .await;
+        let answered =
+            blocking(move || worker.admin.describe_topics(&names).map_err(|e| Error::from_client(e, "DescribeTopics")))
+                .await;
         match answered.map(|mut topics| topics.pop()) {
             Ok(Some((_, Ok(topic)))) => topic.topic_id.map(|id| id.to_string()),
             Ok(Some((_, Err(error)))) => {
@@ -1169,17 +941,12 @@ impl Studio {
         let names = vec![name.to_string()];
         let context = format!("describing configs of topic {name:?}");
         let mut results = blocking(move || {
-            conn.admin
-                .describe_topic_configs_many(&names, 1)
-                .map_err(|e| Error::from_client(e, &context))
+            conn.admin.describe_topic_configs_many(&names, 1).map_err(|e| Error::from_client(e, &context))
         })
         .await?;
         match results.pop() {
             Some((_, Ok(entries))) => Ok(entries),
-            Some((_, Err(error))) => Err(Error::from_client(
-                error,
-                &format!("describing configs of topic {name:?}"),
-            )),
+            Some((_, Err(error))) => Err(Error::from_client(error, &format!("describing configs of topic {name:?}"))),
             None => Err(Error::NotFound(format!("topic {name:?} does not exist"))),
         }
     }
@@ -1217,39 +984,23 @@ impl Studio {
     }
 
     /// Sets and removes topic-level configs with IncrementalAlterConfigs; returns the new configs.
-    pub async fn alter_topic_configs(
-        &self,
-        name: &str,
-        request: AlterConfigsRequest,
-    ) -> Result<Vec<TopicConfigEntry>> {
+    pub async fn alter_topic_configs(&self, name: &str, request: AlterConfigsRequest) -> Result<Vec<TopicConfigEntry>> {
         validate_topic_name("name", name)?;
         if request.set.is_empty() && request.delete.is_empty() {
-            return Err(Error::bad_input(
-                "set",
-                "nothing to change: give configs in `set` or names in `delete`",
-            ));
+            return Err(Error::bad_input("set", "nothing to change: give configs in `set` or names in `delete`"));
         }
         let mut changes = Vec::new();
         for (key, value) in &request.set {
             validate_config_name("set", key)?;
             if value.contains('\0') {
-                return Err(Error::bad_input(
-                    format!("set.{key}"),
-                    "must not contain NUL",
-                ));
+                return Err(Error::bad_input(format!("set.{key}"), "must not contain NUL"));
             }
-            changes.push(ConfigChange::Set {
-                name: key.clone(),
-                value: value.clone(),
-            });
+            changes.push(ConfigChange::Set { name: key.clone(), value: value.clone() });
         }
         for key in &request.delete {
             validate_config_name("delete", key)?;
             if request.set.contains_key(key) {
-                return Err(Error::bad_input(
-                    "delete",
-                    format!("{key} is both set and deleted"),
-                ));
+                return Err(Error::bad_input("delete", format!("{key} is both set and deleted")));
             }
             changes.push(ConfigChange::Delete { name: key.clone() });
         }
@@ -1266,20 +1017,12 @@ impl Studio {
     }
 
     /// Grows a topic to `count` partitions.
-    pub async fn add_partitions(
-        &self,
-        name: &str,
-        request: AddPartitionsRequest,
-    ) -> Result<TopicDetail> {
+    pub async fn add_partitions(&self, name: &str, request: AddPartitionsRequest) -> Result<TopicDetail> {
         validate_topic_name("name", name)?;
         if !(1..=TOPIC_PARTITIONS_MAX * 10).contains(&request.count) {
             return Err(Error::bad_input(
                 "count",
-                format!(
-                    "must be between 1 and {}, got {}",
-                    TOPIC_PARTITIONS_MAX * 10,
-                    request.count
-                ),
+                format!("must be between 1 and {}, got {}", TOPIC_PARTITIONS_MAX * 10, request.count),
             ));
         }
         let conn = self.connection();
@@ -1342,20 +1085,14 @@ impl Studio {
         if request.limit == 0 || request.limit > BROWSE_LIMIT_MAX {
             return Err(Error::bad_input(
                 "limit",
-                format!(
-                    "must be between 1 and {BROWSE_LIMIT_MAX}, got {}",
-                    request.limit
-                ),
+                format!("must be between 1 and {BROWSE_LIMIT_MAX}, got {}", request.limit),
             ));
         }
         if request.scope == Scope::Offset && request.offset.is_none() {
             return Err(Error::bad_input("offset", "required with scope=offset"));
         }
         if request.scope == Scope::Timestamp && request.timestamp_ms.is_none() {
-            return Err(Error::bad_input(
-                "timestamp_ms",
-                "required with scope=timestamp",
-            ));
+            return Err(Error::bad_input("timestamp_ms", "required with scope=timestamp"));
         }
         check_filter(request.filter.as_deref())?;
         let conn = self.connection();
@@ -1363,8 +1100,7 @@ impl Studio {
         let selected = partitions_to_read(&metadata, name, request.partitions.as_deref())?;
         let topic_name = name.to_string();
         let worker = conn.clone();
-        let mut page =
-            blocking(move || browse_blocking(&worker, &topic_name, &selected, &request)).await?;
+        let mut page = blocking(move || browse_blocking(&worker, &topic_name, &selected, &request)).await?;
         if conn.profile.security_protocol == SecurityProtocol::Plaintext {
             annotate_batches(&conn.client_profile, &metadata, name, &mut page.messages).await;
         }
@@ -1372,11 +1108,7 @@ impl Studio {
     }
 
     /// The partitions a browse or tail reads (see [`partitions_to_read`]), from fresh metadata.
-    async fn select_partitions(
-        conn: &Arc<Connection>,
-        topic: &str,
-        wanted: Option<&[i32]>,
-    ) -> Result<Vec<i32>> {
+    async fn select_partitions(conn: &Arc<Connection>, topic: &str, wanted: Option<&[i32]>) -> Result<Vec<i32>> {
         let metadata = Self::metadata(conn).await?;
         partitions_to_read(&metadata, topic, wanted)
     }
@@ -1387,10 +1119,7 @@ impl Studio {
         validate_topic_name("name", name)?;
         let count = request.count.unwrap_or(1);
         if !(1..=PRODUCE_COUNT_MAX).contains(&count) {
-            return Err(Error::bad_input(
-                "count",
-                format!("must be between 1 and {PRODUCE_COUNT_MAX}, got {count}"),
-            ));
+            return Err(Error::bad_input("count", format!("must be between 1 and {PRODUCE_COUNT_MAX}, got {count}")));
         }
         let keyed = request.keyed.unwrap_or(true);
         let key = match (&request.key, keyed) {
@@ -1402,32 +1131,15 @@ impl Studio {
             None => None,
         };
         if request.headers.len() > PRODUCE_HEADERS_MAX {
-            return Err(Error::bad_input(
-                "headers",
-                format!("at most {PRODUCE_HEADERS_MAX} headers"),
-            ));
+            return Err(Error::bad_input("headers", format!("at most {PRODUCE_HEADERS_MAX} headers")));
         }
-        let headers: Vec<(String, Option<Vec<u8>>)> = request
-            .headers
-            .iter()
-            .map(|h| {
-                (
-                    h.key.clone(),
-                    h.value.as_ref().map(|v| v.as_bytes().to_vec()),
-                )
-            })
-            .collect();
+        let headers: Vec<(String, Option<Vec<u8>>)> =
+            request.headers.iter().map(|h| (h.key.clone(), h.value.as_ref().map(|v| v.as_bytes().to_vec()))).collect();
         let record_bytes = key.as_ref().map_or(0, Vec::len)
             + value.as_ref().map_or(0, Vec::len)
-            + headers
-                .iter()
-                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
-                .sum::<usize>();
+            + headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum::<usize>();
         if (record_bytes as u64).saturating_mul(u64::from(count)) > PRODUCE_BYTES_MAX {
-            return Err(Error::bad_input(
-                "count",
-                format!("count × record size exceeds {PRODUCE_BYTES_MAX} bytes"),
-            ));
+            return Err(Error::bad_input("count", format!("count × record size exceeds {PRODUCE_BYTES_MAX} bytes")));
         }
         let conn = self.connection();
         let metadata = Self::metadata(&conn).await?;
@@ -1436,35 +1148,20 @@ impl Studio {
             if !(0..partitions).contains(&partition) {
                 return Err(Error::bad_input(
                     "partition",
-                    format!(
-                        "topic {name:?} has partitions 0..{}, got {partition}",
-                        partitions - 1
-                    ),
+                    format!("topic {name:?} has partitions 0..{}, got {partition}", partitions - 1),
                 ));
             }
         }
         let acks = request.acks;
-        let producer = conn
-            .producers
-            .get(acks)
-            .map_err(|e| Error::from_client(e, "making a producer"))?;
+        let producer = conn.producers.get(acks).map_err(|e| Error::from_client(e, "making a producer"))?;
         let sends = stream::iter(0..count)
-            .map(|_| {
-                producer.send_with_headers(
-                    name,
-                    request.partition,
-                    key.as_deref(),
-                    value.as_deref(),
-                    &headers,
-                )
-            })
+            .map(|_| producer.send_with_headers(name, request.partition, key.as_deref(), value.as_deref(), &headers))
             .buffered(PRODUCE_IN_FLIGHT_MAX);
         futures_util::pin_mut!(sends);
         let mut results = Vec::with_capacity((count as usize).min(PRODUCE_RESULTS_MAX));
         let mut sent = 0u64;
         while let Some(result) = sends.next().await {
-            let delivered = result
-                .map_err(|e| Error::from_client(e, &format!("producing to topic {name:?}")))?;
+            let delivered = result.map_err(|e| Error::from_client(e, &format!("producing to topic {name:?}")))?;
             sent += 1;
             if results.len() < PRODUCE_RESULTS_MAX {
                 results.push(DeliveredView {
@@ -1476,25 +1173,13 @@ impl Studio {
             }
         }
         self.invalidate_topics();
-        Ok(ProduceResult {
-            results,
-            sent,
-            acks,
-        })
+        Ok(ProduceResult { results, sent, acks })
     }
 
     /// Which partition a key goes to under Java's and librdkafka's default partitioners.
-    pub fn key_partition(
-        &self,
-        key: &str,
-        partitions: i32,
-        encoding: Encoding,
-    ) -> Result<PartitionerAnswer> {
+    pub fn key_partition(&self, key: &str, partitions: i32, encoding: Encoding) -> Result<PartitionerAnswer> {
         if !(1..=100_000).contains(&partitions) {
-            return Err(Error::bad_input(
-                "partitions",
-                format!("must be between 1 and 100000, got {partitions}"),
-            ));
+            return Err(Error::bad_input("partitions", format!("must be between 1 and 100000, got {partitions}")));
         }
         let bytes = encoding.encode("key", key)?;
         let java = partitioner::java_murmur2_partition(&bytes, partitions).unwrap_or(0);
@@ -1514,58 +1199,31 @@ impl Studio {
     }
 
     pub fn profiles(&self) -> ProfileList {
-        let store = self
-            .inner
-            .profiles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        ProfileList {
-            active: store.active_name().to_string(),
-            profiles: store.list(),
-        }
+        let store = self.inner.profiles.lock().unwrap_or_else(|e| e.into_inner());
+        ProfileList { active: store.active_name().to_string(), profiles: store.list() }
     }
 
     /// The profile chosen in the previous run (from the profiles file), if it still exists.
     pub fn profile_chosen_last_run(&self) -> Option<String> {
-        self.inner
-            .profiles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .chosen_last_run()
-            .map(str::to_string)
+        self.inner.profiles.lock().unwrap_or_else(|e| e.into_inner()).chosen_last_run().map(str::to_string)
     }
 
     pub fn save_profile(&self, input: ProfileInput) -> Result<ProfileView> {
-        self.inner
-            .profiles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .save(input)
+        self.inner.profiles.lock().unwrap_or_else(|e| e.into_inner()).save(input)
     }
 
     pub fn delete_profile(&self, name: &str) -> Result<()> {
-        self.inner
-            .profiles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .delete(name)
+        self.inner.profiles.lock().unwrap_or_else(|e| e.into_inner()).delete(name)
     }
 
     /// Switches to another profile: new clients, caches dropped. The inside view is used only with
     /// the embedded cluster's built-in profile.
     pub fn set_active_profile(&self, name: &str) -> Result<ProfileList> {
-        let mut store = self
-            .inner
-            .profiles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut store = self.inner.profiles.lock().unwrap_or_else(|e| e.into_inner());
         let previous = store.active_name().to_string();
         let profile = store.set_active(name)?;
-        let inside = if store.active_is_builtin() && self.inner.embedded {
-            self.inner.inside_view.clone()
-        } else {
-            None
-        };
+        let inside =
+            if store.active_is_builtin() && self.inner.embedded { self.inner.inside_view.clone() } else { None };
         let generation = self.connection().generation + 1;
         let connection = match Connection::open(profile, inside, generation) {
             Ok(connection) => connection,
@@ -1574,11 +1232,7 @@ impl Studio {
                 return Err(error);
             }
         };
-        *self
-            .inner
-            .connection
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Arc::new(connection);
+        *self.inner.connection.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(connection);
         drop(store);
         self.invalidate_topics();
         Ok(self.profiles())
@@ -1612,10 +1266,8 @@ impl Studio {
         validate_topic_name("topic", &request.topic)?;
         check_filter(request.filter.as_deref())?;
         let conn = self.connection();
-        let selected =
-            Self::select_partitions(&conn, &request.topic, request.partitions.as_deref()).await?;
-        let starts: Vec<(i32, PartitionStart)> =
-            selected.iter().map(|p| (*p, PartitionStart::End)).collect();
+        let selected = Self::select_partitions(&conn, &request.topic, request.partitions.as_deref()).await?;
+        let starts: Vec<(i32, PartitionStart)> = selected.iter().map(|p| (*p, PartitionStart::End)).collect();
         let reader = AssignedReader::open(
             &conn.client_profile,
             &request.topic,
@@ -1625,11 +1277,7 @@ impl Studio {
         .map_err(|e| Error::from_client(e, "starting the tail"))?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
-        let needle = request
-            .filter
-            .as_ref()
-            .map(|f| f.to_lowercase())
-            .filter(|f| !f.is_empty());
+        let needle = request.filter.as_ref().map(|f| f.to_lowercase()).filter(|f| !f.is_empty());
         std::thread::Builder::new()
             .name("studio-tail".into())
             .spawn(move || {
@@ -1637,11 +1285,8 @@ impl Studio {
                 while !flag.load(Relaxed) && !sink.is_closed() {
                     match reader.next_event(Duration::from_millis(POLL_INTERVAL_MS)) {
                         Ok(Some(ReadEvent::Record(record))) => {
-                            let row =
-                                record_row(&record, request.key_decoder, request.value_decoder);
-                            if needle.as_ref().is_some_and(|n| {
-                                !record_matches(&record, &row, n, request.filter_in)
-                            }) {
+                            let row = record_row(&record, request.key_decoder, request.value_decoder);
+                            if needle.as_ref().is_some_and(|n| !record_matches(&record, &row, n, request.filter_in)) {
                                 continue;
                             }
                             if sink.try_send((id, TailEvent::Row(Box::new(row)))).is_err() {
@@ -1669,30 +1314,17 @@ fn summary_of(
     cleanup_policy: Option<String>,
 ) -> TopicSummary {
     let record_count = offsets.and_then(|parts| {
-        parts
-            .iter()
-            .map(|p| Some((p.high_watermark? - p.log_start_offset?).max(0)))
-            .sum::<Option<i64>>()
+        parts.iter().map(|p| Some((p.high_watermark? - p.log_start_offset?).max(0))).sum::<Option<i64>>()
     });
-    let size_bytes =
-        offsets.and_then(|parts| parts.iter().map(|p| p.size_bytes).sum::<Option<u64>>());
-    let under = topic
-        .partitions
-        .iter()
-        .filter(|p| under_replicated(p))
-        .count() as u32;
+    let size_bytes = offsets.and_then(|parts| parts.iter().map(|p| p.size_bytes).sum::<Option<u64>>());
+    let under = topic.partitions.iter().filter(|p| under_replicated(p)).count() as u32;
     TopicSummary {
         name: topic.name.clone(),
         internal: is_internal(&topic.name),
         partitions: topic.partitions.len() as u32,
-        replication_factor: topic
-            .partitions
-            .first()
-            .map_or(0, |p| p.replicas.len() as u32),
+        replication_factor: topic.partitions.first().map_or(0, |p| p.replicas.len() as u32),
         record_count,
-        record_count_is_estimate: cleanup_policy
-            .as_deref()
-            .is_some_and(|p| p.contains("compact")),
+        record_count_is_estimate: cleanup_policy.as_deref().is_some_and(|p| p.contains("compact")),
         size_bytes,
         cleanup_policy,
         under_replicated: under > 0,
@@ -1737,26 +1369,15 @@ impl PartitionOffsetsFull {
 
 /// The partitions a browse or tail reads: all of the topic's, or the ones asked for (sorted,
 /// each once), refusing a partition the topic does not have.
-fn partitions_to_read(
-    metadata: &ClusterMetadata,
-    topic: &str,
-    wanted: Option<&[i32]>,
-) -> Result<Vec<i32>> {
-    let all: Vec<i32> = find_topic(metadata, topic)?
-        .partitions
-        .iter()
-        .map(|p| p.id)
-        .collect();
+fn partitions_to_read(metadata: &ClusterMetadata, topic: &str, wanted: Option<&[i32]>) -> Result<Vec<i32>> {
+    let all: Vec<i32> = find_topic(metadata, topic)?.partitions.iter().map(|p| p.id).collect();
     let Some(wanted) = wanted else {
         return Ok(all);
     };
     if let Some(bad) = wanted.iter().find(|p| !all.contains(p)) {
         return Err(Error::bad_input(
             "partitions",
-            format!(
-                "topic {topic:?} has no partition {bad} (it has {})",
-                all.len()
-            ),
+            format!("topic {topic:?} has no partition {bad} (it has {})", all.len()),
         ));
     }
     let mut wanted = wanted.to_vec();
@@ -1810,13 +1431,7 @@ async fn annotate_batches(
                 let Some(leader) = leader else {
                     return (partition, None);
                 };
-                let fetched = oxbow_client::fetch_batch_headers(
-                    profile,
-                    &leader.host,
-                    leader.port,
-                    &request,
-                )
-                .await;
+                let fetched = oxbow_client::fetch_batch_headers(profile, &leader.host, leader.port, &request).await;
                 match fetched {
                     Ok(fetched) => (partition, Some(fetched)),
                     Err(error) => {
@@ -1837,19 +1452,13 @@ async fn annotate_batches(
             Ok(Some((_, None))) => {}
             Ok(None) => break,
             Err(_) => {
-                tracing::debug!(
-                    topic,
-                    "batch header lookups timed out; the rest stay unknown"
-                );
+                tracing::debug!(topic, "batch header lookups timed out; the rest stay unknown");
                 break;
             }
         }
     }
     for row in rows.iter_mut() {
-        let Some(header) = found
-            .get(&row.partition)
-            .and_then(|fetched| fetched.batch_of(row.offset))
-        else {
+        let Some(header) = found.get(&row.partition).and_then(|fetched| fetched.batch_of(row.offset)) else {
             continue;
         };
         row.batch = BatchView {
@@ -1871,29 +1480,16 @@ struct Kept {
     row: MessageRow,
 }
 
-fn browse_blocking(
-    conn: &Connection,
-    topic: &str,
-    selected: &[i32],
-    request: &BrowseRequest,
-) -> Result<MessagePage> {
+fn browse_blocking(conn: &Connection, topic: &str, selected: &[i32], request: &BrowseRequest) -> Result<MessagePage> {
     let timeout = Duration::from_millis(OFFSETS_TIMEOUT_MS);
     let keys: Vec<(String, i32)> = selected.iter().map(|p| (topic.to_string(), *p)).collect();
     let ctx = |e| Error::from_client(e, &format!("reading offsets of topic {topic:?}"));
-    let earliest = conn
-        .offsets
-        .list_offsets(&keys, OffsetSpec::Earliest, timeout)
-        .map_err(ctx)?;
-    let latest = conn
-        .offsets
-        .list_offsets(&keys, OffsetSpec::Latest, timeout)
-        .map_err(ctx)?;
+    let earliest = conn.offsets.list_offsets(&keys, OffsetSpec::Earliest, timeout).map_err(ctx)?;
+    let latest = conn.offsets.list_offsets(&keys, OffsetSpec::Latest, timeout).map_err(ctx)?;
     let by_time = match (request.scope, request.timestamp_ms) {
-        (Scope::Timestamp, Some(ms)) => Some(
-            conn.offsets
-                .list_offsets(&keys, OffsetSpec::Timestamp(ms), timeout)
-                .map_err(ctx)?,
-        ),
+        (Scope::Timestamp, Some(ms)) => {
+            Some(conn.offsets.list_offsets(&keys, OffsetSpec::Timestamp(ms), timeout).map_err(ctx)?)
+        }
         _ => None,
     };
     let limit = request.limit as i64;
@@ -1915,20 +1511,13 @@ fn browse_blocking(
         };
         ranges.insert(*partition, (start, high));
     }
-    let mut next: BTreeMap<String, i64> = ranges
-        .iter()
-        .map(|(p, (start, _))| (p.to_string(), *start))
-        .collect();
+    let mut next: BTreeMap<String, i64> = ranges.iter().map(|(p, (start, _))| (p.to_string(), *start)).collect();
     let active: Vec<(i32, PartitionStart)> = ranges
         .iter()
         .filter(|(_, (start, end))| start < end)
         .map(|(p, (start, _))| (*p, PartitionStart::Offset(*start)))
         .collect();
-    let needle = request
-        .filter
-        .as_ref()
-        .map(|f| f.to_lowercase())
-        .filter(|f| !f.is_empty());
+    let needle = request.filter.as_ref().map(|f| f.to_lowercase()).filter(|f| !f.is_empty());
     let mut kept: Vec<Kept> = Vec::new();
     let mut scanned = 0u64;
     let mut matched = 0u64;
@@ -1941,10 +1530,7 @@ fn browse_blocking(
             &conn.client_profile,
             topic,
             &active,
-            &[
-                ("enable.partition.eof", "true"),
-                ("queued.max.messages.kbytes", READER_QUEUE_KIB),
-            ],
+            &[("enable.partition.eof", "true"), ("queued.max.messages.kbytes", READER_QUEUE_KIB)],
         )
         .map_err(|e| Error::from_client(e, &format!("reading topic {topic:?}")))?;
         let mut open: std::collections::HashSet<i32> = active.iter().map(|(p, _)| *p).collect();
@@ -1980,17 +1566,11 @@ fn browse_blocking(
             scanned += 1;
             last_scanned.insert(p, record.offset);
             let row = record_row(&record, request.key_decoder, request.value_decoder);
-            if needle
-                .as_ref()
-                .is_none_or(|n| record_matches(&record, &row, n, request.filter_in))
-            {
+            if needle.as_ref().is_none_or(|n| record_matches(&record, &row, n, request.filter_in)) {
                 matched += 1;
                 let count = matched_in.entry(p).or_default();
                 *count += 1;
-                kept.push(Kept {
-                    sort: (record.timestamp_ms.unwrap_or(0), p, record.offset),
-                    row,
-                });
+                kept.push(Kept { sort: (record.timestamp_ms.unwrap_or(0), p, record.offset), row });
                 if forward && *count >= request.limit {
                     open.remove(&p);
                     let _ = reader.pause(p);
@@ -2027,10 +1607,7 @@ fn browse_blocking(
             let mut first_dropped: HashMap<i32, i64> = HashMap::new();
             for dropped in kept.iter().skip(request.limit) {
                 let (_, partition, offset) = dropped.sort;
-                first_dropped
-                    .entry(partition)
-                    .and_modify(|lowest| *lowest = (*lowest).min(offset))
-                    .or_insert(offset);
+                first_dropped.entry(partition).and_modify(|lowest| *lowest = (*lowest).min(offset)).or_insert(offset);
             }
             kept.truncate(request.limit);
             for (p, (start, _)) in &ranges {
@@ -2042,22 +1619,15 @@ fn browse_blocking(
             }
         }
     }
-    Ok(MessagePage {
-        messages: kept.into_iter().map(|k| k.row).collect(),
-        next,
-        scanned,
-        matched,
-        budget_exhausted,
-    })
+    Ok(MessagePage { messages: kept.into_iter().map(|k| k.row).collect(), next, scanned, matched, budget_exhausted })
 }
 
 /// A filter longer than [`FILTER_BYTES_MAX`] is refused before any read starts.
 fn check_filter(filter: Option<&str>) -> Result<()> {
     match filter {
-        Some(f) if f.len() > FILTER_BYTES_MAX => Err(Error::bad_input(
-            "filter",
-            format!("at most {FILTER_BYTES_MAX} bytes"),
-        )),
+        Some(f) if f.len() > FILTER_BYTES_MAX => {
+            Err(Error::bad_input("filter", format!("at most {FILTER_BYTES_MAX} bytes")))
+        }
         _ => Ok(()),
     }
 }
@@ -2066,11 +1636,7 @@ fn check_filter(filter: Option<&str>) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn record(
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        headers: Vec<(String, Option<Vec<u8>>)>,
-    ) -> Record {
+    fn record(key: Option<&[u8]>, value: Option<&[u8]>, headers: Vec<(String, Option<Vec<u8>>)>) -> Record {
         Record {
             topic: "t".into(),
             partition: 2,
@@ -2085,22 +1651,11 @@ mod tests {
 
     #[test]
     fn rows_keep_nulls_apart_from_empties_and_report_decode_errors_per_record() {
-        let r = record(
-            None,
-            Some(b""),
-            vec![("h".into(), None), ("t".into(), Some(b"abc".to_vec()))],
-        );
+        let r = record(None, Some(b""), vec![("h".into(), None), ("t".into(), Some(b"abc".to_vec()))]);
         let row = record_row(&r, Decoder::String, Decoder::Int32);
         assert!(row.key.is_null && row.key.base64.is_none());
-        assert!(
-            !row.value.is_null && row.value.size == 0 && row.value.base64.as_deref() == Some("")
-        );
-        assert!(row
-            .value
-            .decode_error
-            .as_deref()
-            .unwrap()
-            .contains("exactly 4 bytes"));
+        assert!(!row.value.is_null && row.value.size == 0 && row.value.base64.as_deref() == Some(""));
+        assert!(row.value.decode_error.as_deref().unwrap().contains("exactly 4 bytes"));
         assert_eq!(row.timestamp_type, "LogAppendTime");
         assert_eq!(row.headers[0].value_base64, None);
         assert_eq!(row.headers[1].value_string.as_deref(), Some("abc"));
@@ -2110,22 +1665,14 @@ mod tests {
     #[test]
     fn big_payloads_are_cut_not_decoded() {
         let big = vec![b'a'; PAYLOAD_PREVIEW_BYTES_MAX + 1];
-        let row = record_row(
-            &record(None, Some(&big), vec![]),
-            Decoder::String,
-            Decoder::String,
-        );
+        let row = record_row(&record(None, Some(&big), vec![]), Decoder::String, Decoder::String);
         assert!(row.value.truncated && row.value.decoded.is_none());
         assert_eq!(row.value.size as usize, big.len());
     }
 
     #[test]
     fn filters_look_where_asked_case_insensitively() {
-        let r = record(
-            Some(b"Order-1"),
-            Some(br#"{"state":"PAID"}"#),
-            vec![("source".into(), Some(b"web".to_vec()))],
-        );
+        let r = record(Some(b"Order-1"), Some(br#"{"state":"PAID"}"#), vec![("source".into(), Some(b"web".to_vec()))]);
         let row = record_row(&r, Decoder::String, Decoder::Json);
         assert!(record_matches(&r, &row, "order", FilterIn::Key));
         assert!(!record_matches(&r, &row, "order", FilterIn::Value));

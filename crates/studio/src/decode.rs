@@ -9,17 +9,7 @@ use base64::Engine as _;
 pub const PAYLOAD_PREVIEW_BYTES_MAX: usize = 128 * 1024;
 
 /// How to show bytes.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Decoder {
     /// UTF-8 text; invalid UTF-8 is a decode error.
@@ -66,19 +56,16 @@ impl Decoder {
     /// The bytes shown as text, or why they cannot be.
     pub fn decode(self, bytes: &[u8]) -> Result<String, String> {
         fn exact<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], String> {
-            bytes
-                .try_into()
-                .map_err(|_| format!("{what} needs exactly {N} bytes, got {}", bytes.len()))
+            bytes.try_into().map_err(|_| format!("{what} needs exactly {N} bytes, got {}", bytes.len()))
         }
         match self {
-            Decoder::String => std::str::from_utf8(bytes)
-                .map(str::to_string)
-                .map_err(|error| format!("not valid UTF-8: {error}")),
+            Decoder::String => {
+                std::str::from_utf8(bytes).map(str::to_string).map_err(|error| format!("not valid UTF-8: {error}"))
+            }
             Decoder::Json => {
-                let value: serde_json::Value = serde_json::from_slice(bytes)
-                    .map_err(|error| format!("not valid JSON: {error}"))?;
-                serde_json::to_string_pretty(&value)
-                    .map_err(|error| format!("cannot print JSON: {error}"))
+                let value: serde_json::Value =
+                    serde_json::from_slice(bytes).map_err(|error| format!("not valid JSON: {error}"))?;
+                serde_json::to_string_pretty(&value).map_err(|error| format!("cannot print JSON: {error}"))
             }
             Decoder::Hex => Ok(hex(bytes)),
             Decoder::Int8 => Ok(i8::from_be_bytes(exact::<1>(bytes, "int8")?).to_string()),
@@ -93,17 +80,7 @@ impl Decoder {
 }
 
 /// How text given by a user becomes bytes to produce.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// UTF-8 bytes of the text.
@@ -170,20 +147,14 @@ fn unhex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     #[allow(clippy::manual_is_multiple_of)] // is_multiple_of needs Rust 1.87; the MSRV is 1.85
     if digits.len() % 2 != 0 {
-        return Err(format!(
-            "hex needs an even number of digits, got {}",
-            digits.len()
-        ));
+        return Err(format!("hex needs an even number of digits, got {}", digits.len()));
     }
     let value = |digit: u8, position: usize| -> Result<u8, String> {
         match digit {
             b'0'..=b'9' => Ok(digit - b'0'),
             b'a'..=b'f' => Ok(digit - b'a' + 10),
             b'A'..=b'F' => Ok(digit - b'A' + 10),
-            _ => Err(format!(
-                "not a hex digit at position {position}: {:?}",
-                digit as char
-            )),
+            _ => Err(format!("not a hex digit at position {position}: {:?}", digit as char)),
         }
     };
     digits
@@ -200,65 +171,30 @@ mod tests {
     #[test]
     fn decoders_show_bytes_or_say_why_not() {
         assert_eq!(Decoder::String.decode(b"hello"), Ok("hello".into()));
-        assert!(Decoder::String
-            .decode(&[0xff, 0xfe])
-            .unwrap_err()
-            .contains("UTF-8"));
-        assert_eq!(
-            Decoder::Json.decode(br#"{"a":1}"#),
-            Ok("{\n  \"a\": 1\n}".into())
-        );
+        assert!(Decoder::String.decode(&[0xff, 0xfe]).unwrap_err().contains("UTF-8"));
+        assert_eq!(Decoder::Json.decode(br#"{"a":1}"#), Ok("{\n  \"a\": 1\n}".into()));
         assert!(Decoder::Json.decode(b"{nope").unwrap_err().contains("JSON"));
-        assert_eq!(
-            Decoder::Hex.decode(&[0x00, 0xab, 0x10]),
-            Ok("00ab10".into())
-        );
+        assert_eq!(Decoder::Hex.decode(&[0x00, 0xab, 0x10]), Ok("00ab10".into()));
         assert_eq!(Decoder::Int8.decode(&[0xff]), Ok("-1".into()));
         assert_eq!(Decoder::Int16.decode(&[0x01, 0x00]), Ok("256".into()));
-        assert_eq!(
-            Decoder::Int32.decode(&[0xff, 0xff, 0xff, 0xfe]),
-            Ok("-2".into())
-        );
+        assert_eq!(Decoder::Int32.decode(&[0xff, 0xff, 0xff, 0xfe]), Ok("-2".into()));
         assert_eq!(Decoder::Int64.decode(&42i64.to_be_bytes()), Ok("42".into()));
-        assert!(Decoder::Int32
-            .decode(&[1, 2])
-            .unwrap_err()
-            .contains("exactly 4 bytes"));
-        assert_eq!(
-            Decoder::Float.decode(&1.5f32.to_be_bytes()),
-            Ok("1.5".into())
-        );
-        assert_eq!(
-            Decoder::Double.decode(&(-0.25f64).to_be_bytes()),
-            Ok("-0.25".into())
-        );
+        assert!(Decoder::Int32.decode(&[1, 2]).unwrap_err().contains("exactly 4 bytes"));
+        assert_eq!(Decoder::Float.decode(&1.5f32.to_be_bytes()), Ok("1.5".into()));
+        assert_eq!(Decoder::Double.decode(&(-0.25f64).to_be_bytes()), Ok("-0.25".into()));
         assert_eq!(Decoder::Base64.decode(b"hi"), Ok("aGk=".into()));
     }
 
     #[test]
     fn encodings_turn_text_into_bytes_or_name_the_field() {
-        assert_eq!(
-            Encoding::Hex.encode("key", "00 ab FF").unwrap(),
-            vec![0x00, 0xab, 0xff]
-        );
+        assert_eq!(Encoding::Hex.encode("key", "00 ab FF").unwrap(), vec![0x00, 0xab, 0xff]);
         let error = Encoding::Hex.encode("key", "abc").unwrap_err();
         assert!(error.to_string().starts_with("key:"), "{error}");
-        assert!(Encoding::Hex
-            .encode("value", "zz")
-            .unwrap_err()
-            .to_string()
-            .contains("position 0"));
+        assert!(Encoding::Hex.encode("value", "zz").unwrap_err().to_string().contains("position 0"));
         assert_eq!(Encoding::Base64.encode("value", "aGk=").unwrap(), b"hi");
         assert_eq!(Encoding::Base64.encode("value", "aGk").unwrap(), b"hi");
-        assert!(Encoding::Json
-            .encode("value", "{")
-            .unwrap_err()
-            .to_string()
-            .starts_with("value:"));
+        assert!(Encoding::Json.encode("value", "{").unwrap_err().to_string().starts_with("value:"));
         assert_eq!(Encoding::Json.encode("value", "[1, 2]").unwrap(), b"[1, 2]");
-        assert!(Decoder::parse("key_decoder", "avro")
-            .unwrap_err()
-            .to_string()
-            .starts_with("key_decoder:"));
+        assert!(Decoder::parse("key_decoder", "avro").unwrap_err().to_string().starts_with("key_decoder:"));
     }
 }

@@ -16,10 +16,7 @@ pub enum Error {
     /// The cluster answered and refused; `kafka_error` is Kafka's error name
     /// (e.g. `TOPIC_ALREADY_EXISTS`).
     #[error("{message}")]
-    Kafka {
-        kafka_error: String,
-        message: String,
-    },
+    Kafka { kafka_error: String, message: String },
     /// The cluster could not be reached or did not answer in time.
     #[error("{0}")]
     Unavailable(String),
@@ -49,10 +46,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Error {
-        Error::BadInput {
-            field: field.into(),
-            message: message.into(),
-        }
+        Error::BadInput { field: field.into(), message: message.into() }
     }
 
     /// The HTTP status and "http-ish" error code (status × 100 + a detail digit) of this error.
@@ -86,11 +80,7 @@ impl Error {
     pub fn from_client(error: oxbow_client::Error, context: &str) -> Error {
         use oxbow_client::Error as C;
         match error {
-            C::Refused {
-                operation,
-                object,
-                code,
-            } => {
+            C::Refused { operation, object, code } => {
                 // `code` is librdkafka's Debug name, possibly followed by the broker's message.
                 let (name, detail) = match code.split_once(": ") {
                     Some((name, detail)) => (name.to_string(), Some(detail.to_string())),
@@ -101,20 +91,14 @@ impl Error {
                 if let Some(detail) = detail.filter(|d| !d.is_empty()) {
                     message.push_str(&format!(" ({detail})"));
                 }
-                Error::Kafka {
-                    kafka_error,
-                    message,
-                }
+                Error::Kafka { kafka_error, message }
             }
             C::NotFound(message) => Error::NotFound(format!("{context}: {message}")),
-            C::Config(source) => Error::bad_input(
-                "profile",
-                format!("{context}: the connection profile is not valid: {source}"),
-            ),
+            C::Config(source) => {
+                Error::bad_input("profile", format!("{context}: the connection profile is not valid: {source}"))
+            }
             C::Kafka { operation, source } => {
-                let code = source
-                    .rdkafka_error_code()
-                    .map(|code| kafka_name(&format!("{code:?}")));
+                let code = source.rdkafka_error_code().map(|code| kafka_name(&format!("{code:?}")));
                 match code.as_deref() {
                     Some(name) if is_refusal(name) => Error::Kafka {
                         kafka_error: name.to_string(),
@@ -142,13 +126,8 @@ pub fn kafka_status(name: &str) -> u16 {
         | "UNKNOWN_MEMBER_ID"
         | "ILLEGAL_GENERATION"
         | "REBALANCE_IN_PROGRESS" => 409,
-        "UNKNOWN_TOPIC_OR_PARTITION"
-        | "UNKNOWN_TOPIC_ID"
-        | "RESOURCE_NOT_FOUND"
-        | "GROUP_ID_NOT_FOUND" => 404,
-        "TOPIC_AUTHORIZATION_FAILED"
-        | "CLUSTER_AUTHORIZATION_FAILED"
-        | "GROUP_AUTHORIZATION_FAILED" => 403,
+        "UNKNOWN_TOPIC_OR_PARTITION" | "UNKNOWN_TOPIC_ID" | "RESOURCE_NOT_FOUND" | "GROUP_ID_NOT_FOUND" => 404,
+        "TOPIC_AUTHORIZATION_FAILED" | "CLUSTER_AUTHORIZATION_FAILED" | "GROUP_AUTHORIZATION_FAILED" => 403,
         "SASL_AUTHENTICATION_FAILED" => 401,
         "INVALID_TOPIC_EXCEPTION"
         | "INVALID_PARTITIONS"
@@ -196,10 +175,7 @@ pub fn kafka_name(rdkafka_name: &str) -> String {
         "PolicyViolation" => return "POLICY_VIOLATION".into(),
         _ => {}
     }
-    if rdkafka_name
-        .chars()
-        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
-    {
+    if rdkafka_name.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) {
         return rdkafka_name.to_string();
     }
     let mut out = String::with_capacity(rdkafka_name.len() + 8);
@@ -220,34 +196,17 @@ mod tests {
     fn kafka_names_from_rdkafka_names() {
         assert_eq!(kafka_name("TopicAlreadyExists"), "TOPIC_ALREADY_EXISTS");
         assert_eq!(kafka_name("InvalidTopic"), "INVALID_TOPIC_EXCEPTION");
-        assert_eq!(
-            kafka_name("InvalidReplicationFactor"),
-            "INVALID_REPLICATION_FACTOR"
-        );
-        assert_eq!(
-            kafka_name("UnknownTopicOrPartition"),
-            "UNKNOWN_TOPIC_OR_PARTITION"
-        );
+        assert_eq!(kafka_name("InvalidReplicationFactor"), "INVALID_REPLICATION_FACTOR");
+        assert_eq!(kafka_name("UnknownTopicOrPartition"), "UNKNOWN_TOPIC_OR_PARTITION");
         assert_eq!(kafka_name("INVALID_CONFIG"), "INVALID_CONFIG");
     }
 
     #[test]
     fn status_mapping_keeps_bad_input_out_of_5xx() {
-        assert_eq!(
-            Error::bad_input("name", "empty").status_and_code(),
-            (400, 40001)
-        );
-        let exists = Error::Kafka {
-            kafka_error: "TOPIC_ALREADY_EXISTS".into(),
-            message: "x".into(),
-        };
+        assert_eq!(Error::bad_input("name", "empty").status_and_code(), (400, 40001));
+        let exists = Error::Kafka { kafka_error: "TOPIC_ALREADY_EXISTS".into(), message: "x".into() };
         assert_eq!(exists.status_and_code(), (409, 40902));
-        for name in [
-            "INVALID_TOPIC_EXCEPTION",
-            "INVALID_CONFIG",
-            "INVALID_PARTITIONS",
-            "INVALID_REPLICATION_FACTOR",
-        ] {
+        for name in ["INVALID_TOPIC_EXCEPTION", "INVALID_CONFIG", "INVALID_PARTITIONS", "INVALID_REPLICATION_FACTOR"] {
             assert_eq!(kafka_status(name), 400, "{name}");
         }
         assert_eq!(kafka_status("UNKNOWN_TOPIC_OR_PARTITION"), 404);

@@ -51,9 +51,7 @@ pub const GROUPS_CACHE_MS: u64 = 1_500;
 pub const RESET_PARTITIONS_MAX: usize = 10_000;
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// A group id as the API accepts it: 1–255 characters, no control characters.
@@ -69,10 +67,7 @@ pub fn validate_group_id(field: &str, id: &str) -> Result<()> {
         ));
     }
     if let Some(bad) = id.chars().find(|c| c.is_control()) {
-        return Err(Error::bad_input(
-            field,
-            format!("a group id may not contain control characters, found {bad:?}"),
-        ));
+        return Err(Error::bad_input(field, format!("a group id may not contain control characters, found {bad:?}")));
     }
     Ok(())
 }
@@ -85,9 +80,7 @@ pub fn lag(committed: Option<i64>, high_watermark: Option<i64>) -> Option<i64> {
 
 /// The sum of the known lags; `None` when none is known.
 pub fn total_lag(lags: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
-    lags.into_iter()
-        .flatten()
-        .fold(None, |sum, lag| Some(sum.unwrap_or(0) + lag))
+    lags.into_iter().flatten().fold(None, |sum, lag| Some(sum.unwrap_or(0) + lag))
 }
 
 /// Whether Kafka lets an admin reset the group's offsets or delete it: only while it has no
@@ -109,29 +102,23 @@ pub fn partition_rows(
         }
     }
     let mut rows: BTreeMap<(String, i32), GroupPartitionView> = BTreeMap::new();
-    let keys = offsets
-        .iter()
-        .map(|c| (c.topic.clone(), c.partition))
-        .chain(owners.keys().cloned());
+    let keys = offsets.iter().map(|c| (c.topic.clone(), c.partition)).chain(owners.keys().cloned());
     for key in keys {
-        let committed = offsets
-            .iter()
-            .find(|c| c.topic == key.0 && c.partition == key.1);
+        let committed = offsets.iter().find(|c| c.topic == key.0 && c.partition == key.1);
         let offset = committed.and_then(|c| c.offset);
         let high_watermark = high_watermarks.get(&key).copied();
         let owner = owners.get(&key);
-        rows.entry(key.clone())
-            .or_insert_with(|| GroupPartitionView {
-                topic: key.0.clone(),
-                partition: key.1,
-                committed_offset: offset,
-                metadata: committed.and_then(|c| c.metadata.clone()),
-                high_watermark,
-                lag: lag(offset, high_watermark),
-                owner_member_id: owner.map(|o| o.0.to_string()),
-                owner_client_id: owner.map(|o| o.1.to_string()),
-                error: committed.and_then(|c| c.error.as_deref()).map(kafka_name),
-            });
+        rows.entry(key.clone()).or_insert_with(|| GroupPartitionView {
+            topic: key.0.clone(),
+            partition: key.1,
+            committed_offset: offset,
+            metadata: committed.and_then(|c| c.metadata.clone()),
+            high_watermark,
+            lag: lag(offset, high_watermark),
+            owner_member_id: owner.map(|o| o.0.to_string()),
+            owner_client_id: owner.map(|o| o.1.to_string()),
+            error: committed.and_then(|c| c.error.as_deref()).map(kafka_name),
+        });
     }
     rows.into_values().collect()
 }
@@ -155,18 +142,12 @@ pub fn validate_reset(request: &ResetOffsetsRequest) -> Result<()> {
         if present {
             Ok(())
         } else {
-            Err(Error::bad_input(
-                field,
-                format!("required with strategy {strategy}"),
-            ))
+            Err(Error::bad_input(field, format!("required with strategy {strategy}")))
         }
     };
     let unused = |field: &str, present: bool, strategy: &str| -> Result<()> {
         if present {
-            Err(Error::bad_input(
-                field,
-                format!("not used with strategy {strategy}; leave it out"),
-            ))
+            Err(Error::bad_input(field, format!("not used with strategy {strategy}; leave it out")))
         } else {
             Ok(())
         }
@@ -178,47 +159,17 @@ pub fn validate_reset(request: &ResetOffsetsRequest) -> Result<()> {
         Offset => "offset",
         Shift => "shift",
     };
-    needs(
-        "timestamp_ms",
-        request.timestamp_ms.is_some() || request.strategy != Timestamp,
-        name,
-    )?;
-    needs(
-        "offset",
-        request.offset.is_some() || request.strategy != Offset,
-        name,
-    )?;
-    needs(
-        "shift_by",
-        request.shift_by.is_some() || request.strategy != Shift,
-        name,
-    )?;
-    unused(
-        "timestamp_ms",
-        request.timestamp_ms.is_some() && request.strategy != Timestamp,
-        name,
-    )?;
-    unused(
-        "offset",
-        request.offset.is_some() && request.strategy != Offset,
-        name,
-    )?;
-    unused(
-        "shift_by",
-        request.shift_by.is_some() && request.strategy != Shift,
-        name,
-    )?;
+    needs("timestamp_ms", request.timestamp_ms.is_some() || request.strategy != Timestamp, name)?;
+    needs("offset", request.offset.is_some() || request.strategy != Offset, name)?;
+    needs("shift_by", request.shift_by.is_some() || request.strategy != Shift, name)?;
+    unused("timestamp_ms", request.timestamp_ms.is_some() && request.strategy != Timestamp, name)?;
+    unused("offset", request.offset.is_some() && request.strategy != Offset, name)?;
+    unused("shift_by", request.shift_by.is_some() && request.strategy != Shift, name)?;
     if let Some(ms) = request.timestamp_ms.filter(|ms| *ms < 0) {
-        return Err(Error::bad_input(
-            "timestamp_ms",
-            format!("{ms}: a time in ms since the epoch is at least 0"),
-        ));
+        return Err(Error::bad_input("timestamp_ms", format!("{ms}: a time in ms since the epoch is at least 0")));
     }
     if let Some(offset) = request.offset.filter(|o| *o < 0) {
-        return Err(Error::bad_input(
-            "offset",
-            format!("{offset}: an offset is at least 0"),
-        ));
+        return Err(Error::bad_input("offset", format!("{offset}: an offset is at least 0")));
     }
     if let Some(topics) = &request.topics {
         if topics.is_empty() {
@@ -247,16 +198,10 @@ pub fn validate_reset(request: &ResetOffsetsRequest) -> Result<()> {
                 let mut seen = BTreeSet::new();
                 for partition in partitions {
                     if *partition < 0 {
-                        return Err(Error::bad_input(
-                            field,
-                            format!("{partition} is not a partition id"),
-                        ));
+                        return Err(Error::bad_input(field, format!("{partition} is not a partition id")));
                     }
                     if !seen.insert(*partition) {
-                        return Err(Error::bad_input(
-                            field,
-                            format!("partition {partition} is listed twice"),
-                        ));
+                        return Err(Error::bad_input(field, format!("partition {partition} is listed twice")));
                     }
                 }
             }
@@ -301,14 +246,10 @@ pub fn plan_reset(request: &ResetOffsetsRequest, inputs: &[ResetInput]) -> Resul
             }
         };
         let new_offset = if wanted < start {
-            note = Some(format!(
-                "{wanted} is before the log start: clamped up to {start}"
-            ));
+            note = Some(format!("{wanted} is before the log start: clamped up to {start}"));
             start
         } else if wanted > end {
-            note = Some(format!(
-                "{wanted} is past the high watermark: clamped down to {end}"
-            ));
+            note = Some(format!("{wanted} is past the high watermark: clamped down to {end}"));
             end
         } else {
             wanted
@@ -346,12 +287,7 @@ impl Observed {
             members: description
                 .members
                 .iter()
-                .map(|m| {
-                    (
-                        m.member_id.clone(),
-                        (m.client_id.clone(), m.host.clone(), m.assignment.clone()),
-                    )
-                })
+                .map(|m| (m.member_id.clone(), (m.client_id.clone(), m.host.clone(), m.assignment.clone())))
                 .collect(),
         }
     }
@@ -363,23 +299,18 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// The timeline events between two observations of a group (`None`: not listed).
 pub fn diff(prev: Option<&Observed>, now: Option<&Observed>, at_ms: i64) -> Vec<GroupEventView> {
-    let event =
-        |kind: &str, message: String, state: Option<&str>, member: Option<&str>| GroupEventView {
-            at_ms,
-            kind: kind.to_string(),
-            message,
-            state: state.map(str::to_string),
-            member_id: member.map(str::to_string),
-        };
+    let event = |kind: &str, message: String, state: Option<&str>, member: Option<&str>| GroupEventView {
+        at_ms,
+        kind: kind.to_string(),
+        message,
+        state: state.map(str::to_string),
+        member_id: member.map(str::to_string),
+    };
     match (prev, now) {
         (None, None) => Vec::new(),
         (None, Some(now)) => vec![event(
             "first_seen",
-            format!(
-                "First seen: {}, {}",
-                now.state,
-                plural(now.members.len(), "member", "members")
-            ),
+            format!("First seen: {}, {}", now.state, plural(now.members.len(), "member", "members")),
             Some(&now.state),
             None,
         )],
@@ -431,12 +362,7 @@ pub fn diff(prev: Option<&Observed>, now: Option<&Observed>, at_ms: i64) -> Vec<
                 }
             }
             if prev.state != now.state {
-                out.push(event(
-                    "state",
-                    format!("State {} → {}", prev.state, now.state),
-                    Some(&now.state),
-                    None,
-                ));
+                out.push(event("state", format!("State {} → {}", prev.state, now.state), Some(&now.state), None));
             }
             out
         }
@@ -462,43 +388,25 @@ struct Observation {
 
 impl Observation {
     fn rows(&self, high_watermarks: &HashMap<(String, i32), i64>) -> Vec<GroupPartitionView> {
-        partition_rows(
-            self.description.as_ref(),
-            self.offsets.as_deref().unwrap_or(&[]),
-            high_watermarks,
-        )
+        partition_rows(self.description.as_ref(), self.offsets.as_deref().unwrap_or(&[]), high_watermarks)
     }
 
     fn summary(&self, high_watermarks: &HashMap<(String, i32), i64>) -> GroupSummary {
         let rows = self.rows(high_watermarks);
         let topics: BTreeSet<&str> = rows.iter().map(|r| r.topic.as_str()).collect();
         let detailed = self.description.is_some() && self.offsets.is_some();
-        let state = self
-            .description
-            .as_ref()
-            .map_or(self.listing.state, |d| d.state);
+        let state = self.description.as_ref().map_or(self.listing.state, |d| d.state);
         GroupSummary {
             group_id: self.listing.group_id.clone(),
             state: state.as_kafka_str().to_string(),
             group_type: self.listing.group_type.as_kafka_str().to_string(),
             protocol_type: protocol_type(self.listing.is_simple).to_string(),
-            protocol: self
-                .description
-                .as_ref()
-                .map(|d| d.protocol.clone())
-                .filter(|p| !p.is_empty()),
+            protocol: self.description.as_ref().map(|d| d.protocol.clone()).filter(|p| !p.is_empty()),
             members: self.description.as_ref().map(|d| d.members.len() as u32),
             topics: topics.into_iter().map(str::to_string).collect(),
             partitions: rows.len() as u32,
-            total_lag: if self.offsets.is_some() {
-                total_lag(rows.iter().map(|r| r.lag))
-            } else {
-                None
-            },
-            coordinator_id: self
-                .description
-                .as_ref()
-                .and_then(|d| d.coordinator.as_ref().map(|c| c.id)),
+            total_lag: if self.offsets.is_some() { total_lag(rows.iter().map(|r| r.lag)) } else { None },
+            coordinator_id: self.description.as_ref().and_then(|d| d.coordinator.as_ref().map(|c| c.id)),
             detailed,
             error: self.error.clone(),
         }
@@ -564,10 +472,7 @@ impl GroupTracker {
     fn record(&self, snapshot: &Snapshot) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         if history.generation != snapshot.generation {
-            *history = History {
-                generation: snapshot.generation,
-                ..History::default()
-            };
+            *history = History { generation: snapshot.generation, ..History::default() };
         }
         if snapshot.at_ms <= history.last_recorded_ms {
             return;
@@ -591,11 +496,7 @@ impl GroupTracker {
                 track.last = Some(now);
             }
             let rows = observation.rows(&snapshot.high_watermarks);
-            let total = if observation.offsets.is_some() {
-                total_lag(rows.iter().map(|r| r.lag))
-            } else {
-                None
-            };
+            let total = if observation.offsets.is_some() { total_lag(rows.iter().map(|r| r.lag)) } else { None };
             if track.samples.len() == LAG_SAMPLES_MAX {
                 track.samples.pop_front();
             }
@@ -649,12 +550,7 @@ impl GroupTracker {
                 lag: track
                     .samples
                     .iter()
-                    .map(|s| {
-                        s.partitions
-                            .iter()
-                            .find(|(k, _)| k == key)
-                            .and_then(|(_, l)| *l)
-                    })
+                    .map(|s| s.partitions.iter().find(|(k, _)| k == key).and_then(|(_, l)| *l))
                     .collect(),
             })
             .collect();
@@ -675,15 +571,7 @@ impl GroupTracker {
         if history.generation != generation {
             return None;
         }
-        Some(
-            history
-                .tracks
-                .get(group_id)?
-                .events
-                .iter()
-                .cloned()
-                .collect(),
-        )
+        Some(history.tracks.get(group_id)?.events.iter().cloned().collect())
     }
 }
 
@@ -698,10 +586,7 @@ fn high_watermarks(conn: &Connection, partitions: &[(String, i32)]) -> HashMap<(
         let topics: BTreeSet<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
         // A few topics are cheaper one by one; many at once.
         let snapshots = if topics.len() <= 4 {
-            topics
-                .iter()
-                .flat_map(|t| inside.topic_partitions(t))
-                .collect()
+            topics.iter().flat_map(|t| inside.topic_partitions(t)).collect()
         } else {
             inside.partitions()
         };
@@ -712,16 +597,8 @@ fn high_watermarks(conn: &Connection, partitions: &[(String, i32)]) -> HashMap<(
             .collect();
     }
     let query: Vec<(String, i32)> = wanted.into_iter().cloned().collect();
-    match conn.offsets.list_offsets(
-        &query,
-        OffsetSpec::Latest,
-        Duration::from_millis(OFFSETS_TIMEOUT_MS),
-    ) {
-        Ok(answers) => query
-            .into_iter()
-            .zip(answers)
-            .filter_map(|(key, answer)| Some((key, answer.ok()??)))
-            .collect(),
+    match conn.offsets.list_offsets(&query, OffsetSpec::Latest, Duration::from_millis(OFFSETS_TIMEOUT_MS)) {
+        Ok(answers) => query.into_iter().zip(answers).filter_map(|(key, answer)| Some((key, answer.ok()??))).collect(),
         Err(error) => {
             tracing::debug!(%error, "ListOffsets for group lag failed; lag unknown");
             HashMap::new()
@@ -732,10 +609,9 @@ fn high_watermarks(conn: &Connection, partitions: &[(String, i32)]) -> HashMap<(
 /// A client error of a group operation; a cluster without the API is "not supported" (501).
 fn group_error(error: oxbow_client::Error, context: &str) -> Error {
     match Error::from_client(error, context) {
-        Error::Kafka {
-            kafka_error,
-            message,
-        } if kafka_error == "UNSUPPORTED_VERSION" || kafka_error == "UNSUPPORTED_FEATURE" => {
+        Error::Kafka { kafka_error, message }
+            if kafka_error == "UNSUPPORTED_VERSION" || kafka_error == "UNSUPPORTED_FEATURE" =>
+        {
             Error::NotSupported(format!("{message}: this cluster does not support it"))
         }
         other => other,
@@ -746,29 +622,17 @@ fn group_error(error: oxbow_client::Error, context: &str) -> Error {
 fn read_snapshot(conn: &Connection) -> Result<Snapshot> {
     let started = Instant::now();
     let deadline = started + Duration::from_millis(SNAPSHOT_TIME_MS_MAX);
-    let listed = conn
-        .admin
-        .list_groups()
-        .map_err(|e| group_error(e, "listing consumer groups"))?;
-    let mut errors: Vec<String> = listed
-        .errors
-        .iter()
-        .map(|e| format!("a broker did not list its groups: {e}"))
-        .collect();
+    let listed = conn.admin.list_groups().map_err(|e| group_error(e, "listing consumer groups"))?;
+    let mut errors: Vec<String> =
+        listed.errors.iter().map(|e| format!("a broker did not list its groups: {e}")).collect();
     if listed.groups.len() > GROUPS_DETAILED_MAX {
         errors.push(format!(
             "{} groups: only the first {GROUPS_DETAILED_MAX} by id are described and have their lag read",
             listed.groups.len()
         ));
     }
-    let ids: Vec<String> = listed
-        .groups
-        .iter()
-        .take(GROUPS_DETAILED_MAX)
-        .map(|g| g.group_id.clone())
-        .collect();
-    let mut descriptions: HashMap<String, std::result::Result<GroupDescription, String>> =
-        HashMap::new();
+    let ids: Vec<String> = listed.groups.iter().take(GROUPS_DETAILED_MAX).map(|g| g.group_id.clone()).collect();
+    let mut descriptions: HashMap<String, std::result::Result<GroupDescription, String>> = HashMap::new();
     for chunk in ids.chunks(DESCRIBE_GROUPS_BATCH) {
         if Instant::now() > deadline {
             break;
@@ -782,8 +646,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot> {
             Err(error) => errors.push(format!("describing {} groups failed: {error}", chunk.len())),
         }
     }
-    let mut offsets: HashMap<String, std::result::Result<Vec<CommittedOffset>, String>> =
-        HashMap::new();
+    let mut offsets: HashMap<String, std::result::Result<Vec<CommittedOffset>, String>> = HashMap::new();
     for id in &ids {
         if Instant::now() > deadline {
             errors.push(format!(
@@ -791,12 +654,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot> {
             ));
             break;
         }
-        offsets.insert(
-            id.clone(),
-            conn.admin
-                .list_group_offsets(id, None)
-                .map_err(|e| e.to_string()),
-        );
+        offsets.insert(id.clone(), conn.admin.list_group_offsets(id, None).map_err(|e| e.to_string()));
     }
     let mut groups = Vec::with_capacity(listed.groups.len());
     let mut partitions: BTreeSet<(String, i32)> = BTreeSet::new();
@@ -815,12 +673,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot> {
         for member in description.iter().flat_map(|d| &d.members) {
             partitions.extend(member.assignment.iter().cloned());
         }
-        groups.push(Observation {
-            listing,
-            description,
-            offsets: committed,
-            error,
-        });
+        groups.push(Observation { listing, description, offsets: committed, error });
     }
     let partitions: Vec<(String, i32)> = partitions.into_iter().collect();
     Ok(Snapshot {
@@ -848,15 +701,9 @@ fn read_group(conn: &Connection, id: &str) -> Result<(GroupDescription, Vec<Comm
         .admin
         .list_group_offsets(id, None)
         .map_err(|e| group_error(e, &format!("reading committed offsets of group {id:?}")))?;
-    let committed: Vec<CommittedOffset> =
-        offsets.into_iter().filter(|c| c.offset.is_some()).collect();
-    if description.state == GroupState::Dead
-        && description.members.is_empty()
-        && committed.is_empty()
-    {
-        return Err(Error::NotFound(format!(
-            "consumer group {id:?} does not exist"
-        )));
+    let committed: Vec<CommittedOffset> = offsets.into_iter().filter(|c| c.offset.is_some()).collect();
+    if description.state == GroupState::Dead && description.members.is_empty() && committed.is_empty() {
+        return Err(Error::NotFound(format!("consumer group {id:?} does not exist")));
     }
     Ok((description, committed))
 }
@@ -875,18 +722,11 @@ fn refused_partitions(context: &str, outcomes: &[oxbow_client::PartitionOutcome]
     let refused: Vec<(String, String)> = outcomes
         .iter()
         .filter_map(|((topic, partition), outcome)| {
-            outcome
-                .as_ref()
-                .err()
-                .map(|code| (format!("{topic}-{partition}"), kafka_name(code)))
+            outcome.as_ref().err().map(|code| (format!("{topic}-{partition}"), kafka_name(code)))
         })
         .collect();
     let (_, first) = refused.first()?;
-    let names: Vec<String> = refused
-        .iter()
-        .take(10)
-        .map(|(tp, code)| format!("{tp}: {code}"))
-        .collect();
+    let names: Vec<String> = refused.iter().take(10).map(|(tp, code)| format!("{tp}: {code}")).collect();
     Some(Error::Kafka {
         kafka_error: first.clone(),
         message: format!(
@@ -917,10 +757,7 @@ impl Studio {
 
     /// One sampler tick: a fresh read of every group, recorded into the lag history.
     pub(crate) async fn sample_groups(&self) {
-        match self
-            .group_snapshot(Duration::from_millis(LAG_SAMPLE_INTERVAL_MS / 4))
-            .await
-        {
+        match self.group_snapshot(Duration::from_millis(LAG_SAMPLE_INTERVAL_MS / 4)).await {
             Ok(snapshot) => self.group_tracker().record(&snapshot),
             Err(error) => tracing::debug!(%error, "group lag sample failed"),
         }
@@ -928,53 +765,25 @@ impl Studio {
 
     /// Every consumer group with state, members, topics and total lag (reused for
     /// [`GROUPS_CACHE_MS`]), filtered by a case-insensitive substring of the id and by state.
-    pub async fn list_groups(
-        &self,
-        search: Option<&str>,
-        state: Option<&str>,
-    ) -> Result<GroupList> {
-        const STATES: [&str; 6] = [
-            "Stable",
-            "PreparingRebalance",
-            "CompletingRebalance",
-            "Empty",
-            "Dead",
-            "Unknown",
-        ];
-        let state = match state.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(wanted) => Some(
-                STATES
-                    .iter()
-                    .find(|s| s.eq_ignore_ascii_case(wanted))
-                    .ok_or_else(|| {
-                        Error::bad_input(
-                            "state",
-                            format!("{wanted:?} is not one of {}", STATES.join(", ")),
-                        )
-                    })?,
-            ),
-        };
+    pub async fn list_groups(&self, search: Option<&str>, state: Option<&str>) -> Result<GroupList> {
+        const STATES: [&str; 6] = ["Stable", "PreparingRebalance", "CompletingRebalance", "Empty", "Dead", "Unknown"];
+        let state =
+            match state.map(str::trim).filter(|s| !s.is_empty()) {
+                None => None,
+                Some(wanted) => Some(STATES.iter().find(|s| s.eq_ignore_ascii_case(wanted)).ok_or_else(|| {
+                    Error::bad_input("state", format!("{wanted:?} is not one of {}", STATES.join(", ")))
+                })?),
+            };
         let needle = search.map(str::to_lowercase).filter(|s| !s.is_empty());
-        let snapshot = self
-            .group_snapshot(Duration::from_millis(GROUPS_CACHE_MS))
-            .await?;
+        let snapshot = self.group_snapshot(Duration::from_millis(GROUPS_CACHE_MS)).await?;
         let groups = snapshot
             .groups
             .iter()
-            .filter(|g| {
-                needle
-                    .as_ref()
-                    .is_none_or(|n| g.listing.group_id.to_lowercase().contains(n))
-            })
+            .filter(|g| needle.as_ref().is_none_or(|n| g.listing.group_id.to_lowercase().contains(n)))
             .map(|g| g.summary(&snapshot.high_watermarks))
             .filter(|g| state.is_none_or(|s| g.state == *s))
             .collect();
-        Ok(GroupList {
-            groups,
-            errors: snapshot.errors.clone(),
-            read_at_ms: snapshot.at_ms,
-        })
+        Ok(GroupList { groups, errors: snapshot.errors.clone(), read_at_ms: snapshot.at_ms })
     }
 
     /// One group read afresh: members with their partitions, committed offsets, lag per partition.
@@ -984,10 +793,8 @@ impl Studio {
         let group = id.to_string();
         let (description, offsets, high_watermarks) = blocking(move || {
             let (description, offsets) = read_group(&conn, &group)?;
-            let mut partitions: BTreeSet<(String, i32)> = offsets
-                .iter()
-                .map(|c| (c.topic.clone(), c.partition))
-                .collect();
+            let mut partitions: BTreeSet<(String, i32)> =
+                offsets.iter().map(|c| (c.topic.clone(), c.partition)).collect();
             for member in &description.members {
                 partitions.extend(member.assignment.iter().cloned());
             }
@@ -1020,10 +827,7 @@ impl Studio {
                     assignment: m
                         .assignment
                         .iter()
-                        .map(|(topic, partition)| TopicPartitionRef {
-                            topic: topic.clone(),
-                            partition: *partition,
-                        })
+                        .map(|(topic, partition)| TopicPartitionRef { topic: topic.clone(), partition: *partition })
                         .collect(),
                 })
                 .collect(),
@@ -1047,9 +851,7 @@ impl Studio {
                     message: active_refusal(&group, &description, "a group can be deleted"),
                 });
             }
-            conn.admin
-                .delete_group(&group)
-                .map_err(|e| group_error(e, &format!("deleting consumer group {group:?}")))
+            conn.admin.delete_group(&group).map_err(|e| group_error(e, &format!("deleting consumer group {group:?}")))
         })
         .await?;
         self.group_tracker().invalidate().await;
@@ -1059,11 +861,7 @@ impl Studio {
     /// Resets a group's committed offsets (the strategies of `kafka-consumer-groups.sh
     /// --reset-offsets`): computes each partition's current and new offset, and commits the new
     /// ones unless `dry_run`. Refused (409) while the group is active, as Kafka's tool refuses.
-    pub async fn reset_group_offsets(
-        &self,
-        id: &str,
-        request: ResetOffsetsRequest,
-    ) -> Result<ResetResult> {
+    pub async fn reset_group_offsets(&self, id: &str, request: ResetOffsetsRequest) -> Result<ResetResult> {
         validate_group_id("id", id)?;
         validate_reset(&request)?;
         let conn = self.connection();
@@ -1074,13 +872,7 @@ impl Studio {
         if !dry_run {
             self.group_tracker().invalidate().await;
         }
-        Ok(ResetResult {
-            group_id: id.to_string(),
-            strategy,
-            dry_run,
-            applied: !dry_run,
-            partitions: rows,
-        })
+        Ok(ResetResult { group_id: id.to_string(), strategy, dry_run, applied: !dry_run, partitions: rows })
     }
 
     /// Deletes the group's committed offsets of one topic (OffsetDelete). Refused with Kafka's
@@ -1177,17 +969,11 @@ impl Studio {
         crate::commands::validate_topic_name("name", topic)?;
         let conn = self.connection();
         let worker = conn.clone();
-        let metadata = blocking(move || {
-            worker
-                .admin
-                .metadata()
-                .map_err(|e| Error::from_client(e, "reading cluster metadata"))
-        })
-        .await?;
+        let metadata =
+            blocking(move || worker.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata")))
+                .await?;
         find_topic(&metadata, topic)?;
-        let snapshot = self
-            .group_snapshot(Duration::from_millis(GROUPS_CACHE_MS))
-            .await?;
+        let snapshot = self.group_snapshot(Duration::from_millis(GROUPS_CACHE_MS)).await?;
         Ok(snapshot
             .groups
             .iter()
@@ -1199,10 +985,7 @@ impl Studio {
                     .filter(|c| c.topic == topic)
                     .filter_map(|c| {
                         let offset = c.offset?;
-                        let high_watermark = snapshot
-                            .high_watermarks
-                            .get(&(c.topic.clone(), c.partition))
-                            .copied();
+                        let high_watermark = snapshot.high_watermarks.get(&(c.topic.clone(), c.partition)).copied();
                         Some(PartitionCommitted {
                             partition: c.partition,
                             offset,
@@ -1212,12 +995,7 @@ impl Studio {
                     .collect();
                 (!offsets.is_empty()).then(|| TopicGroupOffsets {
                     group_id: g.listing.group_id.clone(),
-                    state: g
-                        .description
-                        .as_ref()
-                        .map_or(g.listing.state, |d| d.state)
-                        .as_kafka_str()
-                        .to_string(),
+                    state: g.description.as_ref().map_or(g.listing.state, |d| d.state).as_kafka_str().to_string(),
                     offsets,
                 })
             })
@@ -1226,11 +1004,7 @@ impl Studio {
 }
 
 /// The reset's partitions, plan and (unless a dry run) commit. Blocks.
-fn reset_blocking(
-    conn: &Connection,
-    group: &str,
-    request: &ResetOffsetsRequest,
-) -> Result<Vec<ResetRow>> {
+fn reset_blocking(conn: &Connection, group: &str, request: &ResetOffsetsRequest) -> Result<Vec<ResetRow>> {
     let context = format!("resetting offsets of group {group:?}");
     let description = match read_group(conn, group) {
         Ok((description, _)) => Some(description),
@@ -1239,11 +1013,7 @@ fn reset_blocking(
         Err(error) => return Err(error),
     };
     if let Some(description) = description.as_ref().filter(|d| !is_inactive(d.state)) {
-        return Err(Error::Conflict(active_refusal(
-            group,
-            description,
-            "offsets can be reset",
-        )));
+        return Err(Error::Conflict(active_refusal(group, description, "offsets can be reset")));
     }
     let committed: HashMap<(String, i32), i64> = conn
         .admin
@@ -1263,10 +1033,7 @@ fn reset_blocking(
             committed.keys().cloned().collect()
         }
         Some(topics) => {
-            let metadata = conn
-                .admin
-                .metadata()
-                .map_err(|e| Error::from_client(e, "reading cluster metadata"))?;
+            let metadata = conn.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata"))?;
             let mut out = Vec::new();
             for (index, wanted) in topics.iter().enumerate() {
                 let topic = find_topic(&metadata, &wanted.topic)?;
@@ -1297,17 +1064,12 @@ fn reset_blocking(
     if partitions.len() > RESET_PARTITIONS_MAX {
         return Err(Error::bad_input(
             "topics",
-            format!(
-                "{} partitions: at most {RESET_PARTITIONS_MAX} can be reset at once",
-                partitions.len()
-            ),
+            format!("{} partitions: at most {RESET_PARTITIONS_MAX} can be reset at once", partitions.len()),
         ));
     }
     let timeout = Duration::from_millis(OFFSETS_TIMEOUT_MS);
     let lookup = |spec: OffsetSpec| -> Result<Vec<std::result::Result<Option<i64>, String>>> {
-        conn.offsets
-            .list_offsets(&partitions, spec, timeout)
-            .map_err(|e| Error::from_client(e, "ListOffsets"))
+        conn.offsets.list_offsets(&partitions, spec, timeout).map_err(|e| Error::from_client(e, "ListOffsets"))
     };
     let starts = lookup(OffsetSpec::Earliest)?;
     let ends = lookup(OffsetSpec::Latest)?;
@@ -1324,21 +1086,14 @@ fn reset_blocking(
             current: committed.get(&(topic.clone(), *partition)).copied(),
             log_start: starts[i].clone().ok().flatten(),
             high_watermark: ends[i].clone().ok().flatten(),
-            at_timestamp: at_time
-                .as_ref()
-                .and_then(|answers| answers[i].clone().ok().flatten()),
+            at_timestamp: at_time.as_ref().and_then(|answers| answers[i].clone().ok().flatten()),
         })
         .collect();
     let rows = plan_reset(request, &inputs)?;
     if !request.dry_run {
-        let offsets: Vec<(String, i32, i64)> = rows
-            .iter()
-            .map(|r| (r.topic.clone(), r.partition, r.new_offset))
-            .collect();
-        let outcomes = conn
-            .admin
-            .alter_group_offsets(group, &offsets)
-            .map_err(|e| group_error(e, &context))?;
+        let offsets: Vec<(String, i32, i64)> =
+            rows.iter().map(|r| (r.topic.clone(), r.partition, r.new_offset)).collect();
+        let outcomes = conn.admin.alter_group_offsets(group, &offsets).map_err(|e| group_error(e, &context))?;
         if let Some(error) = refused_partitions(&context, &outcomes) {
             return Err(error);
         }
@@ -1352,14 +1107,7 @@ mod tests {
     use oxbow_client::{GroupMember, GroupType};
 
     fn request(strategy: ResetStrategy) -> ResetOffsetsRequest {
-        ResetOffsetsRequest {
-            topics: None,
-            strategy,
-            timestamp_ms: None,
-            offset: None,
-            shift_by: None,
-            dry_run: true,
-        }
+        ResetOffsetsRequest { topics: None, strategy, timestamp_ms: None, offset: None, shift_by: None, dry_run: true }
     }
 
     fn input(current: Option<i64>, start: i64, end: i64) -> ResetInput {
@@ -1389,38 +1137,22 @@ mod tests {
         let inputs = [input(Some(40), 10, 100)];
         let plan = |r: ResetOffsetsRequest| plan_reset(&r, &inputs).unwrap().remove(0);
         let earliest = plan(request(ResetStrategy::Earliest));
-        assert_eq!(
-            (earliest.new_offset, earliest.lag_before, earliest.lag_after),
-            (10, Some(60), Some(90))
-        );
+        assert_eq!((earliest.new_offset, earliest.lag_before, earliest.lag_after), (10, Some(60), Some(90)));
         assert_eq!(plan(request(ResetStrategy::Latest)).new_offset, 100);
-        let exact = |offset| {
-            plan(ResetOffsetsRequest {
-                offset: Some(offset),
-                ..request(ResetStrategy::Offset)
-            })
-        };
+        let exact = |offset| plan(ResetOffsetsRequest { offset: Some(offset), ..request(ResetStrategy::Offset) });
         assert_eq!(exact(55).new_offset, 55);
         assert_eq!(exact(55).note, None);
         let low = exact(3);
         assert_eq!(low.new_offset, 10);
         assert!(low.note.unwrap().contains("clamped up to 10"));
         assert_eq!(exact(1_000).new_offset, 100);
-        let shift = |by| {
-            plan(ResetOffsetsRequest {
-                shift_by: Some(by),
-                ..request(ResetStrategy::Shift)
-            })
-        };
+        let shift = |by| plan(ResetOffsetsRequest { shift_by: Some(by), ..request(ResetStrategy::Shift) });
         assert_eq!(shift(-15).new_offset, 25);
         assert_eq!(shift(-100).new_offset, 10);
         assert_eq!(shift(i64::MAX).new_offset, 100);
         let mut at = inputs.clone();
         at[0].at_timestamp = Some(70);
-        let by_time = ResetOffsetsRequest {
-            timestamp_ms: Some(5),
-            ..request(ResetStrategy::Timestamp)
-        };
+        let by_time = ResetOffsetsRequest { timestamp_ms: Some(5), ..request(ResetStrategy::Timestamp) };
         assert_eq!(plan_reset(&by_time, &at).unwrap()[0].new_offset, 70);
         let none_after = plan_reset(&by_time, &inputs).unwrap().remove(0);
         assert_eq!(none_after.new_offset, 100);
@@ -1429,21 +1161,12 @@ mod tests {
 
     #[test]
     fn shifting_needs_a_committed_offset_and_unknown_bounds_refuse_the_plan() {
-        let shift = ResetOffsetsRequest {
-            shift_by: Some(1),
-            ..request(ResetStrategy::Shift)
-        };
+        let shift = ResetOffsetsRequest { shift_by: Some(1), ..request(ResetStrategy::Shift) };
         let error = plan_reset(&shift, &[input(None, 0, 5)]).unwrap_err();
-        assert!(
-            error.to_string().starts_with("shift_by:") && error.to_string().contains("t-0"),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("shift_by:") && error.to_string().contains("t-0"), "{error}");
         let mut unknown = input(Some(1), 0, 5);
         unknown.high_watermark = None;
-        assert!(matches!(
-            plan_reset(&request(ResetStrategy::Earliest), &[unknown]),
-            Err(Error::Unavailable(_))
-        ));
+        assert!(matches!(plan_reset(&request(ResetStrategy::Earliest), &[unknown]), Err(Error::Unavailable(_))));
     }
 
     #[test]
@@ -1456,55 +1179,16 @@ mod tests {
         assert_eq!(field(request(ResetStrategy::Timestamp)), "timestamp_ms");
         assert_eq!(field(request(ResetStrategy::Offset)), "offset");
         assert_eq!(field(request(ResetStrategy::Shift)), "shift_by");
-        assert_eq!(
-            field(ResetOffsetsRequest {
-                offset: Some(1),
-                ..request(ResetStrategy::Latest)
-            }),
-            "offset"
-        );
-        assert_eq!(
-            field(ResetOffsetsRequest {
-                offset: Some(-1),
-                ..request(ResetStrategy::Offset)
-            }),
-            "offset"
-        );
-        assert_eq!(
-            field(ResetOffsetsRequest {
-                topics: Some(vec![]),
-                ..request(ResetStrategy::Latest)
-            }),
-            "topics"
-        );
-        let topic = |name: &str, partitions: Option<Vec<i32>>| ResetTopic {
-            topic: name.into(),
-            partitions,
-        };
-        let topics = |list| ResetOffsetsRequest {
-            topics: Some(list),
-            ..request(ResetStrategy::Latest)
-        };
-        assert_eq!(
-            field(topics(vec![topic("bad name", None)])),
-            "topics[0].topic"
-        );
-        assert_eq!(
-            field(topics(vec![topic("a", None), topic("a", None)])),
-            "topics[1].topic"
-        );
-        assert_eq!(
-            field(topics(vec![topic("a", Some(vec![]))])),
-            "topics[0].partitions"
-        );
-        assert_eq!(
-            field(topics(vec![topic("a", Some(vec![1, 1]))])),
-            "topics[0].partitions"
-        );
-        assert_eq!(
-            field(topics(vec![topic("a", Some(vec![-1]))])),
-            "topics[0].partitions"
-        );
+        assert_eq!(field(ResetOffsetsRequest { offset: Some(1), ..request(ResetStrategy::Latest) }), "offset");
+        assert_eq!(field(ResetOffsetsRequest { offset: Some(-1), ..request(ResetStrategy::Offset) }), "offset");
+        assert_eq!(field(ResetOffsetsRequest { topics: Some(vec![]), ..request(ResetStrategy::Latest) }), "topics");
+        let topic = |name: &str, partitions: Option<Vec<i32>>| ResetTopic { topic: name.into(), partitions };
+        let topics = |list| ResetOffsetsRequest { topics: Some(list), ..request(ResetStrategy::Latest) };
+        assert_eq!(field(topics(vec![topic("bad name", None)])), "topics[0].topic");
+        assert_eq!(field(topics(vec![topic("a", None), topic("a", None)])), "topics[1].topic");
+        assert_eq!(field(topics(vec![topic("a", Some(vec![]))])), "topics[0].partitions");
+        assert_eq!(field(topics(vec![topic("a", Some(vec![1, 1]))])), "topics[0].partitions");
+        assert_eq!(field(topics(vec![topic("a", Some(vec![-1]))])), "topics[0].partitions");
     }
 
     #[test]
@@ -1558,9 +1242,7 @@ mod tests {
             },
         ];
         let hw: HashMap<(String, i32), i64> =
-            [(("t".to_string(), 0), 10), (("t".to_string(), 1), 6)]
-                .into_iter()
-                .collect();
+            [(("t".to_string(), 0), 10), (("t".to_string(), 1), 6)].into_iter().collect();
         let rows = partition_rows(Some(&description), &offsets, &hw);
         let summary: Vec<_> = rows
             .iter()
@@ -1588,34 +1270,19 @@ mod tests {
 
     #[test]
     fn the_timeline_names_joins_leaves_assignments_and_state_changes() {
-        let one = Observed::of(&described(
-            GroupState::Stable,
-            &[("m1", &[("t", 0), ("t", 1)])],
-        ));
-        let rebalancing = Observed::of(&described(
-            GroupState::PreparingRebalance,
-            &[("m1", &[("t", 0), ("t", 1)]), ("m2", &[])],
-        ));
-        let two = Observed::of(&described(
-            GroupState::Stable,
-            &[("m1", &[("t", 0)]), ("m2", &[("t", 1)])],
-        ));
-        let kinds =
-            |events: Vec<GroupEventView>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+        let one = Observed::of(&described(GroupState::Stable, &[("m1", &[("t", 0), ("t", 1)])]));
+        let rebalancing =
+            Observed::of(&described(GroupState::PreparingRebalance, &[("m1", &[("t", 0), ("t", 1)]), ("m2", &[])]));
+        let two = Observed::of(&described(GroupState::Stable, &[("m1", &[("t", 0)]), ("m2", &[("t", 1)])]));
+        let kinds = |events: Vec<GroupEventView>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
         assert_eq!(kinds(diff(None, Some(&one), 1)), ["first_seen"]);
         assert_eq!(kinds(diff(Some(&one), Some(&one), 2)), Vec::<String>::new());
         let joined = diff(Some(&one), Some(&rebalancing), 3);
         assert_eq!(kinds(joined.clone()), ["member_joined", "state"]);
         assert_eq!(joined[0].member_id.as_deref(), Some("m2"));
         assert!(joined[1].message.contains("Stable → PreparingRebalance"));
-        assert_eq!(
-            kinds(diff(Some(&rebalancing), Some(&two), 4)),
-            ["assignment", "assignment", "state"]
-        );
-        assert_eq!(
-            kinds(diff(Some(&two), Some(&one), 5)),
-            ["member_left", "assignment"]
-        );
+        assert_eq!(kinds(diff(Some(&rebalancing), Some(&two), 4)), ["assignment", "assignment", "state"]);
+        assert_eq!(kinds(diff(Some(&two), Some(&one), 5)), ["member_left", "assignment"]);
         assert_eq!(kinds(diff(Some(&one), None, 6)), ["gone"]);
     }
 
@@ -1663,16 +1330,10 @@ mod tests {
         assert_eq!(series.at_ms, vec![1_000, 3_000]);
         assert_eq!(series.total_lag, vec![Some(60), Some(10)]);
         assert_eq!(series.partitions[0].lag, vec![Some(60), Some(10)]);
-        assert!(
-            tracker.series("g", 1).is_none(),
-            "another connection's history"
-        );
+        assert!(tracker.series("g", 1).is_none(), "another connection's history");
         tracker.record(&snapshot(5_000, vec![]));
         let events = tracker.events("g", 0).unwrap();
-        assert_eq!(
-            events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-            ["first_seen", "gone"]
-        );
+        assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["first_seen", "gone"]);
         // Everything older than the window goes.
         let later = 5_000 + LAG_WINDOW_MS as i64 + 1;
         tracker.record(&snapshot(later, vec![("h", stable(), 1)]));

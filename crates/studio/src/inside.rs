@@ -58,10 +58,7 @@ pub trait InsideView: Send + Sync {
     /// The partitions of one topic (empty when the broker does not host it). The default filters
     /// [`InsideView::partitions`]; implementations may do better.
     fn topic_partitions(&self, topic: &str) -> Vec<PartitionSnapshot> {
-        self.partitions()
-            .into_iter()
-            .filter(|partition| partition.topic == topic)
-            .collect()
+        self.partitions().into_iter().filter(|partition| partition.topic == topic).collect()
     }
 
     /// One entry per broker of the embedded cluster.
@@ -117,19 +114,11 @@ fn snapshot(view: PartitionView) -> PartitionSnapshot {
 
 impl InsideView for BrokerInsideView {
     fn partitions(&self) -> Vec<PartitionSnapshot> {
-        self.observer
-            .partitions()
-            .into_iter()
-            .map(snapshot)
-            .collect()
+        self.observer.partitions().into_iter().map(snapshot).collect()
     }
 
     fn topic_partitions(&self, topic: &str) -> Vec<PartitionSnapshot> {
-        self.observer
-            .topic_partitions(topic)
-            .into_iter()
-            .map(snapshot)
-            .collect()
+        self.observer.topic_partitions(topic).into_iter().map(snapshot).collect()
     }
 
     fn brokers(&self) -> Vec<BrokerSnapshot> {

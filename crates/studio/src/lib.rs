@@ -34,7 +34,4 @@ pub use error::{Error, Result};
 pub use http::{StudioConfig, StudioHandle};
 pub use inside::{BrokerSnapshot, InsideView, PartitionSnapshot, SegmentSnapshot};
 pub use profiles::{default_profiles_path, StoredProfile};
-pub use stack::{
-    default_data_dir, ClusterConfig, DataDir, RuntimeInfo, Stack, StackArgs, StackConfig,
-    RUNTIME_FILE,
-};
+pub use stack::{default_data_dir, ClusterConfig, DataDir, RuntimeInfo, Stack, StackArgs, StackConfig, RUNTIME_FILE};

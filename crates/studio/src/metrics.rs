@@ -37,28 +37,20 @@ pub struct Metrics {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Metrics {
     pub fn new(inside: Option<Arc<dyn InsideView>>) -> Metrics {
-        Metrics {
-            inside,
-            samples: Mutex::new(VecDeque::with_capacity(SAMPLES_MAX)),
-        }
+        Metrics { inside, samples: Mutex::new(VecDeque::with_capacity(SAMPLES_MAX)) }
     }
 
     fn totals(inside: &dyn InsideView) -> Totals {
-        inside
-            .brokers()
-            .iter()
-            .fold(Totals::default(), |t, b| Totals {
-                bytes_in: t.bytes_in + b.bytes_in_total,
-                records_in: t.records_in + b.records_in_total,
-                bytes_out: t.bytes_out + b.bytes_out_total,
-            })
+        inside.brokers().iter().fold(Totals::default(), |t, b| Totals {
+            bytes_in: t.bytes_in + b.bytes_in_total,
+            records_in: t.records_in + b.records_in_total,
+            bytes_out: t.bytes_out + b.bytes_out_total,
+        })
     }
 
     /// Spawns the sampler on the current Tokio runtime (nothing to sample without an inside view).
@@ -81,9 +73,8 @@ impl Metrics {
                 let Some(inside) = metrics.inside.clone() else {
                     return;
                 };
-                let totals = tokio::task::spawn_blocking(move || Metrics::totals(inside.as_ref()))
-                    .await
-                    .unwrap_or_default();
+                let totals =
+                    tokio::task::spawn_blocking(move || Metrics::totals(inside.as_ref())).await.unwrap_or_default();
                 let now = std::time::Instant::now();
                 if let Some((then, before)) = previous {
                     let seconds = now.duration_since(then).as_secs_f64().max(0.001);
@@ -145,24 +136,18 @@ fn human_rate(bytes_per_s: f64) -> String {
 
 /// Produce and fetch bytes/s as an SVG line chart. Draws only lines, rectangles and text elements
 /// (no font measuring), so it is cheap and needs no fonts on the machine.
-pub fn throughput_svg(
-    series: &MetricsSeries,
-    width: u32,
-    height: u32,
-    dark: bool,
-) -> Result<String> {
+pub fn throughput_svg(series: &MetricsSeries, width: u32, height: u32, dark: bool) -> Result<String> {
     use plotters::prelude::*;
     for (field, value) in [("width", width), ("height", height)] {
         if !(CHART_SIDE_PX_MIN..=CHART_SIDE_PX_MAX).contains(&value) {
-            return Err(Error::bad_input(field, format!("must be between {CHART_SIDE_PX_MIN} and {CHART_SIDE_PX_MAX} pixels, got {value}")));
+            return Err(Error::bad_input(
+                field,
+                format!("must be between {CHART_SIDE_PX_MIN} and {CHART_SIDE_PX_MAX} pixels, got {value}"),
+            ));
         }
     }
     let (background, foreground, grid) = if dark {
-        (
-            RGBColor(24, 26, 32),
-            RGBColor(220, 223, 228),
-            RGBColor(60, 64, 72),
-        )
+        (RGBColor(24, 26, 32), RGBColor(220, 223, 228), RGBColor(60, 64, 72))
     } else {
         (WHITE, RGBColor(40, 44, 52), RGBColor(225, 228, 232))
     };
@@ -170,9 +155,7 @@ pub fn throughput_svg(
     let fetch_colour = RGBColor(235, 120, 40);
     let mut svg = String::with_capacity(8 * 1024);
     {
-        let draw_error = |e: DrawingAreaErrorKind<std::io::Error>| {
-            Error::Internal(format!("drawing the chart: {e}"))
-        };
+        let draw_error = |e: DrawingAreaErrorKind<std::io::Error>| Error::Internal(format!("drawing the chart: {e}"));
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&background).map_err(draw_error)?;
         let (w, h) = (width as i32, height as i32);
@@ -186,11 +169,7 @@ pub fn throughput_svg(
             .max(1.0);
         for step in 0..=4 {
             let y = bottom - (bottom - top) * step / 4;
-            root.draw(&PathElement::new(
-                vec![(left, y), (right, y)],
-                grid.stroke_width(1),
-            ))
-            .map_err(draw_error)?;
+            root.draw(&PathElement::new(vec![(left, y), (right, y)], grid.stroke_width(1))).map_err(draw_error)?;
         }
         let title = if series.available {
             format!(
@@ -202,12 +181,8 @@ pub fn throughput_svg(
         } else {
             "throughput: not available for this cluster".to_string()
         };
-        root.draw(&Text::new(
-            title,
-            (left, 6),
-            ("sans-serif", 12).into_font().color(&foreground),
-        ))
-        .map_err(draw_error)?;
+        root.draw(&Text::new(title, (left, 6), ("sans-serif", 12).into_font().color(&foreground)))
+            .map_err(draw_error)?;
         let points = |values: &[f64]| -> Vec<(i32, i32)> {
             let n = SAMPLES_MAX.max(values.len());
             let start = n - values.len();
@@ -215,21 +190,17 @@ pub fn throughput_svg(
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let x = left
-                        + ((right - left) as f64 * (start + i) as f64 / (n - 1).max(1) as f64)
-                            as i32;
+                    let x = left + ((right - left) as f64 * (start + i) as f64 / (n - 1).max(1) as f64) as i32;
                     let y = bottom - ((bottom - top) as f64 * (v / max).clamp(0.0, 1.0)) as i32;
                     (x, y)
                 })
                 .collect()
         };
-        for (values, colour) in [
-            (&series.produce_bytes_per_s, produce_colour),
-            (&series.fetch_bytes_per_s, fetch_colour),
-        ] {
+        for (values, colour) in
+            [(&series.produce_bytes_per_s, produce_colour), (&series.fetch_bytes_per_s, fetch_colour)]
+        {
             if values.len() >= 2 {
-                root.draw(&PathElement::new(points(values), colour.stroke_width(2)))
-                    .map_err(draw_error)?;
+                root.draw(&PathElement::new(points(values), colour.stroke_width(2))).map_err(draw_error)?;
             }
         }
         root.present().map_err(draw_error)?;
@@ -255,10 +226,7 @@ mod tests {
         let svg = throughput_svg(&series, 400, 200, true).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..60.min(svg.len())]);
         assert!(svg.contains("<polyline") || svg.contains("<path"));
-        assert!(throughput_svg(&series, 10, 200, false)
-            .unwrap_err()
-            .to_string()
-            .starts_with("width:"));
+        assert!(throughput_svg(&series, 10, 200, false).unwrap_err().to_string().starts_with("width:"));
         assert_eq!(human_rate(1_500_000.0), "1.5 MB/s");
     }
 }

@@ -63,10 +63,7 @@ mod tests {
             ("foobar", -790_332_482),
             ("a-little-bit-long-string", -985_981_536),
             ("a-little-bit-longer-string", -1_486_304_829),
-            (
-                "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58_897_971,
-            ),
+            ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
             ("abc", 479_470_107),
             ("1", -1_993_445_489),
             ("12", 126_087_238),
@@ -82,10 +79,7 @@ mod tests {
     #[test]
     fn java_partition_clears_the_sign_bit() {
         // murmur2("21") is negative: -973932308 & 0x7fffffff = 1173551340.
-        assert_eq!(
-            java_murmur2_partition(b"21", 1_000_000_000),
-            Some(1_173_551_340 % 1_000_000_000)
-        );
+        assert_eq!(java_murmur2_partition(b"21", 1_000_000_000), Some(1_173_551_340 % 1_000_000_000));
         assert_eq!(java_murmur2_partition(b"21", 0), None);
         for partitions in 1..50 {
             let p = java_murmur2_partition(b"any key", partitions).unwrap();
@@ -97,10 +91,7 @@ mod tests {
     fn consistent_partition_is_crc32_mod_n() {
         // The CRC-32 (IEEE) check value.
         assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
-        assert_eq!(
-            librdkafka_consistent_partition(b"123456789", 7),
-            Some((0xCBF4_3926u32 % 7) as i32)
-        );
+        assert_eq!(librdkafka_consistent_partition(b"123456789", 7), Some((0xCBF4_3926u32 % 7) as i32));
         assert_eq!(librdkafka_consistent_partition(b"", 7), None);
         assert_eq!(librdkafka_consistent_partition(b"k", 0), None);
     }

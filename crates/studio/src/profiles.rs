@@ -52,8 +52,7 @@ impl StoredProfile {
 
     /// The client crate's profile for this one.
     pub fn connection_profile(&self) -> ConnectionProfile {
-        let mut profile =
-            ConnectionProfile::plaintext(self.bootstrap_servers.clone(), STUDIO_CLIENT_ID);
+        let mut profile = ConnectionProfile::plaintext(self.bootstrap_servers.clone(), STUDIO_CLIENT_ID);
         let mechanism = match self.sasl_mechanism.unwrap_or(SaslMechanismName::Plain) {
             SaslMechanismName::Plain => SaslMechanism::Plain,
             SaslMechanismName::ScramSha256 => SaslMechanism::ScramSha256,
@@ -65,26 +64,12 @@ impl StoredProfile {
         profile.security = match self.security_protocol {
             SecurityProtocol::Plaintext => Security::Plaintext,
             SecurityProtocol::Ssl => Security::Ssl { ca_location },
-            SecurityProtocol::SaslPlaintext => Security::SaslPlaintext {
-                mechanism,
-                username,
-                password,
-            },
-            SecurityProtocol::SaslSsl => Security::SaslSsl {
-                mechanism,
-                username,
-                password,
-                ca_location,
-            },
+            SecurityProtocol::SaslPlaintext => Security::SaslPlaintext { mechanism, username, password },
+            SecurityProtocol::SaslSsl => Security::SaslSsl { mechanism, username, password, ca_location },
         };
-        if matches!(
-            self.security_protocol,
-            SecurityProtocol::Ssl | SecurityProtocol::SaslSsl
-        ) {
+        if matches!(self.security_protocol, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl) {
             if let Some(cert) = &self.client_cert_file {
-                profile
-                    .extra
-                    .push(("ssl.certificate.location".into(), cert.clone()));
+                profile.extra.push(("ssl.certificate.location".into(), cert.clone()));
             }
             if let Some(key) = &self.client_key_file {
                 profile.extra.push(("ssl.key.location".into(), key.clone()));
@@ -111,34 +96,22 @@ impl StoredProfile {
 
     /// Checks an input and makes the stored form; `previous` supplies the password when the input
     /// leaves it out.
-    pub fn from_input(
-        input: ProfileInput,
-        previous: Option<&StoredProfile>,
-    ) -> Result<StoredProfile> {
+    pub fn from_input(input: ProfileInput, previous: Option<&StoredProfile>) -> Result<StoredProfile> {
         validate_profile_name(&input.name)?;
         let servers = input.bootstrap_servers.trim();
         if servers.is_empty() {
-            return Err(Error::bad_input(
-                "bootstrap_servers",
-                "must list at least one host:port",
-            ));
+            return Err(Error::bad_input("bootstrap_servers", "must list at least one host:port"));
         }
         for server in servers.split(',') {
             let server = server.trim();
-            let port_ok = server.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-            });
+            let port_ok = server
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
             if !port_ok {
-                return Err(Error::bad_input(
-                    "bootstrap_servers",
-                    format!("{server:?} is not host:port"),
-                ));
+                return Err(Error::bad_input("bootstrap_servers", format!("{server:?} is not host:port")));
             }
         }
-        let sasl = matches!(
-            input.security_protocol,
-            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
-        );
+        let sasl = matches!(input.security_protocol, SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl);
         if sasl && input.sasl_mechanism.is_none() {
             return Err(Error::bad_input(
                 "sasl_mechanism",
@@ -146,10 +119,7 @@ impl StoredProfile {
             ));
         }
         if sasl && input.username.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::bad_input(
-                "username",
-                "required for SASL_PLAINTEXT and SASL_SSL",
-            ));
+            return Err(Error::bad_input("username", "required for SASL_PLAINTEXT and SASL_SSL"));
         }
         for (field, value) in [
             ("username", &input.username),
@@ -158,19 +128,11 @@ impl StoredProfile {
             ("client_cert_file", &input.client_cert_file),
             ("client_key_file", &input.client_key_file),
         ] {
-            if value
-                .as_deref()
-                .is_some_and(|v| v.contains('\0') || v.len() > 4096)
-            {
-                return Err(Error::bad_input(
-                    field,
-                    "must be at most 4096 characters without NUL",
-                ));
+            if value.as_deref().is_some_and(|v| v.contains('\0') || v.len() > 4096) {
+                return Err(Error::bad_input(field, "must be at most 4096 characters without NUL"));
             }
         }
-        let password = input
-            .password
-            .or_else(|| previous.and_then(|p| p.password.clone()));
+        let password = input.password.or_else(|| previous.and_then(|p| p.password.clone()));
         Ok(StoredProfile {
             name: input.name,
             bootstrap_servers: servers.to_string(),
@@ -188,16 +150,11 @@ impl StoredProfile {
 pub fn validate_profile_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
     if ok {
         Ok(())
     } else {
-        Err(Error::bad_input(
-            "name",
-            "a profile name is 1–64 characters of letters, digits, space, '-', '_' or '.'",
-        ))
+        Err(Error::bad_input("name", "a profile name is 1–64 characters of letters, digits, space, '-', '_' or '.'"))
     }
 }
 
@@ -232,26 +189,15 @@ impl ProfileStore {
         };
         let chosen_last_run = file.active;
         let stored = file.profiles;
-        let stored: Vec<StoredProfile> = stored
-            .into_iter()
-            .filter(|p| p.name != builtin.name)
-            .take(PROFILES_COUNT_MAX)
-            .collect();
+        let stored: Vec<StoredProfile> =
+            stored.into_iter().filter(|p| p.name != builtin.name).take(PROFILES_COUNT_MAX).collect();
         let active = builtin.name.clone();
-        Ok(ProfileStore {
-            path,
-            builtin,
-            stored,
-            active,
-            chosen_last_run,
-        })
+        Ok(ProfileStore { path, builtin, stored, active, chosen_last_run })
     }
 
     /// The profile chosen in the previous run, if it still exists.
     pub fn chosen_last_run(&self) -> Option<&str> {
-        self.chosen_last_run
-            .as_deref()
-            .filter(|name| self.get(name).is_some())
+        self.chosen_last_run.as_deref().filter(|name| self.get(name).is_some())
     }
 
     pub fn active(&self) -> &StoredProfile {
@@ -272,11 +218,7 @@ impl ProfileStore {
 
     pub fn list(&self) -> Vec<ProfileView> {
         let mut out = vec![self.builtin.view(self.active_is_builtin(), true)];
-        out.extend(
-            self.stored
-                .iter()
-                .map(|p| p.view(p.name == self.active, false)),
-        );
+        out.extend(self.stored.iter().map(|p| p.view(p.name == self.active, false)));
         out
     }
 
@@ -287,10 +229,7 @@ impl ProfileStore {
     /// Saves a profile (create or replace) and writes the file.
     pub fn save(&mut self, input: ProfileInput) -> Result<ProfileView> {
         if input.name == self.builtin.name {
-            return Err(Error::Conflict(format!(
-                "profile {:?} is built in and cannot be replaced",
-                input.name
-            )));
+            return Err(Error::Conflict(format!("profile {:?} is built in and cannot be replaced", input.name)));
         }
         let index = self.stored.iter().position(|p| p.name == input.name);
         let profile = StoredProfile::from_input(input, index.map(|i| &self.stored[i]))?;
@@ -312,14 +251,10 @@ impl ProfileStore {
 
     pub fn delete(&mut self, name: &str) -> Result<()> {
         if name == self.builtin.name {
-            return Err(Error::Conflict(format!(
-                "profile {name:?} is built in and cannot be deleted"
-            )));
+            return Err(Error::Conflict(format!("profile {name:?} is built in and cannot be deleted")));
         }
         if name == self.active {
-            return Err(Error::Conflict(format!(
-                "profile {name:?} is active; switch to another profile first"
-            )));
+            return Err(Error::Conflict(format!("profile {name:?} is active; switch to another profile first")));
         }
         let before = self.stored.len();
         self.stored.retain(|p| p.name != name);
@@ -331,10 +266,7 @@ impl ProfileStore {
 
     /// Makes `name` active (the caller rebuilds its clients).
     pub fn set_active(&mut self, name: &str) -> Result<StoredProfile> {
-        let profile = self
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("no profile named {name:?}")))?;
+        let profile = self.get(name).cloned().ok_or_else(|| Error::NotFound(format!("no profile named {name:?}")))?;
         self.active = name.to_string();
         // Remembered so the desktop shell can reopen this cluster next time; a failed write
         // loses only that convenience, so the switch itself still succeeds.
@@ -348,12 +280,9 @@ impl ProfileStore {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let file = ProfilesFile {
-            active: Some(self.active.clone()),
-            profiles: self.stored.clone(),
-        };
-        let text = serde_json::to_string_pretty(&file)
-            .map_err(|e| Error::Internal(format!("serialising profiles: {e}")))?;
+        let file = ProfilesFile { active: Some(self.active.clone()), profiles: self.stored.clone() };
+        let text =
+            serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(format!("serialising profiles: {e}")))?;
         let io = |what: &str| {
             let what = format!("{what} {}", path.display());
             move |source| Error::Io { what, source }
@@ -381,33 +310,21 @@ impl ProfileStore {
 }
 
 fn read_file(path: &Path) -> Result<ProfilesFile> {
-    let io = |source| Error::Io {
-        what: format!("reading profiles file {}", path.display()),
-        source,
-    };
+    let io = |source| Error::Io { what: format!("reading profiles file {}", path.display()), source };
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(ProfilesFile::default())
-        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(ProfilesFile::default()),
         Err(error) => return Err(io(error)),
     };
     if metadata.len() > PROFILES_FILE_BYTES_MAX {
         return Err(Error::bad_input(
             "profiles_file",
-            format!(
-                "{} is larger than {PROFILES_FILE_BYTES_MAX} bytes",
-                path.display()
-            ),
+            format!("{} is larger than {PROFILES_FILE_BYTES_MAX} bytes", path.display()),
         ));
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::bad_input(
-            "profiles_file",
-            format!("{} is not a valid profiles file: {e}", path.display()),
-        )
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| Error::bad_input("profiles_file", format!("{} is not a valid profiles file: {e}", path.display())))
 }
 
 /// The default profiles file: the platform's per-user config directory + `oxbow/profiles.json`.
@@ -437,11 +354,8 @@ mod tests {
     fn profiles_persist_without_leaking_secrets_into_views() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("profiles.json");
-        let mut store = ProfileStore::open(
-            Some(path.clone()),
-            StoredProfile::plaintext("embedded", "127.0.0.1:9092"),
-        )
-        .unwrap();
+        let mut store =
+            ProfileStore::open(Some(path.clone()), StoredProfile::plaintext("embedded", "127.0.0.1:9092")).unwrap();
         let view = store.save(input("prod")).unwrap();
         assert!(view.has_password);
         let json = serde_json::to_string(&store.list()).unwrap();
@@ -450,11 +364,7 @@ mod tests {
         let mut again = input("prod");
         again.password = None;
         store.save(again).unwrap();
-        let reopened = ProfileStore::open(
-            Some(path),
-            StoredProfile::plaintext("embedded", "127.0.0.1:9092"),
-        )
-        .unwrap();
+        let reopened = ProfileStore::open(Some(path), StoredProfile::plaintext("embedded", "127.0.0.1:9092")).unwrap();
         let prod = reopened.get("prod").unwrap();
         assert_eq!(prod.password.as_deref(), Some("s3cret"));
         let config = prod.connection_profile().client_config();
@@ -466,20 +376,11 @@ mod tests {
     fn bad_profiles_name_the_field() {
         let mut bad = input("x");
         bad.bootstrap_servers = "nohost".into();
-        assert!(StoredProfile::from_input(bad, None)
-            .unwrap_err()
-            .to_string()
-            .starts_with("bootstrap_servers:"));
+        assert!(StoredProfile::from_input(bad, None).unwrap_err().to_string().starts_with("bootstrap_servers:"));
         let mut bad = input("x");
         bad.sasl_mechanism = None;
-        assert!(StoredProfile::from_input(bad, None)
-            .unwrap_err()
-            .to_string()
-            .starts_with("sasl_mechanism:"));
-        assert!(StoredProfile::from_input(input("a/b"), None)
-            .unwrap_err()
-            .to_string()
-            .starts_with("name:"));
+        assert!(StoredProfile::from_input(bad, None).unwrap_err().to_string().starts_with("sasl_mechanism:"));
+        assert!(StoredProfile::from_input(input("a/b"), None).unwrap_err().to_string().starts_with("name:"));
     }
 
     #[test]
@@ -496,16 +397,9 @@ mod tests {
         assert_eq!(next_run.active_name(), "embedded");
         assert_eq!(next_run.chosen_last_run(), Some("prod"));
         // A stored profile removed by hand from the file is not offered.
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("\"name\": \"prod\"", "\"name\": \"gone\"");
+        let text = std::fs::read_to_string(&path).unwrap().replace("\"name\": \"prod\"", "\"name\": \"gone\"");
         std::fs::write(&path, text).unwrap();
-        assert_eq!(
-            ProfileStore::open(Some(path.clone()), builtin())
-                .unwrap()
-                .chosen_last_run(),
-            None
-        );
+        assert_eq!(ProfileStore::open(Some(path.clone()), builtin()).unwrap().chosen_last_run(), None);
         // Any write of this run records what is open now: the built-in profile.
         next_run.delete("prod").unwrap();
         let after_delete = ProfileStore::open(Some(path), builtin()).unwrap();

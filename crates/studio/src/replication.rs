@@ -103,7 +103,9 @@ pub struct FaultRequest {
 pub const DISK_DELAY_MS_MAX: u64 = 10_000;
 
 fn not_embedded() -> Error {
-    Error::NotSupported("the replication view and faults need the embedded cluster (oxbow serve without --no-broker)".into())
+    Error::NotSupported(
+        "the replication view and faults need the embedded cluster (oxbow serve without --no-broker)".into(),
+    )
 }
 
 pub(crate) fn parse_action(req: &FaultRequest) -> Result<oxbow_broker::FaultAction> {
@@ -117,23 +119,17 @@ pub(crate) fn parse_action(req: &FaultRequest) -> Result<oxbow_broker::FaultActi
         "isolate" => A::Isolate { peer: req.peer },
         "heal" => A::Heal { peer: req.peer },
         "slow-disk" => {
-            let delay_ms = req.delay_ms.ok_or_else(|| {
-                Error::bad_input("delay_ms", "slow-disk needs delay_ms (0 undoes it)")
-            })?;
+            let delay_ms =
+                req.delay_ms.ok_or_else(|| Error::bad_input("delay_ms", "slow-disk needs delay_ms (0 undoes it)"))?;
             if delay_ms > DISK_DELAY_MS_MAX {
-                return Err(Error::bad_input(
-                    "delay_ms",
-                    format!("{delay_ms}: at most {DISK_DELAY_MS_MAX} ms"),
-                ));
+                return Err(Error::bad_input("delay_ms", format!("{delay_ms}: at most {DISK_DELAY_MS_MAX} ms")));
             }
             A::SlowDisk { delay_ms }
         }
         other => {
             return Err(Error::bad_input(
                 "action",
-                format!(
-                    "{other:?}: one of stop, start, kill, pause, resume, isolate, heal, slow-disk"
-                ),
+                format!("{other:?}: one of stop, start, kill, pause, resume, isolate, heal, slow-disk"),
             ))
         }
     })
@@ -172,18 +168,12 @@ fn broker_state(s: oxbow_broker::BrokerStatus, controller: Option<i32>) -> Broke
 
 impl Studio {
     fn cluster(&self) -> Result<std::sync::Arc<oxbow_broker::Cluster>> {
-        self.inside_view()
-            .and_then(|v| v.cluster())
-            .ok_or_else(not_embedded)
+        self.inside_view().and_then(|v| v.cluster()).ok_or_else(not_embedded)
     }
 
     /// The replication view of `topic` (every topic for `None`); only the brokers with
     /// `brokers_only`.
-    pub async fn replication(
-        &self,
-        topic: Option<&str>,
-        brokers_only: bool,
-    ) -> Result<ReplicationView> {
+    pub async fn replication(&self, topic: Option<&str>, brokers_only: bool) -> Result<ReplicationView> {
         let cluster = self.cluster()?;
         let partitions = if brokers_only {
             Vec::new()
@@ -195,12 +185,7 @@ impl Studio {
                 .map_err(|e| Error::Internal(format!("replication view: {e}")))?
         };
         let controller_id = cluster.controller_id();
-        let brokers = cluster
-            .statuses()
-            .await
-            .into_iter()
-            .map(|s| broker_state(s, controller_id))
-            .collect();
+        let brokers = cluster.statuses().await.into_iter().map(|s| broker_state(s, controller_id)).collect();
         Ok(ReplicationView {
             controller_id,
             brokers,
@@ -234,12 +219,7 @@ impl Studio {
                     .and_then(|o| o.remove("kind"))
                     .and_then(|k| k.as_str().map(str::to_string))
                     .unwrap_or_default();
-                ClusterEventView {
-                    seq: e.seq,
-                    time_ms: e.time_ms,
-                    kind,
-                    detail,
-                }
+                ClusterEventView { seq: e.seq, time_ms: e.time_ms, kind, detail }
             })
             .collect())
     }
@@ -250,15 +230,9 @@ impl Studio {
         let action = parse_action(&req)?;
         match cluster.fault(req.broker, action).await {
             Ok(status) => Ok(broker_state(status, cluster.controller_id())),
-            Err(e @ oxbow_broker::FaultError::UnknownBroker(..)) => {
-                Err(Error::NotFound(e.to_string()))
-            }
-            Err(e @ oxbow_broker::FaultError::Impossible { .. }) => {
-                Err(Error::Conflict(e.to_string()))
-            }
-            Err(e @ oxbow_broker::FaultError::Start { .. }) => {
-                Err(Error::Unavailable(e.to_string()))
-            }
+            Err(e @ oxbow_broker::FaultError::UnknownBroker(..)) => Err(Error::NotFound(e.to_string())),
+            Err(e @ oxbow_broker::FaultError::Impossible { .. }) => Err(Error::Conflict(e.to_string())),
+            Err(e @ oxbow_broker::FaultError::Start { .. }) => Err(Error::Unavailable(e.to_string())),
         }
     }
 }

@@ -150,10 +150,7 @@ impl StackArgs {
             Some(list) => {
                 let names: Vec<&str> = list.split(',').map(str::trim).collect();
                 if names.iter().any(|n| n.is_empty()) {
-                    return Err(Error::bad_input(
-                        "--rack",
-                        format!("{list:?}: empty rack name"),
-                    ));
+                    return Err(Error::bad_input("--rack", format!("{list:?}: empty rack name")));
                 }
                 if names.len() != 1 && names.len() != self.brokers as usize {
                     return Err(Error::bad_input(
@@ -166,26 +163,20 @@ impl StackArgs {
                 }
                 (1..=self.brokers as i32)
                     .map(|id| {
-                        let name = if names.len() == 1 {
-                            names[0]
-                        } else {
-                            names[id as usize - 1]
-                        };
+                        let name = if names.len() == 1 { names[0] } else { names[id as usize - 1] };
                         (id, name.to_string())
                     })
                     .collect()
             }
         };
         if self.num_partitions < 1 {
-            return Err(Error::bad_input(
-                "--num-partitions",
-                format!("{}: must be at least 1", self.num_partitions),
-            ));
+            return Err(Error::bad_input("--num-partitions", format!("{}: must be at least 1", self.num_partitions)));
         }
         let cluster = if self.no_broker {
-            let bootstrap_servers = self.bootstrap_servers.clone().ok_or_else(|| {
-                Error::bad_input("--no-broker", "needs --bootstrap-servers HOST:PORT")
-            })?;
+            let bootstrap_servers = self
+                .bootstrap_servers
+                .clone()
+                .ok_or_else(|| Error::bad_input("--no-broker", "needs --bootstrap-servers HOST:PORT"))?;
             ClusterConfig::External { bootstrap_servers }
         } else {
             let data_dir = if self.ephemeral {
@@ -240,11 +231,7 @@ fn write_runtime_file(dir: &Path, studio: &StudioHandle) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let addr = studio.local_addr();
-    let host = if addr.ip().is_unspecified() {
-        std::net::IpAddr::from([127, 0, 0, 1])
-    } else {
-        addr.ip()
-    };
+    let host = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
     let info = RuntimeInfo {
         studio_addr: SocketAddr::new(host, addr.port()).to_string(),
         token: studio.token().to_string(),
@@ -252,19 +239,10 @@ fn write_runtime_file(dir: &Path, studio: &StudioHandle) -> Result<()> {
     };
     let path = dir.join(RUNTIME_FILE);
     let tmp = dir.join(format!("{RUNTIME_FILE}.tmp"));
-    let io = |source| Error::Io {
-        what: format!("writing {}", path.display()),
-        source,
-    };
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
-    f.write_all(&serde_json::to_vec_pretty(&info).expect("runtime info serialises"))
-        .map_err(io)?;
+    let io = |source| Error::Io { what: format!("writing {}", path.display()), source };
+    let mut f =
+        std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp).map_err(io)?;
+    f.write_all(&serde_json::to_vec_pretty(&info).expect("runtime info serialises")).map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(())
 }
@@ -292,13 +270,7 @@ impl Stack {
         match config.cluster.clone() {
             ClusterConfig::External { bootstrap_servers } => {
                 let studio = start_studio(&config, &bootstrap_servers, false, None).await?;
-                Ok(Stack {
-                    cluster: None,
-                    kafka_addrs: Vec::new(),
-                    studio,
-                    data_dir: None,
-                    _ephemeral_dir: None,
-                })
+                Ok(Stack { cluster: None, kafka_addrs: Vec::new(), studio, data_dir: None, _ephemeral_dir: None })
             }
             ClusterConfig::Embedded {
                 data_dir,
@@ -312,10 +284,7 @@ impl Stack {
                 racks,
             } => {
                 if num_partitions < 1 {
-                    return Err(Error::bad_input(
-                        "num_partitions",
-                        format!("{num_partitions}: must be at least 1"),
-                    ));
+                    return Err(Error::bad_input("num_partitions", format!("{num_partitions}: must be at least 1")));
                 }
                 let (path, ephemeral_dir) = match data_dir {
                     DataDir::Path(path) => (path, None),
@@ -323,10 +292,7 @@ impl Stack {
                         let dir = tempfile::Builder::new()
                             .prefix("oxbow-")
                             .tempdir()
-                            .map_err(|source| Error::Io {
-                                what: "creating a temporary data dir".into(),
-                                source,
-                            })?;
+                            .map_err(|source| Error::Io { what: "creating a temporary data dir".into(), source })?;
                         (dir.path().to_path_buf(), Some(dir))
                     }
                 };
@@ -343,23 +309,11 @@ impl Stack {
                         .unwrap_or(defaults.group_initial_rebalance_delay_ms),
                     ..defaults
                 };
-                let cluster = Arc::new(
-                    oxbow_broker::Cluster::start(oxbow_broker::ClusterConfig {
-                        brokers,
-                        base,
-                        racks,
-                    })
-                    .await?,
-                );
-                let kafka_addrs: Vec<SocketAddr> =
-                    cluster.addresses().await.into_values().collect();
-                let inside: Arc<dyn InsideView> =
-                    Arc::new(crate::inside::ClusterInsideView::new(cluster.clone()));
-                let bootstrap = kafka_addrs
-                    .iter()
-                    .map(|a| a.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let cluster =
+                    Arc::new(oxbow_broker::Cluster::start(oxbow_broker::ClusterConfig { brokers, base, racks }).await?);
+                let kafka_addrs: Vec<SocketAddr> = cluster.addresses().await.into_values().collect();
+                let inside: Arc<dyn InsideView> = Arc::new(crate::inside::ClusterInsideView::new(cluster.clone()));
+                let bootstrap = kafka_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",");
                 let started = match start_studio(&config, &bootstrap, true, Some(inside)).await {
                     Ok(studio) => write_runtime_file(&path, &studio).map(|()| studio),
                     Err(error) => Err(error),
@@ -413,13 +367,7 @@ impl Stack {
     /// Stops the studio (open WebSockets end), then the broker (logs closed with checkpoints),
     /// within `timeout_ms_max`; an ephemeral data dir is removed last.
     pub async fn shutdown(self, timeout_ms_max: u64) -> Result<()> {
-        let Stack {
-            cluster,
-            kafka_addrs: _,
-            studio,
-            data_dir,
-            _ephemeral_dir,
-        } = self;
+        let Stack { cluster, kafka_addrs: _, studio, data_dir, _ephemeral_dir } = self;
         let stopping = async {
             studio.shutdown().await;
             if let Some(cluster) = cluster {
@@ -432,9 +380,7 @@ impl Stack {
         };
         match tokio::time::timeout(Duration::from_millis(timeout_ms_max), stopping).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Internal(format!(
-                "shutdown did not finish within {timeout_ms_max} ms"
-            ))),
+            Err(_) => Err(Error::Internal(format!("shutdown did not finish within {timeout_ms_max} ms"))),
         }
     }
 }

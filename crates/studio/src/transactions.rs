@@ -34,9 +34,7 @@ pub const TRANSACTION_STATES: [&str; 8] = [
 ];
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn state_rank(state: &str) -> usize {
@@ -51,11 +49,9 @@ fn is_open(state: &str) -> bool {
 /// A `state` filter as the API takes it: one of Kafka's state names, any case.
 fn parse_state(state: Option<&str>) -> Result<Option<&'static str>> {
     let Some(state) = state.filter(|s| !s.is_empty()) else { return Ok(None) };
-    TRANSACTION_STATES
-        .iter()
-        .find(|s| s.eq_ignore_ascii_case(state))
-        .map(|s| Some(*s))
-        .ok_or_else(|| Error::bad_input("state", format!("must be one of {}, got {state:?}", TRANSACTION_STATES.join(", "))))
+    TRANSACTION_STATES.iter().find(|s| s.eq_ignore_ascii_case(state)).map(|s| Some(*s)).ok_or_else(|| {
+        Error::bad_input("state", format!("must be one of {}, got {state:?}", TRANSACTION_STATES.join(", ")))
+    })
 }
 
 impl Studio {
@@ -65,10 +61,9 @@ impl Studio {
         let wanted_state = parse_state(state)?;
         let conn = self.connection();
         let worker = conn.clone();
-        let metadata = blocking(move || {
-            worker.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata"))
-        })
-        .await?;
+        let metadata =
+            blocking(move || worker.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata")))
+                .await?;
         let answers = oxbow_client::list_transactions(
             &conn.client_profile,
             &metadata.brokers,
@@ -111,8 +106,11 @@ impl Studio {
             })
             .collect();
         transactions.sort_by(|a, b| {
-            (state_rank(&a.state), a.start_time_ms.unwrap_or(i64::MAX), &a.transactional_id)
-                .cmp(&(state_rank(&b.state), b.start_time_ms.unwrap_or(i64::MAX), &b.transactional_id))
+            (state_rank(&a.state), a.start_time_ms.unwrap_or(i64::MAX), &a.transactional_id).cmp(&(
+                state_rank(&b.state),
+                b.start_time_ms.unwrap_or(i64::MAX),
+                &b.transactional_id,
+            ))
         });
         Ok(TransactionList { transactions, states, errors, read_at_ms: now })
     }
@@ -123,10 +121,9 @@ impl Studio {
         crate::commands::validate_topic_name("name", topic)?;
         let conn = self.connection();
         let worker = conn.clone();
-        let metadata = blocking(move || {
-            worker.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata"))
-        })
-        .await?;
+        let metadata =
+            blocking(move || worker.admin.metadata().map_err(|e| Error::from_client(e, "reading cluster metadata")))
+                .await?;
         let info = find_topic(&metadata, topic)?.clone();
         let keys: Vec<(String, i32)> = info.partitions.iter().map(|p| (topic.to_string(), p.id)).collect();
         let worker = conn.clone();
@@ -139,11 +136,8 @@ impl Studio {
         })
         .await
         .unwrap_or_default();
-        let high_watermarks: HashMap<i32, i64> = keys
-            .iter()
-            .zip(latest)
-            .filter_map(|((_, p), hw)| hw.ok().flatten().map(|hw| (*p, hw)))
-            .collect();
+        let high_watermarks: HashMap<i32, i64> =
+            keys.iter().zip(latest).filter_map(|((_, p), hw)| hw.ok().flatten().map(|hw| (*p, hw))).collect();
         // One DescribeProducers per leader, for the partitions it leads.
         let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
         for p in &info.partitions {
@@ -194,7 +188,14 @@ impl Studio {
                     })
                     .collect();
                 producers.sort_by_key(|a| a.producer_id);
-                PartitionProducers { partition: p.id, leader: p.leader, high_watermark, last_stable_offset, producers, error }
+                PartitionProducers {
+                    partition: p.id,
+                    leader: p.leader,
+                    high_watermark,
+                    last_stable_offset,
+                    producers,
+                    error,
+                }
             })
             .collect();
         Ok(TopicProducers { topic: topic.to_string(), partitions, read_at_ms: now_ms() })

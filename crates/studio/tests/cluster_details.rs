@@ -13,12 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn start(dir: &std::path::Path, rack: Option<&str>) -> (BrokerHandle, Studio) {
-    let config = BrokerConfig {
-        port: 0,
-        data_dir: dir.to_path_buf(),
-        rack: rack.map(str::to_string),
-        ..Default::default()
-    };
+    let config =
+        BrokerConfig { port: 0, data_dir: dir.to_path_buf(), rack: rack.map(str::to_string), ..Default::default() };
     let broker = Broker::start(config).await.expect("broker starts");
     let studio = Studio::new(StudioOptions {
         initial_profile: StoredProfile::plaintext("test", &broker.local_addr().to_string()),
@@ -48,9 +44,7 @@ async fn metadata_v12_topic_id(broker: &BrokerHandle, topic: &str) -> String {
     request.push(0); // allow_auto_topic_creation
     request.push(0); // include_topic_authorized_operations
     request.push(0); // tagged fields
-    let mut stream = tokio::net::TcpStream::connect(broker.local_addr())
-        .await
-        .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(broker.local_addr()).await.unwrap();
     let mut frame = (request.len() as i32).to_be_bytes().to_vec();
     frame.extend_from_slice(&request);
     stream.write_all(&frame).await.unwrap();
@@ -125,32 +119,17 @@ async fn topic_id_rack_and_config_synonyms() {
     assert_eq!(detail.partitions.len(), 2);
 
     let configs = studio.topic_configs("detailed").await.expect("configs");
-    let retention = configs
-        .iter()
-        .find(|c| c.name == "retention.ms")
-        .expect("retention.ms");
+    let retention = configs.iter().find(|c| c.name == "retention.ms").expect("retention.ms");
     assert_eq!(retention.source, "DYNAMIC_TOPIC_CONFIG");
     assert_eq!(retention.value.as_deref(), Some("60000"));
-    let synonyms: Vec<(&str, Option<&str>, &str)> = retention
-        .synonyms
-        .iter()
-        .map(|s| (s.name.as_str(), s.value.as_deref(), s.source.as_str()))
-        .collect();
-    assert_eq!(
-        synonyms.first(),
-        Some(&("retention.ms", Some("60000"), "DYNAMIC_TOPIC_CONFIG"))
-    );
-    assert!(
-        synonyms.iter().any(|s| s.2 == "DEFAULT_CONFIG"),
-        "{synonyms:?}"
-    );
+    let synonyms: Vec<(&str, Option<&str>, &str)> =
+        retention.synonyms.iter().map(|s| (s.name.as_str(), s.value.as_deref(), s.source.as_str())).collect();
+    assert_eq!(synonyms.first(), Some(&("retention.ms", Some("60000"), "DYNAMIC_TOPIC_CONFIG")));
+    assert!(synonyms.iter().any(|s| s.2 == "DEFAULT_CONFIG"), "{synonyms:?}");
     // A config left at its default lists only the default.
     let segment = configs.iter().find(|c| c.name == "segment.bytes").unwrap();
     assert_eq!(segment.source, "DEFAULT_CONFIG");
-    assert!(segment
-        .synonyms
-        .iter()
-        .all(|s| s.source == "DEFAULT_CONFIG"));
+    assert!(segment.synonyms.iter().all(|s| s.source == "DEFAULT_CONFIG"));
 
     // The JSON shape the UI reads.
     let json = serde_json::to_value(retention).unwrap();
@@ -174,28 +153,14 @@ async fn without_a_rack_the_overview_says_null() {
 /// concurrently so that they share batches.
 async fn produce(profile: &ConnectionProfile, partition: i32, codec: &str, count: usize) {
     let producer = std::sync::Arc::new(
-        Producer::new(
-            profile,
-            &[("compression.type", codec), ("linger.ms", "200")],
-            TIMEOUT,
-        )
-        .expect("producer"),
+        Producer::new(profile, &[("compression.type", codec), ("linger.ms", "200")], TIMEOUT).expect("producer"),
     );
     let sends: Vec<_> = (0..count)
         .map(|i| {
             let producer = producer.clone();
             let value = format!("{codec}-{i}-{}", "v".repeat(300));
             tokio::spawn(async move {
-                producer
-                    .send(
-                        "codecs",
-                        Some(partition),
-                        None,
-                        Some(value.as_bytes()),
-                        None,
-                    )
-                    .await
-                    .expect("send")
+                producer.send("codecs", Some(partition), None, Some(value.as_bytes()), None).await.expect("send")
             })
         })
         .collect();
@@ -234,14 +199,7 @@ async fn browsed_records_carry_their_batchs_compression() {
     studio.produce("codecs", request).await.expect("produce");
 
     let page = studio
-        .browse_messages(
-            "codecs",
-            BrowseRequest {
-                scope: Scope::Oldest,
-                limit: 100,
-                ..Default::default()
-            },
-        )
+        .browse_messages("codecs", BrowseRequest { scope: Scope::Oldest, limit: 100, ..Default::default() })
         .await
         .expect("browse");
     assert_eq!(page.messages.len(), 14);
@@ -252,13 +210,7 @@ async fn browsed_records_carry_their_batchs_compression() {
             (1, _) => "lz4",
             other => panic!("unexpected record {other:?}"),
         };
-        assert_eq!(
-            compression(row),
-            Some(expected),
-            "{}-{}",
-            row.partition,
-            row.offset
-        );
+        assert_eq!(compression(row), Some(expected), "{}-{}", row.partition, row.offset);
         let base = row.batch.base_offset.expect("base offset");
         let last = row.batch.last_offset.expect("last offset");
         assert!(base <= row.offset && row.offset <= last);
@@ -267,24 +219,15 @@ async fn browsed_records_carry_their_batchs_compression() {
         assert!(row.batch.record_count.unwrap() >= 1);
     }
     // Batches of several records: the 5 gzip records came in fewer than 5 batches.
-    let gzip_batches: std::collections::BTreeSet<i64> = page
-        .messages
-        .iter()
-        .filter(|r| compression(r) == Some("gzip"))
-        .map(|r| r.batch.base_offset.unwrap())
-        .collect();
+    let gzip_batches: std::collections::BTreeSet<i64> =
+        page.messages.iter().filter(|r| compression(r) == Some("gzip")).map(|r| r.batch.base_offset.unwrap()).collect();
     assert!(gzip_batches.len() < 5, "{gzip_batches:?}");
 
     // The newest scope and a single partition are annotated too.
     let page = studio
         .browse_messages(
             "codecs",
-            BrowseRequest {
-                scope: Scope::Newest,
-                limit: 2,
-                partitions: Some(vec![1]),
-                ..Default::default()
-            },
+            BrowseRequest { scope: Scope::Newest, limit: 2, partitions: Some(vec![1]), ..Default::default() },
         )
         .await
         .expect("browse newest");
@@ -313,31 +256,18 @@ async fn following_next_reaches_every_record_even_with_timestamps_out_of_order()
             let timestamp = base_ms + ((offset * 7 + i64::from(partition) * 3) % 12) * 1_000;
             let value = format!("p{partition}-o{offset}");
             producer
-                .send(
-                    "jumbled",
-                    Some(partition),
-                    None,
-                    Some(value.as_bytes()),
-                    Some(timestamp),
-                )
+                .send("jumbled", Some(partition), None, Some(value.as_bytes()), Some(timestamp))
                 .await
                 .expect("send");
             expected.insert((partition, offset));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
-    let mut request = BrowseRequest {
-        scope: Scope::Oldest,
-        limit: 5,
-        ..Default::default()
-    };
+    let mut request = BrowseRequest { scope: Scope::Oldest, limit: 5, ..Default::default() };
     let mut cursors: std::collections::BTreeMap<i32, i64> = Default::default();
     // Page each partition forward from its cursor until every cursor reaches the end (bounded).
     for _round in 0..40 {
-        let page = studio
-            .browse_messages("jumbled", request.clone())
-            .await
-            .expect("browse");
+        let page = studio.browse_messages("jumbled", request.clone()).await.expect("browse");
         for row in &page.messages {
             seen.insert((row.partition, row.offset));
         }

@@ -15,11 +15,7 @@ fn refused_bootstrap() -> String {
 
 #[test]
 fn shutdown_ends_the_group_samplers_read_in_flight() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let shutdown_took = runtime.block_on(async {
         let mut config = StudioConfig::new(&refused_bootstrap(), 0, false).expect("config");
         config.profiles_path = None;
@@ -35,12 +31,6 @@ fn shutdown_ends_the_group_samplers_read_in_flight() {
     drop(runtime);
     let drop_took = started.elapsed();
     // Generous for a busy 2-core machine, and far below the 10 s the read would otherwise wait.
-    assert!(
-        shutdown_took < Duration::from_secs(2),
-        "shutdown took {shutdown_took:?}"
-    );
-    assert!(
-        drop_took < Duration::from_secs(1),
-        "the runtime waited {drop_took:?} for blocking work after shutdown"
-    );
+    assert!(shutdown_took < Duration::from_secs(2), "shutdown took {shutdown_took:?}");
+    assert!(drop_took < Duration::from_secs(1), "the runtime waited {drop_took:?} for blocking work after shutdown");
 }

@@ -8,10 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "oxbow-bench-dev",
-    about = "Oxbow vs Apache Kafka (the `oxbow bench` command, stand-alone)"
-)]
+#[command(name = "oxbow-bench-dev", about = "Oxbow vs Apache Kafka (the `oxbow bench` command, stand-alone)")]
 struct Cli {
     #[command(flatten)]
     bench: oxbow_bench::BenchArgs,
@@ -20,10 +17,8 @@ struct Cli {
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     if cli.bench.oxbow_bin.is_none() && !cli.bench.skip_oxbow {
-        cli.bench.oxbow_bin = ["target/release/oxbow", "target/debug/oxbow"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|path| path.is_file());
+        cli.bench.oxbow_bin =
+            ["target/release/oxbow", "target/debug/oxbow"].iter().map(PathBuf::from).find(|path| path.is_file());
     }
     match oxbow_bench::run(cli.bench) {
         Ok(()) => ExitCode::SUCCESS,

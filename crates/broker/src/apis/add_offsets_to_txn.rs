@@ -28,9 +28,10 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: AddOffsetsToTxnRequest)
     };
     let partition = group::partition_for(&group_id, count);
     let parts = [(OFFSETS_TOPIC.to_string(), partition)];
-    resp.error_code = match ctx.broker.txns.add_partitions(&ctx.broker, &tid, req.producer_id.0, req.producer_epoch, &parts).await {
-        Ok(()) => codes::NONE,
-        Err(code) => fenced_for_version(code, version, PRODUCER_FENCED_VERSION),
-    };
+    resp.error_code =
+        match ctx.broker.txns.add_partitions(&ctx.broker, &tid, req.producer_id.0, req.producer_epoch, &parts).await {
+            Ok(()) => codes::NONE,
+            Err(code) => fenced_for_version(code, version, PRODUCER_FENCED_VERSION),
+        };
     resp
 }

@@ -13,7 +13,9 @@
 use super::{fenced_for_version, Ctx};
 use crate::codes;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
-use kafka_protocol::messages::add_partitions_to_txn_response::{AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult};
+use kafka_protocol::messages::add_partitions_to_txn_response::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
+};
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, TopicName};
 
 const PRODUCER_FENCED_VERSION: i16 = 2;
@@ -47,7 +49,15 @@ fn results(parts: &[(String, i32)], code_of: impl Fn(&(String, i32)) -> i16) -> 
 }
 
 /// One transaction's partitions: added (or only verified), a code per partition.
-async fn one(ctx: &Ctx, version: i16, tid: &str, producer_id: i64, producer_epoch: i16, parts: &[(String, i32)], verify_only: bool) -> Vec<AddPartitionsToTxnTopicResult> {
+async fn one(
+    ctx: &Ctx,
+    version: i16,
+    tid: &str,
+    producer_id: i64,
+    producer_epoch: i16,
+    parts: &[(String, i32)],
+    verify_only: bool,
+) -> Vec<AddPartitionsToTxnTopicResult> {
     if verify_only {
         return match ctx.broker.txns.verify(tid, producer_id, producer_epoch, parts) {
             Ok(codes) => {
@@ -61,7 +71,13 @@ async fn one(ctx: &Ctx, version: i16, tid: &str, producer_id: i64, producer_epoc
     let unknown: Vec<&(String, i32)> = parts.iter().filter(|(t, p)| image.partition(t, *p).is_none()).collect();
     if !unknown.is_empty() {
         tracing::debug!(transactional_id = tid, ?unknown, "AddPartitionsToTxn names partitions that do not exist");
-        return results(parts, |tp| if unknown.contains(&tp) { codes::UNKNOWN_TOPIC_OR_PARTITION } else { codes::OPERATION_NOT_ATTEMPTED });
+        return results(parts, |tp| {
+            if unknown.contains(&tp) {
+                codes::UNKNOWN_TOPIC_OR_PARTITION
+            } else {
+                codes::OPERATION_NOT_ATTEMPTED
+            }
+        });
     }
     let code = match ctx.broker.txns.add_partitions(&ctx.broker, tid, producer_id, producer_epoch, parts).await {
         Ok(()) => codes::NONE,
@@ -75,7 +91,9 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: AddPartitionsToTxnReque
     if version < BATCHED_VERSION {
         let parts = flatten(&req.v3_and_below_topics);
         let tid = req.v3_and_below_transactional_id.to_string();
-        resp.results_by_topic_v3_and_below = one(ctx, version, &tid, req.v3_and_below_producer_id.0, req.v3_and_below_producer_epoch, &parts, false).await;
+        resp.results_by_topic_v3_and_below =
+            one(ctx, version, &tid, req.v3_and_below_producer_id.0, req.v3_and_below_producer_epoch, &parts, false)
+                .await;
         return resp;
     }
     if req.transactions.len() > TRANSACTIONS_PER_REQUEST_MAX {

@@ -18,7 +18,10 @@ pub(crate) fn broker_scope(ctx: &Ctx, name: &str) -> Result<Option<i32>, ApiErro
     }
     match name.parse::<i32>() {
         Ok(id) if ctx.broker.image().brokers.contains_key(&id) => Ok(Some(id)),
-        _ => Err(ApiError::new(codes::INVALID_REQUEST, format!("Unexpected broker id, expected a registered broker id or empty string, but received {name}"))),
+        _ => Err(ApiError::new(
+            codes::INVALID_REQUEST,
+            format!("Unexpected broker id, expected a registered broker id or empty string, but received {name}"),
+        )),
     }
 }
 
@@ -37,7 +40,12 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: AlterConfigsRequest) -
                 Some(v) => {
                     configs.insert(c.name.to_string(), v.to_string());
                 }
-                None => err = Some(ApiError::new(codes::INVALID_CONFIG, format!("Null value not supported for : {}", c.name.as_str()))),
+                None => {
+                    err = Some(ApiError::new(
+                        codes::INVALID_CONFIG,
+                        format!("Null value not supported for : {}", c.name.as_str()),
+                    ))
+                }
             }
         }
         let result = match err {
@@ -48,7 +56,10 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: AlterConfigsRequest) -
                     Ok(broker) => b.set_broker_configs(broker, configs, req.validate_only).await,
                     Err(e) => Err(e),
                 },
-                other => Err(ApiError::new(codes::INVALID_REQUEST, format!("AlterConfigs is only supported for topics and brokers, but resource type is {other}"))),
+                other => Err(ApiError::new(
+                    codes::INVALID_REQUEST,
+                    format!("AlterConfigs is only supported for topics and brokers, but resource type is {other}"),
+                )),
             },
         };
         if let Err(e) = result {

@@ -7,10 +7,16 @@ use super::{s, Ctx};
 use crate::codes;
 use crate::controller::reassignment;
 use crate::metadata::MetadataRecord;
-use kafka_protocol::messages::alter_partition_reassignments_response::{ReassignablePartitionResponse, ReassignableTopicResponse};
+use kafka_protocol::messages::alter_partition_reassignments_response::{
+    ReassignablePartitionResponse, ReassignableTopicResponse,
+};
 use kafka_protocol::messages::{AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse};
 
-pub(crate) async fn handle(ctx: &Ctx, version: i16, req: AlterPartitionReassignmentsRequest) -> AlterPartitionReassignmentsResponse {
+pub(crate) async fn handle(
+    ctx: &Ctx,
+    version: i16,
+    req: AlterPartitionReassignmentsRequest,
+) -> AlterPartitionReassignmentsResponse {
     let b = &ctx.broker;
     let image = b.image();
     let allow_rf_change = version < 1 || req.allow_replication_factor_change;
@@ -28,16 +34,28 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: AlterPartitionReassignm
             let mut pr = ReassignablePartitionResponse::default();
             pr.partition_index = p.partition_index;
             let change = match image.partition(&topic, p.partition_index) {
-                None => Err((codes::UNKNOWN_TOPIC_OR_PARTITION, codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION).to_string())),
+                None => Err((
+                    codes::UNKNOWN_TOPIC_OR_PARTITION,
+                    codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION).to_string(),
+                )),
                 Some(current) => match &p.replicas {
                     None => reassignment::cancel(current).map(Some),
-                    Some(target) => reassignment::start(current, &target.iter().map(|b| b.0).collect::<Vec<_>>(), usable, allow_rf_change),
+                    Some(target) => reassignment::start(
+                        current,
+                        &target.iter().map(|b| b.0).collect::<Vec<_>>(),
+                        usable,
+                        allow_rf_change,
+                    ),
                 },
             };
             match change {
                 Ok(Some(change)) => {
                     slots.push((resp.responses.len(), tr.partitions.len()));
-                    groups.push(vec![MetadataRecord::ChangePartition { topic: topic.clone(), partition: p.partition_index, change }]);
+                    groups.push(vec![MetadataRecord::ChangePartition {
+                        topic: topic.clone(),
+                        partition: p.partition_index,
+                        change,
+                    }]);
                 }
                 Ok(None) => {}
                 Err((code, message)) => {

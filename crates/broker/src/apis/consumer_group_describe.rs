@@ -10,7 +10,9 @@ use crate::codes;
 use crate::coordinator::assignor::Assignment;
 use crate::coordinator::consumer_group::TopicId;
 use crate::metadata::MetadataImage;
-use kafka_protocol::messages::consumer_group_describe_response::{Assignment as WireAssignment, DescribedGroup, Member, TopicPartitions};
+use kafka_protocol::messages::consumer_group_describe_response::{
+    Assignment as WireAssignment, DescribedGroup, Member, TopicPartitions,
+};
 use kafka_protocol::messages::{ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, TopicName};
 use uuid::Uuid;
 

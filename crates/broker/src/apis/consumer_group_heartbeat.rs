@@ -25,19 +25,32 @@ fn error(code: i16, message: String) -> ConsumerGroupHeartbeatResponse {
     resp
 }
 
-pub(crate) async fn handle(ctx: &Ctx, header: &RequestHeader, req: ConsumerGroupHeartbeatRequest) -> ConsumerGroupHeartbeatResponse {
+pub(crate) async fn handle(
+    ctx: &Ctx,
+    header: &RequestHeader,
+    req: ConsumerGroupHeartbeatRequest,
+) -> ConsumerGroupHeartbeatResponse {
     let version = header.request_api_version;
     let group = req.group_id.to_string();
     if req.subscribed_topic_regex.as_ref().is_some_and(|r| !r.is_empty()) {
-        return error(codes::INVALID_REQUEST, "SubscribedTopicRegex is not supported by this broker: subscribe to topic names instead".into());
+        return error(
+            codes::INVALID_REQUEST,
+            "SubscribedTopicRegex is not supported by this broker: subscribe to topic names instead".into(),
+        );
     }
     if let Some(a) = req.server_assignor.as_ref().filter(|a| Assignor::by_name(a).is_none()) {
-        return error(codes::UNSUPPORTED_ASSIGNOR, format!("ServerAssignor {a} is not supported; this broker offers uniform and range"));
+        return error(
+            codes::UNSUPPORTED_ASSIGNOR,
+            format!("ServerAssignor {a} is not supported; this broker offers uniform and range"),
+        );
     }
     let mut member_id = req.member_id.to_string();
     if member_id.is_empty() && req.member_epoch == JOIN_EPOCH {
         if version >= 1 {
-            return error(codes::INVALID_REQUEST, "MemberId can't be empty (ConsumerGroupHeartbeat v1+ members choose their own id)".into());
+            return error(
+                codes::INVALID_REQUEST,
+                "MemberId can't be empty (ConsumerGroupHeartbeat v1+ members choose their own id)".into(),
+            );
         }
         member_id = crate::metadata::base64url_uuid(Uuid::new_v4());
     }
@@ -95,8 +108,12 @@ pub(crate) async fn handle(ctx: &Ctx, header: &RequestHeader, req: ConsumerGroup
 /// What went wrong, in words, for the response's error message.
 fn message(code: i16, group: &str) -> String {
     match code {
-        codes::UNKNOWN_MEMBER_ID => format!("the member is not in group {group} (it left, was fenced, or the group is gone): rejoin with epoch 0"),
-        codes::FENCED_MEMBER_EPOCH => "the member epoch is not the member's current epoch: the member was fenced and must rejoin".into(),
+        codes::UNKNOWN_MEMBER_ID => format!(
+            "the member is not in group {group} (it left, was fenced, or the group is gone): rejoin with epoch 0"
+        ),
+        codes::FENCED_MEMBER_EPOCH => {
+            "the member epoch is not the member's current epoch: the member was fenced and must rejoin".into()
+        }
         codes::GROUP_ID_NOT_FOUND => format!("group {group} is not a consumer group (it has classic-protocol members)"),
         codes::UNRELEASED_INSTANCE_ID => "this group.instance.id is still in use by another member".into(),
         codes::GROUP_MAX_SIZE_REACHED => format!("group {group} has reached its maximum number of members"),

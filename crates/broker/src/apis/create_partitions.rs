@@ -13,7 +13,11 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: CreatePartitionsReques
         let mut r = CreatePartitionsTopicResult::default();
         r.name = t.name.clone();
         let name = t.name.to_string();
-        let assignments = t.assignments.as_ref().filter(|a| !a.is_empty()).map(|a| a.iter().map(|x| x.broker_ids.iter().map(|id| id.0).collect()).collect());
+        let assignments = t
+            .assignments
+            .as_ref()
+            .filter(|a| !a.is_empty())
+            .map(|a| a.iter().map(|x| x.broker_ids.iter().map(|id| id.0).collect()).collect());
         let result = b.create_partitions(&name, t.count, assignments, req.validate_only).await;
         if let Err(e) = result {
             r.error_code = e.code;

@@ -36,7 +36,14 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) ->
             r.replication_factor = -1;
         }
         if counts.get(&name).copied().unwrap_or(0) > 1 {
-            resp.topics.push(fail(r, codes::INVALID_REQUEST, format!("Create topics request from client `{}` contains multiple entries for the following topics: {name}", ctx.client_host)));
+            resp.topics.push(fail(
+                r,
+                codes::INVALID_REQUEST,
+                format!(
+                    "Create topics request from client `{}` contains multiple entries for the following topics: {name}",
+                    ctx.client_host
+                ),
+            ));
             continue;
         }
         let mut configs = BTreeMap::new();
@@ -53,9 +60,16 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) ->
             resp.topics.push(fail(r, codes::INVALID_CONFIG, m));
             continue;
         }
-        let assignments: Vec<(i32, Vec<i32>)> = t.assignments.iter().map(|a| (a.partition_index, a.broker_ids.iter().map(|b| b.0).collect())).collect();
+        let assignments: Vec<(i32, Vec<i32>)> =
+            t.assignments.iter().map(|a| (a.partition_index, a.broker_ids.iter().map(|b| b.0).collect())).collect();
         pending.push((resp.topics.len(), configs.clone()));
-        batch.push(NewTopic { name, partitions: t.num_partitions, replication_factor: t.replication_factor, assignments, configs });
+        batch.push(NewTopic {
+            name,
+            partitions: t.num_partitions,
+            replication_factor: t.replication_factor,
+            assignments,
+            configs,
+        });
         resp.topics.push(r);
     }
     let results = b.create_topics(batch, req.validate_only).await;
@@ -68,7 +82,12 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: CreateTopicsRequest) ->
                 if let Some(image) = &image {
                     r.num_partitions = partitions;
                     r.replication_factor = rf;
-                    let resolved = topic_config::resolve_topic(&b.config, b.own_broker_configs(image), &image.cluster_configs, &configs);
+                    let resolved = topic_config::resolve_topic(
+                        &b.config,
+                        b.own_broker_configs(image),
+                        &image.cluster_configs,
+                        &configs,
+                    );
                     r.configs = Some(
                         resolved
                             .iter()

@@ -28,10 +28,16 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: DeleteRecordsRequest) -> Del
             let result = part.offsets().and_then(|o| {
                 let target = if p.offset == -1 { o.high_watermark } else { p.offset };
                 if target < 0 || target > o.high_watermark {
-                    return Err(crate::partition::PartitionError { code: codes::OFFSET_OUT_OF_RANGE, message: String::new() });
+                    return Err(crate::partition::PartitionError {
+                        code: codes::OFFSET_OUT_OF_RANGE,
+                        message: String::new(),
+                    });
                 }
                 part.with_log(|log| log.delete_records_before(target)).and_then(|r| {
-                    r.map_err(|e| crate::partition::PartitionError { code: codes::from_log_error(&e), message: e.to_string() })
+                    r.map_err(|e| crate::partition::PartitionError {
+                        code: codes::from_log_error(&e),
+                        message: e.to_string(),
+                    })
                 })
             });
             match result {

@@ -5,7 +5,9 @@
 use super::{s, Ctx};
 use crate::codes;
 use crate::topic_config::{self, source, ConfigType};
-use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym};
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
 pub(crate) const RESOURCE_TOPIC: i8 = 2;
@@ -61,7 +63,15 @@ fn broker_entries(ctx: &Ctx, cluster_default_only: bool) -> Vec<Entry> {
         let listener = format!("{}:{}", b.advertised_host, b.advertised_port);
         for (name, value, ty, is_default, read_only, doc) in topic_config::broker_configs(&b.config, &listener) {
             let src = if is_default { source::DEFAULT_CONFIG } else { source::STATIC_BROKER_CONFIG };
-            out.push(Entry { synonyms: vec![(name.clone(), value.clone(), src)], name, value, source: src, read_only, ty, doc });
+            out.push(Entry {
+                synonyms: vec![(name.clone(), value.clone(), src)],
+                name,
+                value,
+                source: src,
+                read_only,
+                ty,
+                doc,
+            });
         }
     }
     let none = Default::default();
@@ -106,7 +116,15 @@ fn broker_entries(ctx: &Ctx, cluster_default_only: bool) -> Vec<Entry> {
         }
         synonyms.push((def.name.to_string(), def.default.to_string(), source::DEFAULT_CONFIG));
         let (value, src) = (synonyms[0].1.clone(), synonyms[0].2);
-        out.push(Entry { name: def.name.to_string(), value, source: src, read_only: false, ty: def.ty, doc: def.doc, synonyms });
+        out.push(Entry {
+            name: def.name.to_string(),
+            value,
+            source: src,
+            read_only: false,
+            ty: def.ty,
+            doc: def.doc,
+            synonyms,
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -122,24 +140,33 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: DescribeConfigsRequest) -> De
         out.resource_name = res.resource_name.clone();
         let name = res.resource_name.to_string();
         // Null or empty: every config (what clients mean by both).
-        let keys: Option<Vec<String>> = res.configuration_keys.as_ref().filter(|ks| !ks.is_empty()).map(|ks| ks.iter().map(|k| k.to_string()).collect());
+        let keys: Option<Vec<String>> = res
+            .configuration_keys
+            .as_ref()
+            .filter(|ks| !ks.is_empty())
+            .map(|ks| ks.iter().map(|k| k.to_string()).collect());
         let entries: Result<Vec<Entry>, (i16, String)> = match res.resource_type {
             RESOURCE_TOPIC => {
                 let image = b.image();
                 match image.topics.get(&name) {
                     None => Err((codes::UNKNOWN_TOPIC_OR_PARTITION, format!("Topic {name} does not exist."))),
-                    Some(t) => Ok(topic_config::resolve_topic(&b.config, b.own_broker_configs(&image), &image.cluster_configs, &t.configs)
-                        .into_iter()
-                        .map(|r| Entry {
-                            name: r.def.name.to_string(),
-                            value: r.value,
-                            source: r.source,
-                            read_only: false,
-                            ty: r.def.ty,
-                            doc: r.def.doc,
-                            synonyms: r.synonyms,
-                        })
-                        .collect()),
+                    Some(t) => Ok(topic_config::resolve_topic(
+                        &b.config,
+                        b.own_broker_configs(&image),
+                        &image.cluster_configs,
+                        &t.configs,
+                    )
+                    .into_iter()
+                    .map(|r| Entry {
+                        name: r.def.name.to_string(),
+                        value: r.value,
+                        source: r.source,
+                        read_only: false,
+                        ty: r.def.ty,
+                        doc: r.def.doc,
+                        synonyms: r.synonyms,
+                    })
+                    .collect()),
                 }
             }
             RESOURCE_BROKER => {
@@ -148,7 +175,13 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: DescribeConfigsRequest) -> De
                 } else if name == b.config.node_id.to_string() {
                     Ok(broker_entries(ctx, false))
                 } else {
-                    Err((codes::INVALID_REQUEST, format!("Unexpected broker id, expected {} or empty string, but received {name}", b.config.node_id)))
+                    Err((
+                        codes::INVALID_REQUEST,
+                        format!(
+                            "Unexpected broker id, expected {} or empty string, but received {name}",
+                            b.config.node_id
+                        ),
+                    ))
                 }
             }
             RESOURCE_BROKER_LOGGER => Ok(Vec::new()),

@@ -23,12 +23,16 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: DescribeProducersRequest) ->
         for index in t.partition_indexes {
             let mut pr = PartitionResponse::default();
             pr.partition_index = index;
-            let producers = b.leader_partition(&name, index).map_err(|code| (code, None)).and_then(|part| part.active_producers().map_err(|e| (e.code, Some(e.message))));
+            let producers = b
+                .leader_partition(&name, index)
+                .map_err(|code| (code, None))
+                .and_then(|part| part.active_producers().map_err(|e| (e.code, Some(e.message))));
             match producers {
                 Ok(producers) => pr.active_producers = producers.into_iter().map(producer_state).collect(),
                 Err((code, message)) => {
                     pr.error_code = code;
-                    let message = message.or_else(|| Some(codes::default_message(code).to_string()).filter(|m| !m.is_empty()));
+                    let message =
+                        message.or_else(|| Some(codes::default_message(code).to_string()).filter(|m| !m.is_empty()));
                     pr.error_message = message.map(s);
                 }
             }

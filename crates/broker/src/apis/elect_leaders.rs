@@ -27,7 +27,9 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ElectLeadersRequest) ->
     let all = req.topic_partitions.is_none();
     let wanted: Vec<(String, i32)> = match &req.topic_partitions {
         Some(list) => list.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.topic.to_string(), *p))).collect(),
-        None => image.topics.values().flat_map(|t| (0..t.partition_count()).map(move |p| (t.name.clone(), p))).collect(),
+        None => {
+            image.topics.values().flat_map(|t| (0..t.partition_count()).map(move |p| (t.name.clone(), p))).collect()
+        }
     };
     let usable = |id: i32| image.brokers.get(&id).is_some_and(|r| !r.fenced && !r.in_controlled_shutdown);
     // (topic, partition) -> result; changes proposed together below.
@@ -35,7 +37,13 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ElectLeadersRequest) ->
     let mut changes = Vec::new();
     for (topic, index) in wanted {
         let Some(p) = image.partition(&topic, index) else {
-            results.insert((topic, index), (codes::UNKNOWN_TOPIC_OR_PARTITION, Some(codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION).into())));
+            results.insert(
+                (topic, index),
+                (
+                    codes::UNKNOWN_TOPIC_OR_PARTITION,
+                    Some(codes::default_message(codes::UNKNOWN_TOPIC_OR_PARTITION).into()),
+                ),
+            );
             continue;
         };
         let elected = match election_type {

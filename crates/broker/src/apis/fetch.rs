@@ -26,8 +26,8 @@
 //! NOT_LEADER_OR_FOLLOWER.
 
 use super::Ctx;
-use crate::codes;
 use crate::broker::now_ms;
+use crate::codes;
 use crate::partition::{Isolation, IsrProposal, Partition};
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
@@ -111,8 +111,10 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
         topics.push((t.topic.clone(), id));
         for p in &t.partitions {
             let part = tp.as_ref().and_then(|tp| tp.get(p.partition).cloned());
-            let unknown_code = if part.is_none() && !name.is_empty() { b.missing_partition_code(&name, p.partition) } else { unknown };
-            let throttled = follower.is_some() && tp.as_ref().is_some_and(|tp| tp.leader_throttled.contains(p.partition));
+            let unknown_code =
+                if part.is_none() && !name.is_empty() { b.missing_partition_code(&name, p.partition) } else { unknown };
+            let throttled =
+                follower.is_some() && tp.as_ref().is_some_and(|tp| tp.leader_throttled.contains(p.partition));
             wanted.push(Wanted {
                 topic_index: topics.len() - 1,
                 partition: p.partition,
@@ -134,7 +136,11 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
     // multi-megabyte allocation per fetch came back as fresh pages from the allocator every time,
     // and faulting them in cost the broker more CPU than reading the bytes.
     let mut buffer = std::mem::take(&mut *ctx.fetch_buffer.lock().unwrap_or_else(|p| p.into_inner()));
-    let wanted_bytes = wanted.iter().filter(|w| w.part.is_some()).map(|w| w.partition_max_bytes.max(0) as usize).fold(0usize, usize::saturating_add);
+    let wanted_bytes = wanted
+        .iter()
+        .filter(|w| w.part.is_some())
+        .map(|w| w.partition_max_bytes.max(0) as usize)
+        .fold(0usize, usize::saturating_add);
     let reserve_bytes = wanted_bytes.min(max_bytes).min(FETCH_BUFFER_RETAIN_MAX_BYTES);
     let mut shutdown = b.shutdown.clone();
     let mut permit = None;
@@ -158,7 +164,8 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: FetchRequest) -> Option
         buffer.clear();
         buffer.reserve(reserve_bytes);
         let mut replica = ReplicaRead { follower, proposals: &mut proposals, throttle: &b.throttle };
-        let (parts, total, errors) = read_all(version, Isolation::from_id(req.isolation_level), &wanted, max_bytes, &mut buffer, &mut replica);
+        let (parts, total, errors) =
+            read_all(version, Isolation::from_id(req.isolation_level), &wanted, max_bytes, &mut buffer, &mut replica);
         if !waiting || total >= min_bytes || errors || tokio::time::Instant::now() >= deadline {
             break parts;
         }
@@ -219,7 +226,11 @@ fn add_leader_hints(b: &crate::broker::BrokerState, version: i16, resp: &mut Fet
     let image = b.image();
     let mut endpoints: Vec<NodeEndpoint> = Vec::new();
     for t in &mut resp.responses {
-        let topic = if version >= 13 { image.topic_by_id(t.topic_id).map(|x| x.name.clone()) } else { Some(t.topic.to_string()) };
+        let topic = if version >= 13 {
+            image.topic_by_id(t.topic_id).map(|x| x.name.clone())
+        } else {
+            Some(t.topic.to_string())
+        };
         let Some(topic) = topic else { continue };
         for p in &mut t.partitions {
             if p.error_code != codes::NOT_LEADER_OR_FOLLOWER && p.error_code != codes::FENCED_LEADER_EPOCH {

@@ -7,6 +7,7 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 pub(crate) fn handle(ctx: &Ctx, version: i16, req: HeartbeatRequest) -> HeartbeatResponse {
     let instance = if version >= 3 { req.group_instance_id.as_ref().map(|x| x.to_string()) } else { None };
     let mut resp = HeartbeatResponse::default();
-    resp.error_code = ctx.broker.groups.heartbeat(&req.group_id, &req.member_id, instance.as_deref(), req.generation_id);
+    resp.error_code =
+        ctx.broker.groups.heartbeat(&req.group_id, &req.member_id, instance.as_deref(), req.generation_id);
     resp
 }

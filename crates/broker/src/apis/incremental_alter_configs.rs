@@ -21,7 +21,11 @@ const SUBTRACT: i8 = 3;
 /// defaults, `Some(Some(id))` one broker's.
 type Scope = Option<Option<i32>>;
 
-pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
+pub(crate) async fn handle(
+    ctx: &Ctx,
+    _version: i16,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
     let b = &ctx.broker;
     let mut resp = IncrementalAlterConfigsResponse::default();
     for res in req.resources {
@@ -33,7 +37,10 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
             let mut seen = HashSet::new();
             for c in &res.configs {
                 if !seen.insert(c.name.to_string()) {
-                    return Err(ApiError::new(codes::INVALID_REQUEST, format!("Error due to duplicate config keys: {}", c.name.as_str())));
+                    return Err(ApiError::new(
+                        codes::INVALID_REQUEST,
+                        format!("Error due to duplicate config keys: {}", c.name.as_str()),
+                    ));
                 }
             }
             let image = b.image();
@@ -72,7 +79,9 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
                 let value = c.value.as_ref().map(|v| v.to_string());
                 match c.config_operation {
                     SET => {
-                        let v = value.ok_or_else(|| ApiError::new(codes::INVALID_REQUEST, format!("Null value not supported for : {key}")))?;
+                        let v = value.ok_or_else(|| {
+                            ApiError::new(codes::INVALID_REQUEST, format!("Null value not supported for : {key}"))
+                        })?;
                         current.insert(key, v);
                     }
                     DELETE => {
@@ -81,11 +90,20 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
                     APPEND | SUBTRACT => {
                         if def.ty != ConfigType::List {
                             let op = if c.config_operation == APPEND { "append" } else { "subtract" };
-                            return Err(ApiError::new(codes::INVALID_CONFIG, format!("Config value {op} is not allowed for config key: {key}")));
+                            return Err(ApiError::new(
+                                codes::INVALID_CONFIG,
+                                format!("Config value {op} is not allowed for config key: {key}"),
+                            ));
                         }
                         let base = current.get(&key).or(effective.get(&key)).cloned().unwrap_or_default();
-                        let mut items: Vec<String> = base.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
-                        let given: Vec<String> = value.unwrap_or_default().split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+                        let mut items: Vec<String> =
+                            base.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+                        let given: Vec<String> = value
+                            .unwrap_or_default()
+                            .split(',')
+                            .map(|x| x.trim().to_string())
+                            .filter(|x| !x.is_empty())
+                            .collect();
                         if c.config_operation == APPEND {
                             for g in given {
                                 if !items.contains(&g) {
@@ -97,7 +115,12 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
                         }
                         current.insert(key, items.join(","));
                     }
-                    op => return Err(ApiError::new(codes::INVALID_REQUEST, format!("Unknown config operation {op} for config key: {key}"))),
+                    op => {
+                        return Err(ApiError::new(
+                            codes::INVALID_REQUEST,
+                            format!("Unknown config operation {op} for config key: {key}"),
+                        ))
+                    }
                 }
             }
             Ok((scope_cluster, current))
@@ -108,7 +131,9 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: IncrementalAlterConfig
             Ok((Some(broker), current)) => b.set_broker_configs(broker, current, req.validate_only).await,
         };
         match result {
-            Ok(()) => tracing::info!(resource = %name, resource_type = res.resource_type, validate_only = req.validate_only, "incrementally altered configs"),
+            Ok(()) => {
+                tracing::info!(resource = %name, resource_type = res.resource_type, validate_only = req.validate_only, "incrementally altered configs")
+            }
             Err(e) => {
                 r.error_code = e.code;
                 r.error_message = Some(s(e.message));

@@ -16,7 +16,11 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: LeaveGroupRequest) -> LeaveGr
         }
         return resp;
     }
-    let members: Vec<(String, Option<String>)> = req.members.iter().map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|x| x.to_string()))).collect();
+    let members: Vec<(String, Option<String>)> = req
+        .members
+        .iter()
+        .map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|x| x.to_string())))
+        .collect();
     match ctx.broker.groups.leave(&log, &req.group_id, &members) {
         Ok(codes) => {
             resp.members = req

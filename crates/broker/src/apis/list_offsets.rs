@@ -57,7 +57,11 @@ pub(crate) fn handle(ctx: &Ctx, version: i16, req: ListOffsetsRequest) -> ListOf
                     continue;
                 }
             };
-            let epoch_check = if version >= 4 { check_leader_epoch(p.current_leader_epoch, offsets.leader_epoch) } else { codes::NONE };
+            let epoch_check = if version >= 4 {
+                check_leader_epoch(p.current_leader_epoch, offsets.leader_epoch)
+            } else {
+                codes::NONE
+            };
             if epoch_check != codes::NONE {
                 pr.error_code = epoch_check;
                 tr.partitions.push(pr);

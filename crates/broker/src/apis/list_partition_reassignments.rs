@@ -2,10 +2,18 @@
 //! and the replicas being added and removed (`kafka-reassign-partitions --verify/--list`).
 
 use super::{s, Ctx};
-use kafka_protocol::messages::list_partition_reassignments_response::{OngoingPartitionReassignment, OngoingTopicReassignment};
-use kafka_protocol::messages::{BrokerId, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, TopicName};
+use kafka_protocol::messages::list_partition_reassignments_response::{
+    OngoingPartitionReassignment, OngoingTopicReassignment,
+};
+use kafka_protocol::messages::{
+    BrokerId, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, TopicName,
+};
 
-pub(crate) fn handle(ctx: &Ctx, _version: i16, req: ListPartitionReassignmentsRequest) -> ListPartitionReassignmentsResponse {
+pub(crate) fn handle(
+    ctx: &Ctx,
+    _version: i16,
+    req: ListPartitionReassignmentsRequest,
+) -> ListPartitionReassignmentsResponse {
     let image = ctx.broker.image();
     let wanted: Vec<(String, Option<Vec<i32>>)> = match req.topics {
         Some(topics) => topics.into_iter().map(|t| (t.name.to_string(), Some(t.partition_indexes))).collect(),
@@ -19,7 +27,10 @@ pub(crate) fn handle(ctx: &Ctx, _version: i16, req: ListPartitionReassignmentsRe
             .partitions
             .iter()
             .enumerate()
-            .filter(|(i, p)| (!p.adding.is_empty() || !p.removing.is_empty()) && indexes.as_ref().is_none_or(|ix| ix.contains(&(*i as i32))))
+            .filter(|(i, p)| {
+                (!p.adding.is_empty() || !p.removing.is_empty())
+                    && indexes.as_ref().is_none_or(|ix| ix.contains(&(*i as i32)))
+            })
             .map(|(i, p)| {
                 let mut o = OngoingPartitionReassignment::default();
                 o.partition_index = i as i32;

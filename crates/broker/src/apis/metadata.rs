@@ -13,17 +13,21 @@ use crate::broker::validate_topic_name;
 use crate::codes;
 use crate::coordinator::group::OFFSETS_TOPIC;
 use crate::metadata::{BrokerRegistration, NO_LEADER};
-use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Kafka's AclOperation bit set for a topic with no authorizer: READ, WRITE, CREATE, DELETE,
 /// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
-pub(crate) const TOPIC_AUTHORIZED_OPERATIONS: i32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+pub(crate) const TOPIC_AUTHORIZED_OPERATIONS: i32 =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 /// ... and for the cluster (Kafka's `AclEntry.supportedOperations(CLUSTER)`): CREATE, ALTER,
 /// DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
-pub(crate) const CLUSTER_AUTHORIZED_OPERATIONS: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+pub(crate) const CLUSTER_AUTHORIZED_OPERATIONS: i32 =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 fn broker_entry(r: &BrokerRegistration) -> MetadataResponseBroker {
     let mut b = MetadataResponseBroker::default();
@@ -64,7 +68,9 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> Met
     let mut image = b.image();
     let requested: Vec<(Option<String>, Uuid)> = match &req.topics {
         None => image.topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
-        Some(ts) if ts.is_empty() && version == 0 => image.topics.values().map(|t| (Some(t.name.clone()), t.id)).collect(),
+        Some(ts) if ts.is_empty() && version == 0 => {
+            image.topics.values().map(|t| (Some(t.name.clone()), t.id)).collect()
+        }
         Some(ts) => ts.iter().map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id)).collect(),
     };
 
@@ -145,7 +151,8 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: MetadataRequest) -> Met
                 mp.replica_nodes = p.replicas.iter().copied().map(BrokerId).collect();
                 mp.isr_nodes = p.isr.iter().copied().map(BrokerId).collect();
                 if version >= 5 {
-                    mp.offline_replicas = p.replicas.iter().copied().filter(|r| !image.is_live(*r)).map(BrokerId).collect();
+                    mp.offline_replicas =
+                        p.replicas.iter().copied().filter(|r| !image.is_live(*r)).map(BrokerId).collect();
                 }
                 mp
             })

@@ -8,7 +8,8 @@
 use super::{s, Ctx};
 use crate::coordinator::group::FetchedOffset;
 use kafka_protocol::messages::offset_fetch_response::{
-    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 use std::collections::BTreeMap;
@@ -18,8 +19,14 @@ type ByTopic = BTreeMap<String, Vec<FetchedOffset>>;
 /// A group's error, with the partitions asked for (v1 repeats the error on each).
 type Refused = (i16, Option<Vec<(String, i32)>>);
 
-fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, Vec<i32>)>>, require_stable: bool) -> Result<ByTopic, Refused> {
-    let wanted: Option<Vec<(String, i32)>> = topics.map(|ts| ts.into_iter().flat_map(|(n, ps)| ps.into_iter().map(move |p| (n.clone(), p))).collect());
+fn fetch(
+    ctx: &Ctx,
+    group: &str,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
+) -> Result<ByTopic, Refused> {
+    let wanted: Option<Vec<(String, i32)>> =
+        topics.map(|ts| ts.into_iter().flat_map(|(n, ps)| ps.into_iter().map(move |p| (n.clone(), p))).collect());
     match ctx.broker.groups.fetch_offsets(group, wanted.as_deref(), require_stable) {
         Ok(found) => {
             let mut out: ByTopic = BTreeMap::new();

@@ -49,7 +49,8 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
     let b = &ctx.broker;
     let acks = req.acks;
     // One deadline for the whole request: its partitions' acks=all waits overlap in time.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(req.timeout_ms.clamp(0, 300_000) as u64);
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_millis(req.timeout_ms.clamp(0, 300_000) as u64);
     b.faults.disk_delay().await;
     let now = now_ms();
     let mut resp = ProduceResponse::default();
@@ -68,26 +69,55 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
             }
             if super::metadata::is_internal_topic(&name) {
                 // Kafka: "Cannot append to internal topic"; only the coordinators write there.
-                tr.partition_responses.push(error_partition(version, idx, codes::INVALID_TOPIC_EXCEPTION, Some(format!("Cannot append to internal topic {name}"))));
+                tr.partition_responses.push(error_partition(
+                    version,
+                    idx,
+                    codes::INVALID_TOPIC_EXCEPTION,
+                    Some(format!("Cannot append to internal topic {name}")),
+                ));
                 continue;
             }
             let Some(part) = b.partition(&name, idx) else {
                 let code = b.missing_partition_code(&name, idx);
-                tr.partition_responses.push(error_partition(version, idx, code, Some(codes::default_message(code).into())));
+                tr.partition_responses.push(error_partition(
+                    version,
+                    idx,
+                    code,
+                    Some(codes::default_message(code).into()),
+                ));
                 continue;
             };
             let Some(records) = pd.records else {
-                tr.partition_responses.push(error_partition(version, idx, codes::CORRUPT_MESSAGE, Some("produce request without records".into())));
+                tr.partition_responses.push(error_partition(
+                    version,
+                    idx,
+                    codes::CORRUPT_MESSAGE,
+                    Some("produce request without records".into()),
+                ));
                 continue;
             };
             if let Some(h) = batch::headers(&records).find(|h| h.is_transactional()) {
                 let Some(transactional_id) = req.transactional_id.as_ref().map(|t| t.to_string()) else {
                     let message = "Transactional records need the produce request's transactional id".to_string();
-                    tr.partition_responses.push(error_partition(version, idx, codes::TRANSACTIONAL_ID_AUTHORIZATION_FAILED, Some(message)));
+                    tr.partition_responses.push(error_partition(
+                        version,
+                        idx,
+                        codes::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                        Some(message),
+                    ));
                     continue;
                 };
                 if !part.has_ongoing_txn(h.producer_id, h.producer_epoch) {
-                    if let Err(e) = b.verify_transactional_append(Some(&transactional_id), &name, idx, h.producer_id, h.producer_epoch).await {
+                    if let Err(e) = b
+                        .verify_transactional_append(
+                            Some(&transactional_id),
+                            &name,
+                            idx,
+                            h.producer_id,
+                            h.producer_epoch,
+                        )
+                        .await
+                    {
                         tr.partition_responses.push(error_partition(version, idx, e.code, Some(e.message)));
                         continue;
                     }
@@ -108,7 +138,14 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
                         p.log_start_offset = out.log_start_offset;
                     }
                     if acks == -1 {
-                        waits.push((resp.responses.len(), tr.partition_responses.len(), part.clone(), out.last_offset + 1, epoch, min_isr));
+                        waits.push((
+                            resp.responses.len(),
+                            tr.partition_responses.len(),
+                            part.clone(),
+                            out.last_offset + 1,
+                            epoch,
+                            min_isr,
+                        ));
                     }
                     tr.partition_responses.push(p);
                 }
@@ -135,7 +172,8 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: ProduceRequest) -> Prod
         add_leader_hints(b, &mut resp);
     }
     if acks == 0 {
-        let failed = resp.responses.iter().flat_map(|t| t.partition_responses.iter()).any(|p| p.error_code != codes::NONE);
+        let failed =
+            resp.responses.iter().flat_map(|t| t.partition_responses.iter()).any(|p| p.error_code != codes::NONE);
         if failed {
             tracing::info!("closing connection: an acks=0 produce failed (Kafka closes so the client notices)");
             return ProduceReply::Close;

@@ -11,7 +11,9 @@
 use super::{fenced_for_version, Ctx};
 use crate::codes;
 use crate::coordinator::group::OffsetToCommit;
-use kafka_protocol::messages::txn_offset_commit_response::{TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic};
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 const PRODUCER_FENCED_VERSION: i16 = 3;
@@ -50,7 +52,19 @@ pub(crate) async fn handle(ctx: &Ctx, version: i16, req: TxnOffsetCommitRequest)
         (-1, String::new(), None)
     };
     let group_id = req.group_id.to_string();
-    let result = b.groups.txn_offset_commit(&b.offsets_log(), &group_id, req.producer_id.0, req.producer_epoch, &member, instance.as_deref(), generation, offsets).await;
+    let result = b
+        .groups
+        .txn_offset_commit(
+            &b.offsets_log(),
+            &group_id,
+            req.producer_id.0,
+            req.producer_epoch,
+            &member,
+            instance.as_deref(),
+            generation,
+            offsets,
+        )
+        .await;
     match result {
         Ok(results) => {
             for ((ti, pi), code) in slots.into_iter().zip(results) {

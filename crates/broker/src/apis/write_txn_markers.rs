@@ -12,7 +12,9 @@
 use super::Ctx;
 use crate::codes;
 use crate::coordinator::group::OFFSETS_TOPIC;
-use kafka_protocol::messages::write_txn_markers_response::{WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult};
+use kafka_protocol::messages::write_txn_markers_response::{
+    WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
+};
 use kafka_protocol::messages::{TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 use std::time::Duration;
 
@@ -27,7 +29,12 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: WriteTxnMarkersRequest
     let deadline = tokio::time::Instant::now() + Duration::from_millis(MARKER_TIMEOUT_MS);
     let mut tasks = tokio::task::JoinSet::new();
     for (mi, m) in req.markers.iter().enumerate() {
-        let marker = oxbow_log::TxnMarker { producer_id: m.producer_id.0, producer_epoch: m.producer_epoch, coordinator_epoch: m.coordinator_epoch, commit: m.transaction_result };
+        let marker = oxbow_log::TxnMarker {
+            producer_id: m.producer_id.0,
+            producer_epoch: m.producer_epoch,
+            coordinator_epoch: m.coordinator_epoch,
+            commit: m.transaction_result,
+        };
         for (ti, t) in m.topics.iter().enumerate() {
             for (pi, p) in t.partition_indexes.iter().enumerate() {
                 if total > PARTITIONS_PER_REQUEST_MAX {
@@ -43,7 +50,14 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: WriteTxnMarkersRequest
                             codes::NONE
                         }
                         Err(e) => {
-                            tracing::debug!(topic, partition, producer_id = marker.producer_id, code = e.code, "transaction marker not written: {}", e.message);
+                            tracing::debug!(
+                                topic,
+                                partition,
+                                producer_id = marker.producer_id,
+                                code = e.code,
+                                "transaction marker not written: {}",
+                                e.message
+                            );
                             e.code
                         }
                     };
@@ -68,8 +82,11 @@ pub(crate) async fn handle(ctx: &Ctx, _version: i16, req: WriteTxnMarkersRequest
                 let mut pr = WritableTxnMarkerPartitionResult::default();
                 pr.partition_index = *p;
                 // A request past the bound, or a task that panicked, is not attempted.
-                pr.error_code =
-                    by_slot.get(&(mi, ti, pi)).copied().unwrap_or(if total > PARTITIONS_PER_REQUEST_MAX { codes::INVALID_REQUEST } else { codes::UNKNOWN_SERVER_ERROR });
+                pr.error_code = by_slot.get(&(mi, ti, pi)).copied().unwrap_or(if total > PARTITIONS_PER_REQUEST_MAX {
+                    codes::INVALID_REQUEST
+                } else {
+                    codes::UNKNOWN_SERVER_ERROR
+                });
                 tr.partitions.push(pr);
             }
             mr.topics.push(tr);

@@ -42,7 +42,12 @@ fn record(topic: &str, index: usize, p: &PartitionImage, leader: i32, isr: Vec<i
     Some(MetadataRecord::ChangePartition {
         topic: topic.to_string(),
         partition: index as i32,
-        change: PartitionChange { expected_partition_epoch: Some(p.partition_epoch), leader: Some(leader), isr: Some(isr), ..Default::default() },
+        change: PartitionChange {
+            expected_partition_epoch: Some(p.partition_epoch),
+            leader: Some(leader),
+            isr: Some(isr),
+            ..Default::default()
+        },
     })
 }
 
@@ -118,7 +123,10 @@ pub enum Elected {
 pub fn elect_preferred(topic: &str, index: usize, p: &PartitionImage, usable: impl Fn(i32) -> bool) -> Elected {
     let preferred = p.replicas[0];
     if p.leader == preferred {
-        return Elected::Refused(crate::codes::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition.".into());
+        return Elected::Refused(
+            crate::codes::ELECTION_NOT_NEEDED,
+            "Leader election not needed for topic partition.".into(),
+        );
     }
     if !usable(preferred) || !p.isr.contains(&preferred) {
         return Elected::Refused(
@@ -132,14 +140,19 @@ pub fn elect_preferred(topic: &str, index: usize, p: &PartitionImage, usable: im
 /// Unclean election on request: only for a partition without a live leader.
 pub fn elect_unclean(topic: &str, index: usize, p: &PartitionImage, usable: impl Fn(i32) -> bool) -> Elected {
     if p.leader != NO_LEADER && usable(p.leader) {
-        return Elected::Refused(crate::codes::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition.".into());
+        return Elected::Refused(
+            crate::codes::ELECTION_NOT_NEEDED,
+            "Leader election not needed for topic partition.".into(),
+        );
     }
     match choose_leader(p, &usable, true) {
         LeaderChoice::Clean(id) => Elected::Change(record(topic, index, p, id, p.isr.clone()).expect("leader changes")),
         LeaderChoice::Unclean(id) => Elected::Change(record(topic, index, p, id, vec![id]).expect("leader changes")),
         LeaderChoice::Offline => Elected::Refused(
             crate::codes::ELIGIBLE_LEADERS_NOT_AVAILABLE,
-            format!("Failed to elect leader for partition {topic}-{index} under strategy UncleanLeaderElectionStrategy"),
+            format!(
+                "Failed to elect leader for partition {topic}-{index} under strategy UncleanLeaderElectionStrategy"
+            ),
         ),
     }
 }
@@ -151,12 +164,25 @@ mod tests {
     use std::sync::Arc;
 
     fn partition(replicas: &[i32], isr: &[i32], leader: i32) -> PartitionImage {
-        PartitionImage { replicas: replicas.to_vec(), isr: isr.to_vec(), leader, leader_epoch: 3, partition_epoch: 5, adding: vec![], removing: vec![] }
+        PartitionImage {
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+            leader,
+            leader_epoch: 3,
+            partition_epoch: 5,
+            adding: vec![],
+            removing: vec![],
+        }
     }
 
     fn image(parts: Vec<PartitionImage>) -> MetadataImage {
         let mut image = MetadataImage::default();
-        let topic = TopicImage { name: "t".into(), id: uuid::Uuid::from_u128(7), configs: Default::default(), partitions: parts };
+        let topic = TopicImage {
+            name: "t".into(),
+            id: uuid::Uuid::from_u128(7),
+            configs: Default::default(),
+            partitions: parts,
+        };
         image.topics.insert("t".into(), Arc::new(topic));
         image
     }
@@ -166,7 +192,11 @@ mod tests {
             .iter()
             .map(|r| match r {
                 MetadataRecord::ChangePartition { partition, change, .. } => {
-                    assert_eq!(change.expected_partition_epoch, Some(5), "changes name the epoch they were computed from");
+                    assert_eq!(
+                        change.expected_partition_epoch,
+                        Some(5),
+                        "changes name the epoch they were computed from"
+                    );
                     (*partition, change.leader.unwrap(), change.isr.clone().unwrap())
                 }
                 other => panic!("unexpected {other:?}"),
@@ -193,14 +223,29 @@ mod tests {
             partition(&[1, 3], &[1], 1),          // 3 out of sync: offline unless unclean
         ]);
         let clean = changed(&move_away_from(&img, 1, |_| true, |_| false));
-        assert_eq!(clean, vec![(0, 2, vec![2, 3]), (1, 2, vec![2, 3]), (2, NO_LEADER, vec![1]), (4, NO_LEADER, vec![1])]);
+        assert_eq!(
+            clean,
+            vec![(0, 2, vec![2, 3]), (1, 2, vec![2, 3]), (2, NO_LEADER, vec![1]), (4, NO_LEADER, vec![1])]
+        );
         let unclean = changed(&move_away_from(&img, 1, |_| true, |_| true));
         assert_eq!(unclean[3], (4, 3, vec![3]), "unclean election makes the out-of-sync replica leader with ISR [3]");
 
         // And the records apply: broker 1 comes back and leads its offline partitions again.
         let mut img = img;
         for id in 1..=3 {
-            img.brokers.insert(id, crate::metadata::BrokerRegistration { id, incarnation: Default::default(), host: String::new(), port: 0, rack: None, epoch: 1, fenced: false, in_controlled_shutdown: false });
+            img.brokers.insert(
+                id,
+                crate::metadata::BrokerRegistration {
+                    id,
+                    incarnation: Default::default(),
+                    host: String::new(),
+                    port: 0,
+                    rack: None,
+                    epoch: 1,
+                    fenced: false,
+                    in_controlled_shutdown: false,
+                },
+            );
         }
         let results = img.apply(10, &MetadataCommand { groups: vec![move_away_from(&img, 1, |_| true, |_| false)] });
         assert!(results[0].is_ok(), "{results:?}");
@@ -219,11 +264,17 @@ mod tests {
     fn explicit_elections() {
         let p = partition(&[1, 2], &[1, 2], 2);
         assert!(matches!(elect_preferred("t", 0, &p, |_| true), Elected::Change(_)));
-        assert!(matches!(elect_preferred("t", 0, &p, |id| id != 1), Elected::Refused(c, _) if c == crate::codes::PREFERRED_LEADER_NOT_AVAILABLE));
+        assert!(
+            matches!(elect_preferred("t", 0, &p, |id| id != 1), Elected::Refused(c, _) if c == crate::codes::PREFERRED_LEADER_NOT_AVAILABLE)
+        );
         let led = partition(&[1, 2], &[1, 2], 1);
-        assert!(matches!(elect_preferred("t", 0, &led, |_| true), Elected::Refused(c, _) if c == crate::codes::ELECTION_NOT_NEEDED));
+        assert!(
+            matches!(elect_preferred("t", 0, &led, |_| true), Elected::Refused(c, _) if c == crate::codes::ELECTION_NOT_NEEDED)
+        );
         let offline = partition(&[1, 2], &[1], NO_LEADER);
         assert!(matches!(elect_unclean("t", 0, &offline, |id| id == 2), Elected::Change(_)));
-        assert!(matches!(elect_unclean("t", 0, &offline, |_| false), Elected::Refused(c, _) if c == crate::codes::ELIGIBLE_LEADERS_NOT_AVAILABLE));
+        assert!(
+            matches!(elect_unclean("t", 0, &offline, |_| false), Elected::Refused(c, _) if c == crate::codes::ELIGIBLE_LEADERS_NOT_AVAILABLE)
+        );
     }
 }

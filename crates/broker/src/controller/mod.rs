@@ -55,7 +55,11 @@ pub(crate) enum ControllerRequest {
     Heartbeat(Heartbeat),
     /// Answers once every listed broker has reported reconciling `index` (or the timeout
     /// passes): CreateTopics waits so that the new partitions are served when it answers.
-    AwaitReconciled { brokers: Vec<i32>, index: u64, timeout_ms: u64 },
+    AwaitReconciled {
+        brokers: Vec<i32>,
+        index: u64,
+        timeout_ms: u64,
+    },
     /// Answers with the metadata index the controller has applied (`HeartbeatReply::applied`):
     /// a broker about to decide on its own image catches up to it first.
     LatestApplied,
@@ -112,7 +116,12 @@ impl oxbow_quorum::AskHandler for AskHandler {
                 }
                 (Some(state), Ok(ControllerRequest::LatestApplied)) => {
                     if is_active(&state) {
-                        HeartbeatReply { error: None, fenced: false, shutdown_ready: false, applied: state.image().applied }
+                        HeartbeatReply {
+                            error: None,
+                            fenced: false,
+                            shutdown_ready: false,
+                            applied: state.image().applied,
+                        }
                     } else {
                         HeartbeatReply::error(codes::NOT_CONTROLLER, "this broker is not the active controller")
                     }
@@ -141,7 +150,10 @@ async fn heartbeat(state: &Arc<BrokerState>, hb: Heartbeat) -> HeartbeatReply {
         return HeartbeatReply::error(codes::STALE_BROKER_EPOCH, format!("broker {} is not registered", hb.broker));
     };
     if reg.incarnation != hb.incarnation {
-        return HeartbeatReply::error(codes::STALE_BROKER_EPOCH, format!("broker {} registered again since", hb.broker));
+        return HeartbeatReply::error(
+            codes::STALE_BROKER_EPOCH,
+            format!("broker {} registered again since", hb.broker),
+        );
     }
     lock(&state.controller.last_heartbeat).insert(hb.broker, Instant::now());
     lock(&state.controller.reconciled).insert(hb.broker, hb.reconciled);
@@ -149,7 +161,12 @@ async fn heartbeat(state: &Arc<BrokerState>, hb: Heartbeat) -> HeartbeatReply {
     if hb.want_shutdown {
         if !reg.fenced {
             let mut group = vec![MetadataRecord::BeginControlledShutdown { id: hb.broker }];
-            group.extend(election::move_away_from(&image, hb.broker, |id| usable(&image, id), |t| unclean(state, &image, t)));
+            group.extend(election::move_away_from(
+                &image,
+                hb.broker,
+                |id| usable(&image, id),
+                |t| unclean(state, &image, t),
+            ));
             group.push(MetadataRecord::FenceBroker { id: hb.broker });
             if let Err(e) = state.propose(vec![group]).await.map(|mut r| r.remove(0)) {
                 return HeartbeatReply::error(e.code, e.message);
@@ -225,7 +242,9 @@ pub(crate) async fn catch_up_with_controller(state: &Arc<BrokerState>) {
     let bytes = serde_json::to_vec(&ControllerRequest::LatestApplied).expect("request serialises");
     let wait = Duration::from_millis(CATCH_UP_MS_MAX);
     let Ok(Ok(reply)) = tokio::time::timeout(wait, state.quorum.ask_leader(bytes)).await else { return };
-    let Ok(HeartbeatReply { error: None, applied, .. }) = serde_json::from_slice::<HeartbeatReply>(&reply) else { return };
+    let Ok(HeartbeatReply { error: None, applied, .. }) = serde_json::from_slice::<HeartbeatReply>(&reply) else {
+        return;
+    };
     let mut rx = state.subscribe_reconciled();
     let _ = tokio::time::timeout(wait, rx.wait_for(|r| *r >= applied)).await;
 }
@@ -256,7 +275,9 @@ pub(crate) async fn tick(state: &Arc<BrokerState>) {
             }
             *lock(&state.controller.last_rebalance) = Some(now);
             tracing::info!(node = state.config.node_id, term = status.term, "this broker is now the active controller");
-            state.events.record(crate::events::ClusterEvent::ControllerChanged { from: None, to: Some(state.config.node_id) });
+            state
+                .events
+                .record(crate::events::ClusterEvent::ControllerChanged { from: None, to: Some(state.config.node_id) });
         }
     }
     let image = state.image();
@@ -268,9 +289,18 @@ pub(crate) async fn tick(state: &Arc<BrokerState>) {
     for id in expired {
         let image = state.image();
         let mut group = vec![MetadataRecord::FenceBroker { id }];
-        group.extend(election::move_away_from(&image, id, |b| b != id && usable(&image, b), |t| unclean(state, &image, t)));
+        group.extend(election::move_away_from(
+            &image,
+            id,
+            |b| b != id && usable(&image, b),
+            |t| unclean(state, &image, t),
+        ));
         match state.propose(vec![group]).await {
-            Ok(r) if r[0].is_ok() => tracing::warn!(broker = id, session_ms = session.as_millis() as u64, "broker missed its heartbeats for broker.session.timeout.ms; fenced"),
+            Ok(r) if r[0].is_ok() => tracing::warn!(
+                broker = id,
+                session_ms = session.as_millis() as u64,
+                "broker missed its heartbeats for broker.session.timeout.ms; fenced"
+            ),
             Ok(r) => tracing::debug!(broker = id, error = ?r[0], "fencing refused"),
             Err(e) => tracing::debug!(broker = id, error = %e.message, "fencing not committed"),
         }
@@ -294,7 +324,8 @@ pub(crate) async fn tick(state: &Arc<BrokerState>) {
         let _ = state.propose(revive.into_iter().map(|r| vec![r]).collect()).await;
     }
     if state.config.auto_leader_rebalance_enable {
-        let due = lock(&state.controller.last_rebalance).is_none_or(|t| t.elapsed() >= Duration::from_millis(state.config.leader_imbalance_check_interval_ms));
+        let due = lock(&state.controller.last_rebalance)
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(state.config.leader_imbalance_check_interval_ms));
         if due {
             *lock(&state.controller.last_rebalance) = Some(Instant::now());
             rebalance_preferred(state).await;
@@ -325,7 +356,9 @@ async fn rebalance_preferred(state: &Arc<BrokerState>) {
         for t in image.topics.values() {
             for (i, p) in t.partitions.iter().enumerate() {
                 if p.replicas[0] == broker {
-                    if let election::Elected::Change(r) = election::elect_preferred(&t.name, i, p, |id| usable(&image, id)) {
+                    if let election::Elected::Change(r) =
+                        election::elect_preferred(&t.name, i, p, |id| usable(&image, id))
+                    {
                         groups.push(vec![r]);
                     }
                 }
@@ -376,10 +409,19 @@ pub(crate) async fn heartbeat_loop(state: Arc<BrokerState>) {
 }
 
 pub(crate) async fn send_heartbeat(state: &Arc<BrokerState>, want_shutdown: bool) -> Result<HeartbeatReply, String> {
-    let hb = Heartbeat { broker: state.config.node_id, incarnation: state.incarnation, applied: state.image().applied, reconciled: state.reconciled_index(), want_shutdown };
+    let hb = Heartbeat {
+        broker: state.config.node_id,
+        incarnation: state.incarnation,
+        applied: state.image().applied,
+        reconciled: state.reconciled_index(),
+        want_shutdown,
+    };
     let bytes = serde_json::to_vec(&ControllerRequest::Heartbeat(hb)).expect("heartbeat serialises");
     let timeout = Duration::from_millis(state.config.broker_heartbeat_interval_ms.max(1000) * 2);
-    let reply = tokio::time::timeout(timeout, state.quorum.ask_leader(bytes)).await.map_err(|_| "timed out".to_string())?.map_err(|e| e.to_string())?;
+    let reply = tokio::time::timeout(timeout, state.quorum.ask_leader(bytes))
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
     serde_json::from_slice(&reply).map_err(|e| format!("bad heartbeat reply: {e}"))
 }
 

@@ -165,7 +165,10 @@ mod tests {
             for shift in 0..4 {
                 let placed = place(&b, 0, 8, 2, start, shift).unwrap();
                 for r in &placed {
-                    assert!(r.contains(&4), "with RF 2 every partition spans both racks: {r:?} (start {start}, shift {shift})");
+                    assert!(
+                        r.contains(&4),
+                        "with RF 2 every partition spans both racks: {r:?} (start {start}, shift {shift})"
+                    );
                     assert_ne!(r[0], r[1]);
                 }
             }

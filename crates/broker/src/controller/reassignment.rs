@@ -12,7 +12,12 @@ use crate::codes;
 use crate::metadata::{PartitionChange, PartitionImage, NO_LEADER};
 
 /// The change that starts moving `p` to `target`. `usable(id)`: may this broker take a replica.
-pub fn start(p: &PartitionImage, target: &[i32], usable: impl Fn(i32) -> bool, allow_rf_change: bool) -> Result<Option<PartitionChange>, (i16, String)> {
+pub fn start(
+    p: &PartitionImage,
+    target: &[i32],
+    usable: impl Fn(i32) -> bool,
+    allow_rf_change: bool,
+) -> Result<Option<PartitionChange>, (i16, String)> {
     if target.is_empty() {
         return Err((codes::INVALID_REPLICA_ASSIGNMENT, "The target replica list is empty.".into()));
     }
@@ -29,7 +34,11 @@ pub fn start(p: &PartitionImage, target: &[i32], usable: impl Fn(i32) -> bool, a
     if !allow_rf_change && target.len() != original.len() {
         return Err((
             codes::INVALID_REPLICATION_FACTOR,
-            format!("The replication factor would change from {} to {}, and the request does not allow that.", original.len(), target.len()),
+            format!(
+                "The replication factor would change from {} to {}, and the request does not allow that.",
+                original.len(),
+                target.len()
+            ),
         ));
     }
     if target == original.as_slice() && p.adding.is_empty() && p.removing.is_empty() {
@@ -111,7 +120,15 @@ mod tests {
     use super::*;
 
     fn p(replicas: &[i32], isr: &[i32], leader: i32) -> PartitionImage {
-        PartitionImage { replicas: replicas.to_vec(), isr: isr.to_vec(), leader, leader_epoch: 0, partition_epoch: 4, adding: vec![], removing: vec![] }
+        PartitionImage {
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+            leader,
+            leader_epoch: 0,
+            partition_epoch: 4,
+            adding: vec![],
+            removing: vec![],
+        }
     }
 
     fn apply(p: &PartitionImage, c: &PartitionChange) -> PartitionImage {
@@ -129,13 +146,20 @@ mod tests {
     fn a_move_adds_first_and_removes_when_the_new_replicas_are_in_sync() {
         let before = p(&[1, 2], &[1, 2], 1);
         let started = apply(&before, &start(&before, &[3, 2], |_| true, true).unwrap().unwrap());
-        assert_eq!((started.replicas.clone(), started.adding.clone(), started.removing.clone()), (vec![3, 2, 1], vec![3], vec![1]));
+        assert_eq!(
+            (started.replicas.clone(), started.adding.clone(), started.removing.clone()),
+            (vec![3, 2, 1], vec![3], vec![1])
+        );
         assert_eq!(target_replicas(&started), vec![3, 2]);
         assert_eq!(original_replicas(&started), vec![2, 1]);
         assert!(completion(&started).is_none(), "3 is not in sync yet");
         let synced = PartitionImage { isr: vec![1, 2, 3], ..started };
         let done = apply(&synced, &completion(&synced).unwrap());
-        assert_eq!((done.replicas, done.isr, done.leader), (vec![3, 2], vec![2, 3], 3), "the removed leader hands over to the first in-sync target");
+        assert_eq!(
+            (done.replicas, done.isr, done.leader),
+            (vec![3, 2], vec![2, 3], 3),
+            "the removed leader hands over to the first in-sync target"
+        );
         assert!(done.adding.is_empty() && done.removing.is_empty());
     }
 

@@ -57,10 +57,15 @@ pub struct MemberSpec<T> {
 }
 
 /// The target assignment of every member (members with nothing get an empty assignment).
-pub fn assign<T: Ord + Clone>(assignor: Assignor, members: &[MemberSpec<T>], partitions_per_topic: &BTreeMap<T, i32>) -> BTreeMap<String, Assignment<T>> {
+pub fn assign<T: Ord + Clone>(
+    assignor: Assignor,
+    members: &[MemberSpec<T>],
+    partitions_per_topic: &BTreeMap<T, i32>,
+) -> BTreeMap<String, Assignment<T>> {
     let mut sorted: Vec<&MemberSpec<T>> = members.iter().collect();
     sorted.sort_by(|a, b| a.member_id.cmp(&b.member_id));
-    let mut out: BTreeMap<String, Assignment<T>> = sorted.iter().map(|m| (m.member_id.clone(), Assignment::new())).collect();
+    let mut out: BTreeMap<String, Assignment<T>> =
+        sorted.iter().map(|m| (m.member_id.clone(), Assignment::new())).collect();
     match assignor {
         Assignor::Range => range(&sorted, partitions_per_topic, &mut out),
         Assignor::Uniform => uniform(&sorted, partitions_per_topic, &mut out),
@@ -68,7 +73,11 @@ pub fn assign<T: Ord + Clone>(assignor: Assignor, members: &[MemberSpec<T>], par
     out
 }
 
-fn range<T: Ord + Clone>(members: &[&MemberSpec<T>], partitions_per_topic: &BTreeMap<T, i32>, out: &mut BTreeMap<String, Assignment<T>>) {
+fn range<T: Ord + Clone>(
+    members: &[&MemberSpec<T>],
+    partitions_per_topic: &BTreeMap<T, i32>,
+    out: &mut BTreeMap<String, Assignment<T>>,
+) {
     for (topic, &count) in partitions_per_topic {
         let subscribed: Vec<&&MemberSpec<T>> = members.iter().filter(|m| m.subscribed.contains(topic)).collect();
         if subscribed.is_empty() || count <= 0 {
@@ -82,7 +91,8 @@ fn range<T: Ord + Clone>(members: &[&MemberSpec<T>], partitions_per_topic: &BTre
         for m in &subscribed {
             // Lowest owned partitions first: the same numbers stay with the same member across
             // co-partitioned topics.
-            let owned: Vec<i32> = m.current.get(topic).map(|s| s.iter().copied().filter(|p| *p < count).collect()).unwrap_or_default();
+            let owned: Vec<i32> =
+                m.current.get(topic).map(|s| s.iter().copied().filter(|p| *p < count).collect()).unwrap_or_default();
             let keep = owned.len().min(quota as usize);
             let target = out.get_mut(&m.member_id).expect("every member has an entry");
             for &p in &owned[..keep] {
@@ -114,7 +124,11 @@ fn range<T: Ord + Clone>(members: &[&MemberSpec<T>], partitions_per_topic: &BTre
     }
 }
 
-fn uniform<T: Ord + Clone>(members: &[&MemberSpec<T>], partitions_per_topic: &BTreeMap<T, i32>, out: &mut BTreeMap<String, Assignment<T>>) {
+fn uniform<T: Ord + Clone>(
+    members: &[&MemberSpec<T>],
+    partitions_per_topic: &BTreeMap<T, i32>,
+    out: &mut BTreeMap<String, Assignment<T>>,
+) {
     if members.is_empty() {
         return;
     }
@@ -146,7 +160,14 @@ fn uniform<T: Ord + Clone>(members: &[&MemberSpec<T>], partitions_per_topic: &BT
                 if !who.contains(&i) || owner.contains_key(&key) {
                     continue;
                 }
-                let cap = if load[i] < quota { true } else if load[i] == quota && extra > 0 { extra -= 1; true } else { false };
+                let cap = if load[i] < quota {
+                    true
+                } else if load[i] == quota && extra > 0 {
+                    extra -= 1;
+                    true
+                } else {
+                    false
+                };
                 if cap {
                     load[i] += 1;
                     owner.insert(key, i);
@@ -172,7 +193,9 @@ fn uniform<T: Ord + Clone>(members: &[&MemberSpec<T>], partitions_per_topic: &BT
         for (key, &from) in &owner {
             let who = &eligible[key];
             let to = *who.iter().min_by_key(|&&i| (load[i], i)).expect("eligible lists are not empty");
-            if load[from] >= load[to] + 2 && best.as_ref().is_none_or(|(_, f, t)| load[from] - load[to] > load[*f] - load[*t]) {
+            if load[from] >= load[to] + 2
+                && best.as_ref().is_none_or(|(_, f, t)| load[from] - load[to] > load[*f] - load[*t])
+            {
                 best = Some((key.clone(), from, to));
             }
         }
@@ -206,7 +229,11 @@ mod tests {
     fn show(a: &BTreeMap<String, Assignment<String>>) -> String {
         a.iter()
             .map(|(m, parts)| {
-                let ps: Vec<String> = parts.iter().filter(|(_, s)| !s.is_empty()).map(|(t, s)| format!("{t}{:?}", s.iter().collect::<Vec<_>>())).collect();
+                let ps: Vec<String> = parts
+                    .iter()
+                    .filter(|(_, s)| !s.is_empty())
+                    .map(|(t, s)| format!("{t}{:?}", s.iter().collect::<Vec<_>>()))
+                    .collect();
                 format!("{m}: {}", ps.join(" "))
             })
             .collect::<Vec<_>>()
@@ -228,14 +255,23 @@ mod tests {
                 }
             }
         }
-        let wanted: usize = parts.iter().filter(|(t, _)| members.iter().any(|m| m.subscribed.contains(*t))).map(|(_, n)| *n as usize).sum();
+        let wanted: usize = parts
+            .iter()
+            .filter(|(t, _)| members.iter().any(|m| m.subscribed.contains(*t)))
+            .map(|(_, n)| *n as usize)
+            .sum();
         assert_eq!(seen.len(), wanted, "every subscribed partition is owned");
     }
 
     #[test]
     fn range_gives_contiguous_ranges_and_co_partitioned_topics_line_up() {
         let ms = [member("a", &["t0", "t1"], &[]), member("b", &["t0", "t1"], &[]), member("c", &["t0", "t1"], &[])];
-        check(Assignor::Range, &ms, &[("t0", 7), ("t1", 7)], "a: t0[0,1,2] t1[0,1,2]; b: t0[3,4] t1[3,4]; c: t0[5,6] t1[5,6]");
+        check(
+            Assignor::Range,
+            &ms,
+            &[("t0", 7), ("t1", 7)],
+            "a: t0[0,1,2] t1[0,1,2]; b: t0[3,4] t1[3,4]; c: t0[5,6] t1[5,6]",
+        );
         // Only subscribers share a topic; a topic nobody reads stays unassigned.
         let ms = [member("a", &["t0"], &[]), member("b", &["t0", "t1"], &[])];
         check(Assignor::Range, &ms, &[("t0", 3), ("t1", 2), ("t2", 4)], "a: t0[0,1]; b: t0[2] t1[0,1]");
@@ -256,7 +292,11 @@ mod tests {
         let ms = [member("a", &["x", "y"], &[]), member("b", &["x", "y"], &[])];
         check(Assignor::Uniform, &ms, &[("x", 3), ("y", 1)], "a: x[0,2]; b: x[1] y[0]");
         // A third member takes one partition from each of the loaded ones and nothing else moves.
-        let ms = [member("a", &["x"], &[("x", &[0, 1, 2])]), member("b", &["x"], &[("x", &[3, 4, 5])]), member("c", &["x"], &[])];
+        let ms = [
+            member("a", &["x"], &[("x", &[0, 1, 2])]),
+            member("b", &["x"], &[("x", &[3, 4, 5])]),
+            member("c", &["x"], &[]),
+        ];
         check(Assignor::Uniform, &ms, &[("x", 6)], "a: x[0,1]; b: x[3,4]; c: x[2,5]");
         // Nobody subscribed: nothing assigned, every member present.
         check(Assignor::Uniform, &[member("a", &["gone"], &[])], &[("x", 2)], "a: ");
@@ -289,7 +329,8 @@ mod tests {
             let got = assign(Assignor::Uniform, &ms, &parts);
             let loads: Vec<usize> = got.values().map(|a| a.values().map(BTreeSet::len).sum()).collect();
             assert!(loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 1, "{loads:?}");
-            let again: Vec<MemberSpec<String>> = ms.iter().map(|m| MemberSpec { current: got[&m.member_id].clone(), ..m.clone() }).collect();
+            let again: Vec<MemberSpec<String>> =
+                ms.iter().map(|m| MemberSpec { current: got[&m.member_id].clone(), ..m.clone() }).collect();
             assert_eq!(assign(Assignor::Uniform, &again, &parts), got, "a balanced assignment is stable");
         }
     }

@@ -48,7 +48,6 @@ pub enum MemberState {
     UnreleasedPartitions,
 }
 
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub member_id: String,
@@ -198,7 +197,15 @@ impl ConsumerGroup {
     /// A group as its records in the log describe it (a coordinator failover): who owns what is
     /// rebuilt from the members' current assignments; the topic metadata is taken from the first
     /// heartbeat. Session and revocation deadlines start over from `now_ms`, as Kafka does on load.
-    pub fn restore(group_id: &str, group_epoch: i32, assignment_epoch: i32, members: Vec<Member>, target: BTreeMap<String, Assignment<TopicId>>, default_assignor: Assignor, now_ms: i64) -> ConsumerGroup {
+    pub fn restore(
+        group_id: &str,
+        group_epoch: i32,
+        assignment_epoch: i32,
+        members: Vec<Member>,
+        target: BTreeMap<String, Assignment<TopicId>>,
+        default_assignor: Assignor,
+        now_ms: i64,
+    ) -> ConsumerGroup {
         let mut g = ConsumerGroup::new(group_id, default_assignor);
         g.group_epoch = group_epoch;
         g.assignment_epoch = assignment_epoch;
@@ -211,7 +218,8 @@ impl ConsumerGroup {
                 }
             }
             m.session_deadline_ms = now_ms.saturating_add(g.session_timeout_ms);
-            m.revocation_deadline_ms = (m.state == MemberState::UnrevokedPartitions).then(|| now_ms.saturating_add(i64::from(m.rebalance_timeout_ms.max(0))));
+            m.revocation_deadline_ms = (m.state == MemberState::UnrevokedPartitions)
+                .then(|| now_ms.saturating_add(i64::from(m.rebalance_timeout_ms.max(0))));
             g.members.insert(m.member_id.clone(), m);
         }
         g
@@ -232,7 +240,9 @@ impl ConsumerGroup {
 
     /// Whether `expire(now_ms)` would remove someone (a cheap check before cloning the group).
     pub fn has_expired_members(&self, now_ms: i64) -> bool {
-        self.members.values().any(|m| m.session_deadline_ms <= now_ms || m.revocation_deadline_ms.is_some_and(|d| d <= now_ms))
+        self.members
+            .values()
+            .any(|m| m.session_deadline_ms <= now_ms || m.revocation_deadline_ms.is_some_and(|d| d <= now_ms))
     }
 
     pub fn state(&self) -> GroupState {
@@ -240,7 +250,11 @@ impl ConsumerGroup {
             GroupState::Empty
         } else if self.group_epoch > self.assignment_epoch {
             GroupState::Assigning
-        } else if self.members.values().any(|m| m.member_epoch != self.assignment_epoch || m.state != MemberState::Stable) {
+        } else if self
+            .members
+            .values()
+            .any(|m| m.member_epoch != self.assignment_epoch || m.state != MemberState::Stable)
+        {
             GroupState::Reconciling
         } else {
             GroupState::Stable
@@ -249,7 +263,11 @@ impl ConsumerGroup {
 
     /// The assignor the members ask for (the first named by a member in id order), else the default.
     fn assignor(&self) -> Assignor {
-        self.members.values().filter_map(|m| m.server_assignor.as_deref()).find_map(Assignor::by_name).unwrap_or(self.default_assignor)
+        self.members
+            .values()
+            .filter_map(|m| m.server_assignor.as_deref())
+            .find_map(Assignor::by_name)
+            .unwrap_or(self.default_assignor)
     }
 
     /// Handles one heartbeat. Errors are Kafka's codes for the response's error_code.
@@ -283,7 +301,8 @@ impl ConsumerGroup {
             if hb.member_epoch != m.member_epoch {
                 // A heartbeat whose answer was lost comes back with the previous epoch and the
                 // partitions it had then; anything else is a zombie.
-                let lost_answer = hb.member_epoch == m.previous_member_epoch && hb.owned.as_ref().is_some_and(|o| is_subset(o, &m.assigned));
+                let lost_answer = hb.member_epoch == m.previous_member_epoch
+                    && hb.owned.as_ref().is_some_and(|o| is_subset(o, &m.assigned));
                 if !lost_answer {
                     return Err(codes::FENCED_MEMBER_EPOCH);
                 }
@@ -333,7 +352,8 @@ impl ConsumerGroup {
         let m = &self.members[&member_id];
         // Kafka sends the assignment on a full request (a join, or a member resending everything
         // after an error) and whenever it changed.
-        let full = hb.member_epoch == JOIN_EPOCH || (hb.rebalance_timeout_ms != -1 && hb.subscribed_topic_names.is_some() && hb.owned.is_some());
+        let full = hb.member_epoch == JOIN_EPOCH
+            || (hb.rebalance_timeout_ms != -1 && hb.subscribed_topic_names.is_some() && hb.owned.is_some());
         let changed = full || m.assigned != before || m.member_epoch != hb.member_epoch;
         Ok(HeartbeatAnswer {
             member_id,
@@ -348,7 +368,9 @@ impl ConsumerGroup {
         if let Some(instance) = &hb.instance_id {
             // A static member coming back under a new member id takes over the old one's
             // assignment and epoch (no rebalance) — only once the old one has left (epoch -2).
-            if let Some(old) = self.members.values().find(|m| m.instance_id.as_deref() == Some(instance.as_str())).cloned() {
+            if let Some(old) =
+                self.members.values().find(|m| m.instance_id.as_deref() == Some(instance.as_str())).cloned()
+            {
                 if old.member_epoch != STATIC_LEAVE_EPOCH {
                     return Err(codes::UNRELEASED_INSTANCE_ID);
                 }
@@ -362,7 +384,16 @@ impl ConsumerGroup {
                     }
                 }
                 let epoch = old.previous_member_epoch;
-                self.members.insert(hb.member_id.clone(), Member { member_id: hb.member_id.clone(), member_epoch: epoch, previous_member_epoch: epoch, session_deadline_ms: now_ms, ..old });
+                self.members.insert(
+                    hb.member_id.clone(),
+                    Member {
+                        member_id: hb.member_id.clone(),
+                        member_epoch: epoch,
+                        previous_member_epoch: epoch,
+                        session_deadline_ms: now_ms,
+                        ..old
+                    },
+                );
                 return Ok(true);
             }
         }
@@ -402,7 +433,11 @@ impl ConsumerGroup {
         let id = if hb.member_id.is_empty() {
             // A static member may leave by instance id alone.
             let instance = hb.instance_id.as_deref().ok_or(codes::UNKNOWN_MEMBER_ID)?;
-            self.members.values().find(|m| m.instance_id.as_deref() == Some(instance)).map(|m| m.member_id.clone()).ok_or(codes::UNKNOWN_MEMBER_ID)?
+            self.members
+                .values()
+                .find(|m| m.instance_id.as_deref() == Some(instance))
+                .map(|m| m.member_id.clone())
+                .ok_or(codes::UNKNOWN_MEMBER_ID)?
         } else {
             hb.member_id.clone()
         };
@@ -538,11 +573,22 @@ mod tests {
     }
 
     fn hb(member: &str, epoch: i32) -> Heartbeat {
-        Heartbeat { member_id: member.into(), member_epoch: epoch, rebalance_timeout_ms: 30_000, client_id: "c".into(), client_host: "/127.0.0.1".into(), ..Heartbeat::default() }
+        Heartbeat {
+            member_id: member.into(),
+            member_epoch: epoch,
+            rebalance_timeout_ms: 30_000,
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+            ..Heartbeat::default()
+        }
     }
 
     fn join(member: &str, subs: &[&str]) -> Heartbeat {
-        Heartbeat { subscribed_topic_names: Some(subs.iter().map(|s| s.to_string()).collect()), owned: Some(Assignment::new()), ..hb(member, JOIN_EPOCH) }
+        Heartbeat {
+            subscribed_topic_names: Some(subs.iter().map(|s| s.to_string()).collect()),
+            owned: Some(Assignment::new()),
+            ..hb(member, JOIN_EPOCH)
+        }
     }
 
     fn parts(a: &Assignment<TopicId>) -> Vec<i32> {
@@ -595,15 +641,24 @@ mod tests {
         g.heartbeat(join("a", &["orders"]), &t, 0).unwrap();
         assert_eq!(g.heartbeat(hb("a", 7), &t, 1), Err(codes::FENCED_MEMBER_EPOCH));
         assert_eq!(g.heartbeat(hb("nobody", 3), &t, 1), Err(codes::UNKNOWN_MEMBER_ID));
-        assert_eq!(g.heartbeat(Heartbeat { server_assignor: Some("sticky".into()), ..join("c", &["orders"]) }, &t, 1), Err(codes::UNSUPPORTED_ASSIGNOR));
-        assert_eq!(g.heartbeat(Heartbeat { subscribed_topic_names: None, ..join("d", &[]) }, &t, 1), Err(codes::INVALID_REQUEST));
+        assert_eq!(
+            g.heartbeat(Heartbeat { server_assignor: Some("sticky".into()), ..join("c", &["orders"]) }, &t, 1),
+            Err(codes::UNSUPPORTED_ASSIGNOR)
+        );
+        assert_eq!(
+            g.heartbeat(Heartbeat { subscribed_topic_names: None, ..join("d", &[]) }, &t, 1),
+            Err(codes::INVALID_REQUEST)
+        );
         // A lost answer: the member comes back with its previous epoch and what it owned then.
         let grown = topics(&[("orders", 1, 3)]);
         let a = g.heartbeat(Heartbeat { owned: owned(&[0, 1]), ..hb("a", 1) }, &grown, 2).unwrap();
         assert_eq!(a.member_epoch, 2);
         let again = g.heartbeat(Heartbeat { owned: owned(&[0, 1]), ..hb("a", 1) }, &grown, 3).unwrap();
         assert_eq!(again.member_epoch, 2, "the previous epoch with owned partitions it had is a retry");
-        assert_eq!(g.heartbeat(Heartbeat { owned: owned(&[7]), ..hb("a", 1) }, &grown, 4), Err(codes::FENCED_MEMBER_EPOCH));
+        assert_eq!(
+            g.heartbeat(Heartbeat { owned: owned(&[7]), ..hb("a", 1) }, &grown, 4),
+            Err(codes::FENCED_MEMBER_EPOCH)
+        );
     }
 
     #[test]
@@ -616,7 +671,13 @@ mod tests {
         let left = g.heartbeat(hb("b", LEAVE_EPOCH), &t, 1).unwrap();
         assert_eq!(left.member_epoch, LEAVE_EPOCH);
         assert_eq!(g.group_epoch, epoch + 1);
-        let a = g.heartbeat(Heartbeat { owned: owned(&parts(&g.members["a"].assigned)), ..hb("a", g.members["a"].member_epoch) }, &t, 2).unwrap();
+        let a = g
+            .heartbeat(
+                Heartbeat { owned: owned(&parts(&g.members["a"].assigned)), ..hb("a", g.members["a"].member_epoch) },
+                &t,
+                2,
+            )
+            .unwrap();
         assert_eq!(parts(a.assignment.as_ref().unwrap()), vec![0, 1]);
         assert_eq!(g.expire(2 + SESSION_TIMEOUT_MS_DEFAULT), vec!["a".to_string()]);
         assert_eq!(g.state(), GroupState::Empty);

@@ -55,13 +55,33 @@ pub struct CurrentAssignment {
 /// One decoded consumer group record; `None` values are tombstones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumerRecord {
-    GroupMetadata { group: String, epoch: Option<i32> },
+    GroupMetadata {
+        group: String,
+        epoch: Option<i32>,
+    },
     /// Type 4: read only to be skipped (see the module docs).
-    PartitionMetadata { group: String },
-    MemberMetadata { group: String, member: String, value: Option<MemberMetadata> },
-    TargetAssignmentMetadata { group: String, assignment_epoch: Option<i32> },
-    TargetAssignmentMember { group: String, member: String, partitions: Option<Assignment<TopicId>> },
-    CurrentAssignment { group: String, member: String, value: Option<CurrentAssignment> },
+    PartitionMetadata {
+        group: String,
+    },
+    MemberMetadata {
+        group: String,
+        member: String,
+        value: Option<MemberMetadata>,
+    },
+    TargetAssignmentMetadata {
+        group: String,
+        assignment_epoch: Option<i32>,
+    },
+    TargetAssignmentMember {
+        group: String,
+        member: String,
+        partitions: Option<Assignment<TopicId>>,
+    },
+    CurrentAssignment {
+        group: String,
+        member: String,
+        value: Option<CurrentAssignment>,
+    },
 }
 
 /// Kafka's `MemberState` byte values.
@@ -78,7 +98,9 @@ fn state_from_byte(b: i8) -> Result<MemberState, DecodeError> {
         0 => Ok(MemberState::Stable),
         1 => Ok(MemberState::UnrevokedPartitions),
         2 => Ok(MemberState::UnreleasedPartitions),
-        other => Err(DecodeError(format!("ConsumerGroupCurrentMemberAssignmentValue.State: unknown member state {other}"))),
+        other => {
+            Err(DecodeError(format!("ConsumerGroupCurrentMemberAssignmentValue.State: unknown member state {other}")))
+        }
     }
 }
 
@@ -259,7 +281,15 @@ fn read_member_metadata(bytes: &[u8]) -> Result<MemberMetadata, DecodeError> {
     let server_assignor = r.string_opt(true, "ConsumerGroupMemberMetadataValue.ServerAssignor")?;
     r.skip_tagged(W)?;
     r.done(W)?;
-    Ok(MemberMetadata { instance_id, rack_id, client_id, client_host, subscribed_topic_names, rebalance_timeout_ms, server_assignor })
+    Ok(MemberMetadata {
+        instance_id,
+        rack_id,
+        client_id,
+        client_host,
+        subscribed_topic_names,
+        rebalance_timeout_ms,
+        server_assignor,
+    })
 }
 
 fn read_target_member(bytes: &[u8]) -> Result<Assignment<TopicId>, DecodeError> {
@@ -280,7 +310,8 @@ fn read_current_assignment(bytes: &[u8]) -> Result<CurrentAssignment, DecodeErro
     let previous_member_epoch = r.i32("ConsumerGroupCurrentMemberAssignmentValue.PreviousMemberEpoch")?;
     let state = state_from_byte(r.i8("ConsumerGroupCurrentMemberAssignmentValue.State")?)?;
     let assigned = read_topic_partitions(&mut r, "ConsumerGroupCurrentMemberAssignmentValue.AssignedPartitions")?;
-    let pending_revocation = read_topic_partitions(&mut r, "ConsumerGroupCurrentMemberAssignmentValue.PartitionsPendingRevocation")?;
+    let pending_revocation =
+        read_topic_partitions(&mut r, "ConsumerGroupCurrentMemberAssignmentValue.PartitionsPendingRevocation")?;
     r.skip_tagged(W)?;
     r.done(W)?;
     Ok(CurrentAssignment { member_epoch, previous_member_epoch, state, assigned, pending_revocation })
@@ -290,24 +321,33 @@ fn read_current_assignment(bytes: &[u8]) -> Result<CurrentAssignment, DecodeErro
 pub(super) fn decode(record_type: i16, k: &mut Reader, value: Option<&[u8]>) -> Result<ConsumerRecord, DecodeError> {
     let group = k.string(false, "ConsumerGroup key GroupId")?;
     let member = match record_type {
-        RECORD_TYPE_CONSUMER_GROUP_MEMBER_METADATA | RECORD_TYPE_CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER | RECORD_TYPE_CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT => {
-            k.string(false, "ConsumerGroup key MemberId")?
-        }
+        RECORD_TYPE_CONSUMER_GROUP_MEMBER_METADATA
+        | RECORD_TYPE_CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER
+        | RECORD_TYPE_CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT => k.string(false, "ConsumerGroup key MemberId")?,
         _ => String::new(),
     };
     k.done("ConsumerGroup key")?;
     Ok(match record_type {
-        RECORD_TYPE_CONSUMER_GROUP_METADATA => {
-            ConsumerRecord::GroupMetadata { group, epoch: value.map(|v| read_epoch(v, "ConsumerGroupMetadataValue")).transpose()? }
-        }
+        RECORD_TYPE_CONSUMER_GROUP_METADATA => ConsumerRecord::GroupMetadata {
+            group,
+            epoch: value.map(|v| read_epoch(v, "ConsumerGroupMetadataValue")).transpose()?,
+        },
         RECORD_TYPE_CONSUMER_GROUP_PARTITION_METADATA => ConsumerRecord::PartitionMetadata { group },
-        RECORD_TYPE_CONSUMER_GROUP_MEMBER_METADATA => ConsumerRecord::MemberMetadata { group, member, value: value.map(read_member_metadata).transpose()? },
+        RECORD_TYPE_CONSUMER_GROUP_MEMBER_METADATA => {
+            ConsumerRecord::MemberMetadata { group, member, value: value.map(read_member_metadata).transpose()? }
+        }
         RECORD_TYPE_CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA => ConsumerRecord::TargetAssignmentMetadata {
             group,
             assignment_epoch: value.map(|v| read_epoch(v, "ConsumerGroupTargetAssignmentMetadataValue")).transpose()?,
         },
-        RECORD_TYPE_CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER => ConsumerRecord::TargetAssignmentMember { group, member, partitions: value.map(read_target_member).transpose()? },
-        _ => ConsumerRecord::CurrentAssignment { group, member, value: value.map(read_current_assignment).transpose()? },
+        RECORD_TYPE_CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER => ConsumerRecord::TargetAssignmentMember {
+            group,
+            member,
+            partitions: value.map(read_target_member).transpose()?,
+        },
+        _ => {
+            ConsumerRecord::CurrentAssignment { group, member, value: value.map(read_current_assignment).transpose()? }
+        }
     })
 }
 
@@ -329,22 +369,78 @@ mod tests {
         // Key type 3, "g"; value version 0, epoch 7, no tagged fields.
         assert_eq!(hex(&group_metadata_key("g")), "0003000167");
         assert_eq!(hex(&group_metadata_value(7)), "00000000000700");
-        assert_eq!(rec::decode(&group_metadata_key("g"), Some(&group_metadata_value(7))).unwrap(), CoordinatorRecord::Consumer(ConsumerRecord::GroupMetadata { group: "g".into(), epoch: Some(7) }));
+        assert_eq!(
+            rec::decode(&group_metadata_key("g"), Some(&group_metadata_value(7))).unwrap(),
+            CoordinatorRecord::Consumer(ConsumerRecord::GroupMetadata { group: "g".into(), epoch: Some(7) })
+        );
         // Key type 8, "g", "m".
         assert_eq!(hex(&current_assignment_key("g", "m")), "00080001670001".to_string() + "6d");
-        let c = CurrentAssignment { member_epoch: 3, previous_member_epoch: 2, state: MemberState::UnrevokedPartitions, assigned: a(&[(1, &[0, 2])]), pending_revocation: a(&[(2, &[5])]) };
+        let c = CurrentAssignment {
+            member_epoch: 3,
+            previous_member_epoch: 2,
+            state: MemberState::UnrevokedPartitions,
+            assigned: a(&[(1, &[0, 2])]),
+            pending_revocation: a(&[(2, &[5])]),
+        };
         let bytes = current_assignment_value(&c);
         // version, epochs, state 1, one topic (compact 2): id, two partitions (compact 3).
-        assert!(hex(&bytes).starts_with(&("0000".to_string() + "00000003" + "00000002" + "01" + "02" + &"01".repeat(16) + "03" + "00000000" + "00000002" + "00")));
-        assert_eq!(rec::decode(&current_assignment_key("g", "m"), Some(&bytes)).unwrap(), CoordinatorRecord::Consumer(ConsumerRecord::CurrentAssignment { group: "g".into(), member: "m".into(), value: Some(c) }));
-        let m = MemberMetadata { instance_id: Some("i".into()), rack_id: None, client_id: "c".into(), client_host: "/1.2.3.4".into(), subscribed_topic_names: vec!["t1".into(), "t2".into()], rebalance_timeout_ms: 300_000, server_assignor: Some("uniform".into()) };
+        assert!(hex(&bytes).starts_with(
+            &("0000".to_string()
+                + "00000003"
+                + "00000002"
+                + "01"
+                + "02"
+                + &"01".repeat(16)
+                + "03"
+                + "00000000"
+                + "00000002"
+                + "00")
+        ));
+        assert_eq!(
+            rec::decode(&current_assignment_key("g", "m"), Some(&bytes)).unwrap(),
+            CoordinatorRecord::Consumer(ConsumerRecord::CurrentAssignment {
+                group: "g".into(),
+                member: "m".into(),
+                value: Some(c)
+            })
+        );
+        let m = MemberMetadata {
+            instance_id: Some("i".into()),
+            rack_id: None,
+            client_id: "c".into(),
+            client_host: "/1.2.3.4".into(),
+            subscribed_topic_names: vec!["t1".into(), "t2".into()],
+            rebalance_timeout_ms: 300_000,
+            server_assignor: Some("uniform".into()),
+        };
         let back = rec::decode(&member_metadata_key("g", "m"), Some(&member_metadata_value(&m))).unwrap();
-        assert_eq!(back, CoordinatorRecord::Consumer(ConsumerRecord::MemberMetadata { group: "g".into(), member: "m".into(), value: Some(m) }));
+        assert_eq!(
+            back,
+            CoordinatorRecord::Consumer(ConsumerRecord::MemberMetadata {
+                group: "g".into(),
+                member: "m".into(),
+                value: Some(m)
+            })
+        );
         let t = a(&[(9, &[1])]);
-        let back = rec::decode(&target_assignment_member_key("g", "m"), Some(&target_assignment_member_value(&t))).unwrap();
-        assert_eq!(back, CoordinatorRecord::Consumer(ConsumerRecord::TargetAssignmentMember { group: "g".into(), member: "m".into(), partitions: Some(t) }));
+        let back =
+            rec::decode(&target_assignment_member_key("g", "m"), Some(&target_assignment_member_value(&t))).unwrap();
+        assert_eq!(
+            back,
+            CoordinatorRecord::Consumer(ConsumerRecord::TargetAssignmentMember {
+                group: "g".into(),
+                member: "m".into(),
+                partitions: Some(t)
+            })
+        );
         let tomb = rec::decode(&target_assignment_metadata_key("g"), None).unwrap();
-        assert_eq!(tomb, CoordinatorRecord::Consumer(ConsumerRecord::TargetAssignmentMetadata { group: "g".into(), assignment_epoch: None }));
+        assert_eq!(
+            tomb,
+            CoordinatorRecord::Consumer(ConsumerRecord::TargetAssignmentMetadata {
+                group: "g".into(),
+                assignment_epoch: None
+            })
+        );
     }
 
     #[test]

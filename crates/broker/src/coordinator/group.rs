@@ -483,7 +483,9 @@ impl Group {
             return !protocol_type.is_empty() && !protocols.is_empty();
         }
         self.protocol_type.as_deref() == Some(protocol_type)
-            && protocols.iter().any(|(name, _)| self.members.values().all(|m| m.protocols.iter().any(|(n, _)| n == name)))
+            && protocols
+                .iter()
+                .any(|(name, _)| self.members.values().all(|m| m.protocols.iter().any(|(n, _)| n == name)))
     }
 
     fn sorted_members(&self) -> Vec<&Member> {
@@ -498,8 +500,12 @@ impl Group {
     fn select_protocol(&self) -> Option<String> {
         let members = self.sorted_members();
         let first = members.first()?;
-        let candidates: Vec<&String> =
-            first.protocols.iter().map(|(n, _)| n).filter(|n| members.iter().all(|m| m.protocols.iter().any(|(x, _)| x == *n))).collect();
+        let candidates: Vec<&String> = first
+            .protocols
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| members.iter().all(|m| m.protocols.iter().any(|(x, _)| x == *n)))
+            .collect();
         let mut votes: Vec<(&String, usize)> = candidates.iter().map(|c| (*c, 0)).collect();
         for m in &members {
             if let Some((n, _)) = m.protocols.iter().find(|(n, _)| candidates.contains(&n)) {
@@ -620,9 +626,22 @@ impl Group {
 enum After {
     /// Nothing waits; a failure is logged with this description.
     Nothing(&'static str),
-    Commit { group: String, offsets: Vec<((String, i32), CommittedOffset)>, reply: oneshot::Sender<i16> },
-    TxnCommit { producer_id: i64, group: String, keys: Vec<(String, i32, i64)>, reply: oneshot::Sender<i16> },
-    Assignment { group: String, generation: i32, assignment: HashMap<String, Bytes> },
+    Commit {
+        group: String,
+        offsets: Vec<((String, i32), CommittedOffset)>,
+        reply: oneshot::Sender<i16>,
+    },
+    TxnCommit {
+        producer_id: i64,
+        group: String,
+        keys: Vec<(String, i32, i64)>,
+        reply: oneshot::Sender<i16>,
+    },
+    Assignment {
+        group: String,
+        generation: i32,
+        assignment: HashMap<String, Bytes>,
+    },
     StaticJoin(StaticJoin),
     /// Tombstones already applied in memory; the requester waits for them.
     Reply(oneshot::Sender<i16>),
@@ -662,7 +681,13 @@ struct Shard {
 
 impl Shard {
     fn empty(epoch: i32) -> Shard {
-        Shard { epoch, loaded: false, groups: HashMap::new(), pending_txn: HashMap::new(), deferred_markers: Vec::new() }
+        Shard {
+            epoch,
+            loaded: false,
+            groups: HashMap::new(),
+            pending_txn: HashMap::new(),
+            deferred_markers: Vec::new(),
+        }
     }
 
     fn has_pending_txn(&self, group: &str, topic: &str, partition: i32) -> bool {
@@ -747,8 +772,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Kafka's mapping of a failed coordinator append to the error clients see.
 pub fn append_error_to_response(code: i16) -> i16 {
     match code {
-        codes::UNKNOWN_TOPIC_OR_PARTITION | codes::NOT_ENOUGH_REPLICAS | codes::NOT_ENOUGH_REPLICAS_AFTER_APPEND | codes::REQUEST_TIMED_OUT => codes::COORDINATOR_NOT_AVAILABLE,
-        codes::NOT_LEADER_OR_FOLLOWER | codes::KAFKA_STORAGE_ERROR | codes::FENCED_LEADER_EPOCH => codes::NOT_COORDINATOR,
+        codes::UNKNOWN_TOPIC_OR_PARTITION
+        | codes::NOT_ENOUGH_REPLICAS
+        | codes::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        | codes::REQUEST_TIMED_OUT => codes::COORDINATOR_NOT_AVAILABLE,
+        codes::NOT_LEADER_OR_FOLLOWER | codes::KAFKA_STORAGE_ERROR | codes::FENCED_LEADER_EPOCH => {
+            codes::NOT_COORDINATOR
+        }
         codes::MESSAGE_TOO_LARGE | codes::RECORD_LIST_TOO_LARGE => codes::UNKNOWN_SERVER_ERROR,
         other => other,
     }
@@ -839,7 +869,12 @@ impl GroupCoordinator {
         let Some(shard) = inner.shards.get_mut(&partition).filter(|s| s.epoch == epoch && !s.loaded) else { return };
         let mut groups = loaded.groups;
         if groups.len() > room {
-            tracing::warn!(partition, groups = groups.len(), room, "more groups than this broker keeps ({GROUPS_MAX}); the rest are not served");
+            tracing::warn!(
+                partition,
+                groups = groups.len(),
+                room,
+                "more groups than this broker keeps ({GROUPS_MAX}); the rest are not served"
+            );
             let keep: Vec<String> = groups.keys().take(room).cloned().collect();
             groups.retain(|k, _| keep.contains(k));
         }
@@ -863,8 +898,16 @@ impl GroupCoordinator {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // 50 partitions load on every leadership change: only those with content are news.
         if loaded.records > 0 {
-            tracing::info!(partition, epoch, groups = count, offsets, records = loaded.records, skipped = loaded.skipped,
-                elapsed_ms, "loaded the groups of {OFFSETS_TOPIC}-{partition}");
+            tracing::info!(
+                partition,
+                epoch,
+                groups = count,
+                offsets,
+                records = loaded.records,
+                skipped = loaded.skipped,
+                elapsed_ms,
+                "loaded the groups of {OFFSETS_TOPIC}-{partition}"
+            );
         } else {
             tracing::debug!(partition, epoch, elapsed_ms, "loaded {OFFSETS_TOPIC}-{partition}: empty");
         }
@@ -914,7 +957,9 @@ impl GroupCoordinator {
                         let (me, log, timeout) = (self.clone(), log.clone(), self.cfg.commit_timeout);
                         let (partition, epoch) = (w.partition, w.epoch);
                         tokio::spawn(async move {
-                            let r = tokio::time::timeout(timeout, replicated).await.unwrap_or(Err(codes::REQUEST_TIMED_OUT));
+                            let r = tokio::time::timeout(timeout, replicated)
+                                .await
+                                .unwrap_or(Err(codes::REQUEST_TIMED_OUT));
                             let mut inner = lock(&me.inner);
                             let mut more = Vec::new();
                             me.complete(&mut inner, partition, epoch, after, r, &mut more);
@@ -951,7 +996,15 @@ impl GroupCoordinator {
     }
 
     /// Completes a write: `result` is the replication outcome (the code of a failed append).
-    fn complete(&self, inner: &mut Inner, partition: i32, epoch: i32, after: After, result: Result<(), i16>, more: &mut Vec<Write>) {
+    fn complete(
+        &self,
+        inner: &mut Inner,
+        partition: i32,
+        epoch: i32,
+        after: After,
+        result: Result<(), i16>,
+        more: &mut Vec<Write>,
+    ) {
         let (now, now_ms) = (self.clock)();
         let shard = inner.shards.get_mut(&partition).filter(|s| s.epoch == epoch && s.loaded);
         match after {
@@ -1013,7 +1066,14 @@ impl GroupCoordinator {
                         let error = append_error_to_response(code);
                         tracing::warn!(group = %g.id, generation, code, "storing the group's assignment failed");
                         reset_and_propagate_assignment_error(g, error);
-                        let mut ctx = Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes: more };
+                        let mut ctx = Ctx {
+                            partition,
+                            epoch,
+                            now,
+                            now_ms,
+                            initial_delay: self.cfg.initial_rebalance_delay,
+                            writes: more,
+                        };
                         maybe_prepare_rebalance_or_complete_join(g, &mut ctx, "storing the assignment failed");
                     }
                 }
@@ -1054,7 +1114,13 @@ impl GroupCoordinator {
                             m.rebalance_timeout = sj.old_rebalance_timeout;
                             m.answer_join(r);
                         }
-                        replace_static_member(g, &sj.instance, &sj.new_member_id, &sj.old_member_id, codes::FENCED_INSTANCE_ID);
+                        replace_static_member(
+                            g,
+                            &sj.instance,
+                            &sj.new_member_id,
+                            &sj.old_member_id,
+                            codes::FENCED_INSTANCE_ID,
+                        );
                         if let Some(m) = g.members.get_mut(&sj.old_member_id) {
                             m.heartbeat_deadline = now + m.session_timeout;
                         }
@@ -1077,7 +1143,9 @@ impl GroupCoordinator {
         };
         match outcome {
             Outcome::Done(r) => r,
-            Outcome::Wait(rx) => rx.await.unwrap_or_else(|_| JoinResult::error(codes::COORDINATOR_NOT_AVAILABLE, &member_id)),
+            Outcome::Wait(rx) => {
+                rx.await.unwrap_or_else(|_| JoinResult::error(codes::COORDINATOR_NOT_AVAILABLE, &member_id))
+            }
         }
     }
 
@@ -1093,7 +1161,9 @@ impl GroupCoordinator {
             Ok(s) => s,
             Err(code) => return err(code, &req.member_id),
         };
-        if req.session_timeout_ms < self.cfg.min_session_timeout_ms || req.session_timeout_ms > self.cfg.max_session_timeout_ms {
+        if req.session_timeout_ms < self.cfg.min_session_timeout_ms
+            || req.session_timeout_ms > self.cfg.max_session_timeout_ms
+        {
             return err(codes::INVALID_SESSION_TIMEOUT, &req.member_id);
         }
         let unknown_member = req.member_id.is_empty();
@@ -1121,7 +1191,13 @@ impl GroupCoordinator {
             g.consumer = None;
             g.kind = GroupType::Classic;
             g.protocol_type = None;
-            writes.push(Write { partition, epoch, records, txn: None, after: After::Nothing("turning an empty consumer group into a classic one") });
+            writes.push(Write {
+                partition,
+                epoch,
+                records,
+                txn: None,
+                after: After::Nothing("turning an empty consumer group into a classic one"),
+            });
         }
         let mut ctx = Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes };
         let out = if !accept_joining_member(g, &req.member_id, self.cfg.max_group_size) {
@@ -1135,16 +1211,28 @@ impl GroupCoordinator {
         };
         if new_group {
             // As Kafka: a new group is committed to the log even before anything else is written.
-            let record = (rec::group_metadata_key(&g.id), Some(rec::group_metadata_value(&rec::GroupMetadataValue {
-                protocol_type: String::new(),
-                generation: 0,
-                protocol: None,
-                leader: None,
-                current_state_timestamp_ms: g.state_since_ms,
-                members: vec![],
-            })));
+            let record = (
+                rec::group_metadata_key(&g.id),
+                Some(rec::group_metadata_value(&rec::GroupMetadataValue {
+                    protocol_type: String::new(),
+                    generation: 0,
+                    protocol: None,
+                    leader: None,
+                    current_state_timestamp_ms: g.state_since_ms,
+                    members: vec![],
+                })),
+            );
             // Ahead of the writes the join itself made, so the log keeps their order.
-            ctx.writes.insert(0, Write { partition, epoch, records: vec![record], txn: None, after: After::Nothing("recording a new group") });
+            ctx.writes.insert(
+                0,
+                Write {
+                    partition,
+                    epoch,
+                    records: vec![record],
+                    txn: None,
+                    after: After::Nothing("recording a new group"),
+                },
+            );
         }
         out
     }
@@ -1242,7 +1330,8 @@ impl GroupCoordinator {
         if req.generation_id != g.generation_id {
             return err(codes::ILLEGAL_GENERATION);
         }
-        let inconsistent = |asked: &Option<String>, have: &Option<String>| asked.is_some() && have.is_some() && asked != have;
+        let inconsistent =
+            |asked: &Option<String>, have: &Option<String>| asked.is_some() && have.is_some() && asked != have;
         if inconsistent(&req.protocol_type, &g.protocol_type) || inconsistent(&req.protocol_name, &g.protocol_name) {
             return err(codes::INCONSISTENT_GROUP_PROTOCOL);
         }
@@ -1252,7 +1341,12 @@ impl GroupCoordinator {
             GroupState::Stable => {
                 g.pending_sync.remove(&req.member_id);
                 let m = g.members.get(&req.member_id).expect("validated member");
-                Outcome::Done(SyncResult { error: codes::NONE, protocol_type: g.protocol_type.clone(), protocol_name: g.protocol_name.clone(), assignment: m.assignment.clone() })
+                Outcome::Done(SyncResult {
+                    error: codes::NONE,
+                    protocol_type: g.protocol_type.clone(),
+                    protocol_name: g.protocol_name.clone(),
+                    assignment: m.assignment.clone(),
+                })
             }
             GroupState::CompletingRebalance => {
                 let (tx, rx) = oneshot::channel();
@@ -1263,7 +1357,8 @@ impl GroupCoordinator {
                 g.pending_sync.remove(&req.member_id);
                 if g.leader.as_deref() == Some(req.member_id.as_str()) {
                     let given: HashMap<String, Bytes> = req.assignments.into_iter().collect();
-                    let assignment: HashMap<String, Bytes> = g.members.keys().map(|id| (id.clone(), given.get(id).cloned().unwrap_or_default())).collect();
+                    let assignment: HashMap<String, Bytes> =
+                        g.members.keys().map(|id| (id.clone(), given.get(id).cloned().unwrap_or_default())).collect();
                     let missing = g.members.keys().filter(|id| !given.contains_key(*id)).count();
                     if missing > 0 {
                         tracing::warn!(group = %g.id, missing, "the leader's assignment leaves members out; they get an empty assignment");
@@ -1284,7 +1379,13 @@ impl GroupCoordinator {
 
     // ---- Heartbeat ----
 
-    pub fn heartbeat(self: &Arc<Self>, group_id: &str, member_id: &str, instance: Option<&str>, generation_id: i32) -> i16 {
+    pub fn heartbeat(
+        self: &Arc<Self>,
+        group_id: &str,
+        member_id: &str,
+        instance: Option<&str>,
+        generation_id: i32,
+    ) -> i16 {
         let (now, _) = (self.clock)();
         if group_id.is_empty() {
             return codes::INVALID_GROUP_ID;
@@ -1322,7 +1423,12 @@ impl GroupCoordinator {
 
     /// Removes members given by member id or (member id empty) group instance id; per-member
     /// codes in request order, or an error for the whole request.
-    pub fn leave(self: &Arc<Self>, log: &Arc<dyn OffsetsLog>, group_id: &str, members: &[(String, Option<String>)]) -> Result<Vec<i16>, i16> {
+    pub fn leave(
+        self: &Arc<Self>,
+        log: &Arc<dyn OffsetsLog>,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> Result<Vec<i16>, i16> {
         let (now, now_ms) = (self.clock)();
         if group_id.is_empty() {
             return Err(codes::INVALID_GROUP_ID);
@@ -1364,9 +1470,18 @@ impl GroupCoordinator {
             }
             if !left.is_empty() {
                 tracing::info!(group = %g.id, members = ?left, "members left the group");
-                let mut ctx = Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes: &mut writes };
+                let mut ctx = Ctx {
+                    partition,
+                    epoch,
+                    now,
+                    now_ms,
+                    initial_delay: self.cfg.initial_rebalance_delay,
+                    writes: &mut writes,
+                };
                 match g.state {
-                    GroupState::Stable | GroupState::CompletingRebalance => maybe_prepare_rebalance_or_complete_join(g, &mut ctx, "members left the group"),
+                    GroupState::Stable | GroupState::CompletingRebalance => {
+                        maybe_prepare_rebalance_or_complete_join(g, &mut ctx, "members left the group")
+                    }
                     GroupState::PreparingRebalance => maybe_complete_join_phase(g, &mut ctx),
                     GroupState::Empty => {}
                 }
@@ -1392,7 +1507,14 @@ impl GroupCoordinator {
                     consumer::expire_members(cg, partition, epoch, now_ms, &mut writes);
                     continue;
                 }
-                let mut ctx = Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes: &mut writes };
+                let mut ctx = Ctx {
+                    partition,
+                    epoch,
+                    now,
+                    now_ms,
+                    initial_delay: self.cfg.initial_rebalance_delay,
+                    writes: &mut writes,
+                };
                 tick_group(g, &mut ctx);
             }
         }
@@ -1415,7 +1537,12 @@ impl GroupCoordinator {
     }
 
     #[allow(clippy::type_complexity)]
-    fn commit_locked(&self, inner: &mut Inner, req: CommitRequest, writes: &mut Vec<Write>) -> Result<(Vec<i16>, Option<oneshot::Receiver<i16>>), i16> {
+    fn commit_locked(
+        &self,
+        inner: &mut Inner,
+        req: CommitRequest,
+        writes: &mut Vec<Write>,
+    ) -> Result<(Vec<i16>, Option<oneshot::Receiver<i16>>), i16> {
         let (now, now_ms) = (self.clock)();
         if req.group_id.is_empty() {
             return Err(codes::INVALID_GROUP_ID);
@@ -1461,8 +1588,18 @@ impl GroupCoordinator {
                 }
                 new_keys += 1;
             }
-            let value = CommittedOffset { offset: o.offset, leader_epoch: o.leader_epoch, metadata, commit_timestamp_ms: now_ms, expire_timestamp_ms: expire, record_offset: -1 };
-            records.push((rec::offset_commit_key(&g.id, &o.topic, o.partition), Some(rec::offset_commit_value(&to_value(&value)))));
+            let value = CommittedOffset {
+                offset: o.offset,
+                leader_epoch: o.leader_epoch,
+                metadata,
+                commit_timestamp_ms: now_ms,
+                expire_timestamp_ms: expire,
+                record_offset: -1,
+            };
+            records.push((
+                rec::offset_commit_key(&g.id, &o.topic, o.partition),
+                Some(rec::offset_commit_value(&to_value(&value))),
+            ));
             *g.pending_commits.entry(key.clone()).or_default() += 1;
             offsets.push((key, value));
             out.push(codes::NONE);
@@ -1471,7 +1608,13 @@ impl GroupCoordinator {
             return Ok((out, None));
         }
         let (tx, rx) = oneshot::channel();
-        writes.push(Write { partition, epoch, records, txn: None, after: After::Commit { group: g.id.clone(), offsets, reply: tx } });
+        writes.push(Write {
+            partition,
+            epoch,
+            records,
+            txn: None,
+            after: After::Commit { group: g.id.clone(), offsets, reply: tx },
+        });
         Ok((out, Some(rx)))
     }
 
@@ -1491,7 +1634,16 @@ impl GroupCoordinator {
         let (codes_out, rx) = {
             let mut inner = lock(&self.inner);
             let mut writes = Vec::new();
-            let out = self.txn_commit_locked(&mut inner, group_id, TxnProducer { producer_id, producer_epoch }, member_id, group_instance_id, generation_id, offsets, &mut writes)?;
+            let out = self.txn_commit_locked(
+                &mut inner,
+                group_id,
+                TxnProducer { producer_id, producer_epoch },
+                member_id,
+                group_instance_id,
+                generation_id,
+                offsets,
+                &mut writes,
+            )?;
             self.flush(log, &mut inner, writes);
             out
         };
@@ -1528,7 +1680,9 @@ impl GroupCoordinator {
             }
             shard.groups.insert(group_id.to_string(), Group::new(group_id, now_ms));
         }
-        if !shard.pending_txn.contains_key(&producer.producer_id) && shard.pending_txn.len() >= PENDING_TXN_PRODUCERS_MAX {
+        if !shard.pending_txn.contains_key(&producer.producer_id)
+            && shard.pending_txn.len() >= PENDING_TXN_PRODUCERS_MAX
+        {
             tracing::warn!(group = group_id, "refusing transactional offsets: {PENDING_TXN_PRODUCERS_MAX} producers already await their markers on this partition");
             return Err(codes::COORDINATOR_NOT_AVAILABLE);
         }
@@ -1545,8 +1699,18 @@ impl GroupCoordinator {
                 out.push(codes::OFFSET_METADATA_TOO_LARGE);
                 continue;
             }
-            let value = CommittedOffset { offset: o.offset, leader_epoch: o.leader_epoch, metadata, commit_timestamp_ms: now_ms, expire_timestamp_ms: None, record_offset: -1 };
-            records.push((rec::offset_commit_key(group_id, &o.topic, o.partition), Some(rec::offset_commit_value(&to_value(&value)))));
+            let value = CommittedOffset {
+                offset: o.offset,
+                leader_epoch: o.leader_epoch,
+                metadata,
+                commit_timestamp_ms: now_ms,
+                expire_timestamp_ms: None,
+                record_offset: -1,
+            };
+            records.push((
+                rec::offset_commit_key(group_id, &o.topic, o.partition),
+                Some(rec::offset_commit_value(&to_value(&value))),
+            ));
             keys.push((o.topic.clone(), o.partition, -1));
             pending.push(((group_id.to_string(), o.topic, o.partition), value));
             out.push(codes::NONE);
@@ -1576,7 +1740,11 @@ impl GroupCoordinator {
         let (_, now_ms) = (self.clock)();
         let mut inner = lock(&self.inner);
         let Some(shard) = inner.shards.get_mut(&partition) else {
-            tracing::debug!(partition, producer_id, "transaction marker for a partition not led here; its leader reads it from the log");
+            tracing::debug!(
+                partition,
+                producer_id,
+                "transaction marker for a partition not led here; its leader reads it from the log"
+            );
             return;
         };
         if !shard.loaded {
@@ -1588,21 +1756,39 @@ impl GroupCoordinator {
     }
 
     /// OffsetFetch for one group. `partitions` `None`: every partition the group has.
-    pub fn fetch_offsets(&self, group_id: &str, partitions: Option<&[(String, i32)]>, require_stable: bool) -> Result<Vec<FetchedOffset>, i16> {
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        partitions: Option<&[(String, i32)]>,
+        require_stable: bool,
+    ) -> Result<Vec<FetchedOffset>, i16> {
         let mut inner = lock(&self.inner);
         let shard = Self::shard(&mut inner, group_id)?;
         let group = shard.groups.get(group_id);
-        let unstable = |t: &str, p: i32| require_stable && (shard.has_pending_txn(group_id, t, p) || group.is_some_and(|g| g.pending_commits.contains_key(&(t.to_string(), p))));
+        let unstable = |t: &str, p: i32| {
+            require_stable
+                && (shard.has_pending_txn(group_id, t, p)
+                    || group.is_some_and(|g| g.pending_commits.contains_key(&(t.to_string(), p))))
+        };
         let answer = |t: &str, p: i32, c: Option<&CommittedOffset>| {
             if unstable(t, p) {
-                FetchedOffset { topic: t.to_string(), partition: p, committed: None, error: codes::UNSTABLE_OFFSET_COMMIT }
+                FetchedOffset {
+                    topic: t.to_string(),
+                    partition: p,
+                    committed: None,
+                    error: codes::UNSTABLE_OFFSET_COMMIT,
+                }
             } else {
                 FetchedOffset { topic: t.to_string(), partition: p, committed: c.cloned(), error: codes::NONE }
             }
         };
         Ok(match partitions {
-            Some(ps) => ps.iter().map(|(t, p)| answer(t, *p, group.and_then(|g| g.offsets.get(&(t.clone(), *p))))).collect(),
-            None => group.map(|g| g.offsets.iter().map(|((t, p), c)| answer(t, *p, Some(c))).collect()).unwrap_or_default(),
+            Some(ps) => {
+                ps.iter().map(|(t, p)| answer(t, *p, group.and_then(|g| g.offsets.get(&(t.clone(), *p))))).collect()
+            }
+            None => {
+                group.map(|g| g.offsets.iter().map(|((t, p), c)| answer(t, *p, Some(c))).collect()).unwrap_or_default()
+            }
         })
     }
 
@@ -1650,7 +1836,12 @@ impl GroupCoordinator {
             .shards
             .values()
             .flat_map(|s| s.groups.values())
-            .map(|g| ListedGroup { group_id: g.id.clone(), protocol_type: g.protocol_type.clone().unwrap_or_default(), state: g.state_name(), group_type: g.kind })
+            .map(|g| ListedGroup {
+                group_id: g.id.clone(),
+                protocol_type: g.protocol_type.clone().unwrap_or_default(),
+                state: g.state_name(),
+                group_type: g.kind,
+            })
             .collect();
         v.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         Ok(v)
@@ -1685,7 +1876,8 @@ impl GroupCoordinator {
                     continue;
                 }
                 let g = shard.groups.remove(group_id).expect("present");
-                let mut records: Vec<KeyValue> = g.offsets.keys().map(|(t, p)| (rec::offset_commit_key(group_id, t, *p), None)).collect();
+                let mut records: Vec<KeyValue> =
+                    g.offsets.keys().map(|(t, p)| (rec::offset_commit_key(group_id, t, *p), None)).collect();
                 records.extend(g.group_tombstones());
                 tracing::info!(group = %group_id, offsets = g.offsets.len(), "deleting group");
                 let (tx, rx) = oneshot::channel();
@@ -1705,7 +1897,12 @@ impl GroupCoordinator {
     }
 
     /// OffsetDelete (KIP-496): per-partition codes, or an error for the whole group.
-    pub async fn delete_offsets(self: &Arc<Self>, log: &Arc<dyn OffsetsLog>, group_id: &str, partitions: &[(String, i32)]) -> Result<Vec<i16>, i16> {
+    pub async fn delete_offsets(
+        self: &Arc<Self>,
+        log: &Arc<dyn OffsetsLog>,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<i16>, i16> {
         let (out, rx) = {
             let mut inner = lock(&self.inner);
             let partition = partition_for(group_id, inner.partitions);
@@ -1715,7 +1912,8 @@ impl GroupCoordinator {
             if !g.is_empty_group() && !g.is_consumer_group() {
                 return Err(codes::NON_EMPTY_GROUP);
             }
-            let subscribed = if g.is_empty_group() { HashSet::new() } else { g.subscribed_topics().unwrap_or_default() };
+            let subscribed =
+                if g.is_empty_group() { HashSet::new() } else { g.subscribed_topics().unwrap_or_default() };
             let mut out = Vec::with_capacity(partitions.len());
             let mut records = Vec::new();
             for (t, p) in partitions {
@@ -1754,7 +1952,8 @@ impl GroupCoordinator {
             let epoch = shard.epoch;
             let mut records = Vec::new();
             let mut dead = Vec::new();
-            let pending_txn_keys: HashSet<(String, String, i32)> = shard.pending_txn.values().flat_map(|p| p.keys().cloned()).collect();
+            let pending_txn_keys: HashSet<(String, String, i32)> =
+                shard.pending_txn.values().flat_map(|p| p.keys().cloned()).collect();
             for g in shard.groups.values_mut() {
                 // Which offsets may expire, and counted from when (Kafka's offsetExpirationCondition).
                 let standalone = g.protocol_type.as_deref().is_none_or(str::is_empty);
@@ -1771,13 +1970,20 @@ impl GroupCoordinator {
                     if unsubscribed_only && subscribed.is_none() {
                         continue;
                     }
-                    (subscribed, (g.state == GroupState::Empty && !standalone && g.state_since_ms > 0).then_some(g.state_since_ms))
+                    (
+                        subscribed,
+                        (g.state == GroupState::Empty && !standalone && g.state_since_ms > 0)
+                            .then_some(g.state_since_ms),
+                    )
                 };
                 let expired: Vec<(String, i32)> = g
                     .offsets
                     .iter()
                     .filter(|((t, p), c)| {
-                        if subscribed.as_ref().is_some_and(|s| s.contains(t)) || g.pending_commits.contains_key(&(t.clone(), *p)) || pending_txn_keys.contains(&(g.id.clone(), t.clone(), *p)) {
+                        if subscribed.as_ref().is_some_and(|s| s.contains(t))
+                            || g.pending_commits.contains_key(&(t.clone(), *p))
+                            || pending_txn_keys.contains(&(g.id.clone(), t.clone(), *p))
+                        {
                             return false;
                         }
                         match c.expire_timestamp_ms {
@@ -1796,7 +2002,12 @@ impl GroupCoordinator {
                     tracing::info!(group = %g.id, offsets = expired.len(), "expired committed offsets (offsets.retention.minutes)");
                 }
                 let no_members = g.members.is_empty() && g.pending_join.is_empty();
-                if g.is_empty_group() && no_members && g.offsets.is_empty() && g.pending_commits.is_empty() && !pending_txn_keys.iter().any(|(gid, _, _)| *gid == g.id) {
+                if g.is_empty_group()
+                    && no_members
+                    && g.offsets.is_empty()
+                    && g.pending_commits.is_empty()
+                    && !pending_txn_keys.iter().any(|(gid, _, _)| *gid == g.id)
+                {
                     dead.push(g.id.clone());
                 }
             }
@@ -1807,7 +2018,13 @@ impl GroupCoordinator {
                 tracing::info!(group = %id, "group is Dead (empty, no offsets left); removed");
             }
             if !records.is_empty() {
-                writes.push(Write { partition, epoch, records, txn: None, after: After::Nothing("tombstones for expired offsets and dead groups") });
+                writes.push(Write {
+                    partition,
+                    epoch,
+                    records,
+                    txn: None,
+                    after: After::Nothing("tombstones for expired offsets and dead groups"),
+                });
             }
         }
         self.flush(log, &mut inner, writes);
@@ -1828,7 +2045,13 @@ impl GroupCoordinator {
                 }
             }
             if !records.is_empty() {
-                writes.push(Write { partition, epoch: shard.epoch, records, txn: None, after: After::Nothing("tombstones for a deleted topic's offsets") });
+                writes.push(Write {
+                    partition,
+                    epoch: shard.epoch,
+                    records,
+                    txn: None,
+                    after: After::Nothing("tombstones for a deleted topic's offsets"),
+                });
             }
         }
         self.flush(log, &mut inner, writes);
@@ -1852,7 +2075,13 @@ pub fn partition_for(group: &str, partitions: i32) -> i32 {
 }
 
 fn to_value(c: &CommittedOffset) -> rec::OffsetCommitValue {
-    rec::OffsetCommitValue { offset: c.offset, leader_epoch: c.leader_epoch, metadata: c.metadata.clone(), commit_timestamp_ms: c.commit_timestamp_ms, expire_timestamp_ms: c.expire_timestamp_ms }
+    rec::OffsetCommitValue {
+        offset: c.offset,
+        leader_epoch: c.leader_epoch,
+        metadata: c.metadata.clone(),
+        commit_timestamp_ms: c.commit_timestamp_ms,
+        expire_timestamp_ms: c.expire_timestamp_ms,
+    }
 }
 
 fn unload(shard: Shard, partition: i32) {
@@ -1864,14 +2093,25 @@ fn unload(shard: Shard, partition: i32) {
         }
     }
     if groups > 0 {
-        tracing::info!(partition, epoch = shard.epoch, groups, "unloaded the groups of {OFFSETS_TOPIC}-{partition}: no longer its leader");
+        tracing::info!(
+            partition,
+            epoch = shard.epoch,
+            groups,
+            "unloaded the groups of {OFFSETS_TOPIC}-{partition}: no longer its leader"
+        );
     } else {
         tracing::debug!(partition, epoch = shard.epoch, "unloaded {OFFSETS_TOPIC}-{partition}: no longer its leader");
     }
 }
 
 /// Kafka's `ClassicGroup.validateOffsetCommit`.
-fn validate_offset_commit(g: &Group, member_id: &str, instance: Option<&str>, generation_id: i32, transactional: bool) -> Result<(), i16> {
+fn validate_offset_commit(
+    g: &Group,
+    member_id: &str,
+    instance: Option<&str>,
+    generation_id: i32,
+    transactional: bool,
+) -> Result<(), i16> {
     if let Some(cg) = &g.consumer {
         return validate_consumer_offset_commit(cg, member_id, generation_id);
     }
@@ -1910,8 +2150,12 @@ fn accept_joining_member(g: &Group, member_id: &str, max: usize) -> bool {
     match g.state {
         GroupState::Empty => true,
         // Awaiting members count here, so a group over a lowered bound can shrink back.
-        GroupState::PreparingRebalance => g.members.get(member_id).is_some_and(|m| m.awaiting_join.is_some()) || g.awaiting_join_count() < max,
-        GroupState::CompletingRebalance | GroupState::Stable => g.members.contains_key(member_id) || g.members.len() < max,
+        GroupState::PreparingRebalance => {
+            g.members.get(member_id).is_some_and(|m| m.awaiting_join.is_some()) || g.awaiting_join_count() < max
+        }
+        GroupState::CompletingRebalance | GroupState::Stable => {
+            g.members.contains_key(member_id) || g.members.len() < max
+        }
     }
 }
 
@@ -1959,12 +2203,19 @@ fn join_existing_member(g: &mut Group, req: JoinRequest, ctx: &mut Ctx) -> Outco
     let is_leader = g.leader.as_deref() == Some(member_id.as_str());
     let matches = g.members.get(&member_id).is_some_and(|m| m.matches(&req.protocols));
     match g.state {
-        GroupState::PreparingRebalance => update_member_and_rebalance(g, req, ctx, "member rejoined during a rebalance"),
+        GroupState::PreparingRebalance => {
+            update_member_and_rebalance(g, req, ctx, "member rejoined during a rebalance")
+        }
         GroupState::CompletingRebalance if matches => {
             // Same metadata (it may have missed the join answer): the current generation again.
             Outcome::Done(g.join_result(&member_id, is_leader))
         }
-        GroupState::CompletingRebalance => update_member_and_rebalance(g, req, ctx, "member changed its metadata while the group was completing a rebalance"),
+        GroupState::CompletingRebalance => update_member_and_rebalance(
+            g,
+            req,
+            ctx,
+            "member changed its metadata while the group was completing a rebalance",
+        ),
         // The leader's join forces a rebalance (it may see topic changes the metadata does not show).
         GroupState::Stable if is_leader => update_member_and_rebalance(g, req, ctx, "the leader rejoined"),
         GroupState::Stable if !matches => update_member_and_rebalance(g, req, ctx, "member changed its metadata"),
@@ -2009,7 +2260,14 @@ fn replace_static_member(g: &mut Group, instance: &str, from: &str, to: &str, fe
     g.members.insert(to.to_string(), m);
 }
 
-fn update_static_member(g: &mut Group, req: JoinRequest, instance: &str, old_id: &str, new_id: &str, ctx: &mut Ctx) -> Outcome<JoinResult> {
+fn update_static_member(
+    g: &mut Group,
+    req: JoinRequest,
+    instance: &str,
+    old_id: &str,
+    new_id: &str,
+    ctx: &mut Ctx,
+) -> Outcome<JoinResult> {
     let current_leader = g.leader.clone();
     let proto = g.protocol_name.clone().unwrap_or_default();
     let (old_protocols, old_session, old_rebalance, old_metadata) = match g.members.get(old_id) {
@@ -2054,7 +2312,9 @@ fn update_static_member(g: &mut Group, req: JoinRequest, instance: &str, old_id:
             }
         }
         // The old id may already be in the leader's hands: rebalance so the new id gets its share.
-        GroupState::CompletingRebalance => prepare_rebalance(g, ctx, "a static member rejoined while the group was completing a rebalance"),
+        GroupState::CompletingRebalance => {
+            prepare_rebalance(g, ctx, "a static member rejoined while the group was completing a rebalance")
+        }
         GroupState::PreparingRebalance => maybe_complete_join_phase(g, ctx),
         GroupState::Empty => {}
     }
@@ -2108,7 +2368,8 @@ fn try_complete_initial_rebalance(g: &mut Group, ctx: &mut Ctx) {
     if g.new_member_added && !d.remaining.is_zero() {
         g.new_member_added = false;
         let delay = d.delay.min(d.remaining);
-        g.initial_delay = Some(InitialDelay { due: ctx.now + delay, delay, remaining: d.remaining.saturating_sub(d.delay) });
+        g.initial_delay =
+            Some(InitialDelay { due: ctx.now + delay, delay, remaining: d.remaining.saturating_sub(d.delay) });
     } else {
         g.initial_delay = None;
         complete_join(g, ctx);
@@ -2127,7 +2388,12 @@ fn complete_join(g: &mut Group, ctx: &mut Ctx) {
         return;
     }
     // Dynamic members that did not rejoin are dropped; static ones keep their place.
-    let missing: Vec<String> = g.members.values().filter(|m| m.awaiting_join.is_none() && m.group_instance_id.is_none()).map(|m| m.id.clone()).collect();
+    let missing: Vec<String> = g
+        .members
+        .values()
+        .filter(|m| m.awaiting_join.is_none() && m.group_instance_id.is_none())
+        .map(|m| m.id.clone())
+        .collect();
     for id in missing {
         tracing::info!(group = %g.id, member = %id, "member did not rejoin in time; removing it");
         g.remove(&id);
@@ -2146,7 +2412,13 @@ fn complete_join(g: &mut Group, ctx: &mut Ctx) {
         g.leader = None;
         g.transition(GroupState::Empty, ctx.now_ms);
         tracing::info!(group = %g.id, generation = g.generation_id, "group is now empty");
-        ctx.writes.push(Write { partition: ctx.partition, epoch: ctx.epoch, records: vec![g.metadata_record(&HashMap::new())], txn: None, after: After::Nothing("recording an empty group") });
+        ctx.writes.push(Write {
+            partition: ctx.partition,
+            epoch: ctx.epoch,
+            records: vec![g.metadata_record(&HashMap::new())],
+            txn: None,
+            after: After::Nothing("recording an empty group"),
+        });
         return;
     }
     g.protocol_name = g.select_protocol();
@@ -2197,7 +2469,12 @@ fn set_and_propagate_assignment(g: &mut Group, assignment: &HashMap<String, Byte
         if m.awaiting_sync.is_some() {
             m.heartbeat_deadline = now + m.session_timeout;
         }
-        let r = SyncResult { error: codes::NONE, protocol_type: pt.clone(), protocol_name: pn.clone(), assignment: m.assignment.clone() };
+        let r = SyncResult {
+            error: codes::NONE,
+            protocol_type: pt.clone(),
+            protocol_name: pn.clone(),
+            assignment: m.assignment.clone(),
+        };
         m.answer_sync(r);
     }
 }
@@ -2229,7 +2506,8 @@ fn tick_group(g: &mut Group, ctx: &mut Ctx) {
         maybe_complete_join_phase(g, ctx);
     }
     // Sessions (and new members' first joins).
-    let mut expired: Vec<(u64, String)> = g.members.values().filter(|m| m.expired(now)).map(|m| (m.seq, m.id.clone())).collect();
+    let mut expired: Vec<(u64, String)> =
+        g.members.values().filter(|m| m.expired(now)).map(|m| (m.seq, m.id.clone())).collect();
     expired.sort();
     for (_, id) in expired {
         tracing::info!(group = %g.id, member = %id, "member's session expired; removing it");
@@ -2240,14 +2518,20 @@ fn tick_group(g: &mut Group, ctx: &mut Ctx) {
             try_complete_initial_rebalance(g, ctx);
         }
     }
-    if g.state == GroupState::PreparingRebalance && g.initial_delay.is_none() && g.rebalance_deadline.is_some_and(|d| now >= d) {
+    if g.state == GroupState::PreparingRebalance
+        && g.initial_delay.is_none()
+        && g.rebalance_deadline.is_some_and(|d| now >= d)
+    {
         complete_join(g, ctx);
     }
     // Members that never sent SyncGroup after the join (Kafka's pending-sync expiry).
     if let Some((due, generation)) = g.sync_deadline {
         if now >= due {
             g.sync_deadline = None;
-            if generation == g.generation_id && matches!(g.state, GroupState::CompletingRebalance | GroupState::Stable) && !g.pending_sync.is_empty() {
+            if generation == g.generation_id
+                && matches!(g.state, GroupState::CompletingRebalance | GroupState::Stable)
+                && !g.pending_sync.is_empty()
+            {
                 let pending: Vec<String> = g.pending_sync.drain().collect();
                 tracing::info!(group = %g.id, members = ?pending, "members did not send SyncGroup in time; removing them");
                 for id in &pending {
@@ -2259,10 +2543,10 @@ fn tick_group(g: &mut Group, ctx: &mut Ctx) {
     }
 }
 
-#[path = "group_load.rs"]
-mod load;
 #[path = "group_consumer.rs"]
 mod consumer;
+#[path = "group_load.rs"]
+mod load;
 use consumer::{consumer_group_tombstones, validate_consumer_offset_commit};
 use load::{load_partition, Loaded};
 

@@ -20,7 +20,9 @@
 
 use super::*;
 use crate::coordinator::assignor::Assignment;
-use crate::coordinator::consumer_group::{Heartbeat, HeartbeatAnswer, Member as ConsumerMember, MemberState, TopicId, TopicsView, JOIN_EPOCH};
+use crate::coordinator::consumer_group::{
+    Heartbeat, HeartbeatAnswer, Member as ConsumerMember, MemberState, TopicId, TopicsView, JOIN_EPOCH,
+};
 use crate::coordinator::consumer_records::{self as cr, ConsumerRecord};
 use std::collections::BTreeSet;
 
@@ -50,7 +52,13 @@ pub type TopicLookup<'a> = &'a (dyn Fn(&str) -> Option<(TopicId, i32)> + Sync);
 
 impl GroupCoordinator {
     /// ConsumerGroupHeartbeat's work: the member's answer, or Kafka's error code.
-    pub async fn consumer_heartbeat(self: &Arc<Self>, log: &Arc<dyn OffsetsLog>, group_id: &str, hb: Heartbeat, topics: TopicLookup<'_>) -> Result<HeartbeatAnswer, i16> {
+    pub async fn consumer_heartbeat(
+        self: &Arc<Self>,
+        log: &Arc<dyn OffsetsLog>,
+        group_id: &str,
+        hb: Heartbeat,
+        topics: TopicLookup<'_>,
+    ) -> Result<HeartbeatAnswer, i16> {
         let (answer, rx) = {
             let mut inner = lock(&self.inner);
             let mut writes = Vec::new();
@@ -68,7 +76,14 @@ impl GroupCoordinator {
     }
 
     #[allow(clippy::type_complexity)]
-    pub(super) fn consumer_heartbeat_locked(&self, inner: &mut Inner, group_id: &str, hb: Heartbeat, topics: TopicLookup<'_>, writes: &mut Vec<Write>) -> Result<(HeartbeatAnswer, Option<oneshot::Receiver<i16>>), i16> {
+    pub(super) fn consumer_heartbeat_locked(
+        &self,
+        inner: &mut Inner,
+        group_id: &str,
+        hb: Heartbeat,
+        topics: TopicLookup<'_>,
+        writes: &mut Vec<Write>,
+    ) -> Result<(HeartbeatAnswer, Option<oneshot::Receiver<i16>>), i16> {
         let (_, now_ms) = (self.clock)();
         if group_id.is_empty() {
             return Err(codes::INVALID_GROUP_ID);
@@ -110,10 +125,18 @@ impl GroupCoordinator {
         let (member, member_epoch) = (hb.member_id.clone(), hb.member_epoch);
         let result = cg.heartbeat(hb, &view, now_ms);
         match &result {
-            Err(code) => tracing::info!(group = %group_id, member = %member, member_epoch, code, "consumer group heartbeat refused"),
-            Ok(_) if member_epoch < 0 => tracing::info!(group = %group_id, member = %member, member_epoch, "consumer group member leaves"),
-            Ok(a) if member_epoch == JOIN_EPOCH => tracing::info!(group = %group_id, member = %member, epoch = a.member_epoch, "consumer group member joins"),
-            Ok(a) => tracing::debug!(group = %group_id, member = %member, member_epoch, epoch = a.member_epoch, assignment = ?a.assignment.as_ref().map(|x| x.values().map(|p| p.len()).sum::<usize>()), "consumer group heartbeat"),
+            Err(code) => {
+                tracing::info!(group = %group_id, member = %member, member_epoch, code, "consumer group heartbeat refused")
+            }
+            Ok(_) if member_epoch < 0 => {
+                tracing::info!(group = %group_id, member = %member, member_epoch, "consumer group member leaves")
+            }
+            Ok(a) if member_epoch == JOIN_EPOCH => {
+                tracing::info!(group = %group_id, member = %member, epoch = a.member_epoch, "consumer group member joins")
+            }
+            Ok(a) => {
+                tracing::debug!(group = %group_id, member = %member, member_epoch, epoch = a.member_epoch, assignment = ?a.assignment.as_ref().map(|x| x.values().map(|p| p.len()).sum::<usize>()), "consumer group heartbeat")
+            }
         }
         if let (Err(code), true) = (&result, created) {
             // A refused join leaves no group behind.
@@ -129,7 +152,13 @@ impl GroupCoordinator {
             Ok(a) => a,
             Err(code) => {
                 if !records.is_empty() {
-                    writes.push(Write { partition, epoch, records, txn: None, after: After::Nothing("a refused consumer group heartbeat's changes") });
+                    writes.push(Write {
+                        partition,
+                        epoch,
+                        records,
+                        txn: None,
+                        after: After::Nothing("a refused consumer group heartbeat's changes"),
+                    });
                 }
                 return Err(code);
             }
@@ -233,7 +262,10 @@ fn diff_records(group: &str, before: &ConsumerGroup, after: &ConsumerGroup) -> V
         }
     }
     if after.assignment_epoch != before.assignment_epoch {
-        out.push((cr::target_assignment_metadata_key(group), Some(cr::target_assignment_metadata_value(after.assignment_epoch))));
+        out.push((
+            cr::target_assignment_metadata_key(group),
+            Some(cr::target_assignment_metadata_value(after.assignment_epoch)),
+        ));
     }
     for m in after.members.values() {
         let cur = current_assignment(m);
@@ -275,7 +307,13 @@ pub(super) fn expire_members(cg: &mut ConsumerGroup, partition: i32, epoch: i32,
     tracing::info!(group = %cg.group_id, fenced = ?gone, late_revocation = ?revoking, group_epoch = cg.group_epoch, "consumer group members fenced (session timeout, or partitions not revoked within the rebalance timeout)");
     let records = diff_records(&cg.group_id.clone(), &before, cg);
     if !records.is_empty() {
-        writes.push(Write { partition, epoch, records, txn: None, after: After::Nothing("fencing expired consumer group members") });
+        writes.push(Write {
+            partition,
+            epoch,
+            records,
+            txn: None,
+            after: After::Nothing("fencing expired consumer group members"),
+        });
     }
 }
 
@@ -288,7 +326,11 @@ pub(super) fn expire_members(cg: &mut ConsumerGroup, partition: i32, epoch: i32,
 /// outright. This is safe here because an epoch only moves on once the member has given up the
 /// partitions it had to revoke (Kafka 4.x wants the exact epoch; KIP-1251 relaxes it per
 /// partition with the epoch each partition was assigned at).
-pub(super) fn validate_consumer_offset_commit(cg: &ConsumerGroup, member_id: &str, member_epoch: i32) -> Result<(), i16> {
+pub(super) fn validate_consumer_offset_commit(
+    cg: &ConsumerGroup,
+    member_id: &str,
+    member_epoch: i32,
+) -> Result<(), i16> {
     if member_epoch < 0 && cg.members.is_empty() {
         return Ok(());
     }
@@ -332,7 +374,9 @@ pub(super) fn replay(groups: &mut HashMap<String, ConsumerReplay>, record: Consu
                 }
             }
         }
-        ConsumerRecord::TargetAssignmentMetadata { group, assignment_epoch } => groups.entry(group).or_default().assignment_epoch = assignment_epoch.unwrap_or(0),
+        ConsumerRecord::TargetAssignmentMetadata { group, assignment_epoch } => {
+            groups.entry(group).or_default().assignment_epoch = assignment_epoch.unwrap_or(0)
+        }
         ConsumerRecord::TargetAssignmentMember { group, member, partitions } => {
             let r = groups.entry(group).or_default();
             match partitions {
@@ -398,6 +442,14 @@ pub(super) fn restore(groups: &mut HashMap<String, Group>, replays: HashMap<Stri
         g.offsets = offsets;
         g.kind = GroupType::Consumer;
         g.protocol_type = Some(CONSUMER_PROTOCOL_TYPE.to_string());
-        g.consumer = Some(Box::new(ConsumerGroup::restore(&id, group_epoch, r.assignment_epoch, members, r.target, Assignor::Uniform, now_ms)));
+        g.consumer = Some(Box::new(ConsumerGroup::restore(
+            &id,
+            group_epoch,
+            r.assignment_epoch,
+            members,
+            r.target,
+            Assignor::Uniform,
+            now_ms,
+        )));
     }
 }

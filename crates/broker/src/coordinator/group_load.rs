@@ -20,7 +20,12 @@ pub(super) struct Loaded {
 
 /// Reads a partition from its log start to the log end it finds, `buffer` bytes a step, and
 /// replays every record. Bounded: each step moves forward by at least one batch.
-pub(super) fn load_partition(log: &dyn OffsetsLog, partition: i32, buffer: usize, clock: &Clock) -> Result<Loaded, i16> {
+pub(super) fn load_partition(
+    log: &dyn OffsetsLog,
+    partition: i32,
+    buffer: usize,
+    clock: &Clock,
+) -> Result<Loaded, i16> {
     let (start, end) = log.range(partition)?;
     let mut state = Replay::default();
     let mut offset = start;
@@ -31,7 +36,9 @@ pub(super) fn load_partition(log: &dyn OffsetsLog, partition: i32, buffer: usize
         while at < bytes.len() {
             let Some(header) = BatchHeader::parse(&bytes[at..]) else { break };
             let size = header.size_bytes() as usize;
-            let Some(batch) = bytes.get(at..at + size).filter(|_| size >= oxbow_log::batch::HEADER_BYTES) else { break };
+            let Some(batch) = bytes.get(at..at + size).filter(|_| size >= oxbow_log::batch::HEADER_BYTES) else {
+                break;
+            };
             state.batch(batch, &header, clock);
             next = header.next_offset();
             at += size;
@@ -132,7 +139,9 @@ impl Replay {
                     }
                     None => {
                         let g = self.groups.entry(group.clone()).or_insert_with(|| Group::new(&group, now_ms));
-                        if g.offsets.len() < OFFSETS_PER_GROUP_MAX || g.offsets.contains_key(&(topic.clone(), partition)) {
+                        if g.offsets.len() < OFFSETS_PER_GROUP_MAX
+                            || g.offsets.contains_key(&(topic.clone(), partition))
+                        {
                             g.offsets.insert((topic, partition), c);
                         }
                     }
@@ -164,14 +173,22 @@ impl Replay {
                 if let crate::coordinator::consumer_records::ConsumerRecord::GroupMetadata { group, epoch: None } = &r {
                     // As for a classic group: offsets tombstoned before the group's record leave
                     // nothing behind.
-                    if self.groups.get(group).is_some_and(|g| g.offsets.is_empty() && g.members.is_empty() && g.protocol_type.is_none()) {
+                    if self
+                        .groups
+                        .get(group)
+                        .is_some_and(|g| g.offsets.is_empty() && g.members.is_empty() && g.protocol_type.is_none())
+                    {
                         self.groups.remove(group);
                     }
                 }
                 super::consumer::replay(&mut self.consumer, r)
             }
             CoordinatorRecord::Other { record_type } => {
-                tracing::debug!(record_type, offset, "skipping a record of a group type this coordinator does not serve");
+                tracing::debug!(
+                    record_type,
+                    offset,
+                    "skipping a record of a group type this coordinator does not serve"
+                );
                 self.skipped += 1;
             }
         }

@@ -21,8 +21,8 @@
 //! Also here: the control record key of a transaction marker (`EndTxnMarker` batches), which the
 //! loader needs to complete or drop transactional offsets. Pure code: no I/O, no clock.
 
-use super::wire::{put_bytes, put_i16, put_i32, put_i64, put_nullable_string, put_string, Reader};
 pub use super::wire::DecodeError;
+use super::wire::{put_bytes, put_i16, put_i32, put_i64, put_nullable_string, put_string, Reader};
 use bytes::{Bytes, BytesMut};
 use oxbow_log::record::{encode_batch, BatchSpec, Record};
 
@@ -79,12 +79,22 @@ pub struct GroupMetadataValue {
 /// One decoded `__consumer_offsets` record. `None` values are tombstones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoordinatorRecord {
-    OffsetCommit { group: String, topic: String, partition: i32, value: Option<OffsetCommitValue> },
-    GroupMetadata { group: String, value: Option<GroupMetadataValue> },
+    OffsetCommit {
+        group: String,
+        topic: String,
+        partition: i32,
+        value: Option<OffsetCommitValue>,
+    },
+    GroupMetadata {
+        group: String,
+        value: Option<GroupMetadataValue>,
+    },
     /// A KIP-848 consumer group record (types 3–8, `consumer_records`).
     Consumer(super::consumer_records::ConsumerRecord),
     /// A record type this coordinator does not serve (share and streams groups, ...).
-    Other { record_type: i16 },
+    Other {
+        record_type: i16,
+    },
 }
 
 pub fn offset_commit_key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
@@ -127,7 +137,9 @@ pub fn offset_commit_value(v: &OffsetCommitValue) -> Vec<u8> {
 
 /// Version 3.
 pub fn group_metadata_value(v: &GroupMetadataValue) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + v.members.iter().map(|m| 64 + m.subscription.len() + m.assignment.len()).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        64 + v.members.iter().map(|m| 64 + m.subscription.len() + m.assignment.len()).sum::<usize>(),
+    );
     put_i16(&mut out, GROUP_METADATA_VALUE_VERSION);
     put_string(&mut out, &v.protocol_type);
     put_i32(&mut out, v.generation);
@@ -258,7 +270,16 @@ pub fn decode_group_metadata_value(bytes: &[u8]) -> Result<GroupMetadataValue, D
         if flexible {
             r.skip_tagged("MemberMetadata tagged fields")?;
         }
-        members.push(MemberMetadata { member_id, group_instance_id, client_id, client_host, rebalance_timeout_ms, session_timeout_ms, subscription, assignment });
+        members.push(MemberMetadata {
+            member_id,
+            group_instance_id,
+            client_id,
+            client_host,
+            rebalance_timeout_ms,
+            session_timeout_ms,
+            subscription,
+            assignment,
+        });
     }
     if flexible {
         r.skip_tagged("GroupMetadataValue tagged fields")?;
@@ -306,14 +327,29 @@ mod tests {
     #[test]
     fn offset_commit_records_have_kafkas_bytes() {
         // Key type 1, "g", "t", partition 3.
-        assert_eq!(hex(&offset_commit_key("g", "t", 3)), "0001000167000174" .to_string() + "00000003");
-        let v = OffsetCommitValue { offset: 42, leader_epoch: 7, metadata: "m".into(), commit_timestamp_ms: 1000, expire_timestamp_ms: None };
+        assert_eq!(hex(&offset_commit_key("g", "t", 3)), "0001000167000174".to_string() + "00000003");
+        let v = OffsetCommitValue {
+            offset: 42,
+            leader_epoch: 7,
+            metadata: "m".into(),
+            commit_timestamp_ms: 1000,
+            expire_timestamp_ms: None,
+        };
         // Version 3: offset i64, leaderEpoch i32, metadata string, commitTimestamp i64.
-        assert_eq!(hex(&offset_commit_value(&v)), "0003".to_string() + "000000000000002a" + "00000007" + "00016d" + "00000000000003e8");
+        assert_eq!(
+            hex(&offset_commit_value(&v)),
+            "0003".to_string() + "000000000000002a" + "00000007" + "00016d" + "00000000000003e8"
+        );
         let back = decode(&offset_commit_key("g", "t", 3), Some(&offset_commit_value(&v))).unwrap();
-        assert_eq!(back, CoordinatorRecord::OffsetCommit { group: "g".into(), topic: "t".into(), partition: 3, value: Some(v) });
+        assert_eq!(
+            back,
+            CoordinatorRecord::OffsetCommit { group: "g".into(), topic: "t".into(), partition: 3, value: Some(v) }
+        );
         let tomb = decode(&offset_commit_key("g", "t", 3), None).unwrap();
-        assert_eq!(tomb, CoordinatorRecord::OffsetCommit { group: "g".into(), topic: "t".into(), partition: 3, value: None });
+        assert_eq!(
+            tomb,
+            CoordinatorRecord::OffsetCommit { group: "g".into(), topic: "t".into(), partition: 3, value: None }
+        );
     }
 
     #[test]
@@ -321,13 +357,19 @@ mod tests {
         // Version 1 (KIP-211's predecessor): offset, metadata, commit and expire timestamps.
         let v1 = [&[0u8, 1][..], &5i64.to_be_bytes(), &[0, 0], &9i64.to_be_bytes(), &99i64.to_be_bytes()].concat();
         let d = decode_offset_commit_value(&v1).unwrap();
-        assert_eq!((d.offset, d.leader_epoch, d.metadata.as_str(), d.commit_timestamp_ms, d.expire_timestamp_ms), (5, -1, "", 9, Some(99)));
+        assert_eq!(
+            (d.offset, d.leader_epoch, d.metadata.as_str(), d.commit_timestamp_ms, d.expire_timestamp_ms),
+            (5, -1, "", 9, Some(99))
+        );
         // Version 4: compact string (length + 1) and an empty tagged-field section.
-        let v4 = [&[0u8, 4][..], &6i64.to_be_bytes(), &2i32.to_be_bytes(), &[3, b'a', b'b'], &8i64.to_be_bytes(), &[0]].concat();
+        let v4 = [&[0u8, 4][..], &6i64.to_be_bytes(), &2i32.to_be_bytes(), &[3, b'a', b'b'], &8i64.to_be_bytes(), &[0]]
+            .concat();
         let d = decode_offset_commit_value(&v4).unwrap();
         assert_eq!((d.offset, d.leader_epoch, d.metadata.as_str(), d.commit_timestamp_ms), (6, 2, "ab", 8));
         // And with one unknown tagged field (tag 0, 3 bytes), which is skipped.
-        let v4t = [&[0u8, 4][..], &6i64.to_be_bytes(), &2i32.to_be_bytes(), &[1], &8i64.to_be_bytes(), &[1, 0, 3, 1, 2, 3]].concat();
+        let v4t =
+            [&[0u8, 4][..], &6i64.to_be_bytes(), &2i32.to_be_bytes(), &[1], &8i64.to_be_bytes(), &[1, 0, 3, 1, 2, 3]]
+                .concat();
         assert_eq!(decode_offset_commit_value(&v4t).unwrap().metadata, "");
     }
 
@@ -352,11 +394,32 @@ mod tests {
         };
         let bytes = group_metadata_value(&v);
         // version, "consumer", generation 5, "range", "m1", timestamp, 1 member.
-        assert!(hex(&bytes).starts_with(&("0003".to_string() + "0008" + &hex(b"consumer") + "00000005" + "0005" + &hex(b"range") + "0002" + &hex(b"m1") + "00000000000004d2" + "00000001")));
-        assert_eq!(decode(&group_metadata_key("grp"), Some(&bytes)).unwrap(), CoordinatorRecord::GroupMetadata { group: "grp".into(), value: Some(v.clone()) });
+        assert!(hex(&bytes).starts_with(
+            &("0003".to_string()
+                + "0008"
+                + &hex(b"consumer")
+                + "00000005"
+                + "0005"
+                + &hex(b"range")
+                + "0002"
+                + &hex(b"m1")
+                + "00000000000004d2"
+                + "00000001")
+        ));
+        assert_eq!(
+            decode(&group_metadata_key("grp"), Some(&bytes)).unwrap(),
+            CoordinatorRecord::GroupMetadata { group: "grp".into(), value: Some(v.clone()) }
+        );
         assert_eq!(hex(&group_metadata_key("grp")), "00020003".to_string() + &hex(b"grp"));
         // An empty group (Kafka's newEmptyGroupMetadataRecord): null protocol and leader.
-        let empty = GroupMetadataValue { protocol_type: String::new(), generation: 0, protocol: None, leader: None, current_state_timestamp_ms: 1, members: vec![] };
+        let empty = GroupMetadataValue {
+            protocol_type: String::new(),
+            generation: 0,
+            protocol: None,
+            leader: None,
+            current_state_timestamp_ms: 1,
+            members: vec![],
+        };
         assert_eq!(decode_group_metadata_value(&group_metadata_value(&empty)).unwrap(), empty);
     }
 
@@ -377,7 +440,10 @@ mod tests {
         b.extend_from_slice(&0i32.to_be_bytes());
         b.extend_from_slice(&0i32.to_be_bytes());
         let d = decode_group_metadata_value(&b).unwrap();
-        assert_eq!((d.members[0].rebalance_timeout_ms, d.members[0].session_timeout_ms, d.current_state_timestamp_ms), (10_000, 10_000, -1));
+        assert_eq!(
+            (d.members[0].rebalance_timeout_ms, d.members[0].session_timeout_ms, d.current_state_timestamp_ms),
+            (10_000, 10_000, -1)
+        );
     }
 
     #[test]
@@ -401,7 +467,19 @@ mod tests {
 
     #[test]
     fn batches_are_valid_and_transactional_when_asked() {
-        let recs = vec![(offset_commit_key("g", "t", 0), Some(offset_commit_value(&OffsetCommitValue { offset: 1, leader_epoch: -1, metadata: String::new(), commit_timestamp_ms: 5, expire_timestamp_ms: None }))), (group_metadata_key("g"), None)];
+        let recs = vec![
+            (
+                offset_commit_key("g", "t", 0),
+                Some(offset_commit_value(&OffsetCommitValue {
+                    offset: 1,
+                    leader_epoch: -1,
+                    metadata: String::new(),
+                    commit_timestamp_ms: 5,
+                    expire_timestamp_ms: None,
+                })),
+            ),
+            (group_metadata_key("g"), None),
+        ];
         let b = batch(&recs, 5, Some(TxnProducer { producer_id: 77, producer_epoch: 3 }));
         let h = oxbow_log::batch::BatchHeader::parse(&b).unwrap();
         assert!(h.is_transactional() && !h.is_control());

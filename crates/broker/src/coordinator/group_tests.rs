@@ -22,7 +22,9 @@ struct MemLog {
 
 impl MemLog {
     fn next_offset(parts: &Partitions, p: i32) -> i64 {
-        parts.get(&p).and_then(|v| v.last()).map_or(0, |(base, b)| base + i64::from(oxbow_log::batch::BatchHeader::parse(b).unwrap().last_offset_delta) + 1)
+        parts.get(&p).and_then(|v| v.last()).map_or(0, |(base, b)| {
+            base + i64::from(oxbow_log::batch::BatchHeader::parse(b).unwrap().last_offset_delta) + 1
+        })
     }
 
     /// Appends a batch as-is (tests use it for control batches the transaction side writes).
@@ -164,11 +166,24 @@ impl T {
         out
     }
 
-    fn sync(&self, group: &str, member: &str, generation: i32, assignments: Vec<(String, Bytes)>) -> Outcome<SyncResult> {
+    fn sync(
+        &self,
+        group: &str,
+        member: &str,
+        generation: i32,
+        assignments: Vec<(String, Bytes)>,
+    ) -> Outcome<SyncResult> {
         self.sync_as(group, member, None, generation, assignments)
     }
 
-    fn sync_as(&self, group: &str, member: &str, instance: Option<&str>, generation: i32, assignments: Vec<(String, Bytes)>) -> Outcome<SyncResult> {
+    fn sync_as(
+        &self,
+        group: &str,
+        member: &str,
+        instance: Option<&str>,
+        generation: i32,
+        assignments: Vec<(String, Bytes)>,
+    ) -> Outcome<SyncResult> {
         let req = SyncRequest {
             group_id: group.into(),
             member_id: member.into(),
@@ -186,7 +201,14 @@ impl T {
         out
     }
 
-    fn commit(&self, group: &str, member: &str, generation: i32, version: i16, offsets: &[(&str, i32, i64, Option<&str>)]) -> Result<Vec<i16>, i16> {
+    fn commit(
+        &self,
+        group: &str,
+        member: &str,
+        generation: i32,
+        version: i16,
+        offsets: &[(&str, i32, i64, Option<&str>)],
+    ) -> Result<Vec<i16>, i16> {
         let req = CommitRequest {
             group_id: group.into(),
             member_id: member.into(),
@@ -196,7 +218,13 @@ impl T {
             api_version: version,
             offsets: offsets
                 .iter()
-                .map(|(t, p, o, m)| OffsetToCommit { topic: t.to_string(), partition: *p, offset: *o, leader_epoch: 3, metadata: m.map(String::from) })
+                .map(|(t, p, o, m)| OffsetToCommit {
+                    topic: t.to_string(),
+                    partition: *p,
+                    offset: *o,
+                    leader_epoch: 3,
+                    metadata: m.map(String::from),
+                })
                 .collect(),
         };
         let mut inner = lock(&self.gc.inner);
@@ -210,10 +238,28 @@ impl T {
     }
 
     fn txn_commit(&self, group: &str, pid: i64, offsets: &[(&str, i32, i64)]) -> Result<Vec<i16>, i16> {
-        let offsets = offsets.iter().map(|(t, p, o)| OffsetToCommit { topic: t.to_string(), partition: *p, offset: *o, leader_epoch: -1, metadata: None }).collect();
+        let offsets = offsets
+            .iter()
+            .map(|(t, p, o)| OffsetToCommit {
+                topic: t.to_string(),
+                partition: *p,
+                offset: *o,
+                leader_epoch: -1,
+                metadata: None,
+            })
+            .collect();
         let mut inner = lock(&self.gc.inner);
         let mut writes = Vec::new();
-        let (codes_out, rx) = self.gc.txn_commit_locked(&mut inner, group, TxnProducer { producer_id: pid, producer_epoch: 0 }, "", None, -1, offsets, &mut writes)?;
+        let (codes_out, rx) = self.gc.txn_commit_locked(
+            &mut inner,
+            group,
+            TxnProducer { producer_id: pid, producer_epoch: 0 },
+            "",
+            None,
+            -1,
+            offsets,
+            &mut writes,
+        )?;
         self.gc.flush(&self.log, &mut inner, writes);
         drop(inner);
         let code = rx.map_or(codes::NONE, |mut rx| rx.try_recv().expect("replicated at once"));
@@ -221,9 +267,14 @@ impl T {
     }
 
     fn fetch(&self, group: &str, topic: &str, partition: i32, require_stable: bool) -> (i64, String, i16) {
-        let got = self.gc.fetch_offsets(group, Some(&[(topic.to_string(), partition)]), require_stable).expect("served here");
+        let got =
+            self.gc.fetch_offsets(group, Some(&[(topic.to_string(), partition)]), require_stable).expect("served here");
         let f = &got[0];
-        (f.committed.as_ref().map_or(-1, |c| c.offset), f.committed.as_ref().map(|c| c.metadata.clone()).unwrap_or_default(), f.error)
+        (
+            f.committed.as_ref().map_or(-1, |c| c.offset),
+            f.committed.as_ref().map(|c| c.metadata.clone()).unwrap_or_default(),
+            f.error,
+        )
     }
 
     fn heartbeat(&self, group: &str, member: &str, generation: i32) -> i16 {
@@ -231,7 +282,8 @@ impl T {
     }
 
     fn leave(&self, group: &str, members: &[(&str, Option<&str>)]) -> Result<Vec<i16>, i16> {
-        let m: Vec<(String, Option<String>)> = members.iter().map(|(id, i)| (id.to_string(), i.map(String::from))).collect();
+        let m: Vec<(String, Option<String>)> =
+            members.iter().map(|(id, i)| (id.to_string(), i.map(String::from))).collect();
         self.gc.leave(&self.log, group, &m)
     }
 
@@ -255,7 +307,12 @@ impl T {
     /// One member in a Stable group with assignment `a`: (member id, generation).
     fn stable_single(&self, group: &str) -> (String, i32) {
         let j = answered(&mut self.join_dynamic(group, b"m"));
-        let mut rx = waiting(self.sync(group, &j.member_id, j.generation_id, vec![(j.member_id.clone(), Bytes::from_static(b"a"))]));
+        let mut rx = waiting(self.sync(
+            group,
+            &j.member_id,
+            j.generation_id,
+            vec![(j.member_id.clone(), Bytes::from_static(b"a"))],
+        ));
         assert_eq!(answered(&mut rx).assignment, Bytes::from_static(b"a"));
         (j.member_id, j.generation_id)
     }
@@ -374,7 +431,12 @@ fn a_second_member_rebalances_the_group() {
     // The follower's sync waits for the leader's; both get their share once it is stored.
     let mut sb = waiting(t.sync("g", &b.member_id, 2, vec![]));
     assert!(parked(&mut sb));
-    let mut sa = waiting(t.sync("g", &a, 2, vec![(a.clone(), Bytes::from_static(b"x")), (b.member_id.clone(), Bytes::from_static(b"y"))]));
+    let mut sa = waiting(t.sync(
+        "g",
+        &a,
+        2,
+        vec![(a.clone(), Bytes::from_static(b"x")), (b.member_id.clone(), Bytes::from_static(b"y"))],
+    ));
     assert_eq!(answered(&mut sa).assignment, Bytes::from_static(b"x"));
     assert_eq!(answered(&mut sb).assignment, Bytes::from_static(b"y"));
     // A leader rejoining a Stable group forces a rebalance; a follower with the same metadata does not.
@@ -393,7 +455,11 @@ fn errors_are_kafkas() {
     bad.session_timeout_ms = 1;
     assert_eq!(done(t.join(bad)).error, codes::INVALID_SESSION_TIMEOUT);
     assert_eq!(done(t.join(req("", "", None, b"m"))).error, codes::INVALID_GROUP_ID);
-    assert_eq!(done(t.join(req("nope", "some-member", None, b"m"))).error, codes::UNKNOWN_MEMBER_ID, "a member id for a group that does not exist");
+    assert_eq!(
+        done(t.join(req("nope", "some-member", None, b"m"))).error,
+        codes::UNKNOWN_MEMBER_ID,
+        "a member id for a group that does not exist"
+    );
     assert_eq!(done(t.join(req("g", "stranger", None, b"m"))).error, codes::UNKNOWN_MEMBER_ID);
     let mut other = req("g", "", None, b"m");
     other.protocol_type = "connect".into();
@@ -404,11 +470,31 @@ fn errors_are_kafkas() {
     assert_eq!(done(t.sync("g", &a, g1 + 1, vec![])).error, codes::ILLEGAL_GENERATION);
     assert_eq!(done(t.sync("g", "stranger", g1, vec![])).error, codes::UNKNOWN_MEMBER_ID);
     assert_eq!(done(t.sync("nope", "x", 1, vec![])).error, codes::UNKNOWN_MEMBER_ID);
-    let mut s = SyncRequest { group_id: "g".into(), member_id: a.clone(), group_instance_id: None, generation_id: g1, protocol_type: Some("connect".into()), protocol_name: None, assignments: vec![] };
+    let mut s = SyncRequest {
+        group_id: "g".into(),
+        member_id: a.clone(),
+        group_instance_id: None,
+        generation_id: g1,
+        protocol_type: Some("connect".into()),
+        protocol_name: None,
+        assignments: vec![],
+    };
     let mut inner = lock(&t.gc.inner);
     assert_eq!(done(t.gc.sync_locked(&mut inner, s, &mut Vec::new())).error, codes::INCONSISTENT_GROUP_PROTOCOL);
-    s = SyncRequest { group_id: "g".into(), member_id: a.clone(), group_instance_id: Some("i9".into()), generation_id: g1, protocol_type: None, protocol_name: None, assignments: vec![] };
-    assert_eq!(done(t.gc.sync_locked(&mut inner, s, &mut Vec::new())).error, codes::UNKNOWN_MEMBER_ID, "an instance id nobody has");
+    s = SyncRequest {
+        group_id: "g".into(),
+        member_id: a.clone(),
+        group_instance_id: Some("i9".into()),
+        generation_id: g1,
+        protocol_type: None,
+        protocol_name: None,
+        assignments: vec![],
+    };
+    assert_eq!(
+        done(t.gc.sync_locked(&mut inner, s, &mut Vec::new())).error,
+        codes::UNKNOWN_MEMBER_ID,
+        "an instance id nobody has"
+    );
     drop(inner);
     // Not this broker's partition; a partition still loading.
     t.gc.on_resign(partition_for("g", PARTITIONS));
@@ -444,10 +530,16 @@ fn eager_and_cooperative_rebalances_are_the_clients_business() {
     // hands the leader's bytes through, whatever protocol name and bytes the clients chose.
     let t = T::new();
     let mut cooperative = req("g", "", None, b"v3-owned-partitions");
-    cooperative.protocols = vec![("cooperative-sticky".into(), Bytes::from_static(b"sub-1")), ("range".into(), Bytes::from_static(b"sub-2"))];
+    cooperative.protocols = vec![
+        ("cooperative-sticky".into(), Bytes::from_static(b"sub-1")),
+        ("range".into(), Bytes::from_static(b"sub-2")),
+    ];
     let first = done(t.join(cooperative));
     let mut again = req("g", &first.member_id, None, b"");
-    again.protocols = vec![("cooperative-sticky".into(), Bytes::from_static(b"sub-1")), ("range".into(), Bytes::from_static(b"sub-2"))];
+    again.protocols = vec![
+        ("cooperative-sticky".into(), Bytes::from_static(b"sub-1")),
+        ("range".into(), Bytes::from_static(b"sub-2")),
+    ];
     let j = answered(&mut waiting(t.join(again)));
     assert_eq!(j.protocol_name.as_deref(), Some("cooperative-sticky"), "the members' most preferred common protocol");
     assert_eq!(j.members[0].2, Bytes::from_static(b"sub-1"), "the leader sees the metadata of the chosen protocol");
@@ -469,7 +561,8 @@ fn a_static_member_rejoining_replaces_the_old_one_without_a_rebalance() {
     let mut r1 = waiting(t.join(req("g", &j1.member_id, Some("i1"), b"m")));
     let (j1, j2) = (answered(&mut r1), answered(&mut r2));
     assert_eq!(j1.generation_id, 2);
-    let assignments = vec![(j1.member_id.clone(), Bytes::from_static(b"a1")), (j2.member_id.clone(), Bytes::from_static(b"a2"))];
+    let assignments =
+        vec![(j1.member_id.clone(), Bytes::from_static(b"a1")), (j2.member_id.clone(), Bytes::from_static(b"a2"))];
     let mut s1 = waiting(t.sync_as("g", &j1.member_id, Some("i1"), 2, assignments));
     let _ = answered(&mut s1);
     assert_eq!(done(t.sync_as("g", &j2.member_id, Some("i2"), 2, vec![])).assignment, Bytes::from_static(b"a2"));
@@ -487,7 +580,11 @@ fn a_static_member_rejoining_replaces_the_old_one_without_a_rebalance() {
     // The stale member id is fenced.
     assert_eq!(t.gc.heartbeat("g", &j2.member_id, Some("i2"), 2), codes::FENCED_INSTANCE_ID);
     assert_eq!(t.gc.heartbeat("g", &j2b.member_id, Some("i2"), 2), codes::NONE);
-    assert_eq!(t.commit("g", &j2.member_id, 2, 8, &[("t", 0, 1, None)]).map(|_| ()).unwrap_err(), codes::UNKNOWN_MEMBER_ID, "the old dynamic id is gone");
+    assert_eq!(
+        t.commit("g", &j2.member_id, 2, 8, &[("t", 0, 1, None)]).map(|_| ()).unwrap_err(),
+        codes::UNKNOWN_MEMBER_ID,
+        "the old dynamic id is gone"
+    );
     // The static leader restarting (JoinGroup < v9) is told the old leader id, so it does not assign.
     let l = answered(&mut waiting(t.join(req("g", "", Some("i1"), b"m"))));
     assert_eq!((l.generation_id, l.leader.as_str()), (2, j1.member_id.as_str()));
@@ -521,7 +618,10 @@ fn static_members_leave_by_instance_id_and_survive_a_rebalance_they_miss() {
     assert_eq!(d.leader, d.member_id, "the leader did not rejoin: a rejoined member leads");
     assert_eq!(d.members.len(), 2, "the static member keeps its place");
     // Removal by instance id alone (KIP-345's admin path): member id empty.
-    assert_eq!(t.leave("g", &[("", Some("i1")), ("", Some("nobody"))]).unwrap(), vec![codes::NONE, codes::UNKNOWN_MEMBER_ID]);
+    assert_eq!(
+        t.leave("g", &[("", Some("i1")), ("", Some("nobody"))]).unwrap(),
+        vec![codes::NONE, codes::UNKNOWN_MEMBER_ID]
+    );
     assert_eq!(t.gc.heartbeat("g", &j1.member_id, Some("i1"), 2), codes::UNKNOWN_MEMBER_ID);
     // A member id with an instance id the group does not know is unknown.
     assert_eq!(t.leave("g", &[(&d.member_id, Some("i7"))]).unwrap(), vec![codes::UNKNOWN_MEMBER_ID]);
@@ -594,7 +694,10 @@ fn offsets_commit_and_fetch_with_kafkas_checks() {
     assert_eq!(t.commit("g", "", -1, 8, &[("t", 0, 0, None)]).unwrap_err(), codes::UNKNOWN_MEMBER_ID);
     assert_eq!(t.fetch("g", "t", 0, false).0, 10);
     let big = "x".repeat(4097);
-    assert_eq!(t.commit("g", &a, gen, 8, &[("t", 0, 12, Some(&big)), ("t", 1, 7, Some("ok"))]).unwrap(), vec![codes::OFFSET_METADATA_TOO_LARGE, codes::NONE]);
+    assert_eq!(
+        t.commit("g", &a, gen, 8, &[("t", 0, 12, Some(&big)), ("t", 1, 7, Some("ok"))]).unwrap(),
+        vec![codes::OFFSET_METADATA_TOO_LARGE, codes::NONE]
+    );
     assert_eq!(t.fetch("g", "t", 0, false).0, 10, "the oversized commit changed nothing");
     // A group that does not exist with a generation: ILLEGAL_GENERATION before v9, GROUP_ID_NOT_FOUND from v9.
     assert_eq!(t.commit("missing", "m", 1, 8, &[("t", 0, 1, None)]).unwrap_err(), codes::ILLEGAL_GENERATION);
@@ -638,13 +741,25 @@ fn failed_writes_answer_with_kafkas_mapped_errors() {
 fn groups_and_offsets_survive_a_restart() {
     let t = T::new();
     let (a, gen) = t.stable_single("g");
-    assert_eq!(t.commit("g", &a, gen, 8, &[("t", 0, 42, Some("m42")), ("t", 1, 7, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
+    assert_eq!(
+        t.commit("g", &a, gen, 8, &[("t", 0, 42, Some("m42")), ("t", 1, 7, None)]).unwrap(),
+        vec![codes::NONE, codes::NONE]
+    );
     assert_eq!(t.commit("g", &a, gen, 8, &[("t", 0, 43, Some("m43"))]).unwrap(), vec![codes::NONE]);
     let j = answered(&mut waiting(t.join(req("s", "", Some("inst"), b"m"))));
-    answered(&mut waiting(t.sync_as("s", &j.member_id, Some("inst"), 1, vec![(j.member_id.clone(), Bytes::from_static(b"sa"))])));
+    answered(&mut waiting(t.sync_as(
+        "s",
+        &j.member_id,
+        Some("inst"),
+        1,
+        vec![(j.member_id.clone(), Bytes::from_static(b"sa"))],
+    )));
     assert_eq!(t.commit("gone", "", -1, 8, &[("t", 0, 1, None)]).unwrap(), vec![codes::NONE]);
     assert_eq!(t.block_on_delete(&["gone"]), vec![codes::NONE]);
-    assert_eq!(t.commit("partial", "", -1, 8, &[("t", 0, 1, None), ("t", 1, 2, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
+    assert_eq!(
+        t.commit("partial", "", -1, 8, &[("t", 0, 1, None), ("t", 1, 2, None)]).unwrap(),
+        vec![codes::NONE, codes::NONE]
+    );
     assert_eq!(t.block_on_delete_offsets("partial", &[("t", 1)]), Ok(vec![codes::NONE]));
 
     let r = t.restart();
@@ -691,10 +806,19 @@ fn delete_groups_and_offsets_follow_kafkas_rules() {
     let topics = subscription(&["orders"]);
     let j = answered(&mut t.join_dynamic("active", topics));
     answered(&mut waiting(t.sync("active", &j.member_id, 1, vec![])));
-    assert_eq!(t.commit("active", &j.member_id, 1, 8, &[("orders", 0, 5, None), ("old", 0, 9, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
-    assert_eq!(t.block_on_delete(&["active", "nope", "", "x"]), vec![codes::NON_EMPTY_GROUP, codes::GROUP_ID_NOT_FOUND, codes::INVALID_GROUP_ID, codes::GROUP_ID_NOT_FOUND]);
+    assert_eq!(
+        t.commit("active", &j.member_id, 1, 8, &[("orders", 0, 5, None), ("old", 0, 9, None)]).unwrap(),
+        vec![codes::NONE, codes::NONE]
+    );
+    assert_eq!(
+        t.block_on_delete(&["active", "nope", "", "x"]),
+        vec![codes::NON_EMPTY_GROUP, codes::GROUP_ID_NOT_FOUND, codes::INVALID_GROUP_ID, codes::GROUP_ID_NOT_FOUND]
+    );
     // OffsetDelete on a consumer group: refused for the topic it consumes, fine for another.
-    assert_eq!(t.block_on_delete_offsets("active", &[("orders", 0), ("old", 0)]), Ok(vec![codes::GROUP_SUBSCRIBED_TO_TOPIC, codes::NONE]));
+    assert_eq!(
+        t.block_on_delete_offsets("active", &[("orders", 0), ("old", 0)]),
+        Ok(vec![codes::GROUP_SUBSCRIBED_TO_TOPIC, codes::NONE])
+    );
     assert_eq!(t.fetch("active", "old", 0, false).0, -1);
     assert_eq!(t.fetch("active", "orders", 0, false).0, 5);
     assert_eq!(t.block_on_delete_offsets("nope", &[("orders", 0)]), Err(codes::GROUP_ID_NOT_FOUND));
@@ -708,12 +832,26 @@ fn delete_groups_and_offsets_follow_kafkas_rules() {
     assert_eq!(t.block_on_delete_offsets("workers", &[("orders", 0)]), Err(codes::NON_EMPTY_GROUP));
     // Once empty, the group can go, offsets and all.
     assert_eq!(t.leave("active", &[(&j.member_id, None)]).unwrap(), vec![codes::NONE]);
-    assert_eq!(t.block_on_delete_offsets("active", &[("orders", 0)]), Ok(vec![codes::NONE]), "an empty group subscribes to nothing");
+    assert_eq!(
+        t.block_on_delete_offsets("active", &[("orders", 0)]),
+        Ok(vec![codes::NONE]),
+        "an empty group subscribes to nothing"
+    );
     assert_eq!(t.block_on_delete(&["active"]), vec![codes::NONE]);
     assert_eq!(t.state("active"), None);
     let p = partition_for("active", PARTITIONS);
-    let last = t.mem.records(p).into_iter().rev().find(|(r, _)| matches!(r, CoordinatorRecord::GroupMetadata { group, .. } if group == "active")).unwrap();
-    assert_eq!(last.0, CoordinatorRecord::GroupMetadata { group: "active".into(), value: None }, "a tombstone for the group");
+    let last = t
+        .mem
+        .records(p)
+        .into_iter()
+        .rev()
+        .find(|(r, _)| matches!(r, CoordinatorRecord::GroupMetadata { group, .. } if group == "active"))
+        .unwrap();
+    assert_eq!(
+        last.0,
+        CoordinatorRecord::GroupMetadata { group: "active".into(), value: None },
+        "a tombstone for the group"
+    );
 }
 
 #[test]
@@ -736,11 +874,18 @@ fn offsets_expire_as_kip_211_says() {
     assert_eq!(t.state("cg"), None);
     let p = partition_for("cg", PARTITIONS);
     let recs = t.mem.records(p);
-    assert!(recs.iter().any(|(r, _)| *r == CoordinatorRecord::OffsetCommit { group: "cg".into(), topic: "t".into(), partition: 0, value: None }), "offset tombstone written");
+    assert!(
+        recs.iter().any(|(r, _)| *r
+            == CoordinatorRecord::OffsetCommit { group: "cg".into(), topic: "t".into(), partition: 0, value: None }),
+        "offset tombstone written"
+    );
     // A Stable consumer group keeps offsets of topics it consumes, loses those of others.
     let j = answered(&mut t.join_dynamic("live", subscription(&["in"])));
     answered(&mut waiting(t.sync("live", &j.member_id, 1, vec![])));
-    assert_eq!(t.commit("live", &j.member_id, 1, 8, &[("in", 0, 3, None), ("gone", 0, 4, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
+    assert_eq!(
+        t.commit("live", &j.member_id, 1, 8, &[("in", 0, 3, None), ("gone", 0, 4, None)]).unwrap(),
+        vec![codes::NONE, codes::NONE]
+    );
     t.clock.advance(8 * DAY);
     assert_eq!(t.heartbeat("live", &j.member_id, 1), codes::NONE);
     assert_eq!(t.gc.expire_offsets(&t.log), 1);
@@ -759,7 +904,14 @@ fn marker(pid: i64, commit: bool) -> Vec<u8> {
     spec.producer_epoch = 0;
     let key = [0u8, 0, 0, if commit { 1 } else { 0 }];
     let value = [0u8, 0, 0, 0, 0, 0];
-    let r = oxbow_log::record::Record { attributes: 0, timestamp_delta: 0, offset_delta: 0, key: Some(Bytes::copy_from_slice(&key)), value: Some(Bytes::copy_from_slice(&value)), headers: vec![] };
+    let r = oxbow_log::record::Record {
+        attributes: 0,
+        timestamp_delta: 0,
+        offset_delta: 0,
+        key: Some(Bytes::copy_from_slice(&key)),
+        value: Some(Bytes::copy_from_slice(&value)),
+        headers: vec![],
+    };
     oxbow_log::record::encode_batch(&spec, &[r]).unwrap()
 }
 
@@ -772,7 +924,11 @@ fn transactional_offsets_wait_for_their_marker() {
     let recs = t.mem.records(1);
     assert!(recs.last().unwrap().1, "written in a transactional batch");
     assert_eq!(t.fetch(&g, "t", 0, false).0, 10, "pending offsets are not visible");
-    assert_eq!(t.fetch(&g, "t", 0, true).2, codes::UNSTABLE_OFFSET_COMMIT, "require_stable sees the pending transaction");
+    assert_eq!(
+        t.fetch(&g, "t", 0, true).2,
+        codes::UNSTABLE_OFFSET_COMMIT,
+        "require_stable sees the pending transaction"
+    );
     assert_eq!(t.fetch(&g, "t", 5, true).2, codes::NONE);
     // Committed: visible.
     t.mem.append_raw(1, marker(77, true));
@@ -830,12 +986,21 @@ fn listing_and_describing() {
     assert_eq!(t.commit("a-simple", "", -1, 8, &[("t", 0, 1, None)]).unwrap(), vec![codes::NONE]);
     let listed = t.gc.list().unwrap();
     assert_eq!(
-        listed.iter().map(|g| (g.group_id.as_str(), g.protocol_type.as_str(), g.state, g.group_type)).collect::<Vec<_>>(),
+        listed
+            .iter()
+            .map(|g| (g.group_id.as_str(), g.protocol_type.as_str(), g.state, g.group_type))
+            .collect::<Vec<_>>(),
         vec![("a-simple", "", "Empty", GroupType::Classic), ("b-group", "consumer", "Stable", GroupType::Classic)]
     );
     let d = t.gc.describe("b-group").unwrap().unwrap();
-    assert_eq!((d.state, d.protocol_type.as_str(), d.protocol.as_str(), d.members.len()), (GroupState::Stable, "consumer", "range", 1));
-    assert_eq!((d.members[0].member_id.as_str(), d.members[0].assignment.as_ref(), d.members[0].metadata.as_ref()), (a.as_str(), &b"a"[..], &b"m"[..]));
+    assert_eq!(
+        (d.state, d.protocol_type.as_str(), d.protocol.as_str(), d.members.len()),
+        (GroupState::Stable, "consumer", "range", 1)
+    );
+    assert_eq!(
+        (d.members[0].member_id.as_str(), d.members[0].assignment.as_ref(), d.members[0].metadata.as_ref()),
+        (a.as_str(), &b"a"[..], &b"m"[..])
+    );
     assert!(t.gc.describe("missing").unwrap().is_none());
     // Not Stable: no protocol, no metadata or assignments (Kafka's group summary).
     let _b = t.join_dynamic("b-group", b"m");
@@ -846,7 +1011,10 @@ fn listing_and_describing() {
 #[test]
 fn deleted_topics_take_their_offsets_along() {
     let t = T::new();
-    assert_eq!(t.commit("g", "", -1, 8, &[("doomed", 0, 1, None), ("kept", 0, 2, None)]).unwrap(), vec![codes::NONE, codes::NONE]);
+    assert_eq!(
+        t.commit("g", "", -1, 8, &[("doomed", 0, 1, None), ("kept", 0, 2, None)]).unwrap(),
+        vec![codes::NONE, codes::NONE]
+    );
     t.gc.forget_topic(&t.log, "doomed");
     assert_eq!((t.fetch("g", "doomed", 0, false).0, t.fetch("g", "kept", 0, false).0), (-1, 2));
     assert_eq!(t.restart().fetch("g", "doomed", 0, false).0, -1, "tombstoned, not only forgotten");
@@ -870,7 +1038,13 @@ mod consumer_groups {
             member_epoch: epoch,
             rebalance_timeout_ms: if epoch == 0 { 30_000 } else { -1 },
             subscribed_topic_names: (epoch == 0).then(|| vec!["orders".to_string()]),
-            owned: owned.map(|ps| if ps.is_empty() { Default::default() } else { [(ORDERS, ps.iter().copied().collect())].into_iter().collect() }),
+            owned: owned.map(|ps| {
+                if ps.is_empty() {
+                    Default::default()
+                } else {
+                    [(ORDERS, ps.iter().copied().collect())].into_iter().collect()
+                }
+            }),
             client_id: "c".into(),
             client_host: "/127.0.0.1".into(),
             ..Heartbeat::default()
@@ -897,7 +1071,15 @@ mod consumer_groups {
 
         fn consumer_epochs(&self, group: &str) -> (i32, i32, &'static str, Vec<(String, i32, usize)>) {
             let d = self.gc.describe_consumer_group(group).unwrap().expect("a consumer group");
-            (d.group_epoch, d.assignment_epoch, d.state, d.members.iter().map(|m| (m.member_id.clone(), m.member_epoch, m.assigned.values().map(|s| s.len()).sum())).collect())
+            (
+                d.group_epoch,
+                d.assignment_epoch,
+                d.state,
+                d.members
+                    .iter()
+                    .map(|m| (m.member_id.clone(), m.member_epoch, m.assigned.values().map(|s| s.len()).sum()))
+                    .collect(),
+            )
         }
     }
 
@@ -923,7 +1105,10 @@ mod consumer_groups {
         let before = t.consumer_epochs("cg");
         assert_eq!((before.0, before.1, before.2), (2, 2, "Stable"));
         let listed = t.gc.list().unwrap();
-        assert_eq!((listed[0].group_type, listed[0].state, listed[0].protocol_type.as_str()), (GroupType::Consumer, "Stable", "consumer"));
+        assert_eq!(
+            (listed[0].group_type, listed[0].state, listed[0].protocol_type.as_str()),
+            (GroupType::Consumer, "Stable", "consumer")
+        );
         assert!(t.gc.describe("cg").unwrap().is_none(), "DescribeGroups sees no classic group");
 
         let r = t.restart();
@@ -944,16 +1129,28 @@ mod consumer_groups {
         let t = T::new();
         t.consumer("cg", hb("a", 0, None)).unwrap();
         assert_eq!(t.commit("cg", "a", 1, 9, &[("orders", 0, 5, None)]), Ok(vec![codes::NONE]));
-        assert_eq!(t.commit("cg", "a", 2, 9, &[("orders", 0, 6, None)]), Err(codes::STALE_MEMBER_EPOCH), "an epoch it never had");
+        assert_eq!(
+            t.commit("cg", "a", 2, 9, &[("orders", 0, 6, None)]),
+            Err(codes::STALE_MEMBER_EPOCH),
+            "an epoch it never had"
+        );
         // b joins and a gives up two partitions; a's commit still in flight at epoch 1 is accepted.
         t.consumer("cg", hb("b", 0, None)).unwrap();
         let a = t.consumer("cg", hb("a", 1, Some(&[0, 1, 2, 3]))).unwrap();
         let a = t.consumer("cg", hb("a", 1, Some(&parts(&a).unwrap()))).unwrap();
         assert_eq!(a.member_epoch, 2);
         assert_eq!(t.commit("cg", "a", 1, 9, &[("orders", 0, 5, None)]), Ok(vec![codes::NONE]), "the previous epoch");
-        assert_eq!(t.commit("cg", "b", 0, 9, &[("orders", 0, 6, None)]), Err(codes::STALE_MEMBER_EPOCH), "an epoch before its join");
+        assert_eq!(
+            t.commit("cg", "b", 0, 9, &[("orders", 0, 6, None)]),
+            Err(codes::STALE_MEMBER_EPOCH),
+            "an epoch before its join"
+        );
         assert_eq!(t.commit("cg", "zombie", 1, 9, &[("orders", 0, 6, None)]), Err(codes::UNKNOWN_MEMBER_ID));
-        assert_eq!(t.commit("cg", "", -1, 9, &[("orders", 0, 6, None)]), Err(codes::UNKNOWN_MEMBER_ID), "not while it has members");
+        assert_eq!(
+            t.commit("cg", "", -1, 9, &[("orders", 0, 6, None)]),
+            Err(codes::UNKNOWN_MEMBER_ID),
+            "not while it has members"
+        );
         assert_eq!(t.fetch("cg", "orders", 0, false).0, 5);
         // A classic member cannot join a live consumer group.
         assert_eq!(done(t.join(req("cg", "", None, b"m"))).error, codes::INCONSISTENT_GROUP_PROTOCOL);
@@ -975,7 +1172,11 @@ mod consumer_groups {
         t.clock.advance(Duration::from_secs(5));
         t.tick();
         let (group_epoch, _, _, members) = t.consumer_epochs("cg");
-        assert_eq!((group_epoch, members.len(), members[0].0.as_str()), (3, 1, "a"), "b was fenced and the epoch bumped");
+        assert_eq!(
+            (group_epoch, members.len(), members[0].0.as_str()),
+            (3, 1, "a"),
+            "b was fenced and the epoch bumped"
+        );
         assert_eq!(t.consumer("cg", hb("b", 2, None)).unwrap_err(), codes::UNKNOWN_MEMBER_ID);
         assert_eq!(t.restart().consumer_epochs("cg").3.len(), 1, "the fencing was written down");
     }

@@ -4,10 +4,10 @@
 //! its state machine and `__transaction_state` records in `txn.rs` and its marker writer in
 //! `txn_markers.rs`).
 pub mod assignor;
-pub mod group;
-pub mod group_records;
 pub mod consumer_group;
 pub mod consumer_records;
+pub mod group;
+pub mod group_records;
 pub mod txn;
 pub mod txn_coordinator;
 pub mod txn_markers;

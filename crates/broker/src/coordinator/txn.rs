@@ -16,8 +16,8 @@
 //! transaction: clients use it only when the broker advertises the `transaction.version` feature,
 //! which Oxbow does not), transactional id expiration.
 
-use super::wire::{put_string, Reader};
 pub use super::wire::DecodeError;
+use super::wire::{put_string, Reader};
 use crate::codes;
 use std::collections::BTreeSet;
 
@@ -207,7 +207,9 @@ impl TxnMetadata {
                 next.timeout_ms = timeout_ms;
                 next.partitions.clear();
                 next.start_ms = -1;
-                if Self::epoch_exhausted(self.producer_epoch) && expected.is_none_or(|e| e.producer_epoch == self.producer_epoch) {
+                if Self::epoch_exhausted(self.producer_epoch)
+                    && expected.is_none_or(|e| e.producer_epoch == self.producer_epoch)
+                {
                     next.last_producer_id = self.producer_id;
                     next.producer_id = fresh_producer_id();
                     next.last_producer_epoch = -1;
@@ -216,7 +218,11 @@ impl TxnMetadata {
                 }
                 match expected {
                     // A retry of an InitProducerId whose answer was lost: same epoch again.
-                    Some(e) if e.producer_id == self.producer_id && e.producer_epoch == self.last_producer_epoch && self.last_producer_epoch != -1 => {
+                    Some(e)
+                        if e.producer_id == self.producer_id
+                            && e.producer_epoch == self.last_producer_epoch
+                            && self.last_producer_epoch != -1 =>
+                    {
                         next.producer_epoch = self.producer_epoch;
                         next.last_producer_epoch = self.last_producer_epoch;
                     }
@@ -235,7 +241,11 @@ impl TxnMetadata {
                 // that epoch; the new epoch is never given to a client.
                 let mut next = self.transit(TxnState::PrepareEpochFence, now_ms);
                 next.last_producer_epoch = -1;
-                next.producer_epoch = if Self::epoch_exhausted(self.producer_epoch) { self.producer_epoch } else { self.producer_epoch + 1 };
+                next.producer_epoch = if Self::epoch_exhausted(self.producer_epoch) {
+                    self.producer_epoch
+                } else {
+                    self.producer_epoch + 1
+                };
                 Ok(InitOutcome::FenceThenAbort(next))
             }
             TxnState::Dead | TxnState::PrepareEpochFence => Err(codes::CONCURRENT_TRANSACTIONS),
@@ -286,7 +296,14 @@ impl TxnMetadata {
     /// EndTxn from a client (`from_client`: the epoch must match exactly) or from the coordinator
     /// itself (a timeout or a fencing abort, with the bumped epoch). `Ok(None)`: a retry of an
     /// EndTxn that already completed; answer success.
-    pub fn prepare_end(&self, producer_id: i64, producer_epoch: i16, result: TxnResult, from_client: bool, now_ms: i64) -> Result<Option<Transit>, i16> {
+    pub fn prepare_end(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        result: TxnResult,
+        from_client: bool,
+        now_ms: i64,
+    ) -> Result<Option<Transit>, i16> {
         if producer_id != self.producer_id {
             return Err(codes::INVALID_PRODUCER_ID_MAPPING);
         }
@@ -331,7 +348,10 @@ impl TxnMetadata {
     /// An Ongoing transaction past its timeout, to be aborted by the coordinator with a bumped
     /// epoch (fencing the producer, as Kafka's `abortTimedOutTransactions`).
     pub fn timed_out(&self, now_ms: i64) -> bool {
-        self.state == TxnState::Ongoing && self.pending.is_none() && self.start_ms >= 0 && now_ms > self.start_ms.saturating_add(i64::from(self.timeout_ms))
+        self.state == TxnState::Ongoing
+            && self.pending.is_none()
+            && self.start_ms >= 0
+            && now_ms > self.start_ms.saturating_add(i64::from(self.timeout_ms))
     }
 
     /// The fencing transition for a timed-out (or zombie) transaction: the epoch bumped, to be
@@ -474,11 +494,7 @@ mod tests {
     const NOW: i64 = 1_000;
 
     fn meta(state: TxnState, epoch: i16) -> TxnMetadata {
-        TxnMetadata {
-            producer_epoch: epoch,
-            state,
-            ..TxnMetadata::new("tx", 7, 60_000, 0)
-        }
+        TxnMetadata { producer_epoch: epoch, state, ..TxnMetadata::new("tx", 7, 60_000, 0) }
     }
 
     fn ready(o: Result<InitOutcome, i16>) -> TxnMetadata {
@@ -503,7 +519,12 @@ mod tests {
         let t = ready(m.prepare_init(1_000, None, || 99, NOW));
         assert_eq!((t.producer_id, t.producer_epoch, t.last_producer_id), (99, 0, 7));
         // A retry from the producer that still holds the exhausted id is recognised, not fenced.
-        let retry = t.prepare_init(1_000, Some(ExpectedProducer { producer_id: 7, producer_epoch: PRODUCER_EPOCH_MAX }), || 100, NOW);
+        let retry = t.prepare_init(
+            1_000,
+            Some(ExpectedProducer { producer_id: 7, producer_epoch: PRODUCER_EPOCH_MAX }),
+            || 100,
+            NOW,
+        );
         assert!(matches!(retry, Ok(InitOutcome::Ready(_))), "{retry:?}");
     }
 
@@ -516,7 +537,9 @@ mod tests {
             assert_eq!(meta(s, 4).prepare_init(1_000, None, || 0, NOW), Err(codes::CONCURRENT_TRANSACTIONS));
         }
         match meta(TxnState::Ongoing, 4).prepare_init(1_000, None, || 0, NOW) {
-            Ok(InitOutcome::FenceThenAbort(t)) => assert_eq!((t.state, t.producer_epoch), (TxnState::PrepareEpochFence, 5)),
+            Ok(InitOutcome::FenceThenAbort(t)) => {
+                assert_eq!((t.state, t.producer_epoch), (TxnState::PrepareEpochFence, 5))
+            }
             other => panic!("{other:?}"),
         }
         let mut busy = meta(TxnState::Empty, 4);
@@ -538,7 +561,10 @@ mod tests {
         assert_eq!((t2.start_ms, t2.partitions.len()), (NOW, 2), "the start time stays");
         assert_eq!(t.prepare_add_partitions(8, 0, &[tp("a", 1)], NOW), Err(codes::INVALID_PRODUCER_ID_MAPPING));
         assert_eq!(t.prepare_add_partitions(7, 1, &[tp("a", 1)], NOW), Err(codes::PRODUCER_FENCED));
-        assert_eq!(meta(TxnState::PrepareCommit, 0).prepare_add_partitions(7, 0, &[tp("a", 1)], NOW), Err(codes::CONCURRENT_TRANSACTIONS));
+        assert_eq!(
+            meta(TxnState::PrepareCommit, 0).prepare_add_partitions(7, 0, &[tp("a", 1)], NOW),
+            Err(codes::CONCURRENT_TRANSACTIONS)
+        );
     }
 
     #[test]
@@ -553,7 +579,10 @@ mod tests {
         assert_eq!(done.prepare_end(7, 2, TxnResult::Abort, true, NOW), Err(codes::INVALID_TXN_STATE));
         assert_eq!(c.prepare_end(7, 2, TxnResult::Commit, true, NOW), Err(codes::CONCURRENT_TRANSACTIONS));
         assert_eq!(c.prepare_end(7, 2, TxnResult::Abort, true, NOW), Err(codes::INVALID_TXN_STATE));
-        assert_eq!(meta(TxnState::Empty, 2).prepare_end(7, 2, TxnResult::Commit, true, NOW), Err(codes::INVALID_TXN_STATE));
+        assert_eq!(
+            meta(TxnState::Empty, 2).prepare_end(7, 2, TxnResult::Commit, true, NOW),
+            Err(codes::INVALID_TXN_STATE)
+        );
         assert_eq!(ongoing.prepare_end(7, 1, TxnResult::Commit, true, NOW), Err(codes::PRODUCER_FENCED));
         // The coordinator aborts with a bumped epoch; a client may not.
         assert_eq!(ongoing.prepare_end(7, 3, TxnResult::Abort, true, NOW), Err(codes::PRODUCER_FENCED));
@@ -614,12 +643,20 @@ mod tests {
         v.extend_from_slice(&[1, 0, 8]); // one tagged field: previous producer id
         v.extend_from_slice(&4i64.to_be_bytes());
         let m = decode_value("x", Some(&v)).unwrap().unwrap();
-        assert_eq!((m.producer_id, m.last_producer_id, m.state, m.partitions.len()), (5, 4, TxnState::CompleteCommit, 1));
+        assert_eq!(
+            (m.producer_id, m.last_producer_id, m.state, m.partitions.len()),
+            (5, 4, TxnState::CompleteCommit, 1)
+        );
     }
 
     #[test]
     fn corrupt_records_are_errors_not_panics() {
-        for bad in [&[][..], &[0, 0, 0][..], &[0, 9][..], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 0, 0, 0, 0, 0x7f, 0, 0, 0, 0][..]] {
+        for bad in [
+            &[][..],
+            &[0, 0, 0][..],
+            &[0, 9][..],
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 0, 0, 0, 0, 0x7f, 0, 0, 0, 0][..],
+        ] {
             assert!(decode_value("x", Some(bad)).is_err(), "{bad:?}");
         }
         assert!(decode_key(&[0, 1, 0, 0]).is_err());

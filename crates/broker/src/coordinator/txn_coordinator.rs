@@ -122,7 +122,10 @@ pub struct TxnCoordinator {
 impl TxnCoordinator {
     pub fn new(cfg: &BrokerConfig) -> TxnCoordinator {
         TxnCoordinator {
-            inner: Mutex::new(Inner { partitions: cfg.transaction_state_log_num_partitions.max(1), shards: HashMap::new() }),
+            inner: Mutex::new(Inner {
+                partitions: cfg.transaction_state_log_num_partitions.max(1),
+                shards: HashMap::new(),
+            }),
             max_timeout_ms: cfg.transaction_max_timeout_ms,
             write_timeout: Duration::from_millis(cfg.offsets_commit_timeout_ms),
         }
@@ -156,7 +159,9 @@ impl TxnCoordinator {
             if inner.shards.get(&partition).is_some_and(|s| s.epoch == epoch) {
                 return;
             }
-            inner.shards.insert(partition, Shard { epoch, loaded: false, txns: HashMap::new(), completing: HashSet::new() });
+            inner
+                .shards
+                .insert(partition, Shard { epoch, loaded: false, txns: HashMap::new(), completing: HashSet::new() });
         }
         tracing::info!(partition, epoch, "loading the transactions of {TXN_TOPIC}-{partition}");
         let (me, state) = (self.clone(), state.clone());
@@ -182,7 +187,16 @@ impl TxnCoordinator {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn install(self: &Arc<Self>, state: &Arc<BrokerState>, partition: i32, epoch: i32, mut txns: HashMap<String, TxnMetadata>, records: u64, skipped: u64, started: Instant) {
+    fn install(
+        self: &Arc<Self>,
+        state: &Arc<BrokerState>,
+        partition: i32,
+        epoch: i32,
+        mut txns: HashMap<String, TxnMetadata>,
+        records: u64,
+        skipped: u64,
+        started: Instant,
+    ) {
         let preparing: Vec<String>;
         {
             let mut inner = lock(&self.inner);
@@ -191,11 +205,20 @@ impl TxnCoordinator {
                 return;
             };
             if txns.len() > room {
-                tracing::warn!(partition, transactions = txns.len(), room, "more transactional ids than this broker keeps ({TRANSACTIONS_MAX}); the rest are not served");
+                tracing::warn!(
+                    partition,
+                    transactions = txns.len(),
+                    room,
+                    "more transactional ids than this broker keeps ({TRANSACTIONS_MAX}); the rest are not served"
+                );
                 let keep: HashSet<String> = txns.keys().take(room).cloned().collect();
                 txns.retain(|k, _| keep.contains(k));
             }
-            preparing = txns.values().filter(|m| matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort)).map(|m| m.transactional_id.clone()).collect();
+            preparing = txns
+                .values()
+                .filter(|m| matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort))
+                .map(|m| m.transactional_id.clone())
+                .collect();
             let ongoing = txns.values().filter(|m| m.state == TxnState::Ongoing).count();
             shard.completing.extend(preparing.iter().cloned());
             let count = txns.len();
@@ -236,7 +259,13 @@ impl TxnCoordinator {
         let record = (txn::encode_key(&id), Some(txn::encode_value(&transit)));
         let batch = rec::batch(&[record], now_ms(), None);
         match state.coordinator_append(TXN_TOPIC, partition, shard.epoch, batch) {
-            Ok(appended) => Ok(Pending { transactional_id: id, partition, epoch: shard.epoch, transit, replicated: appended.replicated }),
+            Ok(appended) => Ok(Pending {
+                transactional_id: id,
+                partition,
+                epoch: shard.epoch,
+                transit,
+                replicated: appended.replicated,
+            }),
             Err(code) => {
                 m.abandon_transition();
                 tracing::warn!(transactional_id = %id, partition, code, "appending a transaction state change to {TXN_TOPIC} failed");
@@ -297,18 +326,26 @@ impl TxnCoordinator {
                 let (partition, shard) = inner.shard(transactional_id)?;
                 let needs_id = match shard.txns.get(transactional_id) {
                     None => true,
-                    Some(m) => m.pending.is_none() && m.producer_epoch >= PRODUCER_EPOCH_MAX && m.state != TxnState::Ongoing,
+                    Some(m) => {
+                        m.pending.is_none() && m.producer_epoch >= PRODUCER_EPOCH_MAX && m.state != TxnState::Ongoing
+                    }
                 };
                 if needs_id && fresh.is_none() {
                     None
                 } else {
                     if !shard.txns.contains_key(transactional_id) {
                         if full {
-                            tracing::warn!(transactional_id, "refusing a new transactional id: this broker coordinates {TRANSACTIONS_MAX} already");
+                            tracing::warn!(
+                                transactional_id,
+                                "refusing a new transactional id: this broker coordinates {TRANSACTIONS_MAX} already"
+                            );
                             return Err(codes::COORDINATOR_NOT_AVAILABLE);
                         }
                         let id = fresh.take().expect("allocated above");
-                        shard.txns.insert(transactional_id.to_string(), TxnMetadata::new(transactional_id, id, timeout_ms, now));
+                        shard.txns.insert(
+                            transactional_id.to_string(),
+                            TxnMetadata::new(transactional_id, id, timeout_ms, now),
+                        );
                     }
                     let m = &shard.txns[transactional_id];
                     let spare = fresh.take();
@@ -318,7 +355,9 @@ impl TxnCoordinator {
                         InitOutcome::FenceThenAbort(t) => {
                             // Kafka writes no fence record: the abort carries the bumped epoch.
                             let fenced = TxnMetadata { state: TxnState::Ongoing, ..t };
-                            let abort = fenced.prepare_end(fenced.producer_id, fenced.producer_epoch, TxnResult::Abort, false, now)?.expect("an ongoing transaction aborts");
+                            let abort = fenced
+                                .prepare_end(fenced.producer_id, fenced.producer_epoch, TxnResult::Abort, false, now)?
+                                .expect("an ongoing transaction aborts");
                             tracing::info!(
                                 transactional_id,
                                 producer_id = abort.producer_id,
@@ -348,7 +387,14 @@ impl TxnCoordinator {
     // ---- AddPartitionsToTxn / AddOffsetsToTxn ----
 
     /// Adds partitions to the producer's transaction (starting it if none is ongoing).
-    pub async fn add_partitions(&self, state: &Arc<BrokerState>, transactional_id: &str, producer_id: i64, producer_epoch: i16, partitions: &[(String, i32)]) -> Result<(), i16> {
+    pub async fn add_partitions(
+        &self,
+        state: &Arc<BrokerState>,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<(), i16> {
         let pending = {
             let mut inner = lock(&self.inner);
             let (partition, shard) = inner.shard(transactional_id)?;
@@ -365,7 +411,13 @@ impl TxnCoordinator {
 
     /// KIP-890 part 1: for each partition, NONE when it is in the producer's ongoing transaction,
     /// INVALID_TXN_STATE when not; or an error for the whole request.
-    pub fn verify(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16, partitions: &[(String, i32)]) -> Result<Vec<i16>, i16> {
+    pub fn verify(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<i16>, i16> {
         let mut inner = lock(&self.inner);
         let (_, shard) = inner.shard(transactional_id)?;
         let Some(m) = shard.txns.get(transactional_id) else {
@@ -377,18 +429,30 @@ impl TxnCoordinator {
         if m.producer_epoch != producer_epoch {
             return Err(codes::PRODUCER_FENCED);
         }
-        if m.pending.is_some_and(|p| p != TxnState::PrepareEpochFence) || matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort) {
+        if m.pending.is_some_and(|p| p != TxnState::PrepareEpochFence)
+            || matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort)
+        {
             return Err(codes::CONCURRENT_TRANSACTIONS);
         }
         let ongoing = m.state == TxnState::Ongoing;
-        Ok(partitions.iter().map(|p| if ongoing && m.partitions.contains(p) { codes::NONE } else { codes::INVALID_TXN_STATE }).collect())
+        Ok(partitions
+            .iter()
+            .map(|p| if ongoing && m.partitions.contains(p) { codes::NONE } else { codes::INVALID_TXN_STATE })
+            .collect())
     }
 
     // ---- EndTxn ----
 
     /// EndTxn from the client: PrepareCommit/PrepareAbort is written, then the markers go out in
     /// the background. Answered once the prepare record is replicated.
-    pub async fn end_txn(self: &Arc<Self>, state: &Arc<BrokerState>, transactional_id: &str, producer_id: i64, producer_epoch: i16, result: TxnResult) -> Result<(), i16> {
+    pub async fn end_txn(
+        self: &Arc<Self>,
+        state: &Arc<BrokerState>,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        result: TxnResult,
+    ) -> Result<(), i16> {
         let pending = {
             let mut inner = lock(&self.inner);
             let (partition, shard) = inner.shard(transactional_id)?;
@@ -407,7 +471,13 @@ impl TxnCoordinator {
     }
 
     /// Starts the marker task for an id in PrepareCommit/PrepareAbort unless one runs already.
-    fn start_completion(self: &Arc<Self>, state: &Arc<BrokerState>, transactional_id: &str, partition: i32, epoch: i32) {
+    fn start_completion(
+        self: &Arc<Self>,
+        state: &Arc<BrokerState>,
+        transactional_id: &str,
+        partition: i32,
+        epoch: i32,
+    ) {
         {
             let mut inner = lock(&self.inner);
             let Some(shard) = inner.shards.get_mut(&partition).filter(|s| s.epoch == epoch) else {
@@ -422,7 +492,13 @@ impl TxnCoordinator {
 
     /// The marker task (its id already in `completing`): every partition's marker, then the
     /// Complete record. Ends early when this broker stops coordinating the id.
-    fn spawn_completion(self: &Arc<Self>, state: &Arc<BrokerState>, transactional_id: String, partition: i32, epoch: i32) {
+    fn spawn_completion(
+        self: &Arc<Self>,
+        state: &Arc<BrokerState>,
+        transactional_id: String,
+        partition: i32,
+        epoch: i32,
+    ) {
         let (me, state) = (self.clone(), state.clone());
         tokio::spawn(async move {
             let outcome = me.complete(&state, &transactional_id, partition, epoch).await;
@@ -436,10 +512,21 @@ impl TxnCoordinator {
         });
     }
 
-    async fn complete(&self, state: &Arc<BrokerState>, transactional_id: &str, partition: i32, epoch: i32) -> Result<(), String> {
+    async fn complete(
+        &self,
+        state: &Arc<BrokerState>,
+        transactional_id: &str,
+        partition: i32,
+        epoch: i32,
+    ) -> Result<(), String> {
         let markers = {
             let inner = lock(&self.inner);
-            let Some(m) = inner.shards.get(&partition).filter(|s| s.epoch == epoch && s.loaded).and_then(|s| s.txns.get(transactional_id)) else {
+            let Some(m) = inner
+                .shards
+                .get(&partition)
+                .filter(|s| s.epoch == epoch && s.loaded)
+                .and_then(|s| s.txns.get(transactional_id))
+            else {
                 return Err("no longer the coordinator".into());
             };
             let result = match m.state {
@@ -447,14 +534,26 @@ impl TxnCoordinator {
                 TxnState::PrepareAbort => TxnResult::Abort,
                 _ => return Ok(()),
             };
-            Markers { producer_id: m.producer_id, producer_epoch: m.producer_epoch, result, coordinator_epoch: epoch, partitions: m.partitions.clone() }
+            Markers {
+                producer_id: m.producer_id,
+                producer_epoch: m.producer_epoch,
+                result,
+                coordinator_epoch: epoch,
+                partitions: m.partitions.clone(),
+            }
         };
         let started = Instant::now();
         match txn_markers::write_markers(state, &markers, || self.still_coordinator(partition, epoch)).await {
             Ok(()) => {}
-            Err(MarkerError::NoLongerCoordinator) => return Err("no longer the coordinator; the next one resends the markers".into()),
-            Err(MarkerError::Refused { topic, partition: p, code }) => return Err(format!("{topic}-{p} refused the marker with error {code}")),
-            Err(MarkerError::GaveUp) => return Err("markers not all written after every retry; the next tick tries again".into()),
+            Err(MarkerError::NoLongerCoordinator) => {
+                return Err("no longer the coordinator; the next one resends the markers".into())
+            }
+            Err(MarkerError::Refused { topic, partition: p, code }) => {
+                return Err(format!("{topic}-{p} refused the marker with error {code}"))
+            }
+            Err(MarkerError::GaveUp) => {
+                return Err("markers not all written after every retry; the next tick tries again".into())
+            }
         }
         let pending = {
             let mut inner = lock(&self.inner);
@@ -470,9 +569,13 @@ impl TxnCoordinator {
             let Some(t) = m.prepare_complete(now_ms()) else {
                 return Ok(());
             };
-            Self::begin(state, partition, shard, t).map_err(|code| format!("writing the Complete record failed with error {code}"))?
+            Self::begin(state, partition, shard, t)
+                .map_err(|code| format!("writing the Complete record failed with error {code}"))?
         };
-        let t = self.finish(pending).await.map_err(|code| format!("the Complete record did not reach the ISR (error {code})"))?;
+        let t = self
+            .finish(pending)
+            .await
+            .map_err(|code| format!("the Complete record did not reach the ISR (error {code})"))?;
         tracing::debug!(
             transactional_id,
             partitions = markers.partitions.len(),
@@ -520,7 +623,9 @@ impl TxnCoordinator {
                     continue;
                 };
                 let fenced = TxnMetadata { state: TxnState::Ongoing, ..m.prepare_fence(now) };
-                let Ok(Some(abort)) = fenced.prepare_end(fenced.producer_id, fenced.producer_epoch, TxnResult::Abort, false, now) else {
+                let Ok(Some(abort)) =
+                    fenced.prepare_end(fenced.producer_id, fenced.producer_epoch, TxnResult::Abort, false, now)
+                else {
                     continue;
                 };
                 tracing::info!(transactional_id = %id, producer_id = abort.producer_id, epoch = abort.producer_epoch, timeout_ms = m.timeout_ms, "aborting a transaction past its timeout and fencing its producer");
@@ -597,7 +702,8 @@ fn load_partition(state: &BrokerState, partition: i32) -> Result<(HashMap<String
                     skipped += 1;
                     continue;
                 };
-                let replayed = txn::decode_key(key).and_then(|id| txn::decode_value(&id, r.value.as_deref()).map(|v| (id, v)));
+                let replayed =
+                    txn::decode_key(key).and_then(|id| txn::decode_value(&id, r.value.as_deref()).map(|v| (id, v)));
                 match replayed {
                     Ok((id, Some(m))) => {
                         records += 1;

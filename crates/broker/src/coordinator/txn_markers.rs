@@ -44,12 +44,20 @@ pub enum MarkerError {
     /// The coordinator lost this transactional id (or the broker shuts down); the next one resends.
     NoLongerCoordinator,
     /// A leader refused the marker for good (`code`), e.g. a newer coordinator epoch fenced this one.
-    Refused { topic: String, partition: i32, code: i16 },
+    Refused {
+        topic: String,
+        partition: i32,
+        code: i16,
+    },
     GaveUp,
 }
 
 /// Writes every marker, retrying as above. `still_coordinator` is asked before each round.
-pub async fn write_markers(state: &Arc<BrokerState>, markers: &Markers, still_coordinator: impl Fn() -> bool) -> Result<(), MarkerError> {
+pub async fn write_markers(
+    state: &Arc<BrokerState>,
+    markers: &Markers,
+    still_coordinator: impl Fn() -> bool,
+) -> Result<(), MarkerError> {
     let mut left = markers.partitions.clone();
     let mut backoff_ms = RETRY_BACKOFF_MS_MIN;
     let mut conns: BTreeMap<i32, BrokerConn> = BTreeMap::new();
@@ -87,7 +95,9 @@ pub async fn write_markers(state: &Arc<BrokerState>, markers: &Markers, still_co
                                 return Err(MarkerError::Refused { topic: tp.0, partition: tp.1, code });
                             }
                             // Retriable: not the leader any more, not replicated in time, …
-                            _ => tracing::debug!(topic = %tp.0, partition = tp.1, code, "transaction marker not written yet; retrying"),
+                            _ => {
+                                tracing::debug!(topic = %tp.0, partition = tp.1, code, "transaction marker not written yet; retrying")
+                            }
                         }
                     }
                 }
@@ -111,14 +121,24 @@ pub async fn write_markers(state: &Arc<BrokerState>, markers: &Markers, still_co
 
 type PartitionCodes = Vec<((String, i32), i16)>;
 
-async fn send(state: &Arc<BrokerState>, conns: &mut BTreeMap<i32, BrokerConn>, leader: i32, markers: &Markers, parts: &[(String, i32)]) -> Result<PartitionCodes, String> {
+async fn send(
+    state: &Arc<BrokerState>,
+    conns: &mut BTreeMap<i32, BrokerConn>,
+    leader: i32,
+    markers: &Markers,
+    parts: &[(String, i32)],
+) -> Result<PartitionCodes, String> {
     let conn = match conns.entry(leader) {
         std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::btree_map::Entry::Vacant(e) => {
             let addr = state.broker_address(leader).ok_or_else(|| format!("no address for broker {leader}"))?;
-            let conn = BrokerConn::connect(addr, format!("oxbow-txn-markers-{}", state.config.node_id), Duration::from_millis(REQUEST_TIMEOUT_MS))
-                .await
-                .map_err(|e| e.to_string())?;
+            let conn = BrokerConn::connect(
+                addr,
+                format!("oxbow-txn-markers-{}", state.config.node_id),
+                Duration::from_millis(REQUEST_TIMEOUT_MS),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             e.insert(conn)
         }
     };

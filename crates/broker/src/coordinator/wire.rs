@@ -36,7 +36,9 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| DecodeError(format!("{what}: needs {n} bytes at byte {}, only {} left", self.at, self.left())))?;
+        let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| {
+            DecodeError(format!("{what}: needs {n} bytes at byte {}, only {} left", self.at, self.left()))
+        })?;
         let out = &self.buf[self.at..end];
         self.at = end;
         Ok(out)

@@ -39,7 +39,12 @@ impl BrokerConn {
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => return Err(ConnError::Connect { addr, source }),
-            Err(_) => return Err(ConnError::Connect { addr, source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out") }),
+            Err(_) => {
+                return Err(ConnError::Connect {
+                    addr,
+                    source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+                })
+            }
         };
         let _ = stream.set_nodelay(true);
         Ok(BrokerConn { stream, addr, client_id: StrBytes::from_string(client_id), next_correlation_id: 0 })
@@ -50,7 +55,13 @@ impl BrokerConn {
     }
 
     /// Sends `request` as `api` v`version` and decodes the response, all within `timeout`.
-    pub async fn call<Req: Encodable, Resp: Decodable>(&mut self, api: ApiKey, version: i16, request: &Req, timeout: Duration) -> Result<Resp, ConnError> {
+    pub async fn call<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api: ApiKey,
+        version: i16,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, ConnError> {
         let addr = self.addr;
         match tokio::time::timeout(timeout, self.round_trip(api, version, request)).await {
             Ok(r) => r,
@@ -58,7 +69,12 @@ impl BrokerConn {
         }
     }
 
-    async fn round_trip<Req: Encodable, Resp: Decodable>(&mut self, api: ApiKey, version: i16, request: &Req) -> Result<Resp, ConnError> {
+    async fn round_trip<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Result<Resp, ConnError> {
         let addr = self.addr;
         let fail = |reason: String| ConnError::Request { api, addr, reason };
         let correlation_id = self.next_correlation_id;
@@ -87,7 +103,8 @@ impl BrokerConn {
         let mut body = vec![0u8; size];
         self.stream.read_exact(&mut body).await.map_err(|e| fail(e.to_string()))?;
         let mut body = Bytes::from(body);
-        let h = ResponseHeader::decode(&mut body, api.response_header_version(version)).map_err(|e| fail(format!("bad response header: {e}")))?;
+        let h = ResponseHeader::decode(&mut body, api.response_header_version(version))
+            .map_err(|e| fail(format!("bad response header: {e}")))?;
         if h.correlation_id != correlation_id {
             return Err(fail(format!("correlation id {} answers request {correlation_id}", h.correlation_id)));
         }

@@ -24,7 +24,9 @@ use crate::partition::Partition;
 use bytes::BytesMut;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{OffsetForLeaderPartition, OffsetForLeaderTopic};
-use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, TopicName};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FetchRequest, FetchResponse, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -153,7 +155,13 @@ async fn run(state: Arc<BrokerState>, leader: i32, targets: Arc<Mutex<BTreeMap<K
                 tokio::time::sleep(backoff).await;
                 continue;
             };
-            match BrokerConn::connect(addr, format!("oxbow-replica-fetcher-{me}"), Duration::from_millis(REQUEST_TIMEOUT_MS)).await {
+            match BrokerConn::connect(
+                addr,
+                format!("oxbow-replica-fetcher-{me}"),
+                Duration::from_millis(REQUEST_TIMEOUT_MS),
+            )
+            .await
+            {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     tracing::debug!(leader, error = %e, "replica fetcher cannot reach the leader");
@@ -219,7 +227,8 @@ async fn truncate_round(
         t.partitions = partitions;
         req.topics.push(t);
     }
-    let resp: OffsetForLeaderEpochResponse = conn.call(ApiKey::OffsetForLeaderEpoch, EPOCH_VERSION, &req, Duration::from_millis(REQUEST_TIMEOUT_MS)).await?;
+    let resp: OffsetForLeaderEpochResponse =
+        conn.call(ApiKey::OffsetForLeaderEpoch, EPOCH_VERSION, &req, Duration::from_millis(REQUEST_TIMEOUT_MS)).await?;
     let mut answers: HashMap<Key, (i16, i32, i64)> = HashMap::new();
     for t in resp.topics {
         for p in t.partitions {
@@ -244,7 +253,13 @@ async fn truncate_round(
                     match part.truncate_to(offset, epoch, now) {
                         Ok(removed) => {
                             tracing::info!(topic = %key.0, partition = key.1, from = leo, to = offset, removed, leader_epoch, "truncated a divergent log tail");
-                            state.events.record(crate::events::ClusterEvent::Truncated { topic: key.0.clone(), partition: key.1, broker: state.config.node_id, from: leo, to: offset });
+                            state.events.record(crate::events::ClusterEvent::Truncated {
+                                topic: key.0.clone(),
+                                partition: key.1,
+                                broker: state.config.node_id,
+                                from: leo,
+                                to: offset,
+                            });
                         }
                         Err(e) => {
                             tracing::warn!(topic = %key.0, partition = key.1, error = %e.message, "truncation failed");
@@ -342,7 +357,11 @@ async fn fetch_round(
     let timeout = Duration::from_millis(REQUEST_TIMEOUT_MS + FETCH_WAIT_MAX_MS as u64);
     let resp: FetchResponse = conn.call(ApiKey::Fetch, FETCH_VERSION, &req, timeout).await?;
     if resp.error_code != codes::NONE {
-        return Err(super::conn::ConnError::Request { api: ApiKey::Fetch, addr: conn.addr(), reason: format!("error code {}", resp.error_code) });
+        return Err(super::conn::ConnError::Request {
+            api: ApiKey::Fetch,
+            addr: conn.addr(),
+            reason: format!("error code {}", resp.error_code),
+        });
     }
     state.faults.disk_delay().await;
     for t in resp.responses {

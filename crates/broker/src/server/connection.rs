@@ -23,7 +23,12 @@ use tokio::sync::watch;
 /// Frame bytes read per step; the buffer never runs ahead of the data by more than this.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
-pub(crate) async fn serve(state: Arc<BrokerState>, mut stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    state: Arc<BrokerState>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let idle = Duration::from_millis(state.config.connections_max_idle_ms.max(1));
     let max_frame = state.config.socket_request_max_bytes;
     let ctx = Ctx { broker: state.clone(), client_host: format!("/{}", peer.ip()), fetch_buffer: Default::default() };
@@ -89,7 +94,11 @@ pub(crate) async fn serve(state: Arc<BrokerState>, mut stream: TcpStream, peer: 
             }
             Ok(DecodedFrame::UnsupportedApiVersions { correlation_id, version }) => {
                 tracing::debug!(%peer, version, "ApiVersions version unsupported; answering with the KIP-511 v0 fallback");
-                (Reply::Send(ResponseKind::ApiVersions(apis::api_versions::unsupported_version_response())), 0, correlation_id)
+                (
+                    Reply::Send(ResponseKind::ApiVersions(apis::api_versions::unsupported_version_response())),
+                    0,
+                    correlation_id,
+                )
             }
             Ok(DecodedFrame::Request { header, request }) => {
                 // A paused broker (a fault the user injected) holds every request unanswered.

@@ -34,9 +34,15 @@ const INLINE_INITIAL_BYTES: usize = 1024;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum DecodedFrame {
-    Request { header: RequestHeader, request: RequestKind },
+    Request {
+        header: RequestHeader,
+        request: RequestKind,
+    },
     /// KIP-511: ApiVersions at an unknown version; answer with the v0 fallback.
-    UnsupportedApiVersions { correlation_id: i32, version: i16 },
+    UnsupportedApiVersions {
+        correlation_id: i32,
+        version: i16,
+    },
 }
 
 /// Why a frame was refused; the connection that sent it is closed.
@@ -76,7 +82,11 @@ pub fn decode_request_frame(frame: Bytes) -> Result<DecodedFrame, FrameError> {
     let result = std::panic::catch_unwind(move || {
         let mut buf = frame;
         let header = decode_request_header_from_buffer(&mut buf).map_err(|e| FrameError::Header(e.to_string()))?;
-        let request = RequestKind::decode(key, &mut buf, version).map_err(|e| FrameError::Body { key, version, reason: e.to_string() })?;
+        let request = RequestKind::decode(key, &mut buf, version).map_err(|e| FrameError::Body {
+            key,
+            version,
+            reason: e.to_string(),
+        })?;
         Ok(DecodedFrame::Request { header, request })
     });
     match result {
@@ -86,7 +96,11 @@ pub fn decode_request_frame(frame: Bytes) -> Result<DecodedFrame, FrameError> {
 }
 
 /// Encodes a response frame including its 4-byte size prefix, as one contiguous buffer.
-pub fn encode_response_frame(api_version: i16, correlation_id: i32, response: &ResponseKind) -> anyhow::Result<BytesMut> {
+pub fn encode_response_frame(
+    api_version: i16,
+    correlation_id: i32,
+    response: &ResponseKind,
+) -> anyhow::Result<BytesMut> {
     let frame = encode_response_pieces(api_version, correlation_id, response)?;
     let mut buf = BytesMut::with_capacity(frame.len());
     for piece in frame.pieces() {
@@ -99,7 +113,11 @@ pub fn encode_response_frame(api_version: i16, correlation_id: i32, response: &R
 /// sets of [`SPLICE_MIN_BYTES`] or more are referenced, not copied. Those bytes were just read
 /// from the log; copying them once more into a multi-megabyte encode buffer (grown by doubling,
 /// on fresh pages) was most of the broker's CPU per fetched byte.
-pub fn encode_response_pieces(api_version: i16, correlation_id: i32, response: &ResponseKind) -> anyhow::Result<ResponseFrame> {
+pub fn encode_response_pieces(
+    api_version: i16,
+    correlation_id: i32,
+    response: &ResponseKind,
+) -> anyhow::Result<ResponseFrame> {
     let mut spliceable = Vec::new();
     if let ResponseKind::Fetch(fetch) = response {
         for topic in &fetch.responses {
@@ -115,7 +133,13 @@ pub fn encode_response_pieces(api_version: i16, correlation_id: i32, response: &
     let header_version = response.header_version(api_version);
     let mut header = ResponseHeader::default();
     header.correlation_id = correlation_id;
-    let mut buf = SpliceBuf { inline: BytesMut::with_capacity(INLINE_INITIAL_BYTES), splices: Vec::new(), spliced_bytes: 0, spliceable, next: 0 };
+    let mut buf = SpliceBuf {
+        inline: BytesMut::with_capacity(INLINE_INITIAL_BYTES),
+        splices: Vec::new(),
+        spliced_bytes: 0,
+        spliceable,
+        next: 0,
+    };
     buf.put_i32(0);
     header.encode(&mut buf, header_version)?;
     match response {
@@ -305,7 +329,10 @@ mod tests {
     #[test]
     fn hostile_frames_are_errors_not_panics() {
         assert!(matches!(decode_request_frame(Bytes::from_static(b"")), Err(FrameError::TooShort(0))));
-        assert!(matches!(decode_request_frame(Bytes::from_static(&[0x7f, 0x7f, 0, 0, 0, 0, 0, 1])), Err(FrameError::UnknownApiKey(_))));
+        assert!(matches!(
+            decode_request_frame(Bytes::from_static(&[0x7f, 0x7f, 0, 0, 0, 0, 0, 1])),
+            Err(FrameError::UnknownApiKey(_))
+        ));
         // Metadata v1 with a truncated client id.
         assert!(decode_request_frame(Bytes::from_static(&[0, 3, 0, 1, 0, 0, 0, 1, 0, 50, b'a'])).is_err());
         // ApiVersions v99: KIP-511 fallback.
@@ -314,7 +341,10 @@ mod tests {
             Ok(DecodedFrame::UnsupportedApiVersions { correlation_id: 7, version: 99 })
         ));
         // Produce v0 (below Kafka 4's floor).
-        assert!(matches!(decode_request_frame(Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0])), Err(FrameError::UnsupportedVersion { .. })));
+        assert!(matches!(
+            decode_request_frame(Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0])),
+            Err(FrameError::UnsupportedVersion { .. })
+        ));
     }
 
     /// A Fetch response over two topics whose partitions carry record sets above and below the
@@ -323,7 +353,13 @@ mod tests {
         use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
         use kafka_protocol::messages::{FetchResponse, TopicName};
         let mut resp = FetchResponse::default();
-        for (t, records) in [[Some(big.clone()), Some(small.clone()), Some(Bytes::new())], [Some(big.clone()), None, Some(big.slice(1..))]].into_iter().enumerate() {
+        for (t, records) in [
+            [Some(big.clone()), Some(small.clone()), Some(Bytes::new())],
+            [Some(big.clone()), None, Some(big.slice(1..))],
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let mut topic = FetchableTopicResponse::default();
             topic.topic = TopicName(kafka_protocol::protocol::StrBytes::from_string(format!("t{t}")));
             topic.topic_id = uuid::Uuid::from_u128(t as u128 + 1);
@@ -370,7 +406,13 @@ mod tests {
     #[test]
     fn revisiting_spliced_bytes_falls_back_to_copying() {
         let big = Bytes::from(vec![7u8; SPLICE_MIN_BYTES]);
-        let mut buf = SpliceBuf { inline: BytesMut::new(), splices: Vec::new(), spliced_bytes: 0, spliceable: vec![big.clone()], next: 0 };
+        let mut buf = SpliceBuf {
+            inline: BytesMut::new(),
+            splices: Vec::new(),
+            spliced_bytes: 0,
+            spliceable: vec![big.clone()],
+            next: 0,
+        };
         buf.put_slice(b"ab");
         buf.put_slice(&big);
         buf.put_slice(b"cd");

@@ -13,7 +13,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 /// Accepts connections until shutdown. Each connection holds one permit of `conns`.
-pub(crate) async fn accept_loop(listener: TcpListener, state: Arc<BrokerState>, conns: Arc<Semaphore>, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<BrokerState>,
+    conns: Arc<Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let max = state.config.max_connections;
     loop {
         let accepted = tokio::select! {

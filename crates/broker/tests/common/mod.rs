@@ -54,10 +54,14 @@ impl Conn {
     }
 
     pub async fn recv(&mut self, key: ApiKey, version: i16, expect_id: i32) -> ResponseKind {
-        let mut bytes = tokio::time::timeout(Duration::from_secs(10), self.recv_raw()).await.expect("response in time").expect("response");
+        let mut bytes = tokio::time::timeout(Duration::from_secs(10), self.recv_raw())
+            .await
+            .expect("response in time")
+            .expect("response");
         let header = ResponseHeader::decode(&mut bytes, key.response_header_version(version)).unwrap();
         assert_eq!(header.correlation_id, expect_id, "responses in request order");
-        let resp = ResponseKind::decode(key, &mut bytes, version).unwrap_or_else(|e| panic!("decode {key:?} v{version}: {e}"));
+        let resp =
+            ResponseKind::decode(key, &mut bytes, version).unwrap_or_else(|e| panic!("decode {key:?} v{version}: {e}"));
         assert_eq!(bytes.remaining(), 0, "{key:?} v{version}: trailing bytes in response");
         resp
     }
@@ -80,7 +84,13 @@ pub fn batch(values: &[&str], producer_id: i64, base_sequence: i32) -> Bytes {
 
 /// A batch of `values` (keys `k0`, `k1`, …) from `producer_id` at `producer_epoch`, sequences
 /// from `base_sequence`, transactional or not.
-pub fn batch_of(values: &[&str], producer_id: i64, producer_epoch: i16, base_sequence: i32, transactional: bool) -> Bytes {
+pub fn batch_of(
+    values: &[&str],
+    producer_id: i64,
+    producer_epoch: i16,
+    base_sequence: i32,
+    transactional: bool,
+) -> Bytes {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -101,7 +111,12 @@ pub fn batch_of(values: &[&str], producer_id: i64, producer_epoch: i16, base_seq
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions { version: 2, compression: Compression::None },
+    )
+    .unwrap();
     buf.freeze()
 }
 
@@ -119,7 +134,14 @@ pub fn produce_req(topic: &str, partition: i32, acks: i16, records: Bytes) -> Re
     RequestKind::Produce(r)
 }
 
-pub fn fetch_req(version: i16, topic: &str, topic_id: uuid::Uuid, partition: i32, offset: i64, max_wait_ms: i32) -> RequestKind {
+pub fn fetch_req(
+    version: i16,
+    topic: &str,
+    topic_id: uuid::Uuid,
+    partition: i32,
+    offset: i64,
+    max_wait_ms: i32,
+) -> RequestKind {
     let mut fp = fetch_request::FetchPartition::default();
     fp.partition = partition;
     fp.fetch_offset = offset;
@@ -151,8 +173,9 @@ pub async fn create_topic(c: &mut Conn, name: &str, partitions: i32) -> uuid::Uu
     let mut r = CreateTopicsRequest::default();
     r.topics = vec![t];
     r.timeout_ms = 5000;
-    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else { panic!() };
+    let ResponseKind::CreateTopics(resp) = c.call(RequestKind::CreateTopics(r), ApiKey::CreateTopics, 7).await else {
+        panic!()
+    };
     assert_eq!(resp.topics[0].error_code, 0, "{:?}", resp.topics[0].error_message);
     resp.topics[0].topic_id
 }
-

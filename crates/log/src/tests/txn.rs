@@ -6,7 +6,8 @@ use super::*;
 
 /// A transactional batch of `n` records keyed `key` from `pid`, sequence `seq` on.
 fn txn(n: usize, pid: i64, epoch: i16, seq: i32, key: &'static str, ts: i64) -> B {
-    let records = (0..n).map(|i| R(Some(key), Some(format!("{key}-{pid}-{}", seq as usize + i)), ts + i as i64)).collect();
+    let records =
+        (0..n).map(|i| R(Some(key), Some(format!("{key}-{pid}-{}", seq as usize + i)), ts + i as i64)).collect();
     B { records, producer: Some((pid, epoch, seq)), compression: Compression::None, transactional: true }
 }
 
@@ -86,7 +87,10 @@ fn commit_abort_lso_and_the_txnindex_on_disk() {
     assert_eq!(log.last_stable_offset(), 0, "open at 0 and 4");
     // A plain batch inside an open transaction is refused, and nothing is written.
     let leo = log.log_end_offset();
-    assert!(matches!(log.append_as_leader(req(&[B { transactional: false, ..txn(1, 1, 0, 3, "a", T0) }]), EPOCH, T0), Err(Error::InvalidTxnState(_))));
+    assert!(matches!(
+        log.append_as_leader(req(&[B { transactional: false, ..txn(1, 1, 0, 3, "a", T0) }]), EPOCH, T0),
+        Err(Error::InvalidTxnState(_))
+    ));
     assert_eq!(log.log_end_offset(), leo);
 
     // COMMIT producer 1 at 6: stable only once the high watermark passes the marker.
@@ -117,7 +121,9 @@ fn commit_abort_lso_and_the_txnindex_on_disk() {
         ]
     );
     // Fetch ranges: what overlaps [fetch, upper).
-    let pids = |fetch, upper| log.collect_aborted_txns(fetch, upper).unwrap().iter().map(|t| t.producer_id).collect::<Vec<_>>();
+    let pids = |fetch, upper| {
+        log.collect_aborted_txns(fetch, upper).unwrap().iter().map(|t| t.producer_id).collect::<Vec<_>>()
+    };
     assert_eq!(pids(0, 4), Vec::<i64>::new());
     assert_eq!(pids(0, 5), vec![3]);
     assert_eq!(pids(0, 10), vec![3, 5]);
@@ -137,7 +143,17 @@ fn commit_abort_lso_and_the_txnindex_on_disk() {
 
     let producers = log.active_producers();
     let p = |pid| producers.iter().find(|p| p.producer_id == pid).unwrap().clone();
-    assert_eq!(p(1), ProducerInfo { producer_id: 1, producer_epoch: 0, last_sequence: 2, last_timestamp_ms: T0 + 5, coordinator_epoch: 0, current_txn_start_offset: -1 });
+    assert_eq!(
+        p(1),
+        ProducerInfo {
+            producer_id: 1,
+            producer_epoch: 0,
+            last_sequence: 2,
+            last_timestamp_ms: T0 + 5,
+            coordinator_epoch: 0,
+            current_txn_start_offset: -1
+        }
+    );
     assert_eq!((p(2).last_sequence, p(2).coordinator_epoch, p(2).current_txn_start_offset), (0, -1, -1));
     assert_eq!(p(3).coordinator_epoch, 2);
 }
@@ -148,10 +164,19 @@ fn fencing_by_producer_epoch_coordinator_epoch_and_leader_epoch() {
     let mut log = open(dir.path(), LogConfig::default());
     leader(&mut log, &txn(2, 5, 1, 0, "a", T0));
     let leo = log.log_end_offset();
-    assert!(matches!(log.append_txn_marker(&marker(5, 0, 0, false), EPOCH, T0), Err(Error::InvalidProducerEpoch { current: 1, found: 0, .. })));
-    assert!(matches!(log.append_txn_marker(&marker(5, 1, 0, true), EPOCH - 1, T0), Err(Error::FencedLeaderEpoch { .. })));
+    assert!(matches!(
+        log.append_txn_marker(&marker(5, 0, 0, false), EPOCH, T0),
+        Err(Error::InvalidProducerEpoch { current: 1, found: 0, .. })
+    ));
+    assert!(matches!(
+        log.append_txn_marker(&marker(5, 1, 0, true), EPOCH - 1, T0),
+        Err(Error::FencedLeaderEpoch { .. })
+    ));
     assert!(matches!(log.append_txn_marker(&marker(-1, 0, 0, true), EPOCH, T0), Err(Error::InvalidRecord(_))));
-    assert!(matches!(log.append_as_leader(req(&[txn(1, 5, 0, 2, "a", T0)]), EPOCH, T0), Err(Error::InvalidProducerEpoch { .. })));
+    assert!(matches!(
+        log.append_as_leader(req(&[txn(1, 5, 0, 2, "a", T0)]), EPOCH, T0),
+        Err(Error::InvalidProducerEpoch { .. })
+    ));
     assert_eq!(log.log_end_offset(), leo, "nothing written");
     end_txn(&mut log, marker(5, 1, 3, false));
     // A marker of an older coordinator epoch is a zombie coordinator's.
@@ -161,8 +186,14 @@ fn fencing_by_producer_epoch_coordinator_epoch_and_leader_epoch() {
     ));
     // A higher epoch fences the producer's older one: it starts at sequence 0.
     leader(&mut log, &txn(1, 5, 2, 0, "a", T0));
-    assert!(matches!(log.append_as_leader(req(&[txn(1, 5, 1, 2, "a", T0)]), EPOCH, T0), Err(Error::InvalidProducerEpoch { current: 2, found: 1, .. })));
-    assert!(matches!(log.append_txn_marker(&marker(5, 1, 3, true), EPOCH, T0), Err(Error::InvalidProducerEpoch { .. })));
+    assert!(matches!(
+        log.append_as_leader(req(&[txn(1, 5, 1, 2, "a", T0)]), EPOCH, T0),
+        Err(Error::InvalidProducerEpoch { current: 2, found: 1, .. })
+    ));
+    assert!(matches!(
+        log.append_txn_marker(&marker(5, 1, 3, true), EPOCH, T0),
+        Err(Error::InvalidProducerEpoch { .. })
+    ));
     // The coordinator's retry of a marker already written ends nothing and indexes nothing.
     end_txn(&mut log, marker(5, 2, 3, true));
     end_txn(&mut log, marker(5, 2, 3, true));
@@ -221,7 +252,10 @@ fn recovery_after_a_crash_rebuilds_open_and_aborted_transactions() {
     assert_eq!(log.last_stable_offset(), lso);
     // The open transaction is still open and ends as if nothing happened.
     let at = end_txn(&mut log, marker(3, 0, 1, false));
-    assert_eq!(log.aborted_txns().unwrap().last().unwrap(), &AbortedTxn { producer_id: 3, first_offset: lso, last_offset: at, last_stable_offset: at + 1 });
+    assert_eq!(
+        log.aborted_txns().unwrap().last().unwrap(),
+        &AbortedTxn { producer_id: 3, first_offset: lso, last_offset: at, last_stable_offset: at + 1 }
+    );
     let (files, producers) = (txn_index_files(dir.path()), log.active_producers());
     log.crash();
 
@@ -272,7 +306,10 @@ fn truncation_drops_index_entries_and_reopens_transactions() {
     assert_eq!(log.aborted_txns().unwrap().len(), 2);
 
     log.truncate_to(5, T0).unwrap();
-    assert_eq!(log.aborted_txns().unwrap(), vec![AbortedTxn { producer_id: 1, first_offset: 0, last_offset: 2, last_stable_offset: 3 }]);
+    assert_eq!(
+        log.aborted_txns().unwrap(),
+        vec![AbortedTxn { producer_id: 1, first_offset: 0, last_offset: 2, last_stable_offset: 3 }]
+    );
     assert!(log.has_ongoing_txn(2, 0), "its marker went: open again");
     log.set_high_watermark(5);
     assert_eq!(log.last_stable_offset(), 3);
@@ -300,7 +337,10 @@ fn a_follower_rebuilds_the_leaders_producer_state_and_txnindex() {
         follower.append_as_follower(BytesMut::from(&b[..]), T0).unwrap();
     }
     follower.set_high_watermark(follower.log_end_offset());
-    assert_eq!(follower.segments().iter().map(|s| s.base_offset).collect::<Vec<_>>(), leader_log.segments().iter().map(|s| s.base_offset).collect::<Vec<_>>());
+    assert_eq!(
+        follower.segments().iter().map(|s| s.base_offset).collect::<Vec<_>>(),
+        leader_log.segments().iter().map(|s| s.base_offset).collect::<Vec<_>>()
+    );
     assert_eq!(txn_index_files(follower_dir.path()), txn_index_files(leader_dir.path()));
     assert_eq!(follower.active_producers(), leader_log.active_producers());
     assert_eq!(follower.last_stable_offset(), leader_log.last_stable_offset());

@@ -118,11 +118,7 @@ impl Cluster {
     }
 
     /// Starts every node, with `tweak` applied to each node's config.
-    pub async fn start_with(
-        voters: &[NodeId],
-        learners: &[NodeId],
-        tweak: fn(&mut QuorumConfig),
-    ) -> Cluster {
+    pub async fn start_with(voters: &[NodeId], learners: &[NodeId], tweak: fn(&mut QuorumConfig)) -> Cluster {
         init_tracing();
         let mut cluster = Cluster {
             links: Arc::new(TestLinks::default()),
@@ -144,36 +140,16 @@ impl Cluster {
 
     /// Starts (or restarts) `id` from its directory on a fresh port.
     pub async fn start_node(&mut self, id: NodeId) {
-        assert!(
-            !self.nodes.contains_key(&id),
-            "node {id} is already running"
-        );
+        assert!(!self.nodes.contains_key(&id), "node {id} is already running");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut config = QuorumConfig::new(
-            id,
-            self.voters.clone(),
-            self.learners.clone(),
-            self.dir(id),
-            listener,
-        );
+        let mut config = QuorumConfig::new(id, self.voters.clone(), self.learners.clone(), self.dir(id), listener);
         (self.tweak)(&mut config);
         let items = Arc::new(Mutex::new(Vec::new()));
-        let machine = Box::new(ListMachine {
-            items: items.clone(),
-        });
-        let quorum = Quorum::start(config, machine, self.links.clone())
-            .await
-            .unwrap();
+        let machine = Box::new(ListMachine { items: items.clone() });
+        let quorum = Quorum::start(config, machine, self.links.clone()).await.unwrap();
         self.links.set_address(id, Some(addr));
-        self.nodes.insert(
-            id,
-            TestNode {
-                quorum,
-                items,
-                addr,
-            },
-        );
+        self.nodes.insert(id, TestNode { quorum, items, addr });
     }
 
     pub fn kill(&mut self, id: NodeId) {
@@ -210,13 +186,7 @@ impl Cluster {
     fn describe(&self) -> String {
         self.nodes
             .iter()
-            .map(|(id, n)| {
-                format!(
-                    "  node {id}: {:?} items={}",
-                    n.quorum.status(),
-                    n.items.lock().unwrap().len()
-                )
-            })
+            .map(|(id, n)| format!("  node {id}: {:?} items={}", n.quorum.status(), n.items.lock().unwrap().len()))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -234,21 +204,12 @@ impl Cluster {
 
     /// The leader that every node in `among` agrees on (one of them leads).
     pub fn agreed_leader(&self, among: &[NodeId]) -> Option<NodeId> {
-        let leader = among
-            .iter()
-            .find(|&&id| self.status(id).role == Role::Leader)
-            .copied()?;
-        among
-            .iter()
-            .all(|&id| self.status(id).leader == Some(leader))
-            .then_some(leader)
+        let leader = among.iter().find(|&&id| self.status(id).role == Role::Leader).copied()?;
+        among.iter().all(|&id| self.status(id).leader == Some(leader)).then_some(leader)
     }
 
     pub async fn wait_leader(&self, among: &[NodeId]) -> NodeId {
-        self.wait_until(&format!("one leader agreed by {among:?}"), |c| {
-            c.agreed_leader(among).is_some()
-        })
-        .await;
+        self.wait_until(&format!("one leader agreed by {among:?}"), |c| c.agreed_leader(among).is_some()).await;
         self.agreed_leader(among).unwrap()
     }
 
@@ -256,11 +217,7 @@ impl Cluster {
     pub async fn propose(&self, via: NodeId, command: &str) -> (u64, usize) {
         let deadline = Instant::now() + WAIT;
         loop {
-            match self
-                .quorum(via)
-                .propose_indexed(command.as_bytes().to_vec())
-                .await
-            {
+            match self.quorum(via).propose_indexed(command.as_bytes().to_vec()).await {
                 Ok((index, response)) => {
                     let len = String::from_utf8(response).unwrap().parse().unwrap();
                     return (index, len);
@@ -269,10 +226,7 @@ impl Cluster {
                     eprintln!("proposal {command:?} via {via} failed, retrying: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => panic!(
-                    "proposal {command:?} via {via} failed: {e}\n{}",
-                    self.describe()
-                ),
+                Err(e) => panic!("proposal {command:?} via {via} failed: {e}\n{}", self.describe()),
             }
         }
     }
@@ -292,15 +246,7 @@ impl Cluster {
 pub fn assert_in_order(items: &[String], expected: &[&str]) {
     let positions: Vec<usize> = expected
         .iter()
-        .map(|e| {
-            items
-                .iter()
-                .position(|i| i == e)
-                .unwrap_or_else(|| panic!("{e:?} missing from {items:?}"))
-        })
+        .map(|e| items.iter().position(|i| i == e).unwrap_or_else(|| panic!("{e:?} missing from {items:?}")))
         .collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "{expected:?} out of order in {items:?}"
-    );
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{expected:?} out of order in {items:?}");
 }

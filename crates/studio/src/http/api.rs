@@ -26,16 +26,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/charts/throughput.svg", get(throughput_svg))
         .route("/api/topics", get(list_topics).post(create_topic))
         .route("/api/topics/{name}", get(topic_detail).delete(delete_topic))
-        .route(
-            "/api/topics/{name}/configs",
-            get(topic_configs).patch(alter_topic_configs),
-        )
+        .route("/api/topics/{name}/configs", get(topic_configs).patch(alter_topic_configs))
         .route("/api/topics/{name}/partitions", post(add_partitions))
         .route("/api/topics/{name}/offsets", get(topic_offsets))
-        .route(
-            "/api/topics/{name}/messages",
-            get(browse_messages).post(produce),
-        )
+        .route("/api/topics/{name}/messages", get(browse_messages).post(produce))
         .route("/api/topics/{name}/groups", get(topic_groups))
         .route("/api/topics/{name}/producers", get(topic_producers))
         .route("/api/transactions", get(list_transactions))
@@ -125,18 +119,12 @@ async fn metrics(State(state): State<AppState>) -> Json<MetricsSeries> {
     responses((status = 200, description = "The chart", content_type = "image/svg+xml", body = String),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn throughput_svg(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Response> {
-    let width = query
-        .parse::<u32>("width", "a width in pixels")?
-        .unwrap_or(600);
-    let height = query
-        .parse::<u32>("height", "a height in pixels")?
-        .unwrap_or(200);
+    let width = query.parse::<u32>("width", "a width in pixels")?.unwrap_or(600);
+    let height = query.parse::<u32>("height", "a height in pixels")?.unwrap_or(200);
     let dark = match query.text("theme").unwrap_or("light") {
         "light" => false,
         "dark" => true,
-        other => {
-            return Err(Error::bad_input("theme", format!("{other:?} is not light or dark")).into())
-        }
+        other => return Err(Error::bad_input("theme", format!("{other:?} is not light or dark")).into()),
     };
     let svg = state.studio.throughput_svg(width, height, dark)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
@@ -148,17 +136,9 @@ async fn throughput_svg(State(state): State<AppState>, query: ApiQuery) -> ApiRe
            ("include_internal" = Option<bool>, Query, description = "Include topics whose names start with __ (default false)")),
     responses((status = 200, body = Vec<TopicSummary>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn list_topics(
-    State(state): State<AppState>,
-    query: ApiQuery,
-) -> ApiResult<Json<Vec<TopicSummary>>> {
+async fn list_topics(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<Vec<TopicSummary>>> {
     let include_internal = query.boolean("include_internal")?.unwrap_or(false);
-    Ok(Json(
-        state
-            .studio
-            .list_topics(query.text("search"), include_internal)
-            .await?,
-    ))
+    Ok(Json(state.studio.list_topics(query.text("search"), include_internal).await?))
 }
 
 /// The embedded cluster's replication: per partition one lane per replica, and every broker's
@@ -172,15 +152,8 @@ async fn replication(
     State(state): State<AppState>,
     query: ApiQuery,
 ) -> ApiResult<Json<crate::replication::ReplicationView>> {
-    let brokers_only = query
-        .parse::<bool>("brokers_only", "true or false")?
-        .unwrap_or(false);
-    Ok(Json(
-        state
-            .studio
-            .replication(query.text("topic"), brokers_only)
-            .await?,
-    ))
+    let brokers_only = query.parse::<bool>("brokers_only", "true or false")?.unwrap_or(false);
+    Ok(Json(state.studio.replication(query.text("topic"), brokers_only).await?))
 }
 
 /// The cluster's event timeline after `since` (leader and ISR changes, truncations, controller
@@ -193,14 +166,9 @@ async fn cluster_events(
     State(state): State<AppState>,
     query: ApiQuery,
 ) -> ApiResult<Json<Vec<crate::replication::ClusterEventView>>> {
-    let since = query
-        .parse::<i64>("since", "an event sequence number")?
-        .unwrap_or(0);
+    let since = query.parse::<i64>("since", "an event sequence number")?.unwrap_or(0);
     if since < 0 {
-        return Err(ApiError(Error::bad_input(
-            "since",
-            format!("{since}: an event sequence number is at least 0"),
-        )));
+        return Err(ApiError(Error::bad_input("since", format!("{since}: an event sequence number is at least 0"))));
     }
     Ok(Json(state.studio.cluster_events(since as u64)?))
 }
@@ -236,20 +204,14 @@ async fn create_topic(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<CreateTopicRequest>,
 ) -> ApiResult<(StatusCode, Json<TopicSummary>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.studio.create_topic(request).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.studio.create_topic(request).await?)))
 }
 
 /// Partitions (leader, replicas, ISR, offsets; segments in embedded mode) and a config summary.
 #[utoipa::path(get, path = "/api/topics/{name}", tag = "topics", params(("name" = String, Path, description = "Topic name", pattern = r"^[a-zA-Z0-9._-]{1,249}$")),
     responses((status = 200, body = TopicDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn topic_detail(
-    State(state): State<AppState>,
-    ApiPath(name): ApiPath<String>,
-) -> ApiResult<Json<TopicDetail>> {
+async fn topic_detail(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<TopicDetail>> {
     Ok(Json(state.studio.topic_detail(&name).await?))
 }
 
@@ -257,10 +219,7 @@ async fn topic_detail(
 #[utoipa::path(delete, path = "/api/topics/{name}", tag = "topics", params(("name" = String, Path, description = "Topic name", pattern = r"^[a-zA-Z0-9._-]{1,249}$")),
     responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn delete_topic(
-    State(state): State<AppState>,
-    ApiPath(name): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+async fn delete_topic(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
     state.studio.delete_topic(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -286,9 +245,7 @@ async fn alter_topic_configs(
     ApiPath(name): ApiPath<String>,
     ApiJson(request): ApiJson<AlterConfigsRequest>,
 ) -> ApiResult<Json<Vec<TopicConfigEntry>>> {
-    Ok(Json(
-        state.studio.alter_topic_configs(&name, request).await?,
-    ))
+    Ok(Json(state.studio.alter_topic_configs(&name, request).await?))
 }
 
 /// Grows the topic to `count` partitions.
@@ -344,38 +301,26 @@ async fn browse_messages(
         "offset" => Scope::Offset,
         "timestamp" => Scope::Timestamp,
         other => {
-            return Err(Error::bad_input(
-                "scope",
-                format!("{other:?} is not newest, oldest, offset or timestamp"),
+            return Err(
+                Error::bad_input("scope", format!("{other:?} is not newest, oldest, offset or timestamp")).into()
             )
-            .into())
         }
     };
-    let partitions = match query
-        .text("partitions")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let partitions = match query.text("partitions").map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => Some(
             text.split(',')
                 .map(|p| {
-                    p.trim().parse::<i32>().map_err(|_| {
-                        Error::bad_input("partitions", format!("{p:?} is not a partition id"))
-                    })
+                    p.trim()
+                        .parse::<i32>()
+                        .map_err(|_| Error::bad_input("partitions", format!("{p:?} is not a partition id")))
                 })
                 .collect::<Result<Vec<i32>, Error>>()?,
         ),
     };
-    let limit = query
-        .parse::<i64>("limit", "a number of records")?
-        .unwrap_or(100);
+    let limit = query.parse::<i64>("limit", "a number of records")?.unwrap_or(100);
     if !(1..=BROWSE_LIMIT_MAX as i64).contains(&limit) {
-        return Err(Error::bad_input(
-            "limit",
-            format!("must be between 1 and {BROWSE_LIMIT_MAX}, got {limit}"),
-        )
-        .into());
+        return Err(Error::bad_input("limit", format!("must be between 1 and {BROWSE_LIMIT_MAX}, got {limit}")).into());
     }
     let filter_in = match query.text("filter_in").unwrap_or("all") {
         "all" => FilterIn::All,
@@ -383,11 +328,7 @@ async fn browse_messages(
         "value" => FilterIn::Value,
         "headers" => FilterIn::Headers,
         other => {
-            return Err(Error::bad_input(
-                "filter_in",
-                format!("{other:?} is not key, value, headers or all"),
-            )
-            .into())
+            return Err(Error::bad_input("filter_in", format!("{other:?} is not key, value, headers or all")).into())
         }
     };
     let request = BrowseRequest {
@@ -423,18 +364,13 @@ async fn produce(
            ("partitions" = i32, Query, description = "Partition count, 1–100000", minimum = 1, maximum = 100000),
            ("encoding" = Option<Encoding>, Query, description = "string (default), json, hex or base64")),
     responses((status = 200, body = PartitionerAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn partitioner(
-    State(state): State<AppState>,
-    query: ApiQuery,
-) -> ApiResult<Json<PartitionerAnswer>> {
-    let key = query
-        .text("key")
-        .ok_or_else(|| Error::bad_input("key", "required"))?;
+async fn partitioner(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<PartitionerAnswer>> {
+    let key = query.text("key").ok_or_else(|| Error::bad_input("key", "required"))?;
     let partitions = query
         .parse::<i64>("partitions", "a partition count")?
         .ok_or_else(|| Error::bad_input("partitions", "required"))?;
-    let partitions = i32::try_from(partitions)
-        .map_err(|_| Error::bad_input("partitions", "must be between 1 and 100000"))?;
+    let partitions =
+        i32::try_from(partitions).map_err(|_| Error::bad_input("partitions", "must be between 1 and 100000"))?;
     let encoding = Encoding::parse("encoding", query.text("encoding").unwrap_or("string"))?;
     Ok(Json(state.studio.key_partition(key, partitions, encoding)?))
 }
@@ -461,10 +397,7 @@ async fn save_profile(
 #[utoipa::path(delete, path = "/api/profiles/{name}", tag = "profiles", params(("name" = String, Path, description = "Profile name", pattern = r"^[A-Za-z0-9 ._-]{1,64}$")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 500, description = "The profiles file could not be written", body = ErrorBody)))]
-async fn delete_profile(
-    State(state): State<AppState>,
-    ApiPath(name): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+async fn delete_profile(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
     state.studio.delete_profile(&name)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -513,12 +446,7 @@ async fn topic_producers(
               (status = 403, body = ErrorBody), (status = 501, body = ErrorBody), (status = 502, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
 async fn list_transactions(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<TransactionList>> {
-    Ok(Json(
-        state
-            .studio
-            .transactions(query.text("search"), query.text("state"))
-            .await?,
-    ))
+    Ok(Json(state.studio.transactions(query.text("search"), query.text("state")).await?))
 }
 
 /// Consumer groups with state, type, protocol, members, topics and total lag (the high watermark
@@ -530,12 +458,7 @@ async fn list_transactions(State(state): State<AppState>, query: ApiQuery) -> Ap
               (status = 403, body = ErrorBody), (status = 501, body = ErrorBody), (status = 502, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
 async fn list_groups(State(state): State<AppState>, query: ApiQuery) -> ApiResult<Json<GroupList>> {
-    Ok(Json(
-        state
-            .studio
-            .list_groups(query.text("search"), query.text("state"))
-            .await?,
-    ))
+    Ok(Json(state.studio.list_groups(query.text("search"), query.text("state")).await?))
 }
 
 /// One consumer group: state, protocol, coordinator, members with their partitions, and per
@@ -544,10 +467,7 @@ async fn list_groups(State(state): State<AppState>, query: ApiQuery) -> ApiResul
     responses((status = 200, body = GroupDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody),
               (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn group_detail(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<GroupDetail>> {
+async fn group_detail(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<GroupDetail>> {
     Ok(Json(state.studio.group_detail(&id).await?))
 }
 
@@ -559,10 +479,7 @@ async fn group_detail(
               (status = 409, description = "The group has members (NON_EMPTY_GROUP)", body = ErrorBody),
               (status = 501, description = "The cluster does not support DeleteGroups", body = ErrorBody),
               (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn delete_group(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+async fn delete_group(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     state.studio.delete_group(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -572,10 +489,7 @@ async fn delete_group(
     responses((status = 200, body = GroupLagSeries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody),
               (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn group_lag(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<GroupLagSeries>> {
+async fn group_lag(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<GroupLagSeries>> {
     Ok(Json(state.studio.group_lag(&id).await?))
 }
 
@@ -624,9 +538,8 @@ async fn delete_group_offsets(
     ApiPath(id): ApiPath<String>,
     query: ApiQuery,
 ) -> ApiResult<StatusCode> {
-    let topic = query
-        .text("topic")
-        .ok_or_else(|| Error::bad_input("topic", "required: the topic whose offsets to delete"))?;
+    let topic =
+        query.text("topic").ok_or_else(|| Error::bad_input("topic", "required: the topic whose offsets to delete"))?;
     state.studio.delete_group_offsets(&id, topic).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,10 +19,7 @@ const NOT_BUILT_PAGE: &str = r#"<!doctype html>
 "#;
 
 fn content_type(path: &str) -> &'static str {
-    let extension = path
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     match extension.as_str() {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
@@ -45,10 +42,7 @@ fn content_type(path: &str) -> &'static str {
 }
 
 fn find(path: &str) -> Option<&'static [u8]> {
-    UI_FILES
-        .iter()
-        .find(|(name, _)| *name == path)
-        .map(|(_, bytes)| *bytes)
+    UI_FILES.iter().find(|(name, _)| *name == path).map(|(_, bytes)| *bytes)
 }
 
 /// The response for a non-API path: the file if it exists, else index.html (SPA routes).
@@ -66,11 +60,7 @@ pub fn serve(path: &str) -> Response {
         // A missing file with an extension (a stale asset link) is a plain 404, not the SPA.
         let last = path.rsplit('/').next().unwrap_or("");
         if last.contains('.') && !last.ends_with(".html") {
-            return (
-                StatusCode::NOT_FOUND,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "not found",
-            )
+            return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found")
                 .into_response();
         }
     }
@@ -81,29 +71,16 @@ pub fn serve(path: &str) -> Response {
 }
 
 fn page(bytes: &'static [u8], path: &str, immutable: bool) -> Response {
-    let cache = if immutable {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
+    let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(path)),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if path.ends_with(".html") {
         // The UI is never framed (clickjacking) and loads only its own resources.
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     }
     response
 }
@@ -115,10 +92,7 @@ mod tests {
     #[test]
     fn content_types_by_extension() {
         assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
-        assert_eq!(
-            content_type("assets/app-1234.js"),
-            "text/javascript; charset=utf-8"
-        );
+        assert_eq!(content_type("assets/app-1234.js"), "text/javascript; charset=utf-8");
         assert_eq!(content_type("a.CSS"), "text/css; charset=utf-8");
         assert_eq!(content_type("noext"), "application/octet-stream");
     }
@@ -128,10 +102,7 @@ mod tests {
         for path in ["/", "/topics/orders", "/cluster"] {
             let response = serve(path);
             assert_eq!(response.status(), StatusCode::OK, "{path}");
-            assert!(response.headers()[header::CONTENT_TYPE]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html"));
+            assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
         }
     }
 }

@@ -9,8 +9,7 @@ pub const TOKEN_BYTES: usize = 32;
 /// A fresh per-run token from the OS random number generator, base64url without padding.
 pub fn generate_token() -> std::io::Result<String> {
     let mut bytes = [0u8; TOKEN_BYTES];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| std::io::Error::other(format!("OS random number generator: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(format!("OS random number generator: {e}")))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -38,11 +37,7 @@ pub fn query_token(query: &str) -> Option<String> {
 /// attack (a hostile page whose domain now resolves to 127.0.0.1).
 pub fn host_allowed(host_header: &str, port: u16, bound_host: &str) -> bool {
     let host = host_header.trim().to_ascii_lowercase();
-    let mut allowed = vec![
-        format!("127.0.0.1:{port}"),
-        format!("localhost:{port}"),
-        format!("[::1]:{port}"),
-    ];
+    let mut allowed = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
     let bound = bound_host.trim().to_ascii_lowercase();
     if !bound.is_empty() && bound != "0.0.0.0" && bound != "::" {
         if bound.contains(':') && !bound.starts_with('[') {
@@ -56,9 +51,7 @@ pub fn host_allowed(host_header: &str, port: u16, bound_host: &str) -> bool {
 
 /// An `Origin` header must name the same origin as the request (scheme http, same host:port).
 pub fn origin_allowed(origin: &str, host_header: &str) -> bool {
-    origin
-        .trim()
-        .eq_ignore_ascii_case(&format!("http://{}", host_header.trim()))
+    origin.trim().eq_ignore_ascii_case(&format!("http://{}", host_header.trim()))
 }
 
 #[cfg(test)]
@@ -71,9 +64,7 @@ mod tests {
         let b = generate_token().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(a
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]

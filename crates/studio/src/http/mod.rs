@@ -55,8 +55,7 @@ impl StudioConfig {
     /// A config for `bootstrap_servers` on 127.0.0.1:`port` with a fresh random token.
     /// `embedded` names the built-in profile `embedded`, else `default`.
     pub fn new(bootstrap_servers: &str, port: u16, embedded: bool) -> Result<StudioConfig> {
-        let token = auth::generate_token()
-            .map_err(|e| Error::Internal(format!("making the API token: {e}")))?;
+        let token = auth::generate_token().map_err(|e| Error::Internal(format!("making the API token: {e}")))?;
         let name = if embedded { "embedded" } else { "default" };
         Ok(StudioConfig {
             host: "127.0.0.1".into(),
@@ -106,20 +105,12 @@ impl StudioHandle {
     /// from the fragment, which browsers never send to servers).
     pub fn url_with_token(&self) -> String {
         let host = match self.local_addr.ip() {
-            std::net::IpAddr::V4(ip) if ip.is_loopback() || ip.is_unspecified() => {
-                "127.0.0.1".to_string()
-            }
-            std::net::IpAddr::V6(ip) if ip.is_loopback() || ip.is_unspecified() => {
-                "[::1]".to_string()
-            }
+            std::net::IpAddr::V4(ip) if ip.is_loopback() || ip.is_unspecified() => "127.0.0.1".to_string(),
+            std::net::IpAddr::V6(ip) if ip.is_loopback() || ip.is_unspecified() => "[::1]".to_string(),
             std::net::IpAddr::V4(ip) => ip.to_string(),
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         };
-        format!(
-            "http://{host}:{}/#token={}",
-            self.local_addr.port(),
-            self.token
-        )
+        format!("http://{host}:{}/#token={}", self.local_addr.port(), self.token)
     }
 
     /// Ends background tasks, stops accepting, closes WebSockets, then closes the cluster
@@ -129,11 +120,7 @@ impl StudioHandle {
         self.studio.stop_background().await;
         let _ = self.shutdown.send(true);
         // In-flight requests finish; open WebSockets end on the same signal.
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_millis(SHUTDOWN_WAIT_MS),
-            self.task,
-        )
-        .await;
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(SHUTDOWN_WAIT_MS), self.task).await;
         // Blocking calls still in flight (the sampler's last read, a request past the wait above)
         // end now rather than at their own timeout (10 s), which the brokers stopping next would
         // let them wait out in full, and the runtime would wait for them at exit.
@@ -153,16 +140,11 @@ impl Studio {
             profiles_path: config.profiles_path,
             inside_view: config.inside_view,
         })?;
-        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
-            .await
-            .map_err(|source| Error::Io {
-                what: format!("binding the studio to {}:{}", config.host, config.port),
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| Error::Io {
-            what: "reading the studio address".into(),
-            source,
+        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await.map_err(|source| {
+            Error::Io { what: format!("binding the studio to {}:{}", config.host, config.port), source }
         })?;
+        let local_addr =
+            listener.local_addr().map_err(|source| Error::Io { what: "reading the studio address".into(), source })?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             studio: studio.clone(),
@@ -173,26 +155,17 @@ impl Studio {
         let app = router(state, shutdown_rx.clone());
         let mut stop = shutdown_rx;
         let task = tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            })
-            .await;
+            let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await;
             if let Err(error) = served {
                 tracing::error!(%error, "studio server stopped");
             }
         });
         tracing::info!(addr = %local_addr, "studio listening");
-        Ok(StudioHandle {
-            local_addr,
-            token: config.token,
-            studio,
-            shutdown,
-            task,
-        })
+        Ok(StudioHandle { local_addr, token: config.token, studio, shutdown, task })
     }
 }
 
@@ -214,27 +187,18 @@ async fn ui(uri: axum::http::Uri) -> Response {
 }
 
 async fn api_not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
-    ApiError(Error::NotFound(format!(
-        "no API endpoint {method} {}",
-        uri.path()
-    )))
+    ApiError(Error::NotFound(format!("no API endpoint {method} {}", uri.path())))
 }
 
 /// Host, Origin and token checks, in that order, before any handler runs.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !auth::host_allowed(host, state.port, &state.bound_host) {
         return error_response(
             403,
             40301,
-            format!(
-                "Host header {host:?} is not this studio's address (127.0.0.1:{})",
-                state.port
-            ),
+            format!("Host header {host:?} is not this studio's address (127.0.0.1:{})", state.port),
             None,
         );
     }
@@ -260,47 +224,29 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
                 .and_then(auth::bearer_token)
                 .map(str::to_string)
         };
-        let ok = given
-            .as_deref()
-            .is_some_and(|given| auth::token_matches(&state.token, given));
+        let ok = given.as_deref().is_some_and(|given| auth::token_matches(&state.token, given));
         if !ok {
-            let how = if path == "/api/ws" {
-                "?token=TOKEN in the URL"
-            } else {
-                "Authorization: Bearer TOKEN"
-            };
-            let mut response = error_response(401, 40101, format!("missing or wrong API token: send {how} (the token is in the studio URL's #token= fragment)"), None);
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let how = if path == "/api/ws" { "?token=TOKEN in the URL" } else { "Authorization: Bearer TOKEN" };
+            let mut response = error_response(
+                401,
+                40101,
+                format!("missing or wrong API token: send {how} (the token is in the studio URL's #token= fragment)"),
+                None,
+            );
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
     }
     let mut response = next.run(request).await;
     if path.starts_with("/api/") {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }
 
-pub fn error_response(
-    status: u16,
-    error_code: u32,
-    message: String,
-    kafka_error: Option<String>,
-) -> Response {
+pub fn error_response(status: u16, error_code: u32, message: String, kafka_error: Option<String>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        axum::Json(ErrorBody {
-            error_code,
-            message,
-            kafka_error,
-        }),
-    )
-        .into_response()
+    (status, axum::Json(ErrorBody { error_code, message, kafka_error })).into_response()
 }
 
 /// An [`Error`] as an HTTP response.
@@ -319,12 +265,7 @@ impl IntoResponse for ApiError {
         if status >= 500 {
             tracing::warn!(error = %self.0, "studio request failed");
         }
-        error_response(
-            status,
-            code,
-            self.0.to_string(),
-            self.0.kafka_error().map(str::to_string),
-        )
+        error_response(status, code, self.0.to_string(), self.0.kafka_error().map(str::to_string))
     }
 }
 
@@ -364,12 +305,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| {
-            ApiError(Error::bad_input(
-                "query",
-                format!("not a valid query string: {e}"),
-            ))
-        })?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| ApiError(Error::bad_input("query", format!("not a valid query string: {e}"))))?;
         Ok(ApiQuery(pairs.into_iter().collect()))
     }
 }
@@ -380,18 +317,14 @@ impl ApiQuery {
     }
 
     /// A parameter parsed as `T`; an unparseable value is a 400 naming the parameter.
-    pub fn parse<T: std::str::FromStr>(
-        &self,
-        name: &str,
-        what: &str,
-    ) -> Result<Option<T>, ApiError> {
+    pub fn parse<T: std::str::FromStr>(&self, name: &str, what: &str) -> Result<Option<T>, ApiError> {
         match self.0.get(name) {
             None => Ok(None),
-            Some(text) => {
-                text.trim().parse().map(Some).map_err(|_| {
-                    ApiError(Error::bad_input(name, format!("{text:?} is not {what}")))
-                })
-            }
+            Some(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError(Error::bad_input(name, format!("{text:?} is not {what}")))),
         }
     }
 
@@ -401,10 +334,7 @@ impl ApiQuery {
             Some(text) => match text.as_str() {
                 "true" | "1" | "yes" => Ok(Some(true)),
                 "false" | "0" | "no" => Ok(Some(false)),
-                _ => Err(ApiError(Error::bad_input(
-                    name,
-                    format!("{text:?} is not true or false"),
-                ))),
+                _ => Err(ApiError(Error::bad_input(name, format!("{text:?} is not true or false")))),
             },
         }
     }

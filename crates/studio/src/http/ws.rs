@@ -80,14 +80,9 @@ enum ClientMessage {
 }
 
 enum Subscription {
-    Tail {
-        _handle: TailHandle,
-        dropped: Arc<AtomicU64>,
-    },
+    Tail { _handle: TailHandle, dropped: Arc<AtomicU64> },
     Metrics,
-    Offsets {
-        topic: String,
-    },
+    Offsets { topic: String },
 }
 
 pub async fn upgrade(
@@ -105,19 +100,13 @@ fn error_message(id: Option<u64>, error: &crate::error::Error) -> String {
     serde_json::json!({"type": "error", "id": id, "message": error.to_string(), "error_code": code, "kafka_error": error.kafka_error()}).to_string()
 }
 
-async fn session(
-    state: AppState,
-    socket: WebSocket,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
+async fn session(state: AppState, socket: WebSocket, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let (mut sink, mut stream) = socket.split();
     let (outbound, mut outbound_rx) = mpsc::channel::<Message>(OUTBOUND_MESSAGES_MAX);
     // The writer: one message at a time, each bounded by the send timeout.
     let writer = tokio::spawn(async move {
         while let Some(message) = outbound_rx.recv().await {
-            match tokio::time::timeout(Duration::from_millis(SEND_TIMEOUT_MS), sink.send(message))
-                .await
-            {
+            match tokio::time::timeout(Duration::from_millis(SEND_TIMEOUT_MS), sink.send(message)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) | Err(_) => break,
             }
@@ -216,8 +205,7 @@ fn flush_rows(
                     }
                 }
                 Ok((id, TailEvent::Failed(message))) => {
-                    let text = serde_json::json!({"type": "error", "id": id, "message": message})
-                        .to_string();
+                    let text = serde_json::json!({"type": "error", "id": id, "message": message}).to_string();
                     let _ = outbound.try_send(Message::Text(text.into()));
                 }
                 Err(_) => break,
@@ -243,8 +231,7 @@ fn flush_rows(
             };
             let n = dropped.swap(0, Ordering::Relaxed);
             let count = rows.len() as u64;
-            let text = serde_json::json!({"type": "rows", "id": id, "rows": rows, "dropped": n})
-                .to_string();
+            let text = serde_json::json!({"type": "rows", "id": id, "rows": rows, "dropped": n}).to_string();
             match outbound.try_send(Message::Text(text.into())) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
@@ -271,10 +258,7 @@ async fn handle(
     let value: serde_json::Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => {
-            return Some(error_message(
-                None,
-                &Error::bad_input("message", format!("not valid JSON: {error}")),
-            ))
+            return Some(error_message(None, &Error::bad_input("message", format!("not valid JSON: {error}"))))
         }
     };
     // A subscription request may carry the client's own `id`; replies echo it as `client_id`.
@@ -283,10 +267,7 @@ async fn handle(
         _ => value.get("id").cloned(),
     };
     let with_client_id = |reply: String| -> String {
-        match (
-            &client_id,
-            serde_json::from_str::<serde_json::Value>(&reply),
-        ) {
+        match (&client_id, serde_json::from_str::<serde_json::Value>(&reply)) {
             (Some(client_id), Ok(serde_json::Value::Object(mut object))) => {
                 object.insert("client_id".into(), client_id.clone());
                 serde_json::Value::Object(object).to_string()
@@ -301,9 +282,7 @@ async fn handle(
             return Some(with_client_id(error_message(None, &error)));
         }
     };
-    handle_message(state, message, subscriptions, next_id, rows_tx)
-        .await
-        .map(with_client_id)
+    handle_message(state, message, subscriptions, next_id, rows_tx).await.map(with_client_id)
 }
 
 async fn handle_message(
@@ -328,10 +307,7 @@ async fn handle_message(
         ClientMessage::Stop { id } => {
             return match subscriptions.remove(&id) {
                 Some(_) => Some(serde_json::json!({"type": "stopped", "id": id}).to_string()),
-                None => Some(error_message(
-                    Some(id),
-                    &Error::NotFound(format!("no subscription {id}")),
-                )),
+                None => Some(error_message(Some(id), &Error::NotFound(format!("no subscription {id}")))),
             };
         }
         ClientMessage::Metrics => {
@@ -343,20 +319,10 @@ async fn handle_message(
             }
             subscriptions.insert(id, Subscription::Offsets { topic });
         }
-        ClientMessage::Tail {
-            topic,
-            partitions,
-            key_decoder,
-            value_decoder,
-            filter,
-            filter_in,
-        } => {
+        ClientMessage::Tail { topic, partitions, key_decoder, value_decoder, filter, filter_in } => {
             let decoders = (
                 Decoder::parse("key_decoder", key_decoder.as_deref().unwrap_or("string")),
-                Decoder::parse(
-                    "value_decoder",
-                    value_decoder.as_deref().unwrap_or("string"),
-                ),
+                Decoder::parse("value_decoder", value_decoder.as_deref().unwrap_or("string")),
             );
             let (key_decoder, value_decoder) = match decoders {
                 (Ok(k), Ok(v)) => (k, v),
@@ -371,19 +337,9 @@ async fn handle_message(
                 filter_in: filter_in.unwrap_or_default(),
             };
             let dropped = Arc::new(AtomicU64::new(0));
-            match state
-                .studio
-                .tail(id, request, rows_tx.clone(), dropped.clone())
-                .await
-            {
+            match state.studio.tail(id, request, rows_tx.clone(), dropped.clone()).await {
                 Ok(handle) => {
-                    subscriptions.insert(
-                        id,
-                        Subscription::Tail {
-                            _handle: handle,
-                            dropped,
-                        },
-                    );
+                    subscriptions.insert(id, Subscription::Tail { _handle: handle, dropped });
                 }
                 Err(error) => return Some(error_message(None, &error)),
             }
