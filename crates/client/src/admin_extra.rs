@@ -98,13 +98,8 @@ impl Admin {
     pub fn describe_topic_configs_many(&self, names: &[String], batch: usize) -> Result<Vec<TopicConfigs>> {
         let mut out = Vec::with_capacity(names.len());
         for chunk in names.chunks(batch.max(1)) {
-            let mut answers = self.describe_configs_chunk(chunk)?;
-            for name in chunk {
-                let answer = answers.remove(name).unwrap_or_else(|| {
-                    Err(Error::Refused { operation: "DescribeConfigs", object: name.clone(), code: "NO_ANSWER".into() })
-                });
-                out.push((name.clone(), answer));
-            }
+            let answers = self.describe_configs_chunk(chunk)?;
+            out.extend(ffi::in_asked_order("DescribeConfigs", chunk, answers));
         }
         Ok(out)
     }

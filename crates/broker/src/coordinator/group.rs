@@ -1066,14 +1066,7 @@ impl GroupCoordinator {
                         let error = append_error_to_response(code);
                         tracing::warn!(group = %g.id, generation, code, "storing the group's assignment failed");
                         reset_and_propagate_assignment_error(g, error);
-                        let mut ctx = Ctx {
-                            partition,
-                            epoch,
-                            now,
-                            now_ms,
-                            initial_delay: self.cfg.initial_rebalance_delay,
-                            writes: more,
-                        };
+                        let mut ctx = self.ctx(partition, epoch, (now, now_ms), more);
                         maybe_prepare_rebalance_or_complete_join(g, &mut ctx, "storing the assignment failed");
                     }
                 }
@@ -1199,7 +1192,7 @@ impl GroupCoordinator {
                 after: After::Nothing("turning an empty consumer group into a classic one"),
             });
         }
-        let mut ctx = Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes };
+        let mut ctx = self.ctx(partition, epoch, (now, now_ms), writes);
         let out = if !accept_joining_member(g, &req.member_id, self.cfg.max_group_size) {
             tracing::info!(group = %g.id, member = %req.member_id, max = self.cfg.max_group_size, "join refused: the group is at group.max.size");
             g.remove(&req.member_id);
@@ -1470,14 +1463,7 @@ impl GroupCoordinator {
             }
             if !left.is_empty() {
                 tracing::info!(group = %g.id, members = ?left, "members left the group");
-                let mut ctx = Ctx {
-                    partition,
-                    epoch,
-                    now,
-                    now_ms,
-                    initial_delay: self.cfg.initial_rebalance_delay,
-                    writes: &mut writes,
-                };
+                let mut ctx = self.ctx(partition, epoch, (now, now_ms), &mut writes);
                 match g.state {
                     GroupState::Stable | GroupState::CompletingRebalance => {
                         maybe_prepare_rebalance_or_complete_join(g, &mut ctx, "members left the group")
@@ -1507,14 +1493,7 @@ impl GroupCoordinator {
                     consumer::expire_members(cg, partition, epoch, now_ms, &mut writes);
                     continue;
                 }
-                let mut ctx = Ctx {
-                    partition,
-                    epoch,
-                    now,
-                    now_ms,
-                    initial_delay: self.cfg.initial_rebalance_delay,
-                    writes: &mut writes,
-                };
+                let mut ctx = self.ctx(partition, epoch, (now, now_ms), &mut writes);
                 tick_group(g, &mut ctx);
             }
         }
@@ -2144,6 +2123,19 @@ struct Ctx<'a> {
     now_ms: i64,
     initial_delay: Duration,
     writes: &'a mut Vec<Write>,
+}
+
+impl GroupCoordinator {
+    /// The context of one classic-group transition: where it happens, when, and where its writes go.
+    fn ctx<'a>(
+        &self,
+        partition: i32,
+        epoch: i32,
+        (now, now_ms): (Instant, i64),
+        writes: &'a mut Vec<Write>,
+    ) -> Ctx<'a> {
+        Ctx { partition, epoch, now, now_ms, initial_delay: self.cfg.initial_rebalance_delay, writes }
+    }
 }
 
 fn accept_joining_member(g: &Group, member_id: &str, max: usize) -> bool {
